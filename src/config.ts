@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** The one source of configuration types: defaults live here, and every error names its path. */
+
+const positiveNumber = z
+  .number({ error: 'expected a positive number' })
+  .positive({ error: 'expected a positive number' });
+const nonNegativeNumber = z
+  .number({ error: 'expected a number ≥ 0' })
+  .nonnegative({ error: 'expected a number ≥ 0' });
+const positiveInt = z
+  .number({ error: 'expected a positive whole number' })
+  .int({ error: 'expected a positive whole number' })
+  .positive({ error: 'expected a positive whole number' });
+const labelName = z
+  .string({ error: 'expected a Prometheus label name' })
+  .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a Prometheus label name' });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+/** Five fields, or six with seconds first; node-schedule checks the rest at start-up. */
+const cron = z
+  .string({ error: 'expected a cron expression' })
+  .refine((s) => [5, 6].includes(s.trim().split(/\s+/).length), {
+    error: 'expected a cron expression of 5 or 6 fields',
+  });
+
+export const MachinePowerSchema = z
+  .object({
+    busyWattsPerCore: positiveNumber.default(12),
+    idleWattsPerCore: nonNegativeNumber.default(1),
+  })
+  .strict();
+export type MachinePower = z.infer<typeof MachinePowerSchema>;
+
+export const EnergySchema = z
+  .object({
+    default: MachinePowerSchema.prefault({}),
+    /** Keyed by `machine_name` as labelled; a field left out comes from `default`. */
+    machines: z
+      .record(
+        z.string(),
+        z.object({ busyWattsPerCore: positiveNumber.optional(), idleWattsPerCore: nonNegativeNumber.optional() }).strict(),
+      )
+      .default({}),
+    pue: z.number({ error: 'expected a number ≥ 1' }).min(1, { error: 'expected a number ≥ 1' }).default(1),
+  })
+  .strict();
+export type EnergyConfig = z.infer<typeof EnergySchema>;
+
+export const PrometheusSchema = z
+  .object({
+    url: httpUrl.default('http://127.0.0.1:9090'),
+    labels: z
+      .object({
+        project: labelName.default('cloud_project_name'),
+        machine: labelName.default('machine_name'),
+        host: labelName.default('host'),
+        user: labelName.optional(),
+        experiment: labelName.optional(),
+      })
+      .strict()
+      .prefault({}),
+    idleModes: z.array(z.string().min(1), { error: 'expected a list of mode names' }).min(1).default(['idle']),
+    timeoutMs: positiveInt.default(60_000),
+    /** Extra PromQL matchers for `node_cpu_seconds_total`, e.g. `job="node"`. */
+    selector: z.string().default(''),
+    /** Hours asked for in one query_range request (Prometheus caps a range at 11,000 points). */
+    chunkHours: positiveInt.max(10_000).default(24 * 7),
+    /** Tries per request before its hours are stored as failed. */
+    attempts: positiveInt.max(10).default(3),
+  })
+  .strict();
+export type PrometheusConfig = z.infer<typeof PrometheusSchema>;
+
+export const WorkspacesSchema = z
+  .object({
+    /** The workspace registry: a JSON array of { hostname, owner, experiment, created_time, deleted_time }. */
+    file: z.string().min(1).optional(),
+  })
+  .strict();
+export type WorkspacesConfig = z.infer<typeof WorkspacesSchema>;
+
+export const CarbonSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.object({ source: z.literal('static'), gPerKwh: nonNegativeNumber.default(200) }).strict(),
+    z
+      .object({
+        source: z.literal('carbon-intensity-api'),
+        url: httpUrl.default('https://api.carbonintensity.org.uk'),
+        fallbackGPerKwh: nonNegativeNumber.default(200),
+        timeoutMs: positiveInt.default(30_000),
+      })
+      .strict(),
+    z
+      .object({
+        source: z.literal('csv'),
+        file: z.string().min(1),
+        fallbackGPerKwh: nonNegativeNumber.default(200),
+      })
+      .strict(),
+  ],
+  { error: 'expected source "static", "carbon-intensity-api" or "csv"' },
+);
+export type CarbonConfig = z.infer<typeof CarbonSchema>;
+
+export const StoreSchema = z
+  .object({
+    kind: z.literal('json', { error: 'expected "json"' }).default('json'),
+    dataDir: z.string().min(1).default('./data'),
+  })
+  .strict();
+export type StoreConfig = z.infer<typeof StoreSchema>;
+
+export const ServerSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z
+      .number({ error: 'expected a port number' })
+      .int({ error: 'expected a port number' })
+      .min(0, { error: 'expected a port number' })
+      .max(65535, { error: 'expected a port number' })
+      .default(4000),
+  })
+  .strict();
+
+export const ScheduleSchema = z
+  .object({
+    ingest: cron.default('5 * * * *'),
+    reconcile: cron.default('0 2 * * *'),
+    active: cron.default('* * * * *'),
+  })
+  .strict();
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lower-case hex digits' });
+export const AuthSchema = z
+  .object({
+    anonymous: z.boolean().default(false),
+    tokens: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            sha256: sha256Hex,
+            role: z.literal('admin').optional(),
+            projects: z.array(z.string().min(1)).optional(),
+            users: z.array(z.string().min(1)).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+export type AuthConfig = z.infer<typeof AuthSchema>;
+
+export const ConfigSchema = z
+  .object({
+    prometheus: PrometheusSchema.prefault({}),
+    workspaces: WorkspacesSchema.prefault({}),
+    energy: EnergySchema.prefault({}),
+    carbon: CarbonSchema.prefault({ source: 'static' }),
+    store: StoreSchema.prefault({}),
+    server: ServerSchema.prefault({}),
+    schedule: ScheduleSchema.prefault({}),
+    auth: AuthSchema.optional(),
+  })
+  .strict();
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const where = path === '' ? '' : `${path}.`;
+    return issue.keys.map((key) => `${where}${key}: unknown key`).join('\n  ');
+  }
+  return `${path === '' ? '(root)' : path}: ${issue.message}`;
+}
+
+/** Validates an already-parsed config object. */
+export function parseConfig(raw: unknown): Config {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue));
+  return result.data;
+}
+
+type Env = Record<string, string | undefined>;
+
+function applyEnv(raw: Record<string, unknown>, env: Env): Record<string, unknown> {
+  const section = (name: string): Record<string, unknown> => {
+    const value = raw[name];
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? { ...(value as Record<string, unknown>) }
+      : {};
+  };
+  const out = { ...raw };
+  if (env.PROMETHEUS_URL) out.prometheus = { ...section('prometheus'), url: env.PROMETHEUS_URL };
+  if (env.DATA_DIR) out.store = { ...section('store'), dataDir: env.DATA_DIR };
+  if (env.HOST || env.PORT) {
+    const server = section('server');
+    if (env.HOST) server.host = env.HOST;
+    // A non-numeric PORT stays a string so validation names it.
+    if (env.PORT) server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
+    out.server = server;
+  }
+  return out;
+}
+
+/**
+ * Loads the config file (`file`, else `CARBONLEDGER_CONFIG`, else none), applies the environment
+ * overrides and validates. The only place that reads `process.env`.
+ */
+export function loadConfig(file?: string, env: Env = process.env): Config {
+  const path = file ?? env.CARBONLEDGER_CONFIG;
+  let raw: unknown = {};
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`config file ${path}: cannot be read (${(err as Error).message})`]);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError([`config file ${path}: not valid JSON (${(err as Error).message})`]);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new ConfigError([`config file ${path}: expected a JSON object`]);
+    }
+  }
+  return parseConfig(applyEnv(raw as Record<string, unknown>, env));
+}

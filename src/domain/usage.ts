@@ -1,0 +1,105 @@
+import type { Breakdown, Figures } from './figures';
+import type { Level } from './levels';
+
+/** What a CPU-seconds source reports for one instance in one hour, before attribution. */
+export interface RawInstanceHour {
+  /** Start of the hour, epoch ms. */
+  hour: number;
+  /** The `instance` label. */
+  instance: string;
+  /** Every label of the series except `cpu` and `mode`. */
+  labels: Record<string, string>;
+  busyCpuSeconds: number;
+  idleCpuSeconds: number;
+}
+
+/** An instance-hour with every key it is counted under. */
+export interface AttributedInstanceHour {
+  hour: number;
+  instance: string;
+  host: string;
+  project: string;
+  /** Machine type as labelled, e.g. `Artemis (Matlab)`. */
+  machineName: string;
+  user: string;
+  experiment: string;
+  busyCpuSeconds: number;
+  idleCpuSeconds: number;
+}
+
+/** An attributed instance-hour with its energy and carbon. */
+export type CostedInstanceHour = AttributedInstanceHour & Figures;
+
+/** Carbon intensity applied to one hour, kept so every figure can be explained. */
+export interface HourIntensity {
+  gPerKwh: number;
+  /** True when the configured source failed and a fallback was used. */
+  estimated: boolean;
+  source: string;
+}
+
+/** The marker stored in place of each figure of an hour that could not be fetched. */
+export const FAILED = 'failed' as const;
+
+/**
+ * One level/key/day of usage: the store's unit of writing. `hours` is keyed `HH:00`;
+ * `totals` sums the hours that did not fail.
+ */
+export interface DayEntry {
+  level: Level;
+  key: string;
+  /** `YYYY-MM-DD` (UTC). */
+  date: string;
+  hours: Record<string, Breakdown | typeof FAILED>;
+  totals: Breakdown;
+}
+
+/** Month roll-up: each day's totals and their sum. Always equal to the sum of its day entries. */
+export interface MonthRollup {
+  level: Level;
+  key: string;
+  /** `YYYY-MM`. */
+  month: string;
+  /** Keyed `YYYY-MM-DD`; only days that have an entry. */
+  days: Record<string, Breakdown>;
+  totals: Breakdown;
+}
+
+/** Year roll-up: each month's totals and their sum. */
+export interface YearRollup {
+  level: Level;
+  key: string;
+  /** `YYYY`. */
+  year: string;
+  /** Keyed `YYYY-MM`; only months that have a roll-up. */
+  months: Record<string, Breakdown>;
+  totals: Breakdown;
+}
+
+/** The ledger's record of one ingested hour. */
+export type LedgerHour =
+  | {
+      status: 'ok';
+      intensity: HourIntensity;
+      /** Instance-hours with data behind the hour's figures, by machine type as labelled. */
+      instanceHours: Record<string, number>;
+      /** Attempts that failed after this hour was ok (the figures were kept). */
+      failedAttempts?: number;
+      lastError?: string;
+    }
+  | { status: 'failed'; attempts: number; error: string; lastAttemptAt: string };
+
+/** The result of ingesting one hour, handed to the store. */
+export type HourOutcome =
+  | { hour: number; status: 'ok'; intensity: HourIntensity; instanceHours: Record<string, number> }
+  | { hour: number; status: 'failed'; error: string };
+
+/** Everything one ingestion step writes: the outcomes of its hours and the day entries of the ok ones. */
+export interface IngestBatch {
+  /** Each hour being ingested, once. Hours not listed are left alone. */
+  outcomes: HourOutcome[];
+  /** Day entries (every level) built from the ok hours only; a key absent here had no usage in them. */
+  entries: DayEntry[];
+  /** When the attempt was made, epoch ms (recorded for failed hours). */
+  attemptedAt: number;
+}

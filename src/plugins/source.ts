@@ -1,0 +1,15 @@
+import type { RawInstanceHour } from '../domain/usage';
+
+/** What a CPU-seconds source answers for one hour. */
+export type SourceHour =
+  | { status: 'ok'; rows: RawInstanceHour[] }
+  | { status: 'failed'; error: string };
+
+/**
+ * A source of per-instance CPU seconds. It knows nothing of the store: it answers for the hours
+ * asked, and an hour it could not fetch is reported failed with a reason, never as zero usage.
+ */
+export interface CpuSecondsSource {
+  /** Hours are whole-hour starts; the answer has an entry for every hour in [fromHour, toHour). */
+  fetchHours(fromHour: number, toHour: number, signal?: AbortSignal): Promise<Map<number, SourceHour>>;
+}

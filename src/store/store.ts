@@ -1,0 +1,42 @@
+import type { Level } from '../domain/levels';
+import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
+
+/**
+ * The narrow interface between ingestion, the read side and a storage backend.
+ * Every backend passes the shared suite in test/support/describe-store.ts.
+ */
+export interface Store {
+  /**
+   * Merges one ingestion step. For every hour in `batch.outcomes`:
+   * - ok: each key's bucket for that hour becomes the batch's figures, or is removed when the key
+   *   had no usage then; `"failed"` markers for that hour disappear; the ledger says ok.
+   * - failed, and the ledger does not already say ok: every key the store knows (at every level,
+   *   including keys first seen in this batch) holds `"failed"` for that hour; the ledger records
+   *   the error and counts the attempt.
+   * - failed, and the ledger says ok: figures and status stay; only the attempt is recorded.
+   * Day totals count only hours that did not fail; month and year roll-ups are brought level with
+   * their days. A reader never sees a half-written file, and a crash part-way is repaired on the
+   * next open or apply.
+   */
+  applyBatch(batch: IngestBatch): Promise<void>;
+
+  /** Ledger records of the hours of one month (`YYYY-MM`), keyed by hour start (epoch ms). */
+  readLedgerMonth(month: string): Promise<Map<number, LedgerHour>>;
+
+  /** Day entries of `keys` on `date` (`YYYY-MM-DD`), in the order of `keys`; null where none. */
+  readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>>;
+
+  /** Month roll-ups of `keys` for `month` (`YYYY-MM`), in the order of `keys`; null where none. */
+  readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>>;
+
+  /** Year roll-ups of `keys` for `year` (`YYYY`), in the order of `keys`; null where none. */
+  readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>>;
+
+  /** Every key the store holds usage for at a level, sorted. */
+  listKeys(level: Level): Promise<string[]>;
+
+  /** Resolves when the store can be read (for /readyz); rejects with the reason otherwise. */
+  checkReadable(): Promise<void>;
+
+  close(): Promise<void>;
+}
