@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config';
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('fills the contract defaults', () => {
+    const config = parseConfig({});
+    expect(config.prometheus.labels).toEqual({ project: 'cloud_project_name', machine: 'machine_name', host: 'host' });
+    expect(config.prometheus.idleModes).toEqual(['idle']);
+    expect(config.energy).toEqual({
+      default: { busyWattsPerCore: 12, idleWattsPerCore: 1 },
+      machines: {},
+      pue: 1,
+    });
+    expect(config.carbon).toEqual({ source: 'static', gPerKwh: 200 });
+    expect(config.store).toEqual({ kind: 'json', dataDir: './data' });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(config.schedule).toEqual({ ingest: '5 * * * *', reconcile: '0 2 * * *', active: '* * * * *' });
+    expect(config.auth).toBeUndefined();
+  });
+
+  it('names the path of every problem', () => {
+    expect(
+      problemsOf(() =>
+        parseConfig({
+          energy: { default: { busyWattsPerCore: 0 }, machines: { X: { idleWattsPerCore: -1 } } },
+          prometheus: { url: 'ftp://x', labels: { project: 'bad-name' }, typo: 1 },
+          carbon: { source: 'sun' },
+        }),
+      ),
+    ).toEqual([
+      'prometheus.url: expected an http(s) URL',
+      'prometheus.labels.project: expected a Prometheus label name',
+      'prometheus.typo: unknown key',
+      'energy.default.busyWattsPerCore: expected a positive number',
+      'energy.machines.X.idleWattsPerCore: expected a number ≥ 0',
+      'carbon.source: expected source "static", "carbon-intensity-api" or "csv"',
+    ]);
+  });
+
+  it('reads a file and lets the environment override it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ prometheus: { url: 'http://prom:9090' }, server: { port: 5000 } }));
+    const config = loadConfig(file, { DATA_DIR: '/srv/data', PORT: '6000', HOST: '0.0.0.0' });
+    expect(config.prometheus.url).toBe('http://prom:9090');
+    expect(config.store.dataDir).toBe('/srv/data');
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 6000 });
+    expect(loadConfig(undefined, { CARBONLEDGER_CONFIG: file, PROMETHEUS_URL: 'http://other:9090' }).prometheus.url).toBe(
+      'http://other:9090',
+    );
+  });
+
+  it('reports an unreadable file, bad JSON and a bad environment value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-config-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ "prometheus": ');
+    expect(problemsOf(() => loadConfig(join(dir, 'absent.json'), {}))[0]).toMatch(/absent\.json: cannot be read/);
+    expect(problemsOf(() => loadConfig(bad, {}))[0]).toMatch(/bad\.json: not valid JSON/);
+    expect(problemsOf(() => loadConfig(undefined, { PORT: 'eighty' }))).toEqual(['server.port: expected a port number']);
+  });
+});
