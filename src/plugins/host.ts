@@ -1,0 +1,163 @@
+import schedule from 'node-schedule';
+import type { z } from 'zod';
+import type { Clock } from '../domain/clock';
+import { errorFields, type Logger } from '../log';
+import type { Store } from '../store/store';
+
+export interface PluginContext {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  /** Aborted when the run times out or the host stops. */
+  signal: AbortSignal;
+}
+
+export interface RunReport {
+  ok: boolean;
+  detail?: Record<string, unknown>;
+}
+
+export interface ScheduledPlugin<C = unknown> {
+  /** Unique, kebab-case. */
+  name: string;
+  configSchema: z.ZodType<C>;
+  /** Cron in UTC; five fields, or six with seconds. */
+  schedule?: string;
+  timeoutMs: number;
+  run(ctx: PluginContext, config: C): Promise<RunReport>;
+}
+
+export type RunOutcome =
+  | { outcome: 'ok' | 'failed'; report: RunReport }
+  | { outcome: 'error'; error: string }
+  | { outcome: 'timeout' }
+  | { outcome: 'skipped'; reason: string };
+
+/** Where cron jobs come from; tests pass one they can tick by hand. */
+export interface Scheduler {
+  /** Throws when the expression is not a valid cron. */
+  schedule(cron: string, tick: () => void): { cancel(): void };
+}
+
+export const nodeScheduler: Scheduler = {
+  schedule(cron, tick) {
+    const job = schedule.scheduleJob({ rule: cron, tz: 'Etc/UTC' }, tick);
+    if (!job) throw new Error(`"${cron}" is not a valid cron expression`);
+    return { cancel: () => job.cancel() };
+  },
+};
+
+interface Registered {
+  plugin: ScheduledPlugin<unknown>;
+  config: unknown;
+  running?: Promise<RunOutcome>;
+  controller?: AbortController;
+  job?: { cancel(): void };
+}
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * Runs plugins on their schedules. It fails loudly at registration (duplicate or badly named
+ * plugin, bad config, bad cron), and a run never rejects, never overlaps another run of the same
+ * plugin, and is aborted when it outlives its timeout.
+ */
+export class PluginHost {
+  private readonly plugins = new Map<string, Registered>();
+  private stopping = false;
+
+  constructor(
+    private readonly deps: { store: Store; clock: Clock; log: Logger; scheduler?: Scheduler },
+  ) {}
+
+  register<C>(plugin: ScheduledPlugin<C>, rawConfig: unknown): void {
+    if (!KEBAB.test(plugin.name)) throw new Error(`plugin name "${plugin.name}" must be kebab-case`);
+    if (this.plugins.has(plugin.name)) throw new Error(`plugin "${plugin.name}" is registered twice`);
+    const parsed = plugin.configSchema.safeParse(rawConfig);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${[plugin.name, ...i.path.map(String)].join('.')}: ${i.message}`);
+      throw new Error(`plugin "${plugin.name}" has a bad config:\n  ${problems.join('\n  ')}`);
+    }
+    if (plugin.schedule !== undefined) {
+      // Validate now, so a bad cron stops start-up rather than silently never running.
+      (this.deps.scheduler ?? nodeScheduler).schedule(plugin.schedule, () => undefined).cancel();
+    }
+    this.plugins.set(plugin.name, { plugin: plugin as ScheduledPlugin<unknown>, config: parsed.data });
+  }
+
+  /** Starts every plugin's cron job. */
+  start(): void {
+    const scheduler = this.deps.scheduler ?? nodeScheduler;
+    for (const [name, entry] of this.plugins) {
+      if (entry.plugin.schedule === undefined) continue;
+      entry.job = scheduler.schedule(entry.plugin.schedule, () => void this.runNow(name));
+    }
+  }
+
+  isRunning(name: string): boolean {
+    return this.plugins.get(name)?.running !== undefined;
+  }
+
+  /** Runs a plugin now, unless it is already running or the host is stopping. Never rejects. */
+  runNow(name: string): Promise<RunOutcome> {
+    const entry = this.plugins.get(name);
+    if (!entry) return Promise.resolve({ outcome: 'error', error: `no plugin named "${name}"` });
+    const log = this.deps.log.child({ plugin: name });
+    if (this.stopping) return Promise.resolve({ outcome: 'skipped', reason: 'the host is stopping' });
+    if (entry.running) {
+      log.warn('previous run still going; this tick is skipped');
+      return Promise.resolve({ outcome: 'skipped', reason: 'still running' });
+    }
+    const controller = new AbortController();
+    entry.controller = controller;
+    entry.running = this.execute(entry, controller, log).finally(() => {
+      entry.running = undefined;
+      entry.controller = undefined;
+    });
+    return entry.running;
+  }
+
+  private async execute(entry: Registered, controller: AbortController, log: Logger): Promise<RunOutcome> {
+    const { plugin } = entry;
+    const started = this.deps.clock.now();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`run timed out after ${plugin.timeoutMs} ms`));
+    }, plugin.timeoutMs);
+    try {
+      const report = await plugin.run(
+        { store: this.deps.store, clock: this.deps.clock, log, signal: controller.signal },
+        entry.config,
+      );
+      log.info('run finished', { ok: report.ok, ms: this.deps.clock.now() - started, ...report.detail });
+      return { outcome: report.ok ? 'ok' : 'failed', report };
+    } catch (err) {
+      if (timedOut) {
+        log.error('run timed out', { timeoutMs: plugin.timeoutMs });
+        return { outcome: 'timeout' };
+      }
+      log.error('run failed', errorFields(err));
+      return { outcome: 'error', error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Cancels the schedule and waits for running work; after `graceMs` running work is aborted
+   * (and still awaited, so nothing is left writing when this resolves).
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
+    for (const entry of this.plugins.values()) entry.job?.cancel();
+    const running = [...this.plugins.values()].filter((e) => e.running);
+    if (running.length === 0) return;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(running.map((e) => e.running)), grace]);
+    clearTimeout(graceTimer);
+    for (const entry of running) entry.controller?.abort(new Error('the host is stopping'));
+    await Promise.all(running.map((e) => e.running));
+  }
+}

@@ -1,0 +1,19 @@
+import type { Scheduler } from '../../src/plugins/host';
+
+/** A scheduler whose jobs fire only when a test ticks them. */
+export function manualScheduler(): Scheduler & { tick(cron: string): void; jobs(): string[] } {
+  const jobs = new Map<number, { cron: string; tick: () => void }>();
+  let next = 0;
+  return {
+    schedule(cron, tick) {
+      if (cron.trim().split(/\s+/).length < 5) throw new Error(`"${cron}" is not a valid cron expression`);
+      const id = next++;
+      jobs.set(id, { cron, tick });
+      return { cancel: () => jobs.delete(id) };
+    },
+    tick(cron) {
+      for (const job of [...jobs.values()]) if (job.cron === cron) job.tick();
+    },
+    jobs: () => [...jobs.values()].map((j) => j.cron),
+  };
+}
