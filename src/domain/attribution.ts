@@ -1,0 +1,67 @@
+import type { PrometheusConfig } from '../config';
+import { UNKNOWN } from './levels';
+import type { AttributedInstanceHour, RawInstanceHour } from './usage';
+
+/** Who held a host at a time, as the workspace registry says; null where the registry leaves it blank. */
+export interface Workspace {
+  owner: string | null;
+  experiment: string | null;
+}
+
+/** The workspace registry as attribution sees it; loading it (I/O) is the workspaces plugin's job. */
+export interface WorkspaceRegistry {
+  /** The workspace on `host` at `hourStart` (epoch ms), if any. */
+  lookup(host: string, hourStart: number): Workspace | undefined;
+}
+
+export type AttributionLabels = PrometheusConfig['labels'];
+
+/**
+ * The host part of an `instance` label: `node-1:9100` → `node-1`, `[fd00::2]:9100` → `fd00::2`.
+ * A bare IPv6 address (several colons, no brackets) has no port to drop.
+ */
+export function hostOfInstance(instance: string): string {
+  if (instance.startsWith('[')) {
+    const close = instance.indexOf(']');
+    return close > 0 ? instance.slice(1, close) : instance;
+  }
+  const colon = instance.indexOf(':');
+  return colon >= 0 && colon === instance.lastIndexOf(':') ? instance.slice(0, colon) : instance;
+}
+
+/** A label's value; Prometheus treats an empty label as absent, and so do we. */
+function labelValue(labels: Record<string, string>, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const value = labels[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Every key an instance-hour is counted under (contract section 1). Project and machine type come
+ * from labels only; a series without them is still energy spent, so it is counted under `unknown`
+ * rather than dropped. User and experiment come from their labels when configured and present, else
+ * from the registry record holding the host at the hour's start, else `unknown`.
+ */
+export function attribute(
+  raw: RawInstanceHour,
+  labels: AttributionLabels,
+  registry: WorkspaceRegistry,
+): AttributedInstanceHour {
+  const host = labelValue(raw.labels, labels.host) ?? hostOfInstance(raw.instance);
+  const userLabel = labelValue(raw.labels, labels.user);
+  const experimentLabel = labelValue(raw.labels, labels.experiment);
+  const workspace =
+    userLabel === undefined || experimentLabel === undefined ? registry.lookup(host, raw.hour) : undefined;
+  // `||`, not `??`: a blank owner or experiment in the registry is as unknown as a null one.
+  return {
+    hour: raw.hour,
+    instance: raw.instance,
+    host,
+    project: labelValue(raw.labels, labels.project) ?? UNKNOWN,
+    machineName: labelValue(raw.labels, labels.machine) ?? UNKNOWN,
+    user: userLabel ?? (workspace?.owner || UNKNOWN),
+    experiment: experimentLabel ?? (workspace?.experiment || UNKNOWN),
+    busyCpuSeconds: raw.busyCpuSeconds,
+    idleCpuSeconds: raw.idleCpuSeconds,
+  };
+}
