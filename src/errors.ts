@@ -1,0 +1,49 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/** Bad input from the caller (contract section 4); the message names the argument. */
+export class BadInputError extends GraphQLError {
+  constructor(message: string, argument?: string) {
+    super(message, {
+      extensions: { code: 'BAD_USER_INPUT', ...(argument === undefined ? {} : { argument }) },
+    });
+    this.name = 'BadInputError';
+  }
+}
+
+/** A series, key or workspace outside the caller's scope (contract section 7). */
+export class ForbiddenError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: 'FORBIDDEN' } });
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** Codes whose message was written for the client; every other error is masked. */
+export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
+  'BAD_USER_INPUT',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+]);
+
+/**
+ * Apollo's `formatError`: passes errors with a public code through (without any stack trace) and
+ * masks everything else, so a store path or a bug's message never reaches the client. The decision
+ * rests on the code Apollo resolved into `formatted`; `_error`, the original, is for the caller to log.
+ */
+export function maskError(formatted: GraphQLFormattedError, _error?: unknown): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && PUBLIC_ERROR_CODES.has(code)) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return {
+    message: 'Internal server error',
+    ...(formatted.locations && { locations: formatted.locations }),
+    ...(formatted.path && { path: formatted.path }),
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}

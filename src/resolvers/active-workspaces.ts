@@ -1,0 +1,23 @@
+import { Args, Ctx, Query, Resolver } from 'type-graphql';
+import { ActiveWorkspace } from '../schema/active-workspace';
+import { ActiveWorkspacesArgs } from '../schema/args';
+import { type ActiveWorkspaceView, readActiveWorkspaces } from '../services/active-workspaces';
+import type { AppContext } from './context';
+
+@Resolver()
+export class ActiveWorkspacesResolver {
+  @Query(() => [ActiveWorkspace], {
+    description:
+      'Running instances matching every filter given; `machineName` as labelled or its machine key.',
+  })
+  activeWorkspaces(
+    @Args() { project, user, machineName }: ActiveWorkspacesArgs,
+    @Ctx() { activeWorkspaces }: AppContext,
+  ): Promise<ActiveWorkspaceView[]> {
+    return readActiveWorkspaces(activeWorkspaces, {
+      project: project ?? null,
+      user: user ?? null,
+      machineName: machineName ?? null,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { Arg, Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import type { Level } from '../domain/levels';
+import { UsageSeriesArgs, UsageSeriesManyArgs } from '../schema/args';
+import { UsageLevel } from '../schema/enums';
+import { UsageColumns, UsageSeries } from '../schema/usage';
+import {
+  readUsageSeries,
+  readUsageSeriesMany,
+  toColumns,
+  type UsageColumnsView,
+  type UsageSeriesView,
+} from '../services/usage-series';
+import { MAX_KEYS_PER_QUERY, validateKeys, validateRange } from '../services/validation';
+import type { AppContext } from './context';
+
+@Resolver(() => UsageSeries)
+export class UsageSeriesResolver {
+  @Query(() => UsageSeries, {
+    description:
+      'Usage of one key over [from, to). HOUR series span at most 366 days, DAY 5 years, MONTH and YEAR 50. ' +
+      'An unknown key is not an error: its buckets are MISSING.',
+  })
+  usageSeries(
+    @Args() { level, key, ...range }: UsageSeriesArgs,
+    @Ctx() { reader }: AppContext,
+  ): Promise<UsageSeriesView> {
+    return readUsageSeries(reader, level, key, validateRange(range));
+  }
+
+  @Query(() => [UsageSeries], {
+    description: `One series per key, in the order given; at most ${MAX_KEYS_PER_QUERY} keys. Limits as usageSeries.`,
+  })
+  usageSeriesMany(
+    @Args() { level, keys, ...range }: UsageSeriesManyArgs,
+    @Ctx() { reader }: AppContext,
+  ): Promise<UsageSeriesView[]> {
+    const validRange = validateRange(range);
+    return readUsageSeriesMany(reader, level, validateKeys(keys), validRange);
+  }
+
+  @Query(() => [String], { description: 'Every key the store holds usage for at the level, sorted.' })
+  async usageKeys(
+    @Arg('level', () => UsageLevel) level: Level,
+    @Ctx() { reader }: AppContext,
+  ): Promise<readonly string[]> {
+    return (await reader.keys(level)).sorted;
+  }
+
+  @FieldResolver(() => UsageColumns, {
+    description: 'The buckets as parallel lists: the cheap way to fetch a long hourly series.',
+  })
+  columns(@Root() series: UsageSeriesView): UsageColumnsView {
+    return toColumns(series.buckets);
+  }
+}

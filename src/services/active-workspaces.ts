@@ -1,0 +1,59 @@
+import { machineKey } from '../domain/machine-key';
+import { activeWorkspaceId } from './ids';
+
+/** A running instance and its usage since it booted, as the active-workspace poller sees it. */
+export interface ActiveWorkspaceRecord {
+  instance: string;
+  host: string;
+  /** Machine type as labelled. */
+  machineName: string;
+  project: string;
+  user: string | null;
+  experiment: string | null;
+  /** node_boot_time_seconds, as epoch ms. */
+  startedAt: number;
+  busyKwh: number;
+  idleKwh: number;
+  busyGco2eq: number;
+  idleGco2eq: number;
+}
+
+export interface ActiveWorkspaceView extends ActiveWorkspaceRecord {
+  id: string;
+}
+
+/** Where active workspaces come from: the poller's latest snapshot, once it exists. */
+export interface ActiveWorkspaceSource {
+  list(): Promise<readonly ActiveWorkspaceRecord[]>;
+}
+
+export const noActiveWorkspaces: ActiveWorkspaceSource = { list: async () => [] };
+
+export interface ActiveWorkspaceFilter {
+  project: string | null;
+  user: string | null;
+  /** Matches the machine type as labelled or its machine key. */
+  machineName: string | null;
+}
+
+/** The workspaces matching every filter given, by instance. */
+export async function readActiveWorkspaces(
+  source: ActiveWorkspaceSource,
+  filter: ActiveWorkspaceFilter,
+): Promise<ActiveWorkspaceView[]> {
+  const wantedMachine = filter.machineName === null ? null : machineKey(filter.machineName);
+  return (await source.list())
+    .filter(
+      (workspace) =>
+        (filter.project === null || workspace.project === filter.project) &&
+        (filter.user === null || workspace.user === filter.user) &&
+        (wantedMachine === null || machineKey(workspace.machineName) === wantedMachine),
+    )
+    .map((workspace) => ({ ...workspace, id: activeWorkspaceId(workspace.instance, workspace.startedAt) }))
+    .sort(byInstanceThenStart);
+}
+
+function byInstanceThenStart(a: ActiveWorkspaceView, b: ActiveWorkspaceView): number {
+  if (a.instance !== b.instance) return a.instance < b.instance ? -1 : 1;
+  return a.startedAt - b.startedAt;
+}
