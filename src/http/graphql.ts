@@ -1,0 +1,209 @@
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import {
+  Kind,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
+import { maskError } from '../errors';
+import { errorFields, type Logger } from '../log';
+import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
+import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
+
+export type ContextFactory<TContext extends BaseContext> = (
+  req: IncomingMessage,
+) => Promise<TContext> | TContext;
+
+export interface GraphQLEndpointOptions<TContext extends BaseContext> {
+  schema: GraphQLSchema;
+  context: ContextFactory<TContext>;
+  log: Logger;
+  metrics: ServiceMetrics;
+  httpServer: Server;
+  bodyLimitBytes: number;
+  /** How long `stop()` lets requests in flight finish before their connections are cut. */
+  stopGracePeriodMs: number;
+}
+
+export interface GraphQLEndpoint {
+  handle(req: IncomingMessage, res: ServerResponse, search: string): Promise<void>;
+  /** Stops accepting connections, drains the HTTP server, then stops Apollo. */
+  stop(): Promise<void>;
+}
+
+/** Apollo Server behind our own node:http routing. */
+export async function startGraphQLEndpoint<TContext extends BaseContext>(
+  opts: GraphQLEndpointOptions<TContext>,
+): Promise<GraphQLEndpoint> {
+  const apollo = new ApolloServer<TContext>({
+    schema: opts.schema,
+    // Explicit, so nothing depends on NODE_ENV: the playground needs introspection, and a stack
+    // trace belongs in our log, never in a response.
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    // The CLI owns the process's signals and calls close().
+    stopOnTerminationSignals: false,
+    logger: apolloLogger(opts.log),
+    formatError: maskLoggingInternalErrors(opts.log),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({
+        httpServer: opts.httpServer,
+        stopGracePeriodMillis: opts.stopGracePeriodMs,
+      }),
+      // Computing cache hints for every field halves throughput on large results; we send none.
+      ApolloServerPluginCacheControlDisabled(),
+      // We serve our own offline playground.
+      ApolloServerPluginLandingPageDisabled(),
+      // Usage reporting would send operations to Apollo's cloud whenever APOLLO_KEY happens to be set.
+      ApolloServerPluginUsageReportingDisabled(),
+      operationMetricsPlugin(opts.metrics),
+    ],
+  });
+  await apollo.start();
+
+  return {
+    async handle(req, res, search) {
+      const body = await readGraphQLBody(req, res, opts.bodyLimitBytes);
+      if (body === REJECTED) return;
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req), search, body },
+        context: async () => opts.context(req),
+      });
+      res.statusCode = response.status ?? 200;
+      for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
+      for (const [name, value] of response.headers) res.setHeader(name, value);
+      if (response.body.kind === 'complete') {
+        res.end(response.body.string);
+        return;
+      }
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    },
+    stop: () => apollo.stop(),
+  };
+}
+
+const REJECTED = Symbol('rejected');
+
+/**
+ * Reads and decodes a POST body the way Apollo expects it: parsed JSON for a JSON content type,
+ * the text otherwise (Apollo then refuses it, CSRF prevention first). Answers the request itself
+ * and returns REJECTED when the body is too large or not JSON.
+ */
+async function readGraphQLBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limitBytes: number,
+): Promise<unknown | typeof REJECTED> {
+  if (req.method !== 'POST') return undefined;
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, limitBytes);
+  } catch (err) {
+    if (!(err instanceof PayloadTooLargeError)) throw err;
+    // The rest of the body is left unread, so this connection cannot carry another request.
+    res.setHeader('connection', 'close');
+    sendGraphQLError(res, 413, 'PAYLOAD_TOO_LARGE', err.message);
+    return REJECTED;
+  }
+  const text = raw.toString('utf8');
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (mediaType !== 'application/json') return text === '' ? undefined : text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    sendGraphQLError(res, 400, ApolloServerErrorCode.BAD_REQUEST, 'request body is not valid JSON');
+    return REJECTED;
+  }
+}
+
+function toHeaderMap(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/** Apollo's `formatError`: masks what the client must not see, after logging internal errors with their stack. */
+function maskLoggingInternalErrors(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const masked = maskError(formatted, error);
+    if (masked.extensions?.code === ApolloServerErrorCode.INTERNAL_SERVER_ERROR) {
+      log.error('graphql: internal error', {
+        path: formatted.path,
+        ...errorFields(unwrapResolverError(error)),
+      });
+    }
+    return masked;
+  };
+}
+
+function apolloLogger(log: Logger) {
+  const child = log.child({ component: 'apollo' });
+  return {
+    debug: () => undefined,
+    info: (message?: unknown) => child.info(String(message)),
+    warn: (message?: unknown) => child.warn(String(message)),
+    error: (message?: unknown) => child.error(String(message)),
+  };
+}
+
+/**
+ * Counts operations by root field (a name from our schema, so the series stay few whatever
+ * clients send) and outcome: ok, error (executed with errors) or invalid (never executed).
+ */
+function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext> {
+  return {
+    async requestDidStart() {
+      let rootFields: string[] = [];
+      let failed = false;
+      return {
+        async didResolveOperation({ operation, document }) {
+          if (operation) rootFields = [...new Set(rootFieldNames(operation.selectionSet, document))];
+        },
+        async didEncounterErrors() {
+          failed = true;
+        },
+        async willSendResponse() {
+          const executed = rootFields.length > 0;
+          const outcome: GraphQLOperationOutcome = !executed ? 'invalid' : failed ? 'error' : 'ok';
+          for (const operation of executed ? rootFields : ['none']) {
+            metrics.graphqlOperations.inc({ operation, outcome });
+          }
+        },
+      };
+    },
+  };
+}
+
+function rootFieldNames(selectionSet: SelectionSetNode, document: DocumentNode): string[] {
+  return selectionSet.selections.flatMap((selection) => {
+    switch (selection.kind) {
+      case Kind.FIELD:
+        return [selection.name.value];
+      case Kind.INLINE_FRAGMENT:
+        return rootFieldNames(selection.selectionSet, document);
+      case Kind.FRAGMENT_SPREAD: {
+        const fragment = document.definitions.find(
+          (definition) =>
+            definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
+        );
+        return fragment?.kind === Kind.FRAGMENT_DEFINITION
+          ? rootFieldNames(fragment.selectionSet, document)
+          : [];
+      }
+    }
+  });
+}

@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Outcome of one GraphQL operation: `invalid` never executed (parse or validation failed). */
+export type GraphQLOperationOutcome = 'ok' | 'error' | 'invalid';
+
+/**
+ * The service's own Prometheus metrics, on a registry of their own so that two servers in one
+ * process (tests) never share or double-register series.
+ */
+export interface ServiceMetrics {
+  registry: Registry;
+  /** `route` is a fixed route name (never the raw path), so a scan of random URLs cannot add series. */
+  httpRequests: Counter<'route' | 'status'>;
+  httpRequestDuration: Histogram<'route'>;
+  /** `operation` is a root field name from the schema, not the client-chosen operation name. */
+  graphqlOperations: Counter<'operation' | 'outcome'>;
+  /** `outcome` as the plugin host reports a run: ok, failed, error, timeout, skipped. */
+  ingestRuns: Counter<'outcome'>;
+  ingestFailedHours: Counter;
+  /** Start of the newest hour ingested ok, in epoch seconds. */
+  lastOkHour: Gauge;
+}
+
+export function createServiceMetrics(): ServiceMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'carbonledger_http_requests_total',
+      help: 'HTTP requests answered, by route and status code',
+      labelNames: ['route', 'status'],
+      registers,
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'carbonledger_http_request_duration_seconds',
+      help: 'Time from request to the end of the response, by route',
+      labelNames: ['route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    graphqlOperations: new Counter({
+      name: 'carbonledger_graphql_operations_total',
+      help: 'GraphQL operations, by root field and outcome (ok, error, invalid)',
+      labelNames: ['operation', 'outcome'],
+      registers,
+    }),
+    ingestRuns: new Counter({
+      name: 'carbonledger_ingest_runs_total',
+      help: 'Ingestion runs, by outcome (ok, failed, error, timeout, skipped)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    ingestFailedHours: new Counter({
+      name: 'carbonledger_ingest_failed_hours_total',
+      help: 'Hours an ingestion run stored as failed',
+      registers,
+    }),
+    lastOkHour: new Gauge({
+      name: 'carbonledger_last_ok_hour_timestamp_seconds',
+      help: 'Start of the newest hour ingested ok, as a Unix timestamp',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,215 @@
+import type { BaseContext } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { startGraphQLEndpoint, type ContextFactory } from './http/graphql';
+import { PLAYGROUND_PREFIX, Playground } from './http/playground';
+import { sendText } from './http/respond';
+import { errorFields, type Logger } from './log';
+import type { ServiceMetrics } from './metrics';
+import type { Store } from './store/store';
+
+export interface StartServerOptions<TContext extends BaseContext> {
+  schema: GraphQLSchema;
+  /** Builds one request's GraphQL context (its loaders are never shared between requests). */
+  context: ContextFactory<TContext>;
+  /** Only read to answer /readyz. */
+  store: Pick<Store, 'checkReadable'>;
+  log: Logger;
+  host: string;
+  /** 0 lets the OS pick a free port. */
+  port: number;
+  metrics: ServiceMetrics;
+  /** Larger request bodies get 413. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** How long /readyz waits for the store before answering 503. Default 5 s. */
+  readinessTimeoutMs?: number;
+  /** How long close() lets requests in flight finish. Default 10 s. */
+  stopGracePeriodMs?: number;
+}
+
+export interface RunningServer {
+  /** The GraphQL endpoint, `http://host:port/graphql`. */
+  url: string;
+  port: number;
+  /** Stops accepting requests, lets those in flight finish, closes keep-alive connections, stops Apollo. */
+  close(): Promise<void>;
+}
+
+/** A fixed set of names for the metrics' `route` label. */
+type RouteName =
+  'graphql' | 'playground' | 'playground_asset' | 'healthz' | 'readyz' | 'metrics' | 'unmatched';
+
+interface Route {
+  name: RouteName;
+  methods: readonly string[];
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> | void;
+}
+
+const READ_METHODS = ['GET', 'HEAD'] as const;
+
+export async function startServer<TContext extends BaseContext>(
+  opts: StartServerOptions<TContext>,
+): Promise<RunningServer> {
+  const { log, metrics } = opts;
+  const playground = new Playground();
+  const httpServer = createServer();
+  const graphql = await startGraphQLEndpoint({
+    schema: opts.schema,
+    context: opts.context,
+    log,
+    metrics,
+    httpServer,
+    bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
+    stopGracePeriodMs: opts.stopGracePeriodMs ?? 10_000,
+  });
+
+  const routes = {
+    graphql: {
+      name: 'graphql',
+      methods: ['GET', 'POST'],
+      handle: (req, res, url) => graphql.handle(req, res, url.search),
+    },
+    playground: {
+      name: 'playground',
+      methods: READ_METHODS,
+      handle: (_req, res) => playground.servePage(res),
+    },
+    playgroundAsset: {
+      name: 'playground_asset',
+      methods: READ_METHODS,
+      handle: (req, res, url) => playground.serveAsset(req, res, url.pathname),
+    },
+    healthz: { name: 'healthz', methods: READ_METHODS, handle: (_req, res) => sendText(res, 200, 'ok\n') },
+    readyz: {
+      name: 'readyz',
+      methods: READ_METHODS,
+      handle: async (_req, res) => {
+        const problem = await readinessProblem(opts.store, opts.readinessTimeoutMs ?? 5000);
+        if (problem === undefined) sendText(res, 200, 'ready\n');
+        else sendText(res, 503, `not ready: ${problem}\n`);
+      },
+    },
+    metrics: {
+      name: 'metrics',
+      methods: READ_METHODS,
+      handle: async (_req, res) => {
+        const text = await metrics.registry.metrics();
+        sendText(res, 200, text, { 'content-type': metrics.registry.contentType });
+      },
+    },
+  } satisfies Record<string, Route>;
+
+  function routeFor(req: IncomingMessage, url: URL): Route | undefined {
+    switch (url.pathname) {
+      case '/graphql':
+        return isBrowserNavigation(req) ? routes.playground : routes.graphql;
+      case '/healthz':
+        return routes.healthz;
+      case '/readyz':
+        return routes.readyz;
+      case '/metrics':
+        return routes.metrics;
+      default:
+        return url.pathname.startsWith(PLAYGROUND_PREFIX) && playground.hasAsset(url.pathname)
+          ? routes.playgroundAsset
+          : undefined;
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = parseTarget(req.url);
+    const route = url && routeFor(req, url);
+    const routeName: RouteName = route?.name ?? 'unmatched';
+    const stopTimer = metrics.httpRequestDuration.startTimer({ route: routeName });
+    res.once('close', () => {
+      stopTimer();
+      metrics.httpRequests.inc({ route: routeName, status: String(res.statusCode) });
+    });
+    if (!url) return sendText(res, 400, 'bad request target\n');
+    if (!route) return sendText(res, 404, 'not found\n');
+    if (!route.methods.includes(req.method ?? '')) {
+      return sendText(res, 405, 'method not allowed\n', { allow: route.methods.join(', ') });
+    }
+    // Authentication slots in here: authenticate(req) answers 401 or yields a principal that the
+    // GraphQL context is built from, for every route but the probes and the playground's files.
+    await route.handle(req, res, url);
+  }
+
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error('http: request failed', { method: req.method, url: req.url, ...errorFields(err) });
+      if (!res.headersSent) sendText(res, 500, 'internal server error\n');
+      else res.destroy();
+    });
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(opts.port, opts.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await graphql.stop();
+    throw err;
+  }
+  httpServer.on('error', (err) => log.error('http: server error', errorFields(err)));
+
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = `http://${urlHost(opts.host)}:${port}/graphql`;
+  log.info('server listening', { url });
+  return { url, port, close: () => graphql.stop() };
+}
+
+/** The request target as a URL, or undefined when it is not one (a client's bug, answered 400). */
+function parseTarget(target = '/'): URL | undefined {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A browser opening the endpoint gets the playground, whatever the query string: GraphiQL keeps
+ * the edited query in `?query=`, so a reload must open the playground again. Such a navigation
+ * could not run an operation anyway: CSRF prevention refuses a GET without a preflight header.
+ */
+function isBrowserNavigation(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html');
+}
+
+async function readinessProblem(
+  store: Pick<Store, 'checkReadable'>,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`the store did not answer within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      // Through then(), so a store that throws instead of rejecting is also "not ready".
+      Promise.resolve()
+        .then(() => store.checkReadable())
+        .then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** IPv6 literals need brackets in a URL; an unspecified address is reached through loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
