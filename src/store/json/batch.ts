@@ -1,0 +1,93 @@
+import { FIGURE_FIELDS, type Breakdown, type Figures } from '../../domain/figures';
+import { LEVELS } from '../../domain/levels';
+import { hourLabel, hourOfDay, isWholeHour, utcDate, utcMonth } from '../../domain/time';
+import { FAILED, type HourOutcome, type IngestBatch, type LedgerHour } from '../../domain/usage';
+import { encodeKey, isDate } from './layout';
+import { nextLedgerHour } from './ledger';
+import type { DayChange } from './merge';
+
+/** A batch this store cannot apply as given; nothing has been written when it is thrown. */
+export class InvalidBatchError extends Error {
+  override readonly name = 'InvalidBatchError';
+}
+
+function checkFigures(figures: Figures, where: string): void {
+  for (const field of FIGURE_FIELDS) {
+    // JSON has no NaN or Infinity: they would come back as null.
+    if (!Number.isFinite(figures[field]))
+      throw new InvalidBatchError(`${where}.${field} is not a finite number`);
+  }
+}
+
+function checkBreakdown(breakdown: Breakdown, where: string): void {
+  checkFigures(breakdown.all, `${where}.all`);
+  for (const [machine, figures] of Object.entries(breakdown.byMachine))
+    checkFigures(figures, `${where}.${machine}`);
+}
+
+/** Rejects what would corrupt the store or contradict the outcomes, before anything is written. */
+export function validateBatch(batch: IngestBatch): void {
+  const okHours = new Set<number>();
+  const seenHours = new Set<number>();
+  for (const outcome of batch.outcomes) {
+    if (!Number.isFinite(outcome.hour) || !isWholeHour(outcome.hour)) {
+      throw new InvalidBatchError(`Outcome hour ${outcome.hour} is not the start of a UTC hour`);
+    }
+    if (seenHours.has(outcome.hour)) {
+      throw new InvalidBatchError(
+        `Hour ${new Date(outcome.hour).toISOString()} appears twice in the outcomes`,
+      );
+    }
+    seenHours.add(outcome.hour);
+    if (outcome.status === 'ok') okHours.add(outcome.hour);
+  }
+  const seenEntries = new Set<string>();
+  for (const entry of batch.entries) {
+    const where = `Day entry ${entry.level} ${JSON.stringify(entry.key)} ${entry.date}`;
+    if (!LEVELS.includes(entry.level)) throw new InvalidBatchError(`${where}: unknown level`);
+    if (!isDate(entry.date)) throw new InvalidBatchError(`${where}: date is not YYYY-MM-DD`);
+    encodeKey(entry.key);
+    const identity = JSON.stringify([entry.level, entry.key, entry.date]);
+    if (seenEntries.has(identity)) throw new InvalidBatchError(`${where}: appears twice`);
+    seenEntries.add(identity);
+    for (const [label, hour] of Object.entries(entry.hours)) {
+      if (!/^([01]\d|2[0-3]):00$/.test(label) || !okHours.has(hourOfDay(entry.date, label))) {
+        throw new InvalidBatchError(`${where}: hour ${label} is not an ok hour of this batch`);
+      }
+      if (hour === FAILED) throw new InvalidBatchError(`${where}: hour ${label} is marked failed`);
+      checkBreakdown(hour, `${where} ${label}`);
+    }
+  }
+}
+
+export interface BatchPlan {
+  /** What happens to each UTC date (`YYYY-MM-DD`) the batch touches. */
+  days: Map<string, DayChange>;
+  /** The ledger months (`YYYY-MM`) after the batch, whole, for every month it touches. */
+  ledger: Map<string, Map<number, LedgerHour>>;
+}
+
+/** Decides, from the ledger as it stands, what each outcome does to the day entries and the ledger. */
+export function planBatch(
+  outcomes: readonly HourOutcome[],
+  ledgerBefore: ReadonlyMap<string, ReadonlyMap<number, LedgerHour>>,
+  attemptedAt: number,
+): BatchPlan {
+  const days = new Map<string, { replace: string[]; markFailed: string[] }>();
+  const ledger = new Map<string, Map<number, LedgerHour>>();
+  for (const outcome of [...outcomes].sort((a, b) => a.hour - b.hour)) {
+    const month = utcMonth(outcome.hour);
+    const monthLedger = ledger.get(month) ?? new Map(ledgerBefore.get(month));
+    ledger.set(month, monthLedger);
+    const previous = monthLedger.get(outcome.hour);
+    monthLedger.set(outcome.hour, nextLedgerHour(previous, outcome, attemptedAt));
+
+    const keepsOkFigures = outcome.status === 'failed' && previous?.status === 'ok';
+    if (keepsOkFigures) continue;
+    const date = utcDate(outcome.hour);
+    const change = days.get(date) ?? { replace: [], markFailed: [] };
+    days.set(date, change);
+    (outcome.status === 'ok' ? change.replace : change.markFailed).push(hourLabel(outcome.hour));
+  }
+  return { days, ledger };
+}

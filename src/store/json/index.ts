@@ -1,0 +1,3 @@
+export { openJsonStore, JsonStore } from './json-store';
+export { CorruptFileError, InvalidKeyError } from './errors';
+export { InvalidBatchError } from './batch';

@@ -1,0 +1,68 @@
+import type { HourOutcome, LedgerHour } from '../../domain/usage';
+import { FileReader, toFileText } from './codec';
+
+/** The ledger's record of an hour after one more attempt at it. */
+export function nextLedgerHour(
+  previous: LedgerHour | undefined,
+  outcome: HourOutcome,
+  attemptedAt: number,
+): LedgerHour {
+  if (outcome.status === 'ok') {
+    // A fresh success supersedes everything before it, so re-ingesting leaves the same record.
+    return { status: 'ok', intensity: outcome.intensity, instanceHours: outcome.instanceHours };
+  }
+  if (previous?.status === 'ok') {
+    return { ...previous, failedAttempts: (previous.failedAttempts ?? 0) + 1, lastError: outcome.error };
+  }
+  return {
+    status: 'failed',
+    attempts: (previous?.attempts ?? 0) + 1,
+    error: outcome.error,
+    lastAttemptAt: new Date(attemptedAt).toISOString(),
+  };
+}
+
+function ledgerHourJson(record: LedgerHour): LedgerHour {
+  if (record.status === 'failed') {
+    const { attempts, error, lastAttemptAt } = record;
+    return { status: 'failed', attempts, error, lastAttemptAt };
+  }
+  const { intensity, instanceHours, failedAttempts, lastError } = record;
+  return {
+    status: 'ok',
+    intensity: { gPerKwh: intensity.gPerKwh, estimated: intensity.estimated, source: intensity.source },
+    instanceHours: Object.fromEntries(Object.entries(instanceHours).sort(([a], [b]) => (a < b ? -1 : 1))),
+    ...(failedAttempts !== undefined && { failedAttempts }),
+    ...(lastError !== undefined && { lastError }),
+  };
+}
+
+/** A month of the ledger, keyed by the hour's ISO start, in time order. */
+export function ledgerFileText(hours: ReadonlyMap<number, LedgerHour>): string {
+  const sorted = [...hours].sort(([a], [b]) => a - b);
+  return toFileText(
+    Object.fromEntries(
+      sorted.map(([hour, record]) => [new Date(hour).toISOString(), ledgerHourJson(record)]),
+    ),
+  );
+}
+
+export function parseLedgerFile(text: string, path: string): Map<number, LedgerHour> {
+  const reader = new FileReader(path);
+  const hours = new Map<number, LedgerHour>();
+  for (const [iso, value] of Object.entries(reader.object(reader.parse(text), 'file'))) {
+    const hour = Date.parse(iso);
+    if (Number.isNaN(hour)) reader.fail(`${JSON.stringify(iso)} is not an ISO hour`);
+    const record = reader.object(value, iso);
+    if (record.status === 'ok') {
+      reader.object(record.intensity, `${iso}.intensity`);
+      reader.object(record.instanceHours, `${iso}.instanceHours`);
+    } else if (record.status === 'failed') {
+      reader.number(record.attempts, `${iso}.attempts`);
+    } else {
+      reader.fail(`${iso}.status is neither "ok" nor "failed"`);
+    }
+    hours.set(hour, record as LedgerHour);
+  }
+  return hours;
+}

@@ -1,0 +1,63 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+/** Every file under `dir` with its bytes, keyed by relative path: a store snapshot to compare. */
+export async function snapshotFiles(dir: string, under = ''): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (path: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(path, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else files.set(relative(dir, full), await readFile(full, 'utf8'));
+    }
+  };
+  await walk(join(dir, under));
+  return files;
+}
+
+/** The contract's path of a day entry. */
+export function dayEntryPath(dataDir: string, level: string, key: string, date: string): string {
+  return join(
+    dataDir,
+    'usage',
+    level.toLowerCase(),
+    encodeURIComponent(key),
+    date.slice(0, 4),
+    `${date}.json`,
+  );
+}
+
+export async function readDayEntryFile(
+  dataDir: string,
+  level: string,
+  key: string,
+  date: string,
+): Promise<StoredDayEntry | undefined> {
+  try {
+    return JSON.parse(await readFile(dayEntryPath(dataDir, level, key, date), 'utf8')) as StoredDayEntry;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export type StoredSix = Record<
+  | 'busy_cpu_seconds_total'
+  | 'idle_cpu_seconds_total'
+  | 'busy_kwh'
+  | 'idle_kwh'
+  | 'busy_gCo2eq'
+  | 'idle_gCo2eq',
+  number | 'failed'
+>;
+export interface StoredDayEntry {
+  date: string;
+  timeseries: Record<string, Record<string, StoredSix>>;
+  [keyField: string]: unknown;
+}
