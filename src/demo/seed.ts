@@ -1,0 +1,52 @@
+import type { EnergyConfig } from '../config';
+import { LEVELS } from '../domain/levels';
+import { floorHour, HOUR_MS } from '../domain/time';
+import { ingestRange, type IngestReport } from '../ingest/run';
+import type { Logger } from '../log';
+import { emptyRegistry } from '../plugins/workspaces/registry';
+import type { Store } from '../store/store';
+import { DEMO_LABELS, demoIntensity, demoSource } from './demo-source';
+
+async function isEmpty(store: Store): Promise<boolean> {
+  for (const level of LEVELS) if ((await store.listKeys(level)).length > 0) return false;
+  return true;
+}
+
+/**
+ * Fills an empty store with `days` of generated usage up to the last whole hour, through the same
+ * ingestion path as Prometheus data. A store that holds anything is left alone.
+ */
+export async function seedDemo(options: {
+  store: Store;
+  energy: EnergyConfig;
+  log: Logger;
+  now: number;
+  days?: number;
+}): Promise<IngestReport | undefined> {
+  const { store, log } = options;
+  if (!(await isEmpty(store))) {
+    log.info('demo: the store already holds data; nothing generated');
+    return undefined;
+  }
+  const endHour = floorHour(options.now);
+  const fromHour = endHour - (options.days ?? 365) * 24 * HOUR_MS;
+  log.info('demo: generating usage', {
+    from: new Date(fromHour).toISOString(),
+    to: new Date(endHour).toISOString(),
+  });
+  return ingestRange(
+    {
+      source: demoSource(),
+      carbon: demoIntensity(),
+      registry: emptyRegistry,
+      store,
+      energy: options.energy,
+      labels: DEMO_LABELS,
+      stepHours: 24 * 7,
+      now: () => options.now,
+      log: log.child({ demo: true }),
+    },
+    fromHour,
+    endHour,
+  );
+}
