@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { Config } from '../../config';
+import { systemClock, type Clock } from '../../domain/clock';
+import { floorHour, HOUR_MS } from '../../domain/time';
+import { errorFields, type Logger } from '../../log';
+import type { ActiveWorkspaceRecord, ActiveWorkspaceSource } from '../../services/active-workspaces';
+import { createCarbonSource } from '../carbon';
+import type { RunReport, ScheduledPlugin } from '../host';
+import { createPrometheusClient, PrometheusError } from '../prometheus/client';
+import { emptyRegistry, loadWorkspaceRegistry } from '../workspaces/registry';
+import { intensityFrom, liveUsage, readingsOf, type RunTally } from './live-usage';
+import { liveQueries } from './promql';
+
+export const ACTIVE_WORKSPACES_PLUGIN = 'active-workspaces';
+
+/**
+ * A poll is three instant queries and a look at the carbon source; one still going after this is
+ * given up, so a hung Prometheus costs a tick or so of the default one-minute schedule.
+ */
+const POLL_TIMEOUT_MS = 50_000;
+/** How many left-out series a warning names. */
+const SKIPPED_SHOWN = 5;
+
+/** The parts of the config the poller reads. */
+export type ActivePollerSettings = Pick<
+  Config,
+  'prometheus' | 'workspaces' | 'energy' | 'carbon' | 'store' | 'schedule'
+>;
+
+export interface ActivePollerDeps {
+  config: ActivePollerSettings;
+  log: Logger;
+  /** Used for Prometheus and for the carbon intensity API. */
+  fetch?: typeof fetch;
+  /** For the poll `list()` starts before any other; scheduled runs use the host's clock. */
+  clock?: Clock;
+}
+
+/** What one successful poll found. */
+export interface ActiveSnapshot {
+  /** Epoch ms of the poll. */
+  takenAt: number;
+  workspaces: readonly ActiveWorkspaceRecord[];
+}
+
+export interface ActivePoller {
+  /**
+   * Configured when created (its source shares the poller's state), so the host has nothing to
+   * validate: register it with `undefined`.
+   */
+  plugin: ScheduledPlugin<undefined>;
+  /** The latest successful snapshot's workspaces. */
+  source: ActiveWorkspaceSource;
+  /** The latest successful snapshot; undefined until a poll succeeds. */
+  snapshot(): ActiveSnapshot | undefined;
+}
+
+/**
+ * The active-workspace poller: on its schedule it asks Prometheus which instances run now and how
+ * many CPU seconds each has spent since boot, attributes them as ingestion does and costs them (see
+ * `liveUsage` for how carbon is counted). A failed poll keeps the previous snapshot.
+ */
+export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
+  const { config } = deps;
+  const log = deps.log.child({ plugin: ACTIVE_WORKSPACES_PLUGIN });
+  const client = createPrometheusClient({
+    url: config.prometheus.url,
+    timeoutMs: config.prometheus.timeoutMs,
+    attempts: config.prometheus.attempts,
+    fetch: deps.fetch,
+    log,
+  });
+  const carbon = createCarbonSource(config.carbon, {
+    dataDir: config.store.dataDir,
+    log,
+    fetch: deps.fetch,
+  });
+  const queries = liveQueries(config.prometheus.idleModes, config.prometheus.selector);
+
+  let latest: ActiveSnapshot | undefined;
+  let tallies = new Map<string, RunTally>();
+  let polling: Promise<RunReport> | undefined;
+  let pollStarted = false;
+
+  async function poll(clock: Clock, signal: AbortSignal, runLog: Logger): Promise<RunReport> {
+    const now = clock.now();
+    try {
+      // When one query fails the poll has failed: stop the others rather than let them retry.
+      const sibling = new AbortController();
+      const pollSignal = AbortSignal.any([signal, sibling.signal]);
+      const ask = (query: string) =>
+        client.query({ query, time: now / 1000 }, pollSignal).catch((err: unknown) => {
+          sibling.abort();
+          throw err;
+        });
+      const [idle, busy, bootTimes] = await Promise.all([
+        ask(queries.idle),
+        ask(queries.busy),
+        ask(queries.bootTime),
+      ]);
+      const { readings, skipped } = readingsOf(idle, busy, bootTimes);
+      if (skipped.length > 0) {
+        runLog.warn('running series left out of the active workspaces', {
+          count: skipped.length,
+          series: skipped.slice(0, SKIPPED_SHOWN),
+        });
+      }
+      // Read afresh each poll, like ingestion does each run, so an edited registry counts at once.
+      const registry = config.workspaces.file
+        ? await loadWorkspaceRegistry(config.workspaces.file)
+        : emptyRegistry;
+      const earliest = readings.reduce(
+        (min, reading) => Math.min(min, intensityFrom(reading, tallies.get(reading.key), now)),
+        now,
+      );
+      const intensities = await carbon.intensities(floorHour(earliest), floorHour(now) + HOUR_MS, signal);
+      const usage = liveUsage(readings, tallies, {
+        now,
+        labels: config.prometheus.labels,
+        registry,
+        energy: config.energy,
+        intensities,
+      });
+      tallies = usage.tallies;
+      latest = { takenAt: now, workspaces: usage.workspaces };
+      return { ok: true, detail: { workspaces: usage.workspaces.length, leftOut: skipped.length } };
+    } catch (err) {
+      const snapshotTakenAt = latest === undefined ? null : new Date(latest.takenAt).toISOString();
+      // Prometheus being away is routine and its message says it all; anything else gets its stack.
+      const why = err instanceof PrometheusError ? { reason: err.message } : errorFields(err);
+      runLog.warn('active-workspace poll failed; keeping the previous snapshot', { ...why, snapshotTakenAt });
+      return { ok: false, detail: { error: err instanceof Error ? err.message : String(err) } };
+    }
+  }
+
+  /** One poll at a time: a caller arriving while one runs shares it. */
+  function pollOnce(clock: Clock, signal: AbortSignal, runLog: Logger): Promise<RunReport> {
+    pollStarted = true;
+    polling ??= poll(clock, signal, runLog).finally(() => {
+      polling = undefined;
+    });
+    return polling;
+  }
+
+  return {
+    plugin: {
+      name: ACTIVE_WORKSPACES_PLUGIN,
+      configSchema: z.undefined(),
+      schedule: config.schedule.active,
+      timeoutMs: POLL_TIMEOUT_MS,
+      run: (ctx) => pollOnce(ctx.clock, ctx.signal, ctx.log),
+    },
+    source: {
+      async list() {
+        // Before any snapshot, wait for the poll under way, or start the first one, so the first
+        // query after start-up is not empty. After a failed first poll, the schedule retries.
+        if (latest === undefined && (polling !== undefined || !pollStarted)) {
+          await pollOnce(deps.clock ?? systemClock, AbortSignal.timeout(POLL_TIMEOUT_MS), log);
+        }
+        return latest?.workspaces ?? [];
+      },
+    },
+    snapshot: () => latest,
+  };
+}
