@@ -39,7 +39,12 @@ export const EnergySchema = z
     machines: z
       .record(
         z.string(),
-        z.object({ busyWattsPerCore: positiveNumber.optional(), idleWattsPerCore: nonNegativeNumber.optional() }).strict(),
+        z
+          .object({
+            busyWattsPerCore: positiveNumber.optional(),
+            idleWattsPerCore: nonNegativeNumber.optional(),
+          })
+          .strict(),
       )
       .default({}),
     pue: z.number({ error: 'expected a number ≥ 1' }).min(1, { error: 'expected a number ≥ 1' }).default(1),
@@ -60,7 +65,10 @@ export const PrometheusSchema = z
       })
       .strict()
       .prefault({}),
-    idleModes: z.array(z.string().min(1), { error: 'expected a list of mode names' }).min(1).default(['idle']),
+    idleModes: z
+      .array(z.string().min(1), { error: 'expected a list of mode names' })
+      .min(1)
+      .default(['idle']),
     timeoutMs: positiveInt.default(60_000),
     /** Extra PromQL matchers for `node_cpu_seconds_total`, e.g. `job="node"`. */
     selector: z.string().default(''),

@@ -18,11 +18,43 @@ export class ForbiddenError extends GraphQLError {
   }
 }
 
+/** Which limit an operation went over: `QUERY_TOO_DEEP` for nesting, `QUERY_TOO_COMPLEX` for the rest. */
+export type QueryLimitCode = 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX';
+
+/**
+ * An operation refused before execution because it goes over a limit (depth, root fields, aliases,
+ * estimated cost). Thrown from Apollo's `didResolveOperation`, where an error without an HTTP status
+ * would answer 500: this one is the client's, so 400.
+ */
+export class QueryLimitError extends GraphQLError {
+  constructor(
+    code: QueryLimitCode,
+    message: string,
+    limit: { name: string; maximum: number; actual: number },
+  ) {
+    super(message, { extensions: { code, limit, http: { status: 400 } } });
+    this.name = 'QueryLimitError';
+  }
+}
+
+/** The operation's store reads were cut off at the per-request execution deadline. */
+export class QueryTimeoutError extends GraphQLError {
+  constructor(timeoutMs: number) {
+    super(`The operation took longer than ${timeoutMs} ms and was stopped; ask for fewer keys or buckets`, {
+      extensions: { code: 'QUERY_TIMEOUT' },
+    });
+    this.name = 'QueryTimeoutError';
+  }
+}
+
 /** Codes whose message was written for the client; every other error is masked. */
 export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   'BAD_USER_INPUT',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COMPLEX',
+  'QUERY_TIMEOUT',
   'GRAPHQL_VALIDATION_FAILED',
   'GRAPHQL_PARSE_FAILED',
   'BAD_REQUEST',

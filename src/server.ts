@@ -3,17 +3,26 @@ import type { GraphQLSchema } from 'graphql';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { ANONYMOUS, type Principal } from './auth/principal';
+import { createAuthenticator } from './auth/tokens';
+import type { AuthConfig } from './config';
 import { startGraphQLEndpoint, type ContextFactory } from './http/graphql';
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './http/operation-limits';
 import { PLAYGROUND_PREFIX, Playground } from './http/playground';
-import { sendText } from './http/respond';
+import { sendGraphQLError, sendText } from './http/respond';
 import { errorFields, type Logger } from './log';
 import type { ServiceMetrics } from './metrics';
 import type { Store } from './store/store';
 
 export interface StartServerOptions<TContext extends BaseContext> {
   schema: GraphQLSchema;
-  /** Builds one request's GraphQL context (its loaders are never shared between requests). */
+  /**
+   * Builds one request's GraphQL context (its loaders are never shared between requests) from the
+   * authenticated principal and the request's execution deadline.
+   */
   context: ContextFactory<TContext>;
+  /** Access control (contract section 7). Without it the API is open. */
+  auth?: AuthConfig;
   /** Only read to answer /readyz. */
   store: Pick<Store, 'checkReadable'>;
   log: Logger;
@@ -27,6 +36,10 @@ export interface StartServerOptions<TContext extends BaseContext> {
   readinessTimeoutMs?: number;
   /** How long close() lets requests in flight finish. Default 10 s. */
   stopGracePeriodMs?: number;
+  /** After this long an operation's reads are abandoned and it answers QUERY_TIMEOUT. Default 30 s. */
+  executionTimeoutMs?: number;
+  /** Depth, root fields, aliases and cost of one operation. Default DEFAULT_OPERATION_LIMITS. */
+  operationLimits?: OperationLimits;
 }
 
 export interface RunningServer {
@@ -41,10 +54,17 @@ export interface RunningServer {
 type RouteName =
   'graphql' | 'playground' | 'playground_asset' | 'healthz' | 'readyz' | 'metrics' | 'unmatched';
 
+/**
+ * Who may use a route: anyone (the probes, and the playground's files: its user types a token into
+ * its Headers pane), a valid token once tokens are configured (/metrics), or a GraphQL principal.
+ */
+type Guard = 'open' | 'token-when-configured' | 'principal';
+
 interface Route {
   name: RouteName;
   methods: readonly string[];
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> | void;
+  guard: Guard;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> | void;
 }
 
 const READ_METHODS = ['GET', 'HEAD'] as const;
@@ -54,6 +74,7 @@ export async function startServer<TContext extends BaseContext>(
 ): Promise<RunningServer> {
   const { log, metrics } = opts;
   const playground = new Playground();
+  const authenticator = createAuthenticator(opts.auth);
   const httpServer = createServer();
   const graphql = await startGraphQLEndpoint({
     schema: opts.schema,
@@ -63,28 +84,39 @@ export async function startServer<TContext extends BaseContext>(
     httpServer,
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     stopGracePeriodMs: opts.stopGracePeriodMs ?? 10_000,
+    executionTimeoutMs: opts.executionTimeoutMs ?? 30_000,
+    operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
   });
 
   const routes = {
     graphql: {
       name: 'graphql',
       methods: ['GET', 'POST'],
-      handle: (req, res, url) => graphql.handle(req, res, url.search),
+      guard: 'principal',
+      handle: (req, res, url, principal) => graphql.handle(req, res, url.search, principal),
     },
     playground: {
       name: 'playground',
       methods: READ_METHODS,
+      guard: 'open',
       handle: (_req, res) => playground.servePage(res),
     },
     playgroundAsset: {
       name: 'playground_asset',
       methods: READ_METHODS,
+      guard: 'open',
       handle: (req, res, url) => playground.serveAsset(req, res, url.pathname),
     },
-    healthz: { name: 'healthz', methods: READ_METHODS, handle: (_req, res) => sendText(res, 200, 'ok\n') },
+    healthz: {
+      name: 'healthz',
+      methods: READ_METHODS,
+      guard: 'open',
+      handle: (_req, res) => sendText(res, 200, 'ok\n'),
+    },
     readyz: {
       name: 'readyz',
       methods: READ_METHODS,
+      guard: 'open',
       handle: async (_req, res) => {
         const problem = await readinessProblem(opts.store, opts.readinessTimeoutMs ?? 5000);
         if (problem === undefined) sendText(res, 200, 'ready\n');
@@ -94,6 +126,7 @@ export async function startServer<TContext extends BaseContext>(
     metrics: {
       name: 'metrics',
       methods: READ_METHODS,
+      guard: 'token-when-configured',
       handle: async (_req, res) => {
         const text = await metrics.registry.metrics();
         sendText(res, 200, text, { 'content-type': metrics.registry.contentType });
@@ -132,9 +165,36 @@ export async function startServer<TContext extends BaseContext>(
     if (!route.methods.includes(req.method ?? '')) {
       return sendText(res, 405, 'method not allowed\n', { allow: route.methods.join(', ') });
     }
-    // Authentication slots in here: authenticate(req) answers 401 or yields a principal that the
-    // GraphQL context is built from, for every route but the probes and the playground's files.
-    await route.handle(req, res, url);
+    const principal = admit(route.guard, req, res);
+    if (principal) await route.handle(req, res, url, principal);
+  }
+
+  /** The principal a request may proceed as, or undefined once it has been answered 401. */
+  function admit(guard: Guard, req: IncomingMessage, res: ServerResponse): Principal | undefined {
+    const { authorization } = req.headers;
+    switch (guard) {
+      case 'open':
+        return ANONYMOUS;
+      case 'token-when-configured':
+        if (authenticator.mayReadMetrics(authorization)) return ANONYMOUS;
+        refuseUnauthenticated(req, res);
+        sendText(res, 401, 'unauthorized: send Authorization: Bearer <token>\n');
+        return undefined;
+      case 'principal': {
+        const authentication = authenticator.authenticate(authorization);
+        if (authentication.ok) return authentication.principal;
+        refuseUnauthenticated(req, res);
+        sendGraphQLError(
+          res,
+          401,
+          'UNAUTHENTICATED',
+          authentication.problem === 'missing'
+            ? 'Authentication required: send the header Authorization: Bearer <token>'
+            : 'The bearer token is not valid',
+        );
+        return undefined;
+      }
+    }
   }
 
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -163,6 +223,15 @@ export async function startServer<TContext extends BaseContext>(
   const url = `http://${urlHost(opts.host)}:${port}/graphql`;
   log.info('server listening', { url });
   return { url, port, close: () => graphql.stop() };
+}
+
+/**
+ * Headers of a 401 (RFC 6750). A body left unread is not drained on an unauthenticated client's
+ * behalf: the connection closes instead.
+ */
+function refuseUnauthenticated(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('www-authenticate', 'Bearer realm="carbonledger"');
+  if (!req.complete) res.setHeader('connection', 'close');
 }
 
 /** The request target as a URL, or undefined when it is not one (a client's bug, answered 400). */

@@ -95,9 +95,13 @@ export function nextBucketStart(granularity: Granularity, start: number): number
 }
 
 /** The UTC buckets of a granularity that overlap [from, to), as [start, end) pairs. */
-export function bucketsOverlapping(granularity: Granularity, from: number, to: number): Array<[number, number]> {
+export function bucketsOverlapping(
+  granularity: Granularity,
+  from: number,
+  to: number,
+): Array<[number, number]> {
   const buckets: Array<[number, number]> = [];
-  for (let start = bucketStart(granularity, from); start < to; ) {
+  for (let start = bucketStart(granularity, from); start < to;) {
     const end = nextBucketStart(granularity, start);
     buckets.push([start, end]);
     start = end;

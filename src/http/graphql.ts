@@ -15,13 +15,24 @@ import {
 } from 'graphql';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-import { maskError } from '../errors';
+import type { Principal } from '../auth/principal';
+import { maskError, QueryTimeoutError } from '../errors';
 import { errorFields, type Logger } from '../log';
 import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
+import { MAX_DOCUMENT_TOKENS, operationLimitsPlugin, type OperationLimits } from './operation-limits';
 import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
 
+/** What a GraphQL request's context is built from. */
+export interface GraphQLRequestInfo {
+  req: IncomingMessage;
+  /** Who the request comes from, as authentication found. */
+  principal: Principal;
+  /** Aborts, with a QueryTimeoutError, when the request's execution time is up. */
+  signal: AbortSignal;
+}
+
 export type ContextFactory<TContext extends BaseContext> = (
-  req: IncomingMessage,
+  request: GraphQLRequestInfo,
 ) => Promise<TContext> | TContext;
 
 export interface GraphQLEndpointOptions<TContext extends BaseContext> {
@@ -33,10 +44,12 @@ export interface GraphQLEndpointOptions<TContext extends BaseContext> {
   bodyLimitBytes: number;
   /** How long `stop()` lets requests in flight finish before their connections are cut. */
   stopGracePeriodMs: number;
+  executionTimeoutMs: number;
+  operationLimits: OperationLimits;
 }
 
 export interface GraphQLEndpoint {
-  handle(req: IncomingMessage, res: ServerResponse, search: string): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, search: string, principal: Principal): Promise<void>;
   /** Stops accepting connections, drains the HTTP server, then stops Apollo. */
   stop(): Promise<void>;
 }
@@ -52,6 +65,10 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
     introspection: true,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // Apollo 5 refuses JSON arrays of operations already; said here so it stays so: a batch would
+    // multiply every per-operation limit.
+    allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
     // The CLI owns the process's signals and calls close().
     stopOnTerminationSignals: false,
     logger: apolloLogger(opts.log),
@@ -68,18 +85,29 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       // Usage reporting would send operations to Apollo's cloud whenever APOLLO_KEY happens to be set.
       ApolloServerPluginUsageReportingDisabled(),
       operationMetricsPlugin(opts.metrics),
+      operationLimitsPlugin(opts.operationLimits),
     ],
   });
   await apollo.start();
 
   return {
-    async handle(req, res, search) {
+    async handle(req, res, search, principal) {
       const body = await readGraphQLBody(req, res, opts.bodyLimitBytes);
       if (body === REJECTED) return;
-      const response = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req), search, body },
-        context: async () => opts.context(req),
-      });
+      const deadline = new AbortController();
+      const timer = setTimeout(
+        () => deadline.abort(new QueryTimeoutError(opts.executionTimeoutMs)),
+        opts.executionTimeoutMs,
+      );
+      let response: Awaited<ReturnType<typeof apollo.executeHTTPGraphQLRequest>>;
+      try {
+        response = await apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req), search, body },
+          context: async () => opts.context({ req, principal, signal: deadline.signal }),
+        });
+      } finally {
+        clearTimeout(timer);
+      }
       res.statusCode = response.status ?? 200;
       for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
       for (const [name, value] of response.headers) res.setHeader(name, value);
@@ -162,22 +190,27 @@ function apolloLogger(log: Logger) {
 
 /**
  * Counts operations by root field (a name from our schema, so the series stay few whatever
- * clients send) and outcome: ok, error (executed with errors) or invalid (never executed).
+ * clients send) and outcome: ok, error (executed with errors) or invalid (never executed: not
+ * parsed, not valid, or over a limit).
  */
 function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       let rootFields: string[] = [];
+      let executed = false;
       let failed = false;
       return {
         async didResolveOperation({ operation, document }) {
           if (operation) rootFields = [...new Set(rootFieldNames(operation.selectionSet, document))];
         },
+        // Not reached by an operation the limits refuse: that one is invalid too.
+        async executionDidStart() {
+          executed = rootFields.length > 0;
+        },
         async didEncounterErrors() {
           failed = true;
         },
         async willSendResponse() {
-          const executed = rootFields.length > 0;
           const outcome: GraphQLOperationOutcome = !executed ? 'invalid' : failed ? 'error' : 'ok';
           for (const operation of executed ? rootFields : ['none']) {
             metrics.graphqlOperations.inc({ operation, outcome });

@@ -66,16 +66,16 @@ export class PluginHost {
   private readonly plugins = new Map<string, Registered>();
   private stopping = false;
 
-  constructor(
-    private readonly deps: { store: Store; clock: Clock; log: Logger; scheduler?: Scheduler },
-  ) {}
+  constructor(private readonly deps: { store: Store; clock: Clock; log: Logger; scheduler?: Scheduler }) {}
 
   register<C>(plugin: ScheduledPlugin<C>, rawConfig: unknown): void {
     if (!KEBAB.test(plugin.name)) throw new Error(`plugin name "${plugin.name}" must be kebab-case`);
     if (this.plugins.has(plugin.name)) throw new Error(`plugin "${plugin.name}" is registered twice`);
     const parsed = plugin.configSchema.safeParse(rawConfig);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${[plugin.name, ...i.path.map(String)].join('.')}: ${i.message}`);
+      const problems = parsed.error.issues.map(
+        (i) => `${[plugin.name, ...i.path.map(String)].join('.')}: ${i.message}`,
+      );
       throw new Error(`plugin "${plugin.name}" has a bad config:\n  ${problems.join('\n  ')}`);
     }
     if (plugin.schedule !== undefined) {

@@ -1,9 +1,7 @@
 import type { RawInstanceHour } from '../domain/usage';
 
 /** What a CPU-seconds source answers for one hour. */
-export type SourceHour =
-  | { status: 'ok'; rows: RawInstanceHour[] }
-  | { status: 'failed'; error: string };
+export type SourceHour = { status: 'ok'; rows: RawInstanceHour[] } | { status: 'failed'; error: string };
 
 /**
  * A source of per-instance CPU seconds. It knows nothing of the store: it answers for the hours

@@ -8,13 +8,14 @@ import type { AppContext } from './context';
 export class ActiveWorkspacesResolver {
   @Query(() => [ActiveWorkspace], {
     description:
-      'Running instances matching every filter given; `machineName` as labelled or its machine key.',
+      'Running instances matching every filter given; `machineName` as labelled or its machine key. ' +
+      "A scoped token sees its projects' workspaces and those its users hold.",
   })
   activeWorkspaces(
     @Args() { project, user, machineName }: ActiveWorkspacesArgs,
-    @Ctx() { activeWorkspaces }: AppContext,
+    @Ctx() { activeWorkspaces, access }: AppContext,
   ): Promise<ActiveWorkspaceView[]> {
-    return readActiveWorkspaces(activeWorkspaces, {
+    return readActiveWorkspaces(access.visibleWorkspaces(activeWorkspaces), {
       project: project ?? null,
       user: user ?? null,
       machineName: machineName ?? null,

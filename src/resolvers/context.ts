@@ -1,5 +1,9 @@
+import { type Access, accessFor } from '../auth/access';
+import { ANONYMOUS, type Principal } from '../auth/principal';
+import { noInstanceProjects, type ScopeIndex } from '../auth/scope-index';
 import type { Clock } from '../domain/clock';
 import type { Logger } from '../log';
+import { abortable } from '../services/abortable';
 import { type ActiveWorkspaceSource, noActiveWorkspaces } from '../services/active-workspaces';
 import { createUsageReader, type UsageReader } from '../services/usage-reader';
 import type { Store } from '../store/store';
@@ -10,6 +14,8 @@ export interface AppContext {
   clock: Clock;
   log: Logger;
   activeWorkspaces: ActiveWorkspaceSource;
+  /** What this request's principal may read; resolvers ask it before reading. */
+  access: Access;
 }
 
 export interface RequestContextDeps {
@@ -18,13 +24,25 @@ export interface RequestContextDeps {
   log: Logger;
   /** Until the active-workspace poller exists, `activeWorkspaces` answers []. */
   activeWorkspaces?: ActiveWorkspaceSource;
+  /** Who is asking, as the server authenticated it. Default: anonymous, which sees everything (an open API). */
+  principal?: Principal;
+  /** Instance → projects, for scoping INSTANCE series. Default: knows none, so scoped tokens see no instance. */
+  scopeIndex?: ScopeIndex;
+  /** The request's execution deadline: once it aborts, reads reject with its reason instead of hanging. */
+  signal?: AbortSignal;
 }
 
 export function createRequestContext(deps: RequestContextDeps): AppContext {
+  const guard = abortable(deps.signal);
+  const workspaces = deps.activeWorkspaces ?? noActiveWorkspaces;
+  const scopeIndex = deps.scopeIndex ?? noInstanceProjects;
   return {
-    reader: createUsageReader(deps.store),
+    reader: createUsageReader(deps.store, deps.signal),
     clock: deps.clock,
     log: deps.log,
-    activeWorkspaces: deps.activeWorkspaces ?? noActiveWorkspaces,
+    activeWorkspaces: { list: () => guard(() => workspaces.list()) },
+    access: accessFor(deps.principal ?? ANONYMOUS, {
+      projectsOfInstance: (instance) => guard(() => scopeIndex.projectsOfInstance(instance)),
+    }),
   };
 }

@@ -15,8 +15,9 @@ export class MachineMetricsResolver {
   })
   machineMetrics(
     @Args() { machineName, days }: MachineMetricsArgs,
-    @Ctx() { reader, clock }: AppContext,
+    @Ctx() { reader, clock, access }: AppContext,
   ): Promise<MachineMetricsView[]> {
+    access.requireMachineMetrics();
     return readMachineMetrics(reader, clock, { machineName: machineName ?? null, days: validateDays(days) });
   }
 }

@@ -20,30 +20,37 @@ export class UsageSeriesResolver {
       'Usage of one key over [from, to). HOUR series span at most 366 days, DAY 5 years, MONTH and YEAR 50. ' +
       'An unknown key is not an error: its buckets are MISSING.',
   })
-  usageSeries(
+  async usageSeries(
     @Args() { level, key, ...range }: UsageSeriesArgs,
-    @Ctx() { reader }: AppContext,
+    @Ctx() { reader, access }: AppContext,
   ): Promise<UsageSeriesView> {
-    return readUsageSeries(reader, level, key, validateRange(range));
+    const validRange = validateRange(range);
+    await access.requireSeries(level, [key]);
+    return readUsageSeries(reader, level, key, validRange);
   }
 
   @Query(() => [UsageSeries], {
     description: `One series per key, in the order given; at most ${MAX_KEYS_PER_QUERY} keys. Limits as usageSeries.`,
   })
-  usageSeriesMany(
+  async usageSeriesMany(
     @Args() { level, keys, ...range }: UsageSeriesManyArgs,
-    @Ctx() { reader }: AppContext,
+    @Ctx() { reader, access }: AppContext,
   ): Promise<UsageSeriesView[]> {
     const validRange = validateRange(range);
-    return readUsageSeriesMany(reader, level, validateKeys(keys), validRange);
+    const validKeys = validateKeys(keys);
+    // All or nothing: silently dropping a key would shift every series after it in the answer.
+    await access.requireSeries(level, validKeys);
+    return readUsageSeriesMany(reader, level, validKeys, validRange);
   }
 
-  @Query(() => [String], { description: 'Every key the store holds usage for at the level, sorted.' })
+  @Query(() => [String], {
+    description: 'Every key the store holds usage for at the level, sorted; only those the token may read.',
+  })
   async usageKeys(
     @Arg('level', () => UsageLevel) level: Level,
-    @Ctx() { reader }: AppContext,
+    @Ctx() { reader, access }: AppContext,
   ): Promise<readonly string[]> {
-    return (await reader.keys(level)).sorted;
+    return access.visibleKeys(level, (await reader.keys(level)).sorted);
   }
 
   @FieldResolver(() => UsageColumns, {

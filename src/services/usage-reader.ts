@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Level } from '../domain/levels';
 import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
 import type { Store } from '../store/store';
+import { abortable } from './abortable';
 
 /** The keys of one level: sorted for listing, and as a set for "is this key known?". */
 export interface KeyIndex {
@@ -30,16 +31,22 @@ export interface UsageReader {
   ledgerMonth(month: string): Promise<LedgerMonth>;
 }
 
-/** Builds fresh loaders: call once per request, never share between requests (they cache). */
-export function createUsageReader(store: Store): UsageReader {
-  const days = periodLoader((level, date, keys) => store.readDays(level, date, keys));
-  const months = periodLoader((level, month, keys) => store.readMonths(level, month, keys));
-  const years = periodLoader((level, year, keys) => store.readYears(level, year, keys));
+/**
+ * Builds fresh loaders: call once per request, never share between requests (they cache). Once
+ * `signal` aborts (the request's deadline), every read rejects with its reason.
+ */
+export function createUsageReader(store: Store, signal?: AbortSignal): UsageReader {
+  const guard = abortable(signal);
+  const days = periodLoader((level, date, keys) => guard(() => store.readDays(level, date, keys)));
+  const months = periodLoader((level, month, keys) => guard(() => store.readMonths(level, month, keys)));
+  const years = periodLoader((level, year, keys) => guard(() => store.readYears(level, year, keys)));
   const keys = new DataLoader<Level, KeyIndex>((levels) =>
-    Promise.all(levels.map((level) => store.listKeys(level).then(indexKeys))),
+    Promise.all(levels.map((level) => guard(() => store.listKeys(level)).then(indexKeys))),
   );
   const ledger = new DataLoader<string, LedgerMonth>((monthsToRead) =>
-    Promise.all(monthsToRead.map((month) => store.readLedgerMonth(month).then(summariseLedgerMonth))),
+    Promise.all(
+      monthsToRead.map((month) => guard(() => store.readLedgerMonth(month)).then(summariseLedgerMonth)),
+    ),
   );
   return {
     keys: (level) => keys.load(level),

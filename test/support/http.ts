@@ -1,12 +1,16 @@
 import type { GraphQLSchema } from 'graphql';
 
+import type { ScopeIndex } from '../../src/auth/scope-index';
+import type { AuthConfig } from '../../src/config';
 import { systemClock } from '../../src/domain/clock';
 import type { Figures } from '../../src/domain/figures';
 import type { DayEntry, LedgerHour } from '../../src/domain/usage';
+import type { OperationLimits } from '../../src/http/operation-limits';
 import { jsonLogger } from '../../src/log';
 import { createServiceMetrics, type ServiceMetrics } from '../../src/metrics';
 import { buildAppSchema, createRequestContext } from '../../src/schema';
 import { startServer, type RunningServer } from '../../src/server';
+import type { ActiveWorkspaceSource } from '../../src/services/active-workspaces';
 import type { Store } from '../../src/store/store';
 import { dayEntry, memoryUsageStore, okHour, usage } from './memory-usage';
 
@@ -63,6 +67,12 @@ export interface TestServerOptions {
   readinessTimeoutMs?: number;
   /** Defaults to a fresh `createServiceMetrics()`. */
   metrics?: ServiceMetrics;
+  /** Access control; none: the API is open. */
+  auth?: AuthConfig;
+  scopeIndex?: ScopeIndex;
+  activeWorkspaces?: ActiveWorkspaceSource;
+  executionTimeoutMs?: number;
+  operationLimits?: OperationLimits;
 }
 
 /** Starts the real server and schema on an OS-picked loopback port, with captured logs. */
@@ -81,13 +91,25 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const metrics = opts.metrics ?? createServiceMetrics();
   const server = await startServer({
     schema: await testAppSchema(),
-    context: () => createRequestContext({ store, clock: systemClock, log }),
+    context: ({ principal, signal }) =>
+      createRequestContext({
+        store,
+        clock: systemClock,
+        log,
+        principal,
+        signal,
+        scopeIndex: opts.scopeIndex,
+        activeWorkspaces: opts.activeWorkspaces,
+      }),
     store,
     log,
     host: '127.0.0.1',
     port: 0,
     metrics,
     readinessTimeoutMs: opts.readinessTimeoutMs,
+    auth: opts.auth,
+    executionTimeoutMs: opts.executionTimeoutMs,
+    operationLimits: opts.operationLimits,
   });
   return {
     ...server,

@@ -16,7 +16,11 @@ function problemsOf(run: () => unknown): string[] {
 describe('config', () => {
   it('fills the contract defaults', () => {
     const config = parseConfig({});
-    expect(config.prometheus.labels).toEqual({ project: 'cloud_project_name', machine: 'machine_name', host: 'host' });
+    expect(config.prometheus.labels).toEqual({
+      project: 'cloud_project_name',
+      machine: 'machine_name',
+      host: 'host',
+    });
     expect(config.prometheus.idleModes).toEqual(['idle']);
     expect(config.energy).toEqual({
       default: { busyWattsPerCore: 12, idleWattsPerCore: 1 },
@@ -57,17 +61,22 @@ describe('config', () => {
     expect(config.prometheus.url).toBe('http://prom:9090');
     expect(config.store.dataDir).toBe('/srv/data');
     expect(config.server).toEqual({ host: '0.0.0.0', port: 6000 });
-    expect(loadConfig(undefined, { CARBONLEDGER_CONFIG: file, PROMETHEUS_URL: 'http://other:9090' }).prometheus.url).toBe(
-      'http://other:9090',
-    );
+    expect(
+      loadConfig(undefined, { CARBONLEDGER_CONFIG: file, PROMETHEUS_URL: 'http://other:9090' }).prometheus
+        .url,
+    ).toBe('http://other:9090');
   });
 
   it('reports an unreadable file, bad JSON and a bad environment value', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-config-'));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ "prometheus": ');
-    expect(problemsOf(() => loadConfig(join(dir, 'absent.json'), {}))[0]).toMatch(/absent\.json: cannot be read/);
+    expect(problemsOf(() => loadConfig(join(dir, 'absent.json'), {}))[0]).toMatch(
+      /absent\.json: cannot be read/,
+    );
     expect(problemsOf(() => loadConfig(bad, {}))[0]).toMatch(/bad\.json: not valid JSON/);
-    expect(problemsOf(() => loadConfig(undefined, { PORT: 'eighty' }))).toEqual(['server.port: expected a port number']);
+    expect(problemsOf(() => loadConfig(undefined, { PORT: 'eighty' }))).toEqual([
+      'server.port: expected a port number',
+    ]);
   });
 });

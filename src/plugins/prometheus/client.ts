@@ -14,9 +14,23 @@ export interface QueryRangeRequest {
   step: number;
 }
 
+/** One series of an instant query's answer: its labels and its [Unix seconds, value as text] sample. */
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** An instant query, evaluated at `time` (Unix seconds). */
+export interface InstantQueryRequest {
+  query: string;
+  time: number;
+}
+
 export interface PrometheusClient {
   /** The answer's series; rejects with a `PrometheusError` once the tries are used up. */
   queryRange(request: QueryRangeRequest, signal?: AbortSignal): Promise<MatrixSeries[]>;
+  /** The answer's samples (`/api/v1/query`); rejects like `queryRange`. */
+  query(request: InstantQueryRequest, signal?: AbortSignal): Promise<VectorSample[]>;
 }
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -160,17 +174,53 @@ function toMatrix(result: unknown): MatrixSeries[] {
   return result as MatrixSeries[];
 }
 
+/** Checks the vector's structure; values stay text, as in a matrix. */
+function toVector(result: unknown): VectorSample[] {
+  if (!Array.isArray(result)) throw badShape('data.result is not a list');
+  for (const [i, sample] of result.entries()) {
+    if (!isRecord(sample) || !isRecord(sample.metric) || !Array.isArray(sample.value)) {
+      throw badShape(`data.result[${i}] lacks metric or value`);
+    }
+    for (const value of Object.values(sample.metric)) {
+      if (typeof value !== 'string') throw badShape(`data.result[${i}].metric has a non-string label`);
+    }
+    const [time, value] = sample.value as unknown[];
+    if (sample.value.length !== 2 || typeof time !== 'number' || typeof value !== 'string') {
+      throw badShape(`data.result[${i}].value is ${snippet(JSON.stringify(sample.value))}`);
+    }
+  }
+  return result as VectorSample[];
+}
+
+/** What differs between the two endpoints: where to ask, and what a good answer holds. */
+interface Endpoint<T> {
+  path: string;
+  resultType: 'matrix' | 'vector';
+  parse(result: unknown): T;
+}
+
+const RANGE_ENDPOINT: Endpoint<MatrixSeries[]> = {
+  path: '/api/v1/query_range',
+  resultType: 'matrix',
+  parse: toMatrix,
+};
+const INSTANT_ENDPOINT: Endpoint<VectorSample[]> = {
+  path: '/api/v1/query',
+  resultType: 'vector',
+  parse: toVector,
+};
+
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
   const fetchImpl = options.fetch ?? fetch;
   const sleep = options.sleep ?? abortableSleep;
   const log = options.log ?? silentLogger;
   const url = options.url.replace(/\/+$/, '');
-  const endpoint = `${url}/api/v1/query_range`;
 
-  async function tryOnce(
-    request: QueryRangeRequest,
+  async function tryOnce<T>(
+    endpoint: Endpoint<T>,
+    form: Record<string, string>,
     signal: AbortSignal | undefined,
-  ): Promise<MatrixSeries[]> {
+  ): Promise<T> {
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const whenAborted = (err: unknown, fallback: (err: unknown) => PrometheusError): unknown => {
@@ -189,15 +239,10 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     let response: Response;
     try {
       // A form POST: the PromQL (with a long selector) never meets a URL length limit.
-      response = await fetchImpl(endpoint, {
+      response = await fetchImpl(`${url}${endpoint.path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({
-          query: request.query,
-          start: String(request.start),
-          end: String(request.end),
-          step: String(request.step),
-        }).toString(),
+        body: new URLSearchParams(form).toString(),
         signal: combined,
       });
     } catch (err) {
@@ -247,38 +292,56 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     if (!isRecord(body) || body.status !== 'success' || !isRecord(body.data)) {
       throw badShape(`expected {"status":"success","data":…}, got ${snippet(text)}`);
     }
-    if (body.data.resultType !== 'matrix') {
+    if (body.data.resultType !== endpoint.resultType) {
       throw new PrometheusError(
         'result-type',
-        `Prometheus answered resultType ${JSON.stringify(body.data.resultType)}, expected "matrix"`,
+        `Prometheus answered resultType ${JSON.stringify(body.data.resultType)}, expected "${endpoint.resultType}"`,
         false,
       );
     }
     if (Array.isArray(body.warnings) && body.warnings.length > 0) {
-      log.warn('prometheus answered with warnings', { query: request.query, warnings: body.warnings });
+      log.warn('prometheus answered with warnings', { query: form.query, warnings: body.warnings });
     }
-    return toMatrix(body.data.result);
+    return endpoint.parse(body.data.result);
+  }
+
+  async function ask<T>(
+    endpoint: Endpoint<T>,
+    form: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await tryOnce(endpoint, form, signal);
+      } catch (err) {
+        if (!(err instanceof PrometheusError)) throw err;
+        if (!err.retryable || attempt >= options.attempts) {
+          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : '';
+          throw new PrometheusError(err.kind, `${err.message}${tries}`, err.retryable, {
+            ...err.details,
+            attempts: attempt,
+          });
+        }
+        const delayMs = BACKOFF_BASE_MS * 2 ** (attempt - 1);
+        log.warn('prometheus request failed; retrying', { reason: err.message, attempt, delayMs });
+        await sleep(delayMs, signal);
+      }
+    }
   }
 
   return {
-    async queryRange(request, signal) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await tryOnce(request, signal);
-        } catch (err) {
-          if (!(err instanceof PrometheusError)) throw err;
-          if (!err.retryable || attempt >= options.attempts) {
-            const tries = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-            throw new PrometheusError(err.kind, `${err.message}${tries}`, err.retryable, {
-              ...err.details,
-              attempts: attempt,
-            });
-          }
-          const delayMs = BACKOFF_BASE_MS * 2 ** (attempt - 1);
-          log.warn('prometheus request failed; retrying', { reason: err.message, attempt, delayMs });
-          await sleep(delayMs, signal);
-        }
-      }
-    },
+    queryRange: (request, signal) =>
+      ask(
+        RANGE_ENDPOINT,
+        {
+          query: request.query,
+          start: String(request.start),
+          end: String(request.end),
+          step: String(request.step),
+        },
+        signal,
+      ),
+    query: (request, signal) =>
+      ask(INSTANT_ENDPOINT, { query: request.query, time: String(request.time) }, signal),
   };
 }

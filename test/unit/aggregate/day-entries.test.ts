@@ -34,7 +34,12 @@ describe('toDayEntries', () => {
   it('groups by key and UTC day, with hour buckets, per-machine breakdown and totals', () => {
     const hours = [
       hour({ hour: T('2025-09-21T00:00Z'), ...six(10, 20, 1, 2) }),
-      hour({ hour: T('2025-09-21T00:00Z'), instance: 'vm2:9100', machineName: 'Small', ...six(1, 2, 0.5, 0.25) }),
+      hour({
+        hour: T('2025-09-21T00:00Z'),
+        instance: 'vm2:9100',
+        machineName: 'Small',
+        ...six(1, 2, 0.5, 0.25),
+      }),
       hour({ hour: T('2025-09-21T23:00Z'), ...six(5, 5, 3, 1) }),
       hour({ hour: T('2025-09-22T00:00Z'), ...six(7, 7, 7, 7) }),
     ];
@@ -67,8 +72,20 @@ describe('toDayEntries', () => {
 
   it('keys each level by its own attribute, sorted by key then date', () => {
     const hours = [
-      hour({ hour: T('2025-09-21T05:00Z'), instance: 'b:9100', user: 'zoe', experiment: 'X', machineName: 'M2' }),
-      hour({ hour: T('2025-09-21T05:00Z'), instance: 'a:9100', user: 'amy', experiment: 'Y', machineName: 'M1' }),
+      hour({
+        hour: T('2025-09-21T05:00Z'),
+        instance: 'b:9100',
+        user: 'zoe',
+        experiment: 'X',
+        machineName: 'M2',
+      }),
+      hour({
+        hour: T('2025-09-21T05:00Z'),
+        instance: 'a:9100',
+        user: 'amy',
+        experiment: 'Y',
+        machineName: 'M1',
+      }),
     ];
     const keys = (level: Parameters<typeof toDayEntries>[0]) => toDayEntries(level, hours).map((e) => e.key);
     expect(keys('INSTANCE')).toEqual(['a:9100', 'b:9100']);

@@ -27,7 +27,11 @@ describe('costInstanceHour', () => {
 
   it('applies a machine override, inheriting the missing field from default, and the PUE', () => {
     const { energy } = parseConfig({
-      energy: { default: { idleWattsPerCore: 2 }, machines: { 'Artemis (Matlab)': { busyWattsPerCore: 30 } }, pue: 1.5 },
+      energy: {
+        default: { idleWattsPerCore: 2 },
+        machines: { 'Artemis (Matlab)': { busyWattsPerCore: 30 } },
+        pue: 1.5,
+      },
     });
     const costed = costInstanceHour(base, energy, 100);
     expect(costed.busyKwh).toBeCloseTo((3600 * 30 * 1.5) / 3_600_000, 12);

@@ -27,15 +27,17 @@ describe('UTC buckets', () => {
       '2024-01-01T00:00:00.000Z/2025-01-01T00:00:00.000Z',
       '2025-01-01T00:00:00.000Z/2026-01-01T00:00:00.000Z',
     ]);
-    expect(daysOverlapping(T('2024-02-28T12:00Z'), T('2024-03-01T00:00Z'))).toEqual(['2024-02-28', '2024-02-29']);
+    expect(daysOverlapping(T('2024-02-28T12:00Z'), T('2024-03-01T00:00Z'))).toEqual([
+      '2024-02-28',
+      '2024-02-29',
+    ]);
     expect(monthsOverlapping(T('2025-12-31T23:00Z'), T('2026-01-01T01:00Z'))).toEqual(['2025-12', '2026-01']);
   });
 
   it('counts hours that overlap a range, including a partial first hour', () => {
-    expect(hoursOverlapping(T('2025-01-01T10:30Z'), T('2025-01-01T12:00Z')).map((h) => hourLabel(h))).toEqual([
-      '10:00',
-      '11:00',
-    ]);
+    expect(hoursOverlapping(T('2025-01-01T10:30Z'), T('2025-01-01T12:00Z')).map((h) => hourLabel(h))).toEqual(
+      ['10:00', '11:00'],
+    );
     expect(hoursOverlapping(T('2025-01-01T10:00Z'), T('2025-01-01T10:00Z'))).toEqual([]);
   });
 

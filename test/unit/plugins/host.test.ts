@@ -111,7 +111,10 @@ describe('PluginHost runs', () => {
     setTimeout(gate.resolve, 20);
     await stopped;
     expect(finished).toBe(true);
-    await expect(h.runNow('test-plugin')).resolves.toEqual({ outcome: 'skipped', reason: 'the host is stopping' });
+    await expect(h.runNow('test-plugin')).resolves.toEqual({
+      outcome: 'skipped',
+      reason: 'the host is stopping',
+    });
   });
 
   it('stop() aborts work that outlives the grace period', async () => {
@@ -119,7 +122,8 @@ describe('PluginHost runs', () => {
     h.register(
       plugin({
         timeoutMs: 60_000,
-        run: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+        run: (ctx) =>
+          new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
       }),
       {},
     );

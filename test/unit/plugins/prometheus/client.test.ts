@@ -217,6 +217,64 @@ describe('createPrometheusClient', () => {
     expect(fetchImpl.requests).toHaveLength(1);
   });
 
+  it('POSTs an instant query to /api/v1/query and returns the recorded vector', async () => {
+    const bodies: string[] = [];
+    const fetchImpl = fakeFetch(() => new Response(recorded('vector.json')));
+    const recordingFetch = ((input: string, init?: RequestInit) => {
+      bodies.push(String(init?.body));
+      return fetchImpl(input, init);
+    }) as typeof fetch;
+    const samples = await clientWith(recordingFetch).client.query({
+      query: LAB_QUERIES.idle,
+      time: 1758416400,
+    });
+
+    expect(fetchImpl.requests).toHaveLength(1);
+    const [sent] = fetchImpl.requests;
+    expect([sent.url, sent.method, sent.contentType]).toEqual([
+      'http://prometheus.test:9090/api/v1/query',
+      'POST',
+      'application/x-www-form-urlencoded',
+    ]);
+    expect(Object.fromEntries(new URLSearchParams(bodies[0]))).toEqual({
+      query: LAB_QUERIES.idle,
+      time: '1758416400',
+    });
+    expect(samples.map((s) => [s.metric.instance, s.value])).toEqual([
+      ['10.0.0.1:9100', [1758416400, '6780']],
+      ['[fd00::2]:9100', [1758416400, '4560']],
+    ]);
+  });
+
+  it('retries an instant query like a range query, and rejects a matrix for it', async () => {
+    const flaky = fakeFetch(() =>
+      flaky.requests.length < 2
+        ? new Response('down', { status: 503 })
+        : new Response(recorded('vector.json')),
+    );
+    const { client, delays } = clientWith(flaky);
+    await expect(client.query({ query: 'up', time: 1 })).resolves.toHaveLength(2);
+    expect(delays).toEqual([250]);
+
+    const matrix = fakeFetch(() => new Response(recorded('idle.json')));
+    const err = await failureOf(clientWith(matrix).client.query({ query: 'up', time: 1 }));
+    expect(err.kind).toBe('result-type');
+    expect(err.message).toBe('Prometheus answered resultType "matrix", expected "vector"');
+  });
+
+  it('rejects a vector sample of the wrong shape', async () => {
+    const fetchImpl = fakeFetch(() =>
+      Response.json({
+        status: 'success',
+        data: { resultType: 'vector', result: [{ metric: { instance: 'a' }, value: [1, 2] }] },
+      }),
+    );
+    const err = await failureOf(
+      clientWith(fetchImpl, { attempts: 1 }).client.query({ query: 'up', time: 1 }),
+    );
+    expect(err.message).toBe('Prometheus answer has an unexpected shape: data.result[0].value is [1,2]');
+  });
+
   it('classifies a real refused connection from Node’s fetch', async () => {
     const port = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
