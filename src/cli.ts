@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config';
-import { ceilHour, floorHour } from './domain/time';
+import { ConfigError, loadConfig, type Config } from './config';
+import { LEVELS } from './domain/levels';
+import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
 import { progressBar } from './cli/progress';
 import { ingestRange } from './ingest/run';
 import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
+import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
+import { buildAppSchema } from './schema';
+import { startService, UnsafeListenError } from './serve';
 import { openJsonStore } from './store/json';
 
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
@@ -64,6 +68,91 @@ async function ingestCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** `--port` and `--host` win over the config file and the environment. */
+function withListenFlags(config: Config, host: string | undefined, port: string | undefined): Config {
+  if (port !== undefined && !/^\d{1,5}$/.test(port))
+    throw new UsageError(`--port: "${port}" is not a port number`);
+  const server = {
+    host: host ?? config.server.host,
+    port: port === undefined ? config.server.port : Number(port),
+  };
+  if (server.port > 65535) throw new UsageError(`--port: ${port} is above 65535`);
+  return { ...config, server };
+}
+
+async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'no-schedule': { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const config = withListenFlags(loadConfig(values.config), values.host, values.port);
+  const log = jsonLogger();
+  const service = await startService({ config, log, schedule: !values['no-schedule'], demo: values.demo });
+  process.stderr.write(`carbonledger: serving ${service.url} (open it in a browser for the playground)\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info('stopping', { signal });
+  await service.close();
+  return 0;
+}
+
+function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T {
+  if (value === undefined) throw new UsageError(`--${name} is required (one of ${choices.join(', ')})`);
+  const match = choices.find((choice) => choice.toLowerCase() === value.toLowerCase());
+  if (match === undefined) throw new UsageError(`--${name}: "${value}" is not one of ${choices.join(', ')}`);
+  return match;
+}
+
+async function exportCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      level: { type: 'string' },
+      key: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      granularity: { type: 'string' },
+      format: { type: 'string', default: 'csv' },
+      config: { type: 'string' },
+    },
+    strict: true,
+  });
+  const level = parseChoice('level', values.level, LEVELS);
+  const granularity = parseChoice('granularity', values.granularity, GRANULARITIES);
+  const format = parseChoice<ExportFormat>('format', values.format, EXPORT_FORMATS);
+  if (values.key === undefined) throw new UsageError('--key is required');
+  if (values.from === undefined) throw new UsageError('--from is required');
+  if (values.to === undefined) throw new UsageError('--to is required');
+  const config = loadConfig(values.config);
+  const log = jsonLogger();
+  const store = await openJsonStore({ dataDir: config.store.dataDir, log });
+  try {
+    const text = await exportSeries(
+      { schema: await buildAppSchema(), store, log },
+      { level, key: values.key, from: values.from, to: values.to, granularity },
+      format,
+    );
+    await new Promise<void>((resolve, reject) =>
+      process.stdout.write(text, (err) => (err ? reject(err) : resolve())),
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ExportInputError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 function tokenCommand(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
@@ -102,7 +191,9 @@ function tokenCommand(argv: string[]): number {
 type Command = (argv: string[]) => Promise<number> | number;
 
 const commands: Record<string, Command> = {
+  serve: serveCommand,
   ingest: ingestCommand,
+  export: exportCommand,
   token: tokenCommand,
 };
 
@@ -116,7 +207,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || isArgsError(err)) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof UnsafeListenError ||
+      isArgsError(err)
+    ) {
       process.stderr.write(`carbonledger ${name}: ${(err as Error).message}\n`);
       return EXIT_BAD_INPUT;
     }

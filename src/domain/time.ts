@@ -3,7 +3,8 @@
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
-export type Granularity = 'HOUR' | 'DAY' | 'MONTH' | 'YEAR';
+export const GRANULARITIES = ['HOUR', 'DAY', 'MONTH', 'YEAR'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
 
 export function floorHour(ms: number): number {
   return Math.floor(ms / HOUR_MS) * HOUR_MS;

@@ -20,7 +20,15 @@ import {
   valueFromASTUntyped,
 } from 'graphql';
 
-import { bucketStart, ceilHour, floorHour, type Granularity, HOUR_MS, nextBucketStart } from '../domain/time';
+import {
+  bucketStart,
+  ceilHour,
+  floorHour,
+  type Granularity,
+  GRANULARITIES,
+  HOUR_MS,
+  nextBucketStart,
+} from '../domain/time';
 import { QueryLimitError } from '../errors';
 import { parseIsoDateTime } from '../schema/date-time';
 import { MAX_KEYS_PER_QUERY, validateRange } from '../services/validation';
@@ -284,12 +292,12 @@ function keyCount(keys: unknown): number {
   return count <= MAX_KEYS_PER_QUERY ? count : 0;
 }
 
-const GRANULARITIES: ReadonlySet<string> = new Set<Granularity>(['HOUR', 'DAY', 'MONTH', 'YEAR']);
+const GRANULARITY_NAMES: ReadonlySet<string> = new Set<string>(GRANULARITIES);
 
 /** Buckets of the series the arguments ask for; 0 when the resolver would refuse them before reading. */
 function seriesBuckets(args: Record<string, unknown>): number {
   const { granularity } = args;
-  if (typeof granularity !== 'string' || !GRANULARITIES.has(granularity)) return 0;
+  if (typeof granularity !== 'string' || !GRANULARITY_NAMES.has(granularity)) return 0;
   const from = typeof args.from === 'string' ? parseIsoDateTime(args.from) : null;
   const to = typeof args.to === 'string' ? parseIsoDateTime(args.to) : null;
   if (from === null || to === null) return 0;

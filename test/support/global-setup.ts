@@ -1,7 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { ensureDebianPackage } from './lab/system';
 
 /** Runs once before the suite: the system tools the tests drive must be on the machine. */
 export default async function globalSetup(): Promise<void> {
   // The Prometheus lab backfills TSDB blocks with promtool and serves them with prometheus.
   await ensureDebianPackage('prometheus', ['prometheus', 'promtool']);
+  // Tests that spawn the `carbonledger` binary run dist/cli.js: build it from the sources under test.
+  const root = resolve(__dirname, '../..');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }

@@ -1,0 +1,99 @@
+import type { Config } from './config';
+import { systemClock, type Clock } from './domain/clock';
+import { seedDemo } from './demo/seed';
+import { scheduledIngestPlugin } from './ingest/plugin';
+import type { Logger } from './log';
+import { createServiceMetrics, type ServiceMetrics } from './metrics';
+import { createActivePoller } from './plugins/active';
+import { PluginHost } from './plugins/host';
+import { buildAppSchema, createRequestContext } from './schema';
+import { startServer } from './server';
+import { openJsonStore } from './store/json';
+
+export interface ServeOptions {
+  config: Config;
+  log: Logger;
+  /** Run the ingestion schedule and the active-workspace poller (contract section 5). */
+  schedule: boolean;
+  /** Fill an empty store with generated usage before listening. */
+  demo: boolean;
+  clock?: Clock;
+  /** Days the demo generates, up to the last whole hour. */
+  demoDays?: number;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  metrics: ServiceMetrics;
+  /** Stops the schedule (waiting for a running ingest), then the server, then the store. */
+  close(): Promise<void>;
+}
+
+export class UnsafeListenError extends Error {
+  override readonly name = 'UnsafeListenError';
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/**
+ * Contract section 7: without an `auth` section the API is open, so it may only be reached from
+ * this machine until access is configured on purpose.
+ */
+export function checkListenSafety(config: Pick<Config, 'auth' | 'server'>): void {
+  if (config.auth !== undefined || LOOPBACK.test(config.server.host)) return;
+  throw new UnsafeListenError(
+    `server.host: refusing to listen on ${config.server.host} with no "auth" section; ` +
+      'configure auth.tokens (see `carbonledger token`) or set "auth": { "anonymous": true } on purpose',
+  );
+}
+
+/** `carbonledger serve`: the store, the schedule and the HTTP server, wired from config. */
+export async function startService(options: ServeOptions): Promise<RunningService> {
+  const { config, log } = options;
+  const clock = options.clock ?? systemClock;
+  checkListenSafety(config);
+
+  const store = await openJsonStore({
+    dataDir: config.store.dataDir,
+    log: log.child({ component: 'store' }),
+  });
+  const metrics = createServiceMetrics();
+  const host = new PluginHost({ store, clock, log });
+  const poller = createActivePoller({ config, log, clock });
+  try {
+    if (options.demo) {
+      await seedDemo({ store, energy: config.energy, log, now: clock.now(), days: options.demoDays });
+    }
+    if (options.schedule) {
+      host.register(scheduledIngestPlugin({ schedule: config.schedule.ingest }), config);
+      host.register(poller.plugin, undefined);
+      host.start();
+    }
+    const server = await startServer({
+      schema: await buildAppSchema(),
+      context: ({ principal, signal }) =>
+        createRequestContext({ store, clock, log, principal, signal, activeWorkspaces: poller.source }),
+      auth: config.auth,
+      store,
+      log,
+      host: config.server.host,
+      port: config.server.port,
+      metrics,
+    });
+    return {
+      url: server.url,
+      port: server.port,
+      metrics,
+      async close() {
+        await host.stop();
+        await server.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await host.stop();
+    await store.close();
+    throw err;
+  }
+}
