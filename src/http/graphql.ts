@@ -19,6 +19,7 @@ import type { Principal } from '../auth/principal';
 import { maskError, QueryTimeoutError } from '../errors';
 import { errorFields, type Logger } from '../log';
 import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
+import { documentNesting, MAX_DOCUMENT_NESTING } from './document-nesting';
 import { MAX_DOCUMENT_TOKENS, operationLimitsPlugin, type OperationLimits } from './operation-limits';
 import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
 
@@ -94,6 +95,7 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
     async handle(req, res, search, principal) {
       const body = await readGraphQLBody(req, res, opts.bodyLimitBytes);
       if (body === REJECTED) return;
+      if (refuseDeepNesting(res, queryText(req.method, body, search))) return;
       const deadline = new AbortController();
       const timer = setTimeout(
         () => deadline.abort(new QueryTimeoutError(opts.executionTimeoutMs)),
@@ -123,6 +125,31 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
 }
 
 const REJECTED = Symbol('rejected');
+
+/** The document a request carries, where Apollo will look for it; undefined when there is none. */
+function queryText(method: string | undefined, body: unknown, search: string): string | undefined {
+  if (method === 'POST') {
+    const query = typeof body === 'object' && body !== null ? (body as { query?: unknown }).query : undefined;
+    return typeof query === 'string' ? query : undefined;
+  }
+  return new URLSearchParams(search).get('query') ?? undefined;
+}
+
+/**
+ * Answers 400 QUERY_TOO_DEEP, and returns true, for a document nested too deeply to parse safely
+ * (see document-nesting.ts): the parser would otherwise fail with "Maximum call stack size exceeded".
+ */
+function refuseDeepNesting(res: ServerResponse, query: string | undefined): boolean {
+  if (query === undefined || documentNesting(query, MAX_DOCUMENT_NESTING) <= MAX_DOCUMENT_NESTING)
+    return false;
+  sendGraphQLError(
+    res,
+    400,
+    'QUERY_TOO_DEEP',
+    `The document nests selection sets, lists, objects or arguments more than ${MAX_DOCUMENT_NESTING} levels deep`,
+  );
+  return true;
+}
 
 /**
  * Reads and decodes a POST body the way Apollo expects it: parsed JSON for a JSON content type,
