@@ -1,3 +1,4 @@
+import { storeScopeIndex } from './auth/scope-index';
 import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { seedDemo } from './demo/seed';
@@ -61,6 +62,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const metrics = createServiceMetrics();
   const host = new PluginHost({ store, clock, log });
   const poller = createActivePoller({ config, log, clock });
+  const scopeIndex = storeScopeIndex(store, clock);
   try {
     if (options.demo) {
       await seedDemo({ store, energy: config.energy, log, now: clock.now(), days: options.demoDays });
@@ -73,7 +75,15 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     const server = await startServer({
       schema: await buildAppSchema(),
       context: ({ principal, signal }) =>
-        createRequestContext({ store, clock, log, principal, signal, activeWorkspaces: poller.source }),
+        createRequestContext({
+          store,
+          clock,
+          log,
+          principal,
+          signal,
+          scopeIndex,
+          activeWorkspaces: poller.source,
+        }),
       auth: config.auth,
       store,
       log,

@@ -67,6 +67,17 @@ export function toAllLevelEntries(hours: readonly CostedInstanceHour[]): DayEntr
   return LEVELS.flatMap((level) => toDayEntries(level, hours));
 }
 
+/** The projects each instance ran under, sorted; the store keeps their union for access control. */
+export function projectsByInstance(hours: readonly AttributedInstanceHour[]): Record<string, string[]> {
+  const projects = new Map<string, Set<string>>();
+  for (const { instance, project } of hours) {
+    let set = projects.get(instance);
+    if (!set) projects.set(instance, (set = new Set()));
+    set.add(project);
+  }
+  return Object.fromEntries([...projects].map(([instance, set]) => [instance, [...set].sort()]));
+}
+
 /** Instance-hours with data per machine type (as labelled) in each hour: the denominator of MachineMetrics. */
 export function instanceHoursByMachine(
   hours: readonly AttributedInstanceHour[],

@@ -102,4 +102,9 @@ export interface IngestBatch {
   entries: DayEntry[];
   /** When the attempt was made, epoch ms (recorded for failed hours). */
   attemptedAt: number;
+  /**
+   * The projects each instance ran under in the batch's ok hours, sorted: what scoping INSTANCE
+   * series by project needs, since an instance's day entries are split by machine type only.
+   */
+  instanceProjects?: Readonly<Record<string, readonly string[]>>;
 }

@@ -1,4 +1,4 @@
-import { instanceHoursByMachine, toAllLevelEntries } from '../aggregate/day-entries';
+import { instanceHoursByMachine, projectsByInstance, toAllLevelEntries } from '../aggregate/day-entries';
 import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
@@ -83,7 +83,12 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
     }
     outcomes.sort((a, b) => a.hour - b.hour);
 
-    await deps.store.applyBatch({ outcomes, entries: toAllLevelEntries(costed), attemptedAt: deps.now() });
+    await deps.store.applyBatch({
+      outcomes,
+      entries: toAllLevelEntries(costed),
+      attemptedAt: deps.now(),
+      instanceProjects: projectsByInstance(costed),
+    });
     report.hours += outcomes.length;
     report.okHours += okHours.length;
     report.instanceHours += costed.length;

@@ -32,6 +32,12 @@ export interface Store {
   /** Year roll-ups of `keys` for `year` (`YYYY`), in the order of `keys`; null where none. */
   readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>>;
 
+  /**
+   * Every project each instance was attributed to in any ingested hour (the union of the batches'
+   * `instanceProjects`); an instance never ingested is absent.
+   */
+  readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>>;
+
   /** Every key the store holds usage for at a level, sorted. */
   listKeys(level: Level): Promise<string[]>;
 

@@ -626,6 +626,27 @@ export function describeStore(
       for (const level of LEVELS) expect(await store.listKeys(level)).toEqual([]);
     });
 
+    it('keeps the union of the projects each instance ran under, across batches', async () => {
+      expect(await store.readInstanceProjects()).toEqual(new Map());
+      await store.applyBatch({
+        ...batch([okHour('2025-09-21T03:00Z')], []),
+        instanceProjects: { 'vm-1:9100': ['alpha'], 'vm-2:9100': ['beta', 'gamma'] },
+      });
+      await store.applyBatch({
+        ...batch([okHour('2025-09-21T04:00Z')], []),
+        instanceProjects: { 'vm-1:9100': ['beta'], 'vm-3:9100': ['alpha'] },
+      });
+      // A batch that says nothing of instances forgets none.
+      await store.applyBatch(batch([okHour('2025-09-21T05:00Z')], []));
+      expect(await store.readInstanceProjects()).toEqual(
+        new Map([
+          ['vm-1:9100', new Set(['alpha', 'beta'])],
+          ['vm-2:9100', new Set(['beta', 'gamma'])],
+          ['vm-3:9100', new Set(['alpha'])],
+        ]),
+      );
+    });
+
     it('is readable and closes', async () => {
       await expect(store.checkReadable()).resolves.toBeUndefined();
     });

@@ -155,6 +155,7 @@ export function memoryUsageStore(fixture: {
       calls.readYears.push({ level, year: period, keys: [...keys] });
       return keys.map((key) => year(level, key, period));
     },
+    readInstanceProjects: async () => new Map(),
     listKeys: async (level) => {
       calls.listKeys.push(level);
       return [...new Set(fixture.entries.filter((e) => e.level === level).map((e) => e.key))].sort();

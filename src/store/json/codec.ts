@@ -228,3 +228,23 @@ export function parseJournal(text: string, path: string): MonthRef[] {
     return { level, key: reader.string(ref.key, `months[${i}].key`), month };
   });
 }
+
+export function instanceProjectsText(index: ReadonlyMap<string, ReadonlySet<string>>): string {
+  const sorted = [...index].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return toFileText(
+    Object.fromEntries(sorted.map(([instance, projects]) => [instance, [...projects].sort()])),
+  );
+}
+
+export function parseInstanceProjects(text: string, path: string): Map<string, ReadonlySet<string>> {
+  const reader = new FileReader(path);
+  const file = reader.object(reader.parse(text), 'file');
+  return new Map(
+    Object.entries(file).map(([instance, projects]) => {
+      if (!Array.isArray(projects))
+        return reader.fail(`${JSON.stringify(instance)} is not a list of projects`);
+      const names = projects.map((project, i) => reader.string(project, `${JSON.stringify(instance)}[${i}]`));
+      return [instance, new Set(names)];
+    }),
+  );
+}

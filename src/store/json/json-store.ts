@@ -8,9 +8,11 @@ import type { Store } from '../store';
 import { planBatch, validateBatch } from './batch';
 import {
   dayFileText,
+  instanceProjectsText,
   journalText,
   monthFileText,
   parseDayFile,
+  parseInstanceProjects,
   parseJournal,
   parseMonthFile,
   parseYearFile,
@@ -136,6 +138,12 @@ export class JsonStore implements Store {
     return this.readEach(keys, async (key) => (await this.readYear({ level, key, year }))?.rollup ?? null);
   }
 
+  async readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
+    const path = this.layout.instanceProjectsFile;
+    const text = await readTextIfExists(path);
+    return text === null ? new Map() : parseInstanceProjects(text, path);
+  }
+
   async listKeys(level: Level): Promise<string[]> {
     const keys: string[] = [];
     for (const name of await listNames(this.layout.levelDir(level), 'directory')) {
@@ -178,6 +186,9 @@ export class JsonStore implements Store {
     const ledgerBefore = new Map([...ledger].map(([month, { hours }]) => [month, hours]));
     const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt);
     const dayWrites = await this.planDayWrites(batch.entries, plan.days);
+    // Before the days: a crash then leaves the index knowing a project too many (a scoped token is
+    // refused the instance), never one too few (it would see another project's usage).
+    await this.mergeInstanceProjects(batch.instanceProjects ?? {});
 
     // Crash safety rests on this order: the journal names every month whose days are about to
     // change, and goes only once the roll-ups and the ledger agree with the days.
@@ -187,6 +198,22 @@ export class JsonStore implements Store {
       if (text !== ledger.get(month)?.text) await writeFileAtomic(this.layout.ledgerFile(month), text);
     });
     if (dayWrites.length > 0) await putFile(this.layout.journalFile, null);
+  }
+
+  private async mergeInstanceProjects(batch: Readonly<Record<string, readonly string[]>>): Promise<void> {
+    const known = await this.readInstanceProjects();
+    let grew = false;
+    for (const [instance, projects] of Object.entries(batch)) {
+      const set = new Set(known.get(instance));
+      for (const project of projects) {
+        if (!set.has(project)) {
+          set.add(project);
+          grew = true;
+        }
+      }
+      known.set(instance, set);
+    }
+    if (grew) await writeFileAtomic(this.layout.instanceProjectsFile, instanceProjectsText(known));
   }
 
   private async readLedgerMonths(

@@ -78,6 +78,7 @@ export const checkedYear = (year: string): string => checked(year, isYear, 'UTC 
  * - `usage/<level>/<key>/<YYYY>.year.json`            year roll-up
  * - `ledger/<YYYY>/<YYYY-MM>.json`                    ingested hours of a month
  * - `journal.json`                                    months of an unfinished batch
+ * - `index/instance-projects.json`                   instance → the projects it ran under
  */
 export class JsonLayout {
   readonly journalFile: string;
@@ -109,6 +110,11 @@ export class JsonLayout {
 
   yearFile(level: Level, key: string, year: string): string {
     return join(this.keyDir(level, key), `${year}.year.json`);
+  }
+
+  /** Instance → the projects it ran under, for access control. */
+  get instanceProjectsFile(): string {
+    return join(this.dataDir, 'index', 'instance-projects.json');
   }
 
   ledgerFile(month: string): string {

@@ -1,4 +1,9 @@
-import { instanceHoursByMachine, toAllLevelEntries, toDayEntries } from '../../../src/aggregate/day-entries';
+import {
+  instanceHoursByMachine,
+  projectsByInstance,
+  toAllLevelEntries,
+  toDayEntries,
+} from '../../../src/aggregate/day-entries';
 import type { CostedInstanceHour } from '../../../src/domain/usage';
 
 const T = (iso: string) => Date.parse(iso);
@@ -123,5 +128,18 @@ describe('instanceHoursByMachine', () => {
       [T('2025-09-21T00:00Z'), { 'Artemis (Matlab)': 2, Small: 1 }],
       [T('2025-09-21T01:00Z'), { 'Artemis (Matlab)': 1 }],
     ]);
+  });
+});
+
+describe('projectsByInstance', () => {
+  it('names each instance once with every project it ran under, sorted', () => {
+    const hours = [
+      hour({ hour: T('2025-09-21T03:00Z'), instance: 'vm1:9100', project: 'ISIS' }),
+      hour({ hour: T('2025-09-21T04:00Z'), instance: 'vm1:9100', project: 'IDAaaS' }),
+      hour({ hour: T('2025-09-21T05:00Z'), instance: 'vm1:9100', project: 'ISIS' }),
+      hour({ hour: T('2025-09-21T03:00Z'), instance: 'vm2:9100', project: 'CLF' }),
+    ];
+    expect(projectsByInstance(hours)).toEqual({ 'vm1:9100': ['IDAaaS', 'ISIS'], 'vm2:9100': ['CLF'] });
+    expect(projectsByInstance([])).toEqual({});
   });
 });

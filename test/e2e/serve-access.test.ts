@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { hashToken } from '../../src/auth/tokens';
+import { parseConfig } from '../../src/config';
+import { fixedClock } from '../../src/domain/clock';
+import { silentLogger } from '../../src/log';
+import { startService, type RunningService } from '../../src/serve';
+
+const NOW = Date.parse('2026-11-27T00:00:00Z');
+const CLF_TOKEN = 'clf-token-for-tests';
+const ADMIN_TOKEN = 'admin-token-for-tests';
+
+/** The served API with demo data ingested through the real ingestion path, and two tokens. */
+describe('serve: a project-scoped token and INSTANCE series', () => {
+  let dataDir: string;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'carbonledger-access-'));
+    const config = parseConfig({
+      store: { dataDir },
+      server: { port: 0 },
+      prometheus: { url: 'http://127.0.0.1:9', attempts: 1 },
+      auth: {
+        tokens: [
+          { name: 'ops', sha256: hashToken(ADMIN_TOKEN).toString('hex'), role: 'admin' },
+          { name: 'clf', sha256: hashToken(CLF_TOKEN).toString('hex'), projects: ['CLF'] },
+        ],
+      },
+    });
+    service = await startService({
+      config,
+      log: silentLogger,
+      schedule: false,
+      demo: true,
+      demoDays: 3,
+      clock: fixedClock(NOW),
+    });
+  });
+
+  afterAll(async () => {
+    await service.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function ask(token: string, query: string) {
+    const response = await fetch(service.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as {
+      data?: Record<string, unknown> | null;
+      errors?: Array<{ message: string; extensions: { code: string } }>;
+    };
+  }
+
+  const instanceSeries = (key: string) =>
+    `{ usageSeries(level: INSTANCE, key: "${key}", from: "2026-11-26", to: "2026-11-27", granularity: DAY) { total { totalKwh } } }`;
+
+  it('lists only the instances that ran under its projects, where an admin sees all', async () => {
+    const admin = await ask(ADMIN_TOKEN, '{ usageKeys(level: INSTANCE) }');
+    expect(admin.data!.usageKeys).toHaveLength(10);
+    const scoped = await ask(CLF_TOKEN, '{ usageKeys(level: INSTANCE) }');
+    expect(scoped.data!.usageKeys).toEqual(['clf-notebook-01:9100', 'clf-sim-01:9100', 'clf-sim-02:9100']);
+  });
+
+  it('reads the series of its own instance and is refused another project’s', async () => {
+    const own = await ask(CLF_TOKEN, instanceSeries('clf-sim-01:9100'));
+    expect(own.errors).toBeUndefined();
+    expect((own.data!.usageSeries as { total: { totalKwh: number } }).total.totalKwh).toBeGreaterThan(0);
+
+    const other = await ask(CLF_TOKEN, instanceSeries('idaaas-matlab-01:9100'));
+    expect(other.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    expect(other.errors?.[0].message).toContain('idaaas-matlab-01:9100');
+  });
+});
