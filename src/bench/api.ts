@@ -1,0 +1,1 @@
+export async function runApiBench(_: unknown): Promise<void> {}

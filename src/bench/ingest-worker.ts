@@ -1,0 +1,42 @@
+import { parseConfig } from '../config';
+import { ingestRange } from '../ingest/run';
+import { ingestDeps } from '../ingest/wiring';
+import { silentLogger } from '../log';
+import { openJsonStore } from '../store/json';
+
+/**
+ * A child process of the bench: one ingestion of [from, to) from a Prometheus into a JSON store,
+ * wired as `carbonledger ingest` wires it, so its peak RSS is the ingestion's alone.
+ * argv: prometheusUrl registryFile dataDir fromIso toIso. Prints one JSON line.
+ */
+async function main(): Promise<void> {
+  const [url, registryFile, dataDir, fromIso, toIso] = process.argv.slice(2);
+  const config = parseConfig({
+    prometheus: { url },
+    workspaces: { file: registryFile },
+    store: { kind: 'json', dataDir },
+  });
+  const store = await openJsonStore({ dataDir, log: silentLogger });
+  const deps = await ingestDeps(config, store, silentLogger, { now: () => Date.now() });
+  const started = process.hrtime.bigint();
+  const report = await ingestRange(deps, Date.parse(fromIso), Date.parse(toIso));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await store.close();
+  const usage = process.resourceUsage();
+  process.stdout.write(
+    `${JSON.stringify({
+      seconds,
+      hours: report.hours,
+      okHours: report.okHours,
+      failedHours: report.failed.length,
+      instanceHours: report.instanceHours,
+      maxRssMb: usage.maxRSS / 1024,
+      cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    })}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

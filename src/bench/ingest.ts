@@ -1,0 +1,156 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HOUR_MS } from '../domain/time';
+import { cpuSecondsQueries, hourlyRange } from '../plugins/prometheus/promql';
+import { benchVm, fleetToMs, writeBenchRegistry, type BenchFleetSpec } from './fleet';
+import { BENCH_ROOT, queryRangeRequests } from './prometheus';
+
+/** As the source asks: chunks of `chunkHours` (the config default), two chunks in flight. */
+const CHUNK_HOURS = 24 * 7;
+const CHUNK_CONCURRENCY = 2;
+
+export interface IngestFigures {
+  seconds: number;
+  requests: number;
+  maxRssMb?: number;
+  cpuSeconds?: number;
+  instanceHours?: number;
+  failedHours?: number;
+}
+
+async function post(url: string, path: string, form: Record<string, string>): Promise<string> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams(form).toString(),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`Prometheus answered ${response.status}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+/**
+ * The floor: the query_range requests the ingestion makes (the same PromQL, chunks and
+ * concurrency), each answer read whole and discarded. What Prometheus itself costs.
+ */
+export async function prometheusFloor(url: string, spec: BenchFleetSpec): Promise<IngestFigures> {
+  const queries = cpuSecondsQueries(['idle'], '');
+  const chunks: Array<[number, number]> = [];
+  const toMs = fleetToMs(spec);
+  for (let from = spec.fromMs; from < toMs; from += CHUNK_HOURS * HOUR_MS) {
+    chunks.push([from, Math.min(toMs, from + CHUNK_HOURS * HOUR_MS)]);
+  }
+  let next = 0;
+  let requests = 0;
+  const started = process.hrtime.bigint();
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      const [from, to] = chunks[next++];
+      const range = hourlyRange(from, to - HOUR_MS);
+      const form = (query: string) => ({
+        query,
+        start: String(range.start),
+        end: String(range.end),
+        step: String(range.step),
+      });
+      await Promise.all([
+        post(url, '/api/v1/query_range', form(queries.idle)),
+        post(url, '/api/v1/query_range', form(queries.busy)),
+      ]);
+      requests += 2;
+    }
+  };
+  await Promise.all(Array.from({ length: CHUNK_CONCURRENCY }, worker));
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, requests };
+}
+
+export interface SeedFigures extends IngestFigures {
+  sampledHours: number;
+  sampledRequests: number;
+  sampledSeconds: number;
+}
+
+/**
+ * The seed's method, one instant query per project per hour, one after another, timed on
+ * `sampleHours` hours spread over the year and extrapolated to every hour.
+ */
+export async function seedMethod(
+  url: string,
+  spec: BenchFleetSpec,
+  sampleHours: number,
+): Promise<SeedFigures> {
+  const projects = [...new Set(Array.from({ length: spec.instances }, (_, i) => benchVm(spec, i).project))];
+  const hours = spec.days * 24;
+  const step = Math.max(1, Math.floor(hours / sampleHours));
+  let sampledRequests = 0;
+  let sampled = 0;
+  const started = process.hrtime.bigint();
+  for (let h = 0; h < hours && sampled < sampleHours; h += step, sampled++) {
+    const time = (spec.fromMs + (h + 1) * HOUR_MS) / 1000;
+    for (const project of projects) {
+      const query = `sum by (instance, mode) (increase(node_cpu_seconds_total{cloud_project_name="${project}"}[1h]))`;
+      JSON.parse(await post(url, '/api/v1/query', { query, time: String(time) }));
+      sampledRequests++;
+    }
+  }
+  const sampledSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const requests = hours * projects.length;
+  return {
+    seconds: (sampledSeconds / sampledRequests) * requests,
+    requests,
+    sampledHours: sampled,
+    sampledRequests,
+    sampledSeconds,
+  };
+}
+
+/** The real ingestion of the whole fleet, in a child process, into a fresh JSON store. */
+export async function ingestFleet(
+  url: string,
+  spec: BenchFleetSpec,
+  dataDir: string,
+  registryFile: string,
+): Promise<IngestFigures> {
+  const before = await queryRangeRequests(url);
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(__dirname, 'ingest-worker.js'),
+        url,
+        registryFile,
+        dataDir,
+        new Date(spec.fromMs).toISOString(),
+        new Date(fleetToMs(spec)).toISOString(),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`ingest worker exited ${code}`)),
+    );
+  });
+  const requests = (await queryRangeRequests(url)) - before;
+  const report = JSON.parse(output.trim().split('\n').pop()!);
+  return { ...report, requests };
+}
+
+export async function benchStoreDirs(): Promise<{
+  dir: string;
+  dataDir: string;
+  registryFile: string;
+  cleanup(): Promise<void>;
+}> {
+  const dir = await mkdtemp(join(BENCH_ROOT, `store-${process.pid}-`));
+  return {
+    dir,
+    dataDir: join(dir, 'data'),
+    registryFile: join(dir, 'workspaces.json'),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export { writeBenchRegistry };

@@ -1,0 +1,222 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fleetToMs, samplesBetween, writeOpenMetricsWindow, type BenchFleetSpec } from './fleet';
+
+export const BENCH_ROOT = join(tmpdir(), 'carbonledger-bench');
+
+/**
+ * promtool's hidden `--max-block-duration` rounds down to a compaction range (2h × 3ⁿ). 486h is the
+ * largest range Prometheus's compactor uses with a long retention (it caps blocks at 31 days), so
+ * blocks of that size are left alone and the bench never races a compaction.
+ */
+const BLOCK_HOURS = 486;
+const BLOCK_MS = BLOCK_HOURS * 3_600_000;
+const READY_TIMEOUT_MS = 60_000;
+
+export function runTool(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`)),
+    );
+  });
+}
+
+/** Sums the NUM SAMPLES column of promtool's block table. */
+function samplesInBlockReport(report: string): number {
+  return report
+    .split('\n')
+    .filter((line) => /^[0-9A-Z]{26}\s/.test(line))
+    .reduce((total, line) => total + Number(line.trim().split(/\s+/)[4]), 0);
+}
+
+export interface BackfillReport {
+  blocksDir: string;
+  samples: number;
+  /** Null when the blocks came from the cache. */
+  seconds: number | null;
+}
+
+/**
+ * The fleet's TSDB blocks, built once per spec and cached under the OS temp dir. The data is
+ * written one 486h block window at a time, each window's OpenMetrics file backfilled by promtool
+ * while Node writes the next (so the two cores both work), and each file removed once done.
+ */
+export async function backfillFleet(
+  spec: BenchFleetSpec,
+  progress: (line: string) => void = () => {},
+): Promise<BackfillReport> {
+  const hash = createHash('sha256').update(JSON.stringify(spec));
+  hash.update(readFileSync(require.resolve('./fleet')));
+  const cacheDir = join(BENCH_ROOT, `blocks-${hash.digest('hex').slice(0, 16)}`);
+  const toMs = fleetToMs(spec);
+  const expected = samplesBetween(spec, spec.fromMs, toMs);
+  if (existsSync(cacheDir)) return { blocksDir: cacheDir, samples: expected, seconds: null };
+  await mkdir(BENCH_ROOT, { recursive: true });
+  const buildDir = await mkdtemp(`${cacheDir}.building-`);
+  const started = Date.now();
+  try {
+    const blocksDir = join(buildDir, 'blocks');
+    const windows: Array<[number, number]> = [];
+    for (let w = Math.floor(spec.fromMs / BLOCK_MS) * BLOCK_MS; w <= toMs; w += BLOCK_MS) {
+      const from = Math.max(w, spec.fromMs);
+      const last = Math.min(w + BLOCK_MS - spec.scrapeIntervalMs, toMs);
+      if (from <= last) windows.push([from, last]);
+    }
+    let written = 0;
+    let backfilled = 0;
+    let promtool: Promise<void> = Promise.resolve();
+    for (const [index, [from, last]] of windows.entries()) {
+      const file = join(buildDir, `window-${index}.om`);
+      written += await writeOpenMetricsWindow(spec, from, last, file);
+      await promtool;
+      promtool = runTool('promtool', [
+        'tsdb',
+        'create-blocks-from',
+        'openmetrics',
+        `--max-block-duration=${BLOCK_HOURS}h`,
+        file,
+        blocksDir,
+      ]).then(async (report) => {
+        backfilled += samplesInBlockReport(report);
+        await rm(file);
+        progress(`backfilled window ${index + 1}/${windows.length} (${backfilled} samples)`);
+      });
+    }
+    await promtool;
+    // promtool drops out-of-order samples without an error: count them back.
+    if (backfilled !== written || written !== expected) {
+      throw new Error(`promtool kept ${backfilled} of ${written} samples written (${expected} expected)`);
+    }
+    await rename(blocksDir, cacheDir);
+    return { blocksDir: cacheDir, samples: written, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await rm(buildDir, { recursive: true, force: true });
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no TCP port from the OS');
+  return address.port;
+}
+
+/** Stops the command when told, and also within a second of this Node process going away. */
+const WATCHDOG = `
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit' TERM INT HUP
+while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do
+  sleep 1 </dev/null >/dev/null 2>&1 &
+  wait $!
+done
+kill -TERM "$child" 2>/dev/null
+wait "$child"
+`;
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
+export interface BenchPrometheus {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A Prometheus serving a private copy of the blocks, with no scrape targets, on a free loopback port. */
+export async function startBenchPrometheus(blocksDir: string): Promise<BenchPrometheus> {
+  await mkdir(BENCH_ROOT, { recursive: true });
+  const runDir = await mkdtemp(join(BENCH_ROOT, `run-${process.pid}-`));
+  const dataDir = join(runDir, 'data');
+  const configFile = join(runDir, 'prometheus.yml');
+  const logFile = join(runDir, 'prometheus.log');
+  // Hard links: a year of blocks is gigabytes, and Prometheus never rewrites a block's files.
+  await runTool('cp', ['-al', blocksDir, dataDir]);
+  await writeFile(configFile, 'scrape_configs: []\n');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = openSync(logFile, 'a');
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      WATCHDOG,
+      'prometheus-bench-watchdog',
+      'prometheus',
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${dataDir}`,
+      '--storage.tsdb.retention.time=100y',
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+  closeSync(log);
+  child.unref();
+  running.add(child);
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      running.delete(child);
+      resolve();
+    }),
+  );
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      await exit;
+    }
+    await rm(runDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (exited)
+      throw new Error(
+        `prometheus exited before it was ready:\n${readFileSync(logFile, 'utf8').slice(-4000)}`,
+      );
+    const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return { url, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`prometheus was not ready within ${READY_TIMEOUT_MS} ms`);
+    }
+    await sleep(100);
+  }
+}
+
+/** Prometheus's own count of query_range requests served, from its /metrics. */
+export async function queryRangeRequests(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (
+      line.startsWith('prometheus_http_requests_total{') &&
+      line.includes('handler="/api/v1/query_range"')
+    ) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}

@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchFleet, writeBenchRegistry, type BenchFleetSpec } from './fleet';
+import { ingestFleet, prometheusFloor, seedMethod, type IngestFigures } from './ingest';
+import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
+import { runApiBench } from './api';
+
+/**
+ * `npm run bench`: builds (or reuses) the fleet's Prometheus data, measures ingestion against
+ * Prometheus's own time and the seed's method, then the API against an HTTP floor and a framework
+ * floor. Every target is a ratio to a floor measured in the same run on the same machine.
+ */
+const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--only ingest|api] [--duration S] [--seed-hours H]
+  --instances  VMs in the fleet (default 100; BENCH_INSTANCES)
+  --days       days of data from 2025-01-01 (default 365; BENCH_DAYS)
+  --full       the full fleet: 1,000 VMs × 365 days
+  --only       run only the ingestion or only the API bench
+  --duration   seconds per autocannon run (default 10)
+  --seed-hours hours sampled to time the seed's one-request-per-project-per-hour method (default 24)`;
+
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+const s = (seconds: number): string => `${seconds.toFixed(1)} s`;
+
+function verdict(ok: boolean): string {
+  return ok ? 'met' : 'MISSED';
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      instances: { type: 'string' },
+      days: { type: 'string' },
+      full: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      duration: { type: 'string', default: '10' },
+      'seed-hours': { type: 'string', default: '24' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const instances = Number(values.instances ?? process.env.BENCH_INSTANCES ?? (values.full ? 1000 : 100));
+  const days = Number(values.days ?? process.env.BENCH_DAYS ?? 365);
+  if (!(Number.isInteger(instances) && instances > 0 && Number.isInteger(days) && days > 0)) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const only = values.only;
+  const spec: BenchFleetSpec = benchFleet(instances, days);
+  console.log(
+    `carbonledger bench: ${instances} instances × ${days} days, scrape every ${spec.scrapeIntervalMs / 60_000} min; ` +
+      `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  );
+
+  const backfill = await backfillFleet(spec, (line) => console.log(`  [fleet] ${line}`));
+  console.log(
+    `fleet: ${backfill.samples.toLocaleString('en')} samples ` +
+      (backfill.seconds === null ? '(cached blocks)' : `generated and backfilled in ${s(backfill.seconds)}`),
+  );
+  const prometheus = await startBenchPrometheus(backfill.blocksDir);
+  const storeDir = join(BENCH_ROOT, `store-${instances}x${days}`);
+  try {
+    if (only !== 'api' || !existsSync(storeDir)) {
+      await mkdir(BENCH_ROOT, { recursive: true });
+      const dir = await mkdtemp(join(BENCH_ROOT, `ingest-${process.pid}-`));
+      const registryFile = join(dir, 'workspaces.json');
+      await writeBenchRegistry(spec, registryFile);
+      // Warm Prometheus (page cache, chunk decoding) so neither measurement pays for a cold start.
+      await prometheusFloor(prometheus.url, spec);
+      const floor1 = await prometheusFloor(prometheus.url, spec);
+      const ingest = await ingestFleet(prometheus.url, spec, join(dir, 'data'), registryFile);
+      const floor2 = await prometheusFloor(prometheus.url, spec);
+      const floor: IngestFigures = floor1.seconds <= floor2.seconds ? floor1 : floor2;
+      if (only !== 'api') {
+        const seed = await seedMethod(prometheus.url, spec, Number(values['seed-hours']));
+        console.log('\nIngestion of the whole fleet (all levels, into a fresh JSON store)');
+        console.log(
+          `  Prometheus floor   ${s(floor.seconds).padStart(9)}  ${String(floor.requests).padStart(8)} requests  (best of ${s(floor1.seconds)}, ${s(floor2.seconds)})`,
+        );
+        console.log(
+          `  carbonledger       ${s(ingest.seconds).padStart(9)}  ${String(ingest.requests).padStart(8)} requests  ` +
+            `peak RSS ${ingest.maxRssMb!.toFixed(0)} MB, CPU ${s(ingest.cpuSeconds!)}, ` +
+            `${ingest.instanceHours!.toLocaleString('en')} instance-hours, ${ingest.failedHours} failed hours`,
+        );
+        console.log(
+          `  seed method        ${s(seed.seconds).padStart(9)}  ${String(seed.requests).padStart(8)} requests  ` +
+            `(extrapolated from ${seed.sampledRequests} requests over ${seed.sampledHours} sampled hours, ${s(seed.sampledSeconds)})`,
+        );
+        const vsFloor = ingest.seconds / floor.seconds;
+        const vsSeed = seed.seconds / ingest.seconds;
+        console.log(
+          `  ingestion / floor  ${ratio(ingest.seconds, floor.seconds)}  (target ≤ 1.5×: ${verdict(vsFloor <= 1.5)})`,
+        );
+        console.log(
+          `  seed / ingestion   ${ratio(seed.seconds, ingest.seconds)}  (target ≥ 50×: ${verdict(vsSeed >= 50)})`,
+        );
+        console.log(
+          `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB at 1,000 × 365: ${instances >= 1000 ? verdict(ingest.maxRssMb! < 300) : 'not the full fleet'})`,
+        );
+      }
+      await rm(storeDir, { recursive: true, force: true });
+      await rename(dir, storeDir);
+    }
+  } finally {
+    await prometheus.stop();
+  }
+  if (only !== 'ingest') {
+    await runApiBench({ spec, dataDir: join(storeDir, 'data'), durationSeconds: Number(values.duration) });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
