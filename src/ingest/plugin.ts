@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { CarbonSchema, EnergySchema, PrometheusSchema, StoreSchema, WorkspacesSchema } from '../config';
 import { floorHour, HOUR_MS, periodStart, utcMonth } from '../domain/time';
-import type { ScheduledPlugin } from '../plugins/host';
+import type { PluginContext, RunReport, ScheduledPlugin } from '../plugins/host';
 import type { Store } from '../store/store';
-import { ingestRange } from './run';
+import { IngestLockedError, withIngestLock, type IngestLockOptions } from './lock';
+import { ingestRange, type IngestDeps } from './run';
 import { ingestDeps } from './wiring';
+
+export const INGEST_PLUGIN = 'prometheus-ingest';
 
 export const IngestPluginConfigSchema = z.object({
   prometheus: PrometheusSchema,
@@ -15,14 +18,32 @@ export const IngestPluginConfigSchema = z.object({
 });
 export type IngestPluginConfig = z.infer<typeof IngestPluginConfigSchema>;
 
-/** The newest ok hour in the ledger, looking back at most `months` months from `now`. */
+/** Builds what one run ingests with; tests hand in fake sources. */
+export type IngestDepsFactory = (config: IngestPluginConfig, ctx: PluginContext) => Promise<IngestDeps>;
+
+export const configuredIngestDeps: IngestDepsFactory = (config, ctx) =>
+  ingestDeps(config, ctx.store, ctx.log, { now: () => ctx.clock.now(), signal: ctx.signal });
+
+/** What the scheduled ingestion plugins share. */
+export interface IngestRunOptions {
+  /** Cron in UTC. */
+  schedule: string;
+  timeoutMs?: number;
+  makeDeps?: IngestDepsFactory;
+  /** How a run waits for the dataDir ingest lock; by default it does not (a held lock skips the run). */
+  lock?: Pick<IngestLockOptions, 'waitMs' | 'pollMs' | 'isAlive'>;
+}
+
+/** The newest ok hour in the ledger that has ended by `now`, looking back at most `months` months. */
 export async function findLastOkHour(store: Store, now: number, months = 13): Promise<number | undefined> {
   let monthStart = periodStart(utcMonth(now));
   for (let i = 0; i < months; i++) {
     const ledger = await store.readLedgerMonth(utcMonth(monthStart));
     let newest: number | undefined;
     for (const [hour, record] of ledger) {
-      if (record.status === 'ok' && hour < now && (newest === undefined || hour > newest)) newest = hour;
+      if (record.status === 'ok' && hour + HOUR_MS <= now && (newest === undefined || hour > newest)) {
+        newest = hour;
+      }
     }
     if (newest !== undefined) return newest;
     monthStart = periodStart(utcMonth(monthStart - 1));
@@ -31,37 +52,84 @@ export async function findLastOkHour(store: Store, now: number, months = 13): Pr
 }
 
 /**
- * The hourly ingest: every whole hour since the last ok one, up to the last complete hour. On an
- * empty store it starts `firstRunHours` back; a longer backfill is the `ingest` command's job.
+ * Runs `fn` holding the ingest lock of the config's dataDir. A lock held elsewhere (the `ingest`
+ * command, another server on the same dataDir, the other plugin) skips the run: ok false, with why.
  */
-export function scheduledIngestPlugin(options: {
-  schedule: string;
-  timeoutMs?: number;
-  firstRunHours?: number;
-}): ScheduledPlugin<IngestPluginConfig> {
+export async function withRunLock(
+  ctx: PluginContext,
+  config: Pick<IngestPluginConfig, 'store'>,
+  purpose: string,
+  lock: IngestRunOptions['lock'],
+  fn: () => Promise<RunReport>,
+): Promise<RunReport> {
+  try {
+    return await withIngestLock(config.store.dataDir, ctx.log, fn, {
+      ...lock,
+      purpose,
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    if (!(err instanceof IngestLockedError)) throw err;
+    ctx.log.warn('ingest lock held elsewhere; this run is skipped', { reason: err.message });
+    return {
+      ok: false,
+      detail: { skipped: 'locked', reason: err.message, ...(err.holder ? { holder: err.holder } : {}) },
+    };
+  }
+}
+
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/**
+ * The hourly ingest: every whole hour since the last ok one, up to the last complete hour, oldest
+ * first (so the last ok hour only moves forward over a gap). On an empty store it starts
+ * `firstRunHours` back; a longer backfill is the `ingest` command's job. One run ingests at most
+ * `maxHoursPerRun` hours, so it holds the ingest lock for a bounded time; a longer gap is caught up
+ * over the following runs. Memory stays bounded by `prometheus.chunkHours` whatever the gap.
+ */
+export function scheduledIngestPlugin(
+  options: IngestRunOptions & { firstRunHours?: number; maxHoursPerRun?: number },
+): ScheduledPlugin<IngestPluginConfig> {
   const firstRunHours = options.firstRunHours ?? 24;
+  const maxHoursPerRun = options.maxHoursPerRun ?? 31 * 24;
+  for (const [name, value] of Object.entries({ firstRunHours, maxHoursPerRun })) {
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number`);
+  }
+  const makeDeps = options.makeDeps ?? configuredIngestDeps;
   return {
-    name: 'prometheus-ingest',
+    name: INGEST_PLUGIN,
     configSchema: IngestPluginConfigSchema,
     schedule: options.schedule,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
-    async run(ctx, config) {
-      const now = ctx.clock.now();
-      const endHour = floorHour(now);
-      const lastOk = await findLastOkHour(ctx.store, now);
-      const fromHour = lastOk === undefined ? endHour - firstRunHours * HOUR_MS : lastOk + HOUR_MS;
-      if (fromHour >= endHour) return { ok: true, detail: { hours: 0 } };
-      const deps = await ingestDeps(config, ctx.store, ctx.log, { now: ctx.clock.now, signal: ctx.signal });
-      const report = await ingestRange(deps, fromHour, endHour);
-      return {
-        ok: report.failed.length === 0,
-        detail: {
-          from: new Date(fromHour).toISOString(),
-          to: new Date(endHour).toISOString(),
-          okHours: report.okHours,
-          failedHours: report.failed.length,
-        },
-      };
-    },
+    run: (ctx, config) =>
+      withRunLock(ctx, config, INGEST_PLUGIN, options.lock, async () => {
+        const now = ctx.clock.now();
+        const endHour = floorHour(now);
+        const lastOk = await findLastOkHour(ctx.store, now);
+        const fromHour = lastOk === undefined ? endHour - firstRunHours * HOUR_MS : lastOk + HOUR_MS;
+        if (fromHour >= endHour) return { ok: true, detail: { hours: 0, lastOkHour: isoOrNull(lastOk) } };
+        const toHour = Math.min(endHour, fromHour + maxHoursPerRun * HOUR_MS);
+        const remainingHours = (endHour - toHour) / HOUR_MS;
+        if (remainingHours > 0) {
+          ctx.log.info('catching up; the rest follows in the next runs', {
+            from: new Date(fromHour).toISOString(),
+            to: new Date(toHour).toISOString(),
+            remainingHours,
+          });
+        }
+        const deps = await makeDeps(config, ctx);
+        const report = await ingestRange(deps, fromHour, toHour);
+        return {
+          ok: report.failed.length === 0,
+          detail: {
+            from: new Date(fromHour).toISOString(),
+            to: new Date(toHour).toISOString(),
+            okHours: report.okHours,
+            failedHours: report.failed.length,
+            remainingHours,
+            lastOkHour: isoOrNull(await findLastOkHour(ctx.store, now)),
+          },
+        };
+      }),
   };
 }

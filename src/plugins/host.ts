@@ -66,7 +66,16 @@ export class PluginHost {
   private readonly plugins = new Map<string, Registered>();
   private stopping = false;
 
-  constructor(private readonly deps: { store: Store; clock: Clock; log: Logger; scheduler?: Scheduler }) {}
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      log: Logger;
+      scheduler?: Scheduler;
+      /** Told the outcome of every run, scheduled or not, skips included (e.g. to feed metrics). */
+      onRun?: (name: string, outcome: RunOutcome) => void;
+    },
+  ) {}
 
   register<C>(plugin: ScheduledPlugin<C>, rawConfig: unknown): void {
     if (!KEBAB.test(plugin.name)) throw new Error(`plugin name "${plugin.name}" must be kebab-case`);
@@ -103,18 +112,30 @@ export class PluginHost {
     const entry = this.plugins.get(name);
     if (!entry) return Promise.resolve({ outcome: 'error', error: `no plugin named "${name}"` });
     const log = this.deps.log.child({ plugin: name });
-    if (this.stopping) return Promise.resolve({ outcome: 'skipped', reason: 'the host is stopping' });
+    if (this.stopping)
+      return Promise.resolve(this.told(name, log, { outcome: 'skipped', reason: 'the host is stopping' }));
     if (entry.running) {
       log.warn('previous run still going; this tick is skipped');
-      return Promise.resolve({ outcome: 'skipped', reason: 'still running' });
+      return Promise.resolve(this.told(name, log, { outcome: 'skipped', reason: 'still running' }));
     }
     const controller = new AbortController();
     entry.controller = controller;
-    entry.running = this.execute(entry, controller, log).finally(() => {
+    const running = this.execute(entry, controller, log).then((outcome) => this.told(name, log, outcome));
+    entry.running = running.finally(() => {
       entry.running = undefined;
       entry.controller = undefined;
     });
     return entry.running;
+  }
+
+  /** Hands an outcome to `onRun`; a throwing listener is logged, never turned into a rejection. */
+  private told(name: string, log: Logger, outcome: RunOutcome): RunOutcome {
+    try {
+      this.deps.onRun?.(name, outcome);
+    } catch (err) {
+      log.error('onRun listener threw', errorFields(err));
+    }
+    return outcome;
   }
 
   private async execute(entry: Registered, controller: AbortController, log: Logger): Promise<RunOutcome> {

@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { errorFields, type Logger } from '../log';
+
+/**
+ * One ingest at a time per data directory, across processes: `<dataDir>/ingest.lock`, created
+ * atomically (a complete temp file hard-linked into place, which fails if the lock exists), holding
+ * who took it. A lock whose holder is a dead process on this host is stale and is taken over.
+ */
+
+export const INGEST_LOCK_FILE = 'ingest.lock';
+/** Serialises stale-lock takeovers, so two processes can never both remove and re-create the lock. */
+const TAKEOVER_FILE = 'ingest.lock.takeover';
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  /** ISO time the lock was taken. */
+  startedAt: string;
+  /** What it is for, e.g. `cli ingest` or `prometheus-ingest`. */
+  purpose?: string;
+  /** The holder's process start time in clock ticks since boot (Linux), so a reused pid is not mistaken for the holder. */
+  procStart?: number;
+  /** Random; tells this holder's lock from any later one. */
+  token: string;
+}
+
+export class IngestLockedError extends Error {
+  override readonly name = 'IngestLockedError';
+  constructor(
+    readonly file: string,
+    readonly holder: LockHolder | undefined,
+  ) {
+    super(
+      holder
+        ? `ingestion is locked: ${file} is held by pid ${holder.pid} on ${holder.hostname}` +
+            `${holder.purpose ? ` (${holder.purpose})` : ''} since ${holder.startedAt}`
+        : `ingestion is locked: ${file} exists but does not say who holds it`,
+    );
+  }
+}
+
+export interface IngestLockOptions {
+  /** How long to keep trying while the lock is held; 0 (the default) fails at once. */
+  waitMs?: number;
+  /** Pause between tries while waiting. */
+  pollMs?: number;
+  purpose?: string;
+  /** Gives up waiting (rejecting with the signal's reason). */
+  signal?: AbortSignal;
+  /** Injected for tests; defaults to this process and machine. */
+  identity?: { pid: number; hostname: string };
+  /** Whether a pid is alive on this host; injected for tests. */
+  isAlive?: (pid: number, procStart?: number) => boolean;
+  now?: () => number;
+}
+
+export interface HeldIngestLock {
+  file: string;
+  holder: LockHolder;
+  /** Removes the lock if it is still this holder's. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** Linux: field 22 of /proc/<pid>/stat, the process start time in ticks since boot. */
+export function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` runs on this host and, when known, started when the holder did (pids get reused). */
+export function isProcessAlive(pid: number, procStart?: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (procStart === undefined) return true;
+  const current = processStartTicks(pid);
+  return current === undefined || current === procStart;
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (
+      typeof value.pid === 'number' &&
+      typeof value.hostname === 'string' &&
+      typeof value.startedAt === 'string' &&
+      typeof value.token === 'string'
+    ) {
+      return value as LockHolder;
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
+async function createExclusive(file: string, text: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await fsp.open(temp, 'wx');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fsp.link(temp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
+
+/**
+ * Takes the ingest lock of `dataDir`, or rejects with `IngestLockedError` naming the holder once
+ * `waitMs` has passed. A lock left by a dead process on this host is taken over; one from another
+ * host is never guessed stale (its pid cannot be checked from here): remove the file by hand.
+ */
+export async function acquireIngestLock(
+  dataDir: string,
+  log: Logger,
+  options: IngestLockOptions = {},
+): Promise<HeldIngestLock> {
+  const file = join(dataDir, INGEST_LOCK_FILE);
+  const takeoverFile = join(dataDir, TAKEOVER_FILE);
+  const identity = options.identity ?? { pid: process.pid, hostname: osHostname() };
+  const isAlive = options.isAlive ?? isProcessAlive;
+  const now = options.now ?? Date.now;
+  const waitMs = options.waitMs ?? 0;
+  const pollMs = options.pollMs ?? 250;
+  const deadline = now() + waitMs;
+  await fsp.mkdir(dataDir, { recursive: true });
+
+  const isStale = (holder: LockHolder | undefined): boolean =>
+    holder !== undefined && holder.hostname === identity.hostname && !isAlive(holder.pid, holder.procStart);
+
+  /** Removes the lock if it still holds exactly `staleText`; only one process at a time may try. */
+  async function takeOver(staleText: string): Promise<void> {
+    const mutex: LockHolder = {
+      pid: identity.pid,
+      hostname: identity.hostname,
+      startedAt: new Date(now()).toISOString(),
+      procStart: identity.pid === process.pid ? processStartTicks(process.pid) : undefined,
+      token: randomBytes(12).toString('hex'),
+    };
+    if (!(await createExclusive(takeoverFile, JSON.stringify(mutex)))) {
+      // Another process is taking over now; or one crashed in that instant and left this behind.
+      const text = await readText(takeoverFile);
+      if (text !== undefined && isStale(parseHolder(text)) && (await readText(takeoverFile)) === text) {
+        await fsp.rm(takeoverFile, { force: true });
+      }
+      return;
+    }
+    try {
+      // Re-check under the mutex: the lock may have been released and taken afresh since it was read.
+      if ((await readText(file)) === staleText) {
+        await fsp.rm(file, { force: true });
+        log.warn('took over a stale ingest lock', { file, staleHolder: parseHolder(staleText) });
+      }
+    } finally {
+      if ((await readText(takeoverFile)) === JSON.stringify(mutex))
+        await fsp.rm(takeoverFile, { force: true });
+    }
+  }
+
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const holder: LockHolder = {
+      pid: identity.pid,
+      hostname: identity.hostname,
+      startedAt: new Date(now()).toISOString(),
+      ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
+      procStart: identity.pid === process.pid ? processStartTicks(process.pid) : undefined,
+      token: randomBytes(12).toString('hex'),
+    };
+    const text = JSON.stringify(holder) + '\n';
+    if (await createExclusive(file, text)) {
+      let released = false;
+      return {
+        file,
+        holder,
+        async release() {
+          if (released) return;
+          released = true;
+          // Only our own lock: never remove one a later holder took.
+          if ((await readText(file)) === text) await fsp.rm(file, { force: true });
+          else log.warn('ingest lock was no longer ours at release', { file });
+        },
+      };
+    }
+    const heldText = await readText(file);
+    if (heldText === undefined) continue; // released between our try and our read
+    const current = parseHolder(heldText);
+    if (isStale(current)) {
+      await takeOver(heldText);
+      continue;
+    }
+    if (now() >= deadline) throw new IngestLockedError(file, current);
+    await sleep(Math.min(pollMs, Math.max(1, deadline - now())), options.signal);
+  }
+}
+
+/**
+ * Runs `fn` holding the ingest lock of `dataDir` and releases it afterwards, whatever happens.
+ * Rejects with `IngestLockedError` (and does not run `fn`) when another holder keeps it past `waitMs`.
+ */
+export async function withIngestLock<T>(
+  dataDir: string,
+  log: Logger,
+  fn: (lock: HeldIngestLock) => Promise<T>,
+  options: IngestLockOptions = {},
+): Promise<T> {
+  const lock = await acquireIngestLock(dataDir, log, options);
+  try {
+    return await fn(lock);
+  } finally {
+    try {
+      await lock.release();
+    } catch (err) {
+      log.error('could not release the ingest lock', { file: lock.file, ...errorFields(err) });
+    }
+  }
+}
