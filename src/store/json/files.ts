@@ -32,7 +32,7 @@ async function createCreatingDir(path: string): Promise<FileHandle> {
  * sees the old file or the new one and a crash leaves one of them whole.
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temporary = join(dirname(path), temporaryName(basename(path)));
   const handle = await createCreatingDir(temporary);
   try {
     try {
@@ -46,6 +46,49 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     await rm(temporary, { force: true });
     throw err;
   }
+}
+
+/**
+ * `.<name>.<pid>-<random>.tmp`: hidden, so no listing of store files matches it, and naming the
+ * writing process, so a temporary file left by a writer that was killed can be told from one being
+ * written right now.
+ */
+function temporaryName(name: string): string {
+  return `.${name}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+}
+
+const TEMPORARY = /^\..+\.(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/** Whether process `pid` runs on this machine (signal 0 checks without signalling). */
+export function processIsRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return !hasCode(err, 'ESRCH');
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` that a writer killed mid-write (kill -9, power loss) left
+ * behind: those of processes no longer running, and this process's own, so the caller must be the
+ * only writer of this process at the time. Another live process's files are left alone: it may be
+ * writing them now. Returns how many went.
+ */
+export async function removeStaleTemporaries(
+  dir: string,
+  isRunning: (pid: number) => boolean = processIsRunning,
+): Promise<number> {
+  let removed = 0;
+  for (const name of await listNames(dir, 'file')) {
+    const pid = TEMPORARY.exec(name)?.[1];
+    if (pid === undefined) continue;
+    if (Number(pid) !== process.pid && isRunning(Number(pid))) continue;
+    await rm(join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /** Writes `text`, or removes the file when `text` is null. */

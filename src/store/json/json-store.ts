@@ -1,4 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Breakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcMonth } from '../../domain/time';
@@ -25,6 +26,7 @@ import {
   putFile,
   readTextIfExists,
   removeDirIfEmpty,
+  removeStaleTemporaries,
   syncDir,
   writeFileAtomic,
 } from './files';
@@ -163,14 +165,36 @@ export class JsonStore implements Store {
     await this.writing;
   }
 
-  /** Brings roll-ups level with their days after a batch that stopped part-way (see `applyNow`). */
+  /**
+   * Brings roll-ups level with their days after a batch that stopped part-way (see `applyNow`),
+   * and removes the temporary files a killed writer left: in the data directory (the journal's),
+   * the ledger's directories, and the directories of the months the journal names (the only
+   * other places a batch writes, and only while its journal exists).
+   */
   async repairFromJournal(): Promise<void> {
+    const ledgerYears = await listNames(this.layout.ledgerDir, 'directory');
+    const swept = [this.layout.dataDir, ...ledgerYears.map((year) => join(this.layout.ledgerDir, year))];
+    let stale = (await mapLimit(swept, CONCURRENCY, (dir) => removeStaleTemporaries(dir))).reduce(
+      (a, b) => a + b,
+      0,
+    );
     const path = this.layout.journalFile;
     const text = await readTextIfExists(path);
-    if (text === null) return;
+    if (text === null) {
+      if (stale > 0) this.log.warn('removed temporary files a killed writer left', { files: stale });
+      return;
+    }
     const months = parseJournal(text, path);
+    const monthDirs = months.flatMap(({ level, key, month }) => [
+      this.layout.yearDir(level, key, month.slice(0, 4)),
+      this.layout.keyDir(level, key),
+    ]);
+    stale += (
+      await mapLimit([...new Set(monthDirs)], CONCURRENCY, (dir) => removeStaleTemporaries(dir))
+    ).reduce((a, b) => a + b, 0);
     this.log.warn('an earlier batch stopped part-way; rebuilding its roll-ups from the day entries', {
       months: months.length,
+      temporaryFilesRemoved: stale,
     });
     await mapLimit(months, CONCURRENCY, (ref) => this.rebuildMonth(ref));
     const years = groupBy(months, (ref) => yearOf(ref, ref.month)).map(([year]) => year);

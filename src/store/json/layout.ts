@@ -117,7 +117,11 @@ export class JsonLayout {
     return join(this.dataDir, 'index', 'instance-projects.json');
   }
 
+  get ledgerDir(): string {
+    return join(this.dataDir, 'ledger');
+  }
+
   ledgerFile(month: string): string {
-    return join(this.dataDir, 'ledger', month.slice(0, 4), `${month}.json`);
+    return join(this.ledgerDir, month.slice(0, 4), `${month}.json`);
   }
 }

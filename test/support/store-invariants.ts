@@ -1,0 +1,196 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+type Six = Record<string, number | 'failed'>;
+type BreakdownJson = Record<string, Six>;
+
+const DAY = /^(\d{4}-\d{2}-\d{2})\.json$/;
+const MONTH = /^(\d{4}-\d{2})\.month\.json$/;
+const YEAR = /^(\d{4})\.year\.json$/;
+const TEMPORARY = /^\..+\.tmp$/;
+
+/** Every file under `dir` that is not a temporary file, by path relative to `dir`. */
+export async function storeFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (!TEMPORARY.test(entry.name)) files.push(relative(dir, full));
+    }
+  };
+  await walk(dir);
+  return files.sort();
+}
+
+/** Temporary files (`.name….tmp`) anywhere under `dir`. */
+export async function temporaryFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (TEMPORARY.test(entry.name)) found.push(relative(dir, full));
+    }
+  };
+  await walk(dir);
+  return found;
+}
+
+/** The store files under `dataDir` that are not JSON (a half-written file would be one). */
+export async function unreadableFiles(dataDir: string): Promise<string[]> {
+  const bad: string[] = [];
+  for (const file of await storeFiles(dataDir)) {
+    if (!file.endsWith('.json')) continue;
+    try {
+      JSON.parse(await readFile(join(dataDir, file), 'utf8'));
+    } catch (err) {
+      bad.push(`${file}: ${(err as Error).message}`);
+    }
+  }
+  return bad;
+}
+
+function sumInto(sum: BreakdownJson, add: BreakdownJson): void {
+  for (const [machine, six] of Object.entries(add)) {
+    const into = (sum[machine] ??= {});
+    for (const [field, value] of Object.entries(six)) {
+      if (typeof value === 'number') into[field] = ((into[field] as number | undefined) ?? 0) + value;
+    }
+  }
+}
+
+function differences(what: string, actual: BreakdownJson, want: BreakdownJson): string[] {
+  const problems: string[] = [];
+  const machines = new Set([...Object.keys(actual), ...Object.keys(want)]);
+  for (const machine of machines) {
+    const fields = new Set([...Object.keys(actual[machine] ?? {}), ...Object.keys(want[machine] ?? {})]);
+    for (const field of fields) {
+      const a = actual[machine]?.[field] ?? 0;
+      const w = want[machine]?.[field] ?? 0;
+      if (typeof a !== 'number' || typeof w !== 'number') {
+        problems.push(`${what} ${machine}.${field}: ${String(a)} vs ${String(w)}`);
+      } else if (Math.abs(a - w) > 1e-9 * Math.max(1, Math.abs(w))) {
+        problems.push(`${what} ${machine}.${field}: stored ${a}, sum of its parts ${w}`);
+      }
+    }
+  }
+  return problems;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Where roll-ups disagree with what they roll up: each day's totals with its hours, each month
+ * roll-up with its day entries (which days, their totals, their sum), each year roll-up with its
+ * month roll-ups. Empty when the store is consistent.
+ */
+export async function rollupDisagreements(dataDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  const usage = join(dataDir, 'usage');
+  const dirs = async (path: string) =>
+    (await readdir(path, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  const files = async (path: string) =>
+    (await readdir(path, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
+
+  for (const level of await dirs(usage)) {
+    for (const key of await dirs(join(usage, level))) {
+      const keyDir = join(usage, level, key);
+      const monthTotals = new Map<string, BreakdownJson>();
+      for (const year of await dirs(keyDir)) {
+        const yearDir = join(keyDir, year);
+        const names = await files(yearDir);
+        const dayTotals = new Map<string, BreakdownJson>();
+        for (const name of names) {
+          const date = DAY.exec(name)?.[1];
+          if (date === undefined) continue;
+          const day = (await readJson(join(yearDir, name))) as { timeseries: Record<string, BreakdownJson> };
+          const { totals, ...hours } = day.timeseries;
+          const sum: BreakdownJson = {};
+          for (const hour of Object.values(hours)) sumInto(sum, hour);
+          problems.push(...differences(`${level}/${key}/${date} totals`, totals, sum));
+          dayTotals.set(date, totals);
+        }
+        const months = new Set([...dayTotals.keys()].map((date) => date.slice(0, 7)));
+        for (const name of names) {
+          const month = MONTH.exec(name)?.[1];
+          if (month === undefined) continue;
+          months.delete(month);
+          const rollup = (await readJson(join(yearDir, name))) as {
+            totals: BreakdownJson;
+            days: Record<string, BreakdownJson>;
+          };
+          const dates = [...dayTotals.keys()].filter((date) => date.startsWith(`${month}-`)).sort();
+          if (JSON.stringify(Object.keys(rollup.days).sort()) !== JSON.stringify(dates)) {
+            problems.push(
+              `${level}/${key}/${month} rolls up days ${Object.keys(rollup.days)} but holds ${dates}`,
+            );
+          }
+          const sum: BreakdownJson = {};
+          for (const date of dates) {
+            problems.push(
+              ...differences(
+                `${level}/${key}/${month} day ${date}`,
+                rollup.days[date] ?? {},
+                dayTotals.get(date)!,
+              ),
+            );
+            sumInto(sum, dayTotals.get(date)!);
+          }
+          problems.push(...differences(`${level}/${key}/${month} totals`, rollup.totals, sum));
+          monthTotals.set(month, rollup.totals);
+        }
+        for (const month of months) problems.push(`${level}/${key}/${month} has day entries and no roll-up`);
+      }
+      const years = new Set([...monthTotals.keys()].map((month) => month.slice(0, 4)));
+      for (const name of await files(keyDir)) {
+        const year = YEAR.exec(name)?.[1];
+        if (year === undefined) continue;
+        years.delete(year);
+        const rollup = (await readJson(join(keyDir, name))) as {
+          totals: BreakdownJson;
+          months: Record<string, BreakdownJson>;
+        };
+        const months = [...monthTotals.keys()].filter((month) => month.startsWith(`${year}-`)).sort();
+        if (JSON.stringify(Object.keys(rollup.months).sort()) !== JSON.stringify(months)) {
+          problems.push(
+            `${level}/${key}/${year} rolls up months ${Object.keys(rollup.months)} but holds ${months}`,
+          );
+        }
+        const sum: BreakdownJson = {};
+        for (const month of months) {
+          problems.push(
+            ...differences(
+              `${level}/${key}/${year} month ${month}`,
+              rollup.months[month] ?? {},
+              monthTotals.get(month)!,
+            ),
+          );
+          sumInto(sum, monthTotals.get(month)!);
+        }
+        problems.push(...differences(`${level}/${key}/${year} totals`, rollup.totals, sum));
+      }
+      for (const year of years)
+        problems.push(`${level}/${key}/${year} has month roll-ups and no year roll-up`);
+    }
+  }
+  return problems;
+}
+
+/** A small seeded generator (mulberry32): the same seed gives the same numbers, so a failure reproduces. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
