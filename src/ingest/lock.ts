@@ -13,6 +13,8 @@ import { errorFields, type Logger } from '../log';
 export const INGEST_LOCK_FILE = 'ingest.lock';
 /** Serialises stale-lock takeovers, so two processes can never both remove and re-create the lock. */
 const TAKEOVER_FILE = 'ingest.lock.takeover';
+/** How long past its own deadline a caller waits for another process's takeover to finish. */
+const TAKEOVER_WAIT_MS = 5_000;
 
 export interface LockHolder {
   pid: number;
@@ -175,8 +177,11 @@ export async function acquireIngestLock(
   const isStale = (holder: LockHolder | undefined): boolean =>
     holder !== undefined && holder.hostname === identity.hostname && !isAlive(holder.pid, holder.procStart);
 
-  /** Removes the lock if it still holds exactly `staleText`; only one process at a time may try. */
-  async function takeOver(staleText: string): Promise<void> {
+  /**
+   * Removes the lock if it still holds exactly `staleText`; only one process at a time may try.
+   * False when another process is taking over right now.
+   */
+  async function takeOver(staleText: string): Promise<boolean> {
     const mutex: LockHolder = {
       pid: identity.pid,
       hostname: identity.hostname,
@@ -189,8 +194,9 @@ export async function acquireIngestLock(
       const text = await readText(takeoverFile);
       if (text !== undefined && isStale(parseHolder(text)) && (await readText(takeoverFile)) === text) {
         await fsp.rm(takeoverFile, { force: true });
+        return true;
       }
-      return;
+      return false;
     }
     try {
       // Re-check under the mutex: the lock may have been released and taken afresh since it was read.
@@ -202,6 +208,7 @@ export async function acquireIngestLock(
       if ((await readText(takeoverFile)) === JSON.stringify(mutex))
         await fsp.rm(takeoverFile, { force: true });
     }
+    return true;
   }
 
   for (;;) {
@@ -233,7 +240,10 @@ export async function acquireIngestLock(
     if (heldText === undefined) continue; // released between our try and our read
     const current = parseHolder(heldText);
     if (isStale(current)) {
-      await takeOver(heldText);
+      if (await takeOver(heldText)) continue;
+      // Someone else is taking it over: it should be theirs in a moment; wait for that, not longer.
+      if (now() >= deadline + TAKEOVER_WAIT_MS) throw new IngestLockedError(file, current);
+      await sleep(Math.min(pollMs, 20), options.signal);
       continue;
     }
     if (now() >= deadline) throw new IngestLockedError(file, current);
