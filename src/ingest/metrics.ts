@@ -1,0 +1,37 @@
+import type { ServiceMetrics } from '../metrics';
+import type { RunOutcome } from '../plugins/host';
+import { INGEST_PLUGIN } from './plugin';
+import { RECONCILE_PLUGIN } from './reconcile';
+
+export type IngestMetrics = Pick<ServiceMetrics, 'ingestRuns' | 'ingestFailedHours' | 'lastOkHour'>;
+
+/** The plugins whose runs count as ingestion runs. */
+export const INGEST_PLUGIN_NAMES: ReadonlySet<string> = new Set([INGEST_PLUGIN, RECONCILE_PLUGIN]);
+
+/**
+ * Feeds the ingestion metrics from one run's outcome: `ingestRuns` by outcome (a run that found the
+ * ingest lock held counts as `skipped`), `ingestFailedHours` by the hours it stored as failed, and
+ * `lastOkHour` from the newest ok hour it reports.
+ */
+export function recordRunOutcome(metrics: IngestMetrics, outcome: RunOutcome): void {
+  if (outcome.outcome !== 'ok' && outcome.outcome !== 'failed') {
+    metrics.ingestRuns.inc({ outcome: outcome.outcome });
+    return;
+  }
+  const detail = outcome.report.detail ?? {};
+  metrics.ingestRuns.inc({ outcome: detail.skipped === undefined ? outcome.outcome : 'skipped' });
+  if (typeof detail.failedHours === 'number' && detail.failedHours > 0) {
+    metrics.ingestFailedHours.inc(detail.failedHours);
+  }
+  if (typeof detail.lastOkHour === 'string') {
+    const ms = Date.parse(detail.lastOkHour);
+    if (Number.isFinite(ms)) metrics.lastOkHour.set(ms / 1000);
+  }
+}
+
+/** An `onRun` listener for `PluginHost` that records the ingestion plugins' runs and ignores the rest. */
+export function ingestRunRecorder(metrics: IngestMetrics): (name: string, outcome: RunOutcome) => void {
+  return (name, outcome) => {
+    if (INGEST_PLUGIN_NAMES.has(name)) recordRunOutcome(metrics, outcome);
+  };
+}
