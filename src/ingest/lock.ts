@@ -39,7 +39,7 @@ export class IngestLockedError extends Error {
       holder
         ? `ingestion is locked: ${file} is held by pid ${holder.pid} on ${holder.hostname}` +
             `${holder.purpose ? ` (${holder.purpose})` : ''} since ${holder.startedAt}`
-        : `ingestion is locked: ${file} exists but does not say who holds it`,
+        : `ingestion is locked: ${file} exists but does not say who holds it (if no ingest is running, delete it)`,
     );
   }
 }
@@ -246,7 +246,15 @@ export async function acquireIngestLock(
       await sleep(Math.min(pollMs, 20), options.signal);
       continue;
     }
-    if (now() >= deadline) throw new IngestLockedError(file, current);
+    if (now() >= deadline) {
+      if (current && current.hostname !== identity.hostname) {
+        log.warn('ingest lock is held from another host; if that process is gone, delete the file', {
+          file,
+          holder: current,
+        });
+      }
+      throw new IngestLockedError(file, current);
+    }
     await sleep(Math.min(pollMs, Math.max(1, deadline - now())), options.signal);
   }
 }

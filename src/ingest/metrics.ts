@@ -1,6 +1,7 @@
 import type { ServiceMetrics } from '../metrics';
 import type { RunOutcome } from '../plugins/host';
-import { INGEST_PLUGIN } from './plugin';
+import type { Store } from '../store/store';
+import { findLastOkHour, INGEST_PLUGIN } from './plugin';
 import { RECONCILE_PLUGIN } from './reconcile';
 
 export type IngestMetrics = Pick<ServiceMetrics, 'ingestRuns' | 'ingestFailedHours' | 'lastOkHour'>;
@@ -34,4 +35,10 @@ export function ingestRunRecorder(metrics: IngestMetrics): (name: string, outcom
   return (name, outcome) => {
     if (INGEST_PLUGIN_NAMES.has(name)) recordRunOutcome(metrics, outcome);
   };
+}
+
+/** Sets `lastOkHour` from the ledger, so the gauge is right from start-up rather than from the first run. */
+export async function primeLastOkHour(metrics: IngestMetrics, store: Store, now: number): Promise<void> {
+  const lastOk = await findLastOkHour(store, now);
+  if (lastOk !== undefined) metrics.lastOkHour.set(lastOk / 1000);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { fixedClock } from '../../../src/domain/clock';
 import { acquireIngestLock } from '../../../src/ingest/lock';
-import { ingestRunRecorder, recordRunOutcome } from '../../../src/ingest/metrics';
+import { ingestRunRecorder, primeLastOkHour, recordRunOutcome } from '../../../src/ingest/metrics';
 import { INGEST_PLUGIN, scheduledIngestPlugin } from '../../../src/ingest/plugin';
 import { silentLogger, type Logger } from '../../../src/log';
 import { createServiceMetrics, type ServiceMetrics } from '../../../src/metrics';
@@ -85,6 +85,11 @@ describe('ingestRunRecorder as the PluginHost onRun listener', () => {
     expect(await failedHours(metrics)).toBe(1);
     expect(await lastOkHour(metrics)).toBe(Date.parse('2025-09-20T08:00:00Z') / 1000);
     await host.stop();
+
+    // A new process primes the gauge from the ledger before any run.
+    const restarted = createServiceMetrics();
+    await primeLastOkHour(restarted, store, Date.parse('2025-09-20T12:00:00Z'));
+    expect(await lastOkHour(restarted)).toBe(Date.parse('2025-09-20T08:00:00Z') / 1000);
   });
 
   it('a listener that throws is logged and never breaks a run', async () => {
