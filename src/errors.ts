@@ -47,6 +47,21 @@ export class QueryTimeoutError extends GraphQLError {
   }
 }
 
+/**
+ * Stored figures that cannot be read back (a damaged file): the series cannot be answered until
+ * they are ingested again. The operator is told (the store logs the file and moves it aside).
+ */
+export class DataUnavailableError extends GraphQLError {
+  constructor(what: { level: string; key: string; period: string }) {
+    super(
+      `The stored usage of ${what.level} ${JSON.stringify(what.key)} for ${what.period} is damaged and cannot be ` +
+        'read; it has been reported, and is restored once that period is ingested again',
+      { extensions: { code: 'DATA_UNAVAILABLE' } },
+    );
+    this.name = 'DataUnavailableError';
+  }
+}
+
 /** Codes whose message was written for the client; every other error is masked. */
 export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   'BAD_USER_INPUT',
@@ -55,6 +70,7 @@ export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   'QUERY_TOO_DEEP',
   'QUERY_TOO_COMPLEX',
   'QUERY_TIMEOUT',
+  'DATA_UNAVAILABLE',
   'GRAPHQL_VALIDATION_FAILED',
   'GRAPHQL_PARSE_FAILED',
   'BAD_REQUEST',

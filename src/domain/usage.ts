@@ -87,7 +87,17 @@ export type LedgerHour =
       failedAttempts?: number;
       lastError?: string;
     }
-  | { status: 'failed'; attempts: number; error: string; lastAttemptAt: string };
+  | {
+      status: 'failed';
+      attempts: number;
+      error: string;
+      lastAttemptAt: string;
+      /**
+       * Some keys still hold figures for this hour: set when a damaged day entry was quarantined
+       * and the hour must be ingested again. A failed attempt leaves those figures be.
+       */
+      keepsFigures?: true;
+    };
 
 /** The result of ingesting one hour, handed to the store. */
 export type HourOutcome =

@@ -133,11 +133,37 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
     await fsp.link(temp, file);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== undefined && NO_HARD_LINKS.has(code)) return createExclusiveWithoutLink(file, text);
     throw err;
   } finally {
     await fsp.rm(temp, { force: true });
   }
+}
+
+/** What `link` fails with on file systems without hard links (some network and FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * O_EXCL create, then write: still only one creator wins, but a reader may briefly see the file
+ * empty; an unreadable lock counts as held (never stale), so that errs towards waiting.
+ */
+async function createExclusiveWithoutLink(file: string, text: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await fsp.open(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>

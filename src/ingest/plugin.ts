@@ -107,6 +107,14 @@ export function scheduledIngestPlugin(
         const endHour = floorHour(now);
         const lastOk = await findLastOkHour(ctx.store, now);
         const fromHour = lastOk === undefined ? endHour - firstRunHours * HOUR_MS : lastOk + HOUR_MS;
+        if (lastOk === undefined) {
+          ctx.log.info(
+            'no ok hour in the ledger; starting firstRunHours back (backfill with `carbonledger ingest`)',
+            {
+              firstRunHours,
+            },
+          );
+        }
         if (fromHour >= endHour) return { ok: true, detail: { hours: 0, lastOkHour: isoOrNull(lastOk) } };
         const toHour = Math.min(endHour, fromHour + maxHoursPerRun * HOUR_MS);
         const remainingHours = (endHour - toHour) / HOUR_MS;

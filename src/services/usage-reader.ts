@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import type { Level } from '../domain/levels';
 import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
-import type { Store } from '../store/store';
+import { DataUnavailableError } from '../errors';
+import { PartialReadError, UnreadableDataError, type Store } from '../store/store';
 import { abortable } from './abortable';
 
 /** The keys of one level: sorted for listing, and as a set for "is this key known?". */
@@ -97,9 +98,14 @@ function periodLoader<T>(read: BatchRead<T>): DataLoader<PeriodKey, T | null, st
       const results = new Array<T | null | Error>(requests.length);
       await Promise.all(
         [...groups.values()].map(async ({ level, period, keys, positions }) => {
-          // A failed read fails only the keys it was for; other groups still answer.
+          // A failed read fails only the keys it was for; other groups still answer. A damaged
+          // record fails only its own key.
           const rows = await read(level, period, keys).catch((error: unknown) =>
-            keys.map(() => (error instanceof Error ? error : new Error(String(error)))),
+            error instanceof PartialReadError
+              ? (error.results as Array<T | null | Error>).map((row) =>
+                  row instanceof UnreadableDataError ? new DataUnavailableError(row) : row,
+                )
+              : keys.map(() => (error instanceof Error ? error : new Error(String(error)))),
           );
           positions.forEach((position, i) => (results[position] = rows[i] ?? null));
         }),

@@ -23,7 +23,11 @@ export interface Store {
   /** Ledger records of the hours of one month (`YYYY-MM`), keyed by hour start (epoch ms). */
   readLedgerMonth(month: string): Promise<Map<number, LedgerHour>>;
 
-  /** Day entries of `keys` on `date` (`YYYY-MM-DD`), in the order of `keys`; null where none. */
+  /**
+   * Day entries of `keys` on `date` (`YYYY-MM-DD`), in the order of `keys`; null where none. When
+   * some keys' records are unreadable, rejects with a PartialReadError holding the others (the
+   * same holds for `readMonths` and `readYears`).
+   */
   readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>>;
 
   /** Month roll-ups of `keys` for `month` (`YYYY-MM`), in the order of `keys`; null where none. */
@@ -45,4 +49,35 @@ export interface Store {
   checkReadable(): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/**
+ * A stored record that cannot be read back (a damaged file or row). Reads of it fail with this
+ * until ingestion re-creates it; the backend reports it to the operator.
+ */
+export class UnreadableDataError extends Error {
+  override readonly name = 'UnreadableDataError';
+
+  constructor(
+    readonly level: Level,
+    readonly key: string,
+    /** `YYYY-MM-DD`, `YYYY-MM` or `YYYY`. */
+    readonly period: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The stored usage of ${level} ${JSON.stringify(key)} for ${period} cannot be read`, options);
+  }
+}
+
+/**
+ * A read of many keys where some could not be read: `results` holds, in the order of the keys,
+ * what was read, or the UnreadableDataError of a key that could not be.
+ */
+export class PartialReadError<T> extends Error {
+  override readonly name = 'PartialReadError';
+
+  constructor(readonly results: ReadonlyArray<T | null | UnreadableDataError>) {
+    const failed = results.filter((r): r is UnreadableDataError => r instanceof UnreadableDataError);
+    super(`${failed.length} of ${results.length} stored records cannot be read: ${failed[0]?.message}`);
+  }
 }

@@ -82,7 +82,10 @@ export function planBatch(
     const previous = monthLedger.get(outcome.hour);
     monthLedger.set(outcome.hour, nextLedgerHour(previous, outcome, attemptedAt));
 
-    const keepsOkFigures = outcome.status === 'failed' && previous?.status === 'ok';
+    // An hour failed since a damaged day entry went may still have other keys' figures: kept too.
+    const keepsOkFigures =
+      outcome.status === 'failed' &&
+      (previous?.status === 'ok' || (previous?.status === 'failed' && previous.keepsFigures === true));
     if (keepsOkFigures) continue;
     const date = utcDate(outcome.hour);
     const change = days.get(date) ?? { replace: [], markFailed: [] };

@@ -1,11 +1,11 @@
-import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type { Breakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
-import { utcMonth } from '../../domain/time';
+import { utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
-import { silentLogger, type Logger } from '../../log';
-import type { Store } from '../store';
+import { errorFields, silentLogger, type Logger } from '../../log';
+import { PartialReadError, UnreadableDataError, type Store } from '../store';
 import { planBatch, validateBatch } from './batch';
 import {
   dayFileText,
@@ -40,11 +40,24 @@ import {
   decodeKey,
   isStorableKey,
 } from './layout';
+import { CorruptFileError } from './errors';
 import { ledgerFileText, parseLedgerFile } from './ledger';
+import {
+  moveAside,
+  QuarantineLayout,
+  readSuspects,
+  usageFileOf,
+  writeSuspect,
+  type UsageFile,
+} from './quarantine';
 import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from './merge';
 
 /** Files read or written at once: enough to keep the disk busy, few enough for the fd limit. */
 const CONCURRENCY = 32;
+/** Damaged files one repair or batch moves aside before it gives up. */
+const MAX_QUARANTINED = 100;
+/** A damaged file read on every request is reported again at most this often. */
+const REPORT_EVERY_MS = 10 * 60_000;
 
 interface YearRef {
   level: Level;
@@ -101,12 +114,16 @@ function groupBy<T, K>(items: readonly T[], identity: (item: T) => K): Array<[K,
 export class JsonStore implements Store {
   private readonly layout: JsonLayout;
   private writing: Promise<unknown> = Promise.resolve();
+  private readonly quarantine: QuarantineLayout;
+  /** When each unreadable file was last reported. */
+  private readonly reported = new Map<string, number>();
 
   constructor(
     dataDir: string,
     private readonly log: Logger,
   ) {
     this.layout = new JsonLayout(dataDir);
+    this.quarantine = new QuarantineLayout(dataDir);
   }
 
   applyBatch(batch: IngestBatch): Promise<void> {
@@ -173,7 +190,11 @@ export class JsonStore implements Store {
    */
   async repairFromJournal(): Promise<void> {
     const ledgerYears = await listNames(this.layout.ledgerDir, 'directory');
-    const swept = [this.layout.dataDir, ...ledgerYears.map((year) => join(this.layout.ledgerDir, year))];
+    const swept = [
+      this.layout.dataDir,
+      join(this.layout.dataDir, 'index'),
+      ...ledgerYears.map((year) => join(this.layout.ledgerDir, year)),
+    ];
     let stale = (await mapLimit(swept, CONCURRENCY, (dir) => removeStaleTemporaries(dir))).reduce(
       (a, b) => a + b,
       0,
@@ -203,9 +224,121 @@ export class JsonStore implements Store {
     await putFile(path, null);
   }
 
+  /**
+   * `repairFromJournal`, then the unreadable files readers reported: each damaged day entry or
+   * roll-up is moved aside (see `quarantineIfUsage`) until the roll-ups rebuild cleanly.
+   */
+  async repairQuarantining(): Promise<void> {
+    for (let round = 1; ; round++) {
+      try {
+        await this.repairFromJournal();
+        if (!(await this.takeSuspects())) return;
+      } catch (err) {
+        if (round > MAX_QUARANTINED || !(await this.quarantineIfUsage(err))) throw err;
+      }
+    }
+  }
+
+  /** Deals with the files readers reported; true when one was moved aside (its roll-ups to rebuild). */
+  private async takeSuspects(): Promise<boolean> {
+    let moved = false;
+    for (const suspect of await readSuspects(this.quarantine)) {
+      const file = suspect.path === '' ? undefined : usageFileOf(this.layout.dataDir, suspect.path);
+      if (file !== undefined) {
+        const text = await readTextIfExists(suspect.path);
+        // Gone, or readable again (a batch rewrote it since): nothing to do.
+        const problem = text === null ? undefined : problemReading(file, text, suspect.path);
+        if (problem !== undefined && (await this.quarantineIfUsage(problem))) moved = true;
+      }
+      await rm(suspect.notice, { force: true });
+    }
+    return moved;
+  }
+
+  /**
+   * Moves a damaged usage file aside, to `quarantine/<time>/<its path>`, and works around it:
+   * true when `err` is a CorruptFileError of a day entry or a roll-up, false for anything else.
+   * A roll-up is rebuilt from what it rolls up. A day entry's ok hours become failed in the ledger,
+   * marked so a failed attempt keeps the figures other keys hold for them: they read as failed,
+   * not as zero, and the next ingestion of them (the reconcile, or `carbonledger ingest` over the
+   * day) writes them again. The journal names the months to rebuild before anything moves, so a
+   * crash part-way is finished by the next repair.
+   */
+  private async quarantineIfUsage(err: unknown): Promise<boolean> {
+    if (!(err instanceof CorruptFileError)) return false;
+    const file = usageFileOf(this.layout.dataDir, err.path);
+    if (file === undefined) return false;
+    const journal = await readTextIfExists(this.layout.journalFile);
+    const pending = journal === null ? [] : parseJournal(journal, this.layout.journalFile);
+    const months = groupBy([...pending, ...(await this.monthsRollingUp(file))], (ref) => ref).map(
+      ([ref]) => ref,
+    );
+    if (months.length > 0) {
+      await writeFileAtomic(this.layout.journalFile, journalText(months));
+      await syncDir(this.layout.dataDir);
+    }
+    const to = this.quarantine.destination(err.path, new Date());
+    const movedTo = relative(this.layout.dataDir, to);
+    if (file.kind === 'day') await this.failHoursOf(file, movedTo);
+    await moveAside(err.path, to);
+    this.log.error(
+      file.kind === 'day'
+        ? 'moved a damaged day entry aside; its hours are failed until ingested again'
+        : 'moved a damaged roll-up aside; it is rebuilt from what it rolls up',
+      { path: err.path, movedTo: to, reason: err.message },
+    );
+    return true;
+  }
+
+  /** The months whose roll-ups (and years) must be rebuilt once `file` is gone. */
+  private async monthsRollingUp(file: UsageFile): Promise<MonthRef[]> {
+    const { level, key } = file;
+    if (file.kind === 'day') return [{ level, key, month: file.date.slice(0, 7) }];
+    if (file.kind === 'month') return [{ level, key, month: file.month }];
+    const names = await listNames(this.layout.yearDir(level, key, file.year), 'file');
+    return names
+      .flatMap((name) => MONTH_FILE.exec(name)?.slice(1, 2) ?? [])
+      .map((month) => ({ level, key, month }));
+  }
+
+  private async failHoursOf(file: UsageFile & { kind: 'day' }, movedTo: string): Promise<void> {
+    const month = file.date.slice(0, 7);
+    const path = this.layout.ledgerFile(month);
+    const text = await readTextIfExists(path);
+    if (text === null) return;
+    const hours = parseLedgerFile(text, path);
+    const error =
+      `the stored day entry of ${file.level} ${JSON.stringify(file.key)} was damaged and moved to ` +
+      `${movedTo}; ingest ${file.date} again`;
+    for (const [hour, record] of hours) {
+      if (utcDate(hour) !== file.date || record.status !== 'ok') continue;
+      hours.set(hour, {
+        status: 'failed',
+        attempts: 0,
+        error,
+        lastAttemptAt: new Date().toISOString(),
+        keepsFigures: true,
+      });
+    }
+    const after = ledgerFileText(hours);
+    if (after !== text) await writeFileAtomic(path, after);
+  }
+
   private async applyNow(batch: IngestBatch): Promise<void> {
     validateBatch(batch);
-    await this.repairFromJournal();
+    await this.repairQuarantining();
+    // A damaged file the batch comes across is moved aside, and the batch planned again without it.
+    for (let round = 1; ; round++) {
+      try {
+        return await this.applyOnce(batch);
+      } catch (err) {
+        if (round > MAX_QUARANTINED || !(await this.quarantineIfUsage(err))) throw err;
+        await this.repairQuarantining();
+      }
+    }
+  }
+
+  private async applyOnce(batch: IngestBatch): Promise<void> {
     const ledger = await this.readLedgerMonths(batch.outcomes.map((outcome) => utcMonth(outcome.hour)));
     const ledgerBefore = new Map([...ledger].map(([month, { hours }]) => [month, hours]));
     const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt);
@@ -304,12 +437,62 @@ export class JsonStore implements Store {
     await this.removeEmptyDirs(groupBy(emptied, (write) => yearOf(write, write.date)).map(([year]) => year));
   }
 
-  /** A key that can never be stored has no entries, rather than failing the whole read. */
-  private readEach<T>(
+  /**
+   * A key that can never be stored has no entries, rather than failing the whole read. A damaged
+   * file fails only its key's read (a PartialReadError carries the others) and is reported.
+   */
+  private async readEach<T>(
     keys: readonly string[],
     read: (key: string) => Promise<T | null>,
   ): Promise<Array<T | null>> {
-    return mapLimit(keys, CONCURRENCY, (key) => (isStorableKey(key) ? read(key) : Promise.resolve(null)));
+    const results = await mapLimit(
+      keys,
+      CONCURRENCY,
+      async (key): Promise<T | null | UnreadableDataError> => {
+        if (!isStorableKey(key)) return null;
+        try {
+          return await read(key);
+        } catch (err) {
+          const file =
+            err instanceof CorruptFileError ? usageFileOf(this.layout.dataDir, err.path) : undefined;
+          if (file === undefined) throw err;
+          await this.reportUnreadable(err as CorruptFileError);
+          return new UnreadableDataError(file.level, file.key, periodOf(file), { cause: err });
+        }
+      },
+    );
+    if (results.some((result) => result instanceof UnreadableDataError)) throw new PartialReadError(results);
+    return results as Array<T | null>;
+  }
+
+  /**
+   * Logs a damaged file and leaves a notice for the writer, which moves it aside (readers never
+   * move files: one might move a good file a writer had just put in the damaged one's place).
+   */
+  private async reportUnreadable(err: CorruptFileError): Promise<void> {
+    const now = Date.now();
+    const last = this.reported.get(err.path);
+    if (last !== undefined && now - last < REPORT_EVERY_MS) return;
+    this.reported.set(err.path, now);
+    this.log.error(
+      'unreadable store file: reads of it are refused until the next ingestion moves it to quarantine/',
+      {
+        path: err.path,
+        reason: err.message,
+      },
+    );
+    try {
+      await writeSuspect(this.quarantine, {
+        path: err.path,
+        reason: err.message,
+        foundAt: new Date(now).toISOString(),
+      });
+    } catch (writeErr) {
+      this.log.warn('could not leave a notice of the unreadable file for the writer', {
+        path: err.path,
+        ...errorFields(writeErr),
+      });
+    }
   }
 
   private async readMonth(ref: MonthRef): Promise<{ rollup: MonthRollup; text: string } | null> {
@@ -398,6 +581,30 @@ export class JsonStore implements Store {
 export async function openJsonStore(options: { dataDir: string; log?: Logger }): Promise<JsonStore> {
   await mkdir(options.dataDir, { recursive: true });
   const store = new JsonStore(options.dataDir, options.log ?? silentLogger);
-  await store.repairFromJournal();
+  await store.repairQuarantining();
   return store;
+}
+
+function periodOf(file: UsageFile): string {
+  switch (file.kind) {
+    case 'day':
+      return file.date;
+    case 'month':
+      return file.month;
+    case 'year':
+      return file.year;
+  }
+}
+
+/** The CorruptFileError reading `text` as `file` gives, if any. */
+function problemReading(file: UsageFile, text: string, path: string): CorruptFileError | undefined {
+  try {
+    if (file.kind === 'day') parseDayFile(text, path, file.level, file.key, file.date);
+    else if (file.kind === 'month') parseMonthFile(text, path, file.level, file.key, file.month);
+    else parseYearFile(text, path, file.level, file.key, file.year);
+    return undefined;
+  } catch (err) {
+    if (err instanceof CorruptFileError) return err;
+    throw err;
+  }
 }

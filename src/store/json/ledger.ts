@@ -19,13 +19,14 @@ export function nextLedgerHour(
     attempts: (previous?.attempts ?? 0) + 1,
     error: outcome.error,
     lastAttemptAt: new Date(attemptedAt).toISOString(),
+    ...(previous?.keepsFigures && { keepsFigures: true }),
   };
 }
 
 function ledgerHourJson(record: LedgerHour): LedgerHour {
   if (record.status === 'failed') {
-    const { attempts, error, lastAttemptAt } = record;
-    return { status: 'failed', attempts, error, lastAttemptAt };
+    const { attempts, error, lastAttemptAt, keepsFigures } = record;
+    return { status: 'failed', attempts, error, lastAttemptAt, ...(keepsFigures && { keepsFigures }) };
   }
   const { intensity, instanceHours, failedAttempts, lastError } = record;
   return {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -152,6 +152,22 @@ describe('the ingest lock', () => {
       /held by pid \d+ on elsewhere\.example/,
     );
     expect(readHolder(dataDir).token).toBe('old');
+  });
+
+  it('works where hard links are not allowed, by O_EXCL create alone', async () => {
+    const dataDir = dirs.make();
+    const noLinks = jest
+      .spyOn(fsp, 'link')
+      .mockRejectedValue(Object.assign(new Error('operation not permitted'), { code: 'EPERM' }));
+    try {
+      const first = await acquireIngestLock(dataDir, silentLogger);
+      expect(readHolder(dataDir).token).toBe(first.holder.token);
+      await expect(acquireIngestLock(dataDir, silentLogger)).rejects.toBeInstanceOf(IngestLockedError);
+      await first.release();
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      noLinks.mockRestore();
+    }
   });
 
   it('refuses, without removing it, a lock file that does not say who holds it', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Level } from '../../../src/domain/levels';
 import type { DayEntry, IngestBatch } from '../../../src/domain/usage';
 import { CorruptFileError, InvalidKeyError, openJsonStore, type JsonStore } from '../../../src/store/json';
+import { PartialReadError, UnreadableDataError } from '../../../src/store/store';
 import {
   at,
   batch,
@@ -382,20 +383,30 @@ describe('JSON store', () => {
         () => null,
         (err: unknown) => err,
       );
-      expect(error).toBeInstanceOf(CorruptFileError);
-      return error as CorruptFileError;
+      // A usage file fails only its own key's read (the other keys' results come with it).
+      const cause =
+        error instanceof PartialReadError
+          ? (error.results.find((r) => r instanceof UnreadableDataError) as UnreadableDataError).cause
+          : error;
+      expect(cause).toBeInstanceOf(CorruptFileError);
+      return cause as CorruptFileError;
     }
 
-    it('is named by path when a day entry is not JSON, and stops a batch before it writes', async () => {
+    it('is named by path when a day entry is not JSON, and is moved aside by the next batch', async () => {
       const path = join(dataDir, 'usage/project/alpha/2025/2025-09-21.json');
       await writeFile(path, '{"cloud_project_name": "alp');
       const error = await corruptionOf(store.readDays('PROJECT', '2025-09-21', ['alpha']));
       expect(error.path).toBe(path);
       expect(error.message).toContain(path);
 
-      const before = await snapshot(dataDir);
-      await corruptionOf(store.applyBatch(batch([okHour('2025-09-21T04:00Z')], [])));
-      expect(await snapshot(dataDir)).toEqual(before);
+      // test/integration/damaged-store.test.ts follows what happens next in detail.
+      await store.applyBatch(batch([okHour('2025-09-21T04:00Z')], []));
+      const after = await snapshot(dataDir);
+      const files = [...after].filter(([, kind]) => kind !== 'dir').map(([p]) => p);
+      expect(files.filter((p) => p.startsWith('usage/'))).toEqual([]);
+      expect(files.filter((p) => p.startsWith('quarantine/'))).toEqual([
+        expect.stringMatching(/^quarantine\/[^/]+\/usage\/project\/alpha\/2025\/2025-09-21\.json$/),
+      ]);
     });
 
     it('is named by path when a roll-up or the ledger is not the shape the store writes', async () => {
