@@ -5,6 +5,7 @@ import {
   type FragmentDefinitionNode,
   getNamedType,
   getNullableType,
+  GraphQLError,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -229,6 +230,14 @@ export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlug
         async didResolveOperation({ schema, document, operation, request }) {
           // No operation to run (none named as asked): execution answers that itself.
           if (!operation) return;
+          // graphql-js finds a missing root type only when executing, and Apollo calls that an
+          // internal error: refused here as the client's mistake it is.
+          if (!schema.getRootType(operation.operation)) {
+            throw new GraphQLError(
+              `This API has no ${operation.operation} operations: it answers queries only`,
+              { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } },
+            );
+          }
           enforceOperationLimits(measureOperation(schema, document, operation, request.variables), limits);
         },
       };

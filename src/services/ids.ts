@@ -8,13 +8,32 @@ import type { Granularity } from '../domain/time';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * `encodeURIComponent`, except that a lone surrogate (a key sent as `"\ud800"` in JSON is not
+ * well-formed Unicode) becomes `%u` and its hex code instead of throwing: such a key can never be
+ * stored, its series is all MISSING, and its id stays distinct (`%u` is no percent-encoding).
+ */
+function encodePart(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    let encoded = '';
+    for (const char of text) {
+      const code = char.charCodeAt(0);
+      const lone = char.length === 1 && code >= 0xd800 && code <= 0xdfff;
+      encoded += lone ? `%u${code.toString(16)}` : encodeURIComponent(char);
+    }
+    return encoded;
+  }
+}
+
 export function usageSeriesId(level: Level, key: string, granularity: Granularity, from: number, to: number) {
-  return `usage-series/${level}/${encodeURIComponent(key)}/${granularity}/${iso(from)}/${iso(to)}`;
+  return `usage-series/${level}/${encodePart(key)}/${granularity}/${iso(from)}/${iso(to)}`;
 }
 
 /** The part of a bucket id shared by every bucket of one series. */
 export function usageBucketIdPrefix(level: Level, key: string, granularity: Granularity): string {
-  return `usage-bucket/${level}/${encodeURIComponent(key)}/${granularity}/`;
+  return `usage-bucket/${level}/${encodePart(key)}/${granularity}/`;
 }
 
 /**
@@ -34,9 +53,9 @@ export function usageBucketId(
 }
 
 export function machineMetricsId(machineName: string, days: number): string {
-  return `machine-metrics/${encodeURIComponent(machineName)}/${days}`;
+  return `machine-metrics/${encodePart(machineName)}/${days}`;
 }
 
 export function activeWorkspaceId(instance: string, startedAt: number): string {
-  return `active-workspace/${encodeURIComponent(instance)}/${iso(startedAt)}`;
+  return `active-workspace/${encodePart(instance)}/${iso(startedAt)}`;
 }

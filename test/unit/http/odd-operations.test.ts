@@ -1,0 +1,57 @@
+import { startTestServer, type TestServer } from '../../support/http';
+
+/** Requests the fuzz test (test/e2e/fuzz-queries.test.ts) found answered "Internal server error". */
+describe('odd but harmless operations', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  async function post(body: string) {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  it.each(['mutation', 'subscription'])(
+    'refuses a %s with 400 GRAPHQL_VALIDATION_FAILED: the API has none',
+    async (kind) => {
+      const { status, body } = await post(JSON.stringify({ query: `${kind} { usageKeys(level: PROJECT) }` }));
+      expect(status).toBe(400);
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: `This API has no ${kind} operations: it answers queries only`,
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        }),
+      ]);
+      expect(server.logs.filter((line) => line.level === 'error')).toEqual([]);
+    },
+  );
+
+  it('answers a key that is not well-formed Unicode (a lone surrogate) with MISSING buckets and a distinct id', async () => {
+    const query = `query ($key: String!) {
+      usageSeries(level: PROJECT, key: $key, from: "2025-09-21T10:00:00Z", to: "2025-09-21T11:00:00Z", granularity: HOUR) {
+        id key buckets { id status }
+      }
+    }`;
+    // Written by hand: JSON.stringify would escape the surrogate the same way, but say so plainly.
+    const { status, body } = await post(`{"query":${JSON.stringify(query)},"variables":{"key":"a\\ud800b"}}`);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    const series = body.data.usageSeries;
+    expect(series.key).toBe('a\ud800b');
+    expect(series.id).toBe(
+      'usage-series/PROJECT/a%ud800b/HOUR/2025-09-21T10:00:00.000Z/2025-09-21T11:00:00.000Z',
+    );
+    expect(series.buckets).toEqual([
+      { id: 'usage-bucket/PROJECT/a%ud800b/HOUR/2025-09-21T10:00:00.000Z', status: 'MISSING' },
+    ]);
+  });
+});
