@@ -10,6 +10,7 @@ import { PluginHost } from './plugins/host';
 import { buildAppSchema, createRequestContext } from './schema';
 import { startServer } from './server';
 import { openJsonStore } from './store/json';
+import { jsonStoreVersion } from './store/json/read-cache';
 
 export interface ServeOptions {
   config: Config;
@@ -90,6 +91,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       host: config.server.host,
       port: config.server.port,
       metrics,
+      storeVersion: () => jsonStoreVersion(config.store.dataDir),
     });
     return {
       url: server.url,

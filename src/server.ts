@@ -40,6 +40,8 @@ export interface StartServerOptions<TContext extends BaseContext> {
   executionTimeoutMs?: number;
   /** Depth, root fields, aliases and cost of one operation. Default DEFAULT_OPERATION_LIMITS. */
   operationLimits?: OperationLimits;
+  /** Lets the GraphQL endpoint replay answers of usage queries while the store is unchanged. */
+  storeVersion?: () => string | undefined;
 }
 
 export interface RunningServer {
@@ -86,6 +88,7 @@ export async function startServer<TContext extends BaseContext>(
     stopGracePeriodMs: opts.stopGracePeriodMs ?? 10_000,
     executionTimeoutMs: opts.executionTimeoutMs ?? 30_000,
     operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
+    storeVersion: opts.storeVersion,
   });
 
   const routes = {

@@ -22,6 +22,7 @@ import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
 import { documentNesting, MAX_DOCUMENT_NESTING } from './document-nesting';
 import { MAX_DOCUMENT_TOKENS, operationLimitsPlugin, type OperationLimits } from './operation-limits';
 import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
+import { cacheMarkPlugin, markOf, ResponseCache } from './response-cache';
 
 /** What a GraphQL request's context is built from. */
 export interface GraphQLRequestInfo {
@@ -47,7 +48,15 @@ export interface GraphQLEndpointOptions<TContext extends BaseContext> {
   stopGracePeriodMs: number;
   executionTimeoutMs: number;
   operationLimits: OperationLimits;
+  /**
+   * The store's version (see `jsonStoreVersion`): when given, answers of read-only usage queries
+   * are kept and replayed while it stays the same. Undefined from it: not now.
+   */
+  storeVersion?: () => string | undefined;
 }
+
+/** Characters of rendered answers kept: a few hundred dashboards, or dozens of years of hours. */
+const RESPONSE_CACHE_CHARS = 128 * 1024 * 1024;
 
 export interface GraphQLEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, search: string, principal: Principal): Promise<void>;
@@ -59,6 +68,7 @@ export interface GraphQLEndpoint {
 export async function startGraphQLEndpoint<TContext extends BaseContext>(
   opts: GraphQLEndpointOptions<TContext>,
 ): Promise<GraphQLEndpoint> {
+  const responseCache = new ResponseCache(RESPONSE_CACHE_CHARS);
   const apollo = new ApolloServer<TContext>({
     schema: opts.schema,
     // Explicit, so nothing depends on NODE_ENV: the playground needs introspection, and a stack
@@ -87,6 +97,7 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       ApolloServerPluginUsageReportingDisabled(),
       operationMetricsPlugin(opts.metrics),
       operationLimitsPlugin(opts.operationLimits),
+      cacheMarkPlugin(),
     ],
   });
   await apollo.start();
@@ -96,6 +107,28 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       const body = await readGraphQLBody(req, res, opts.bodyLimitBytes);
       if (body === REJECTED) return;
       if (refuseDeepNesting(res, queryText(req.method, body, search))) return;
+      // Only a JSON POST: it passes CSRF prevention by its content type alone, so replaying an
+      // answer skips no check Apollo would have made.
+      const version =
+        opts.storeVersion !== undefined && req.method === 'POST' && isJsonRequest(req)
+          ? opts.storeVersion()
+          : undefined;
+      const cacheKey =
+        version === undefined
+          ? undefined
+          : JSON.stringify([principalKey(principal), search, req.headers.accept ?? '', body]);
+      const cached = cacheKey === undefined ? undefined : responseCache.get(cacheKey, version!);
+      if (cached !== undefined) {
+        for (const operation of cached.rootFields) {
+          opts.metrics.graphqlOperations.inc({ operation, outcome: 'ok' });
+        }
+        res.statusCode = cached.status;
+        for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
+        for (const [name, value] of cached.headers) res.setHeader(name, value);
+        res.end(cached.body);
+        return;
+      }
+      let mark: ReturnType<typeof markOf> | undefined;
       const deadline = new AbortController();
       const timer = setTimeout(
         () => deadline.abort(new QueryTimeoutError(opts.executionTimeoutMs)),
@@ -105,7 +138,11 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       try {
         response = await apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req), search, body },
-          context: async () => opts.context({ req, principal, signal: deadline.signal }),
+          context: async () => {
+            const contextValue = await opts.context({ req, principal, signal: deadline.signal });
+            mark = markOf(contextValue);
+            return contextValue;
+          },
         });
       } finally {
         clearTimeout(timer);
@@ -114,6 +151,15 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
       for (const [name, value] of response.headers) res.setHeader(name, value);
       if (response.body.kind === 'complete') {
+        const rootFields = mark?.rootFields;
+        if (cacheKey !== undefined && rootFields !== undefined) {
+          responseCache.set(cacheKey, version!, {
+            status: res.statusCode,
+            headers: [...response.headers],
+            body: response.body.string,
+            rootFields,
+          });
+        }
         res.end(response.body.string);
         return;
       }
@@ -125,6 +171,15 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
 }
 
 const REJECTED = Symbol('rejected');
+
+function isJsonRequest(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
+}
+
+/** Whom an answer may be replayed to: everyone who sees everything shares answers; a scoped token only its own. */
+function principalKey(principal: Principal): string {
+  return principal.kind === 'scoped' ? `scoped:${principal.name}` : 'all';
+}
 
 /** The document a request carries, where Apollo will look for it; undefined when there is none. */
 function queryText(method: string | undefined, body: unknown, search: string): string | undefined {

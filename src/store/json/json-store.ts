@@ -50,6 +50,7 @@ import {
   writeSuspect,
   type UsageFile,
 } from './quarantine';
+import { ReadCache } from './read-cache';
 import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from './merge';
 
 /** Files read or written at once: enough to keep the disk busy, few enough for the fd limit. */
@@ -58,6 +59,8 @@ const CONCURRENCY = 32;
 const MAX_QUARANTINED = 100;
 /** A damaged file read on every request is reported again at most this often. */
 const REPORT_EVERY_MS = 10 * 60_000;
+/** Characters of parsed files the read side keeps (see ReadCache): a year of hours of ~60 keys. */
+const READ_CACHE_CHARS = 256 * 1024 * 1024;
 
 interface YearRef {
   level: Level;
@@ -117,6 +120,7 @@ export class JsonStore implements Store {
   private readonly quarantine: QuarantineLayout;
   /** When each unreadable file was last reported. */
   private readonly reported = new Map<string, number>();
+  private readonly cache = new ReadCache(READ_CACHE_CHARS);
 
   constructor(
     dataDir: string,
@@ -134,27 +138,40 @@ export class JsonStore implements Store {
 
   async readLedgerMonth(month: string): Promise<Map<number, LedgerHour>> {
     const path = this.layout.ledgerFile(checkedMonth(month));
-    const text = await readTextIfExists(path);
-    return text === null ? new Map() : parseLedgerFile(text, path);
+    // Shared with other readers through the cache: callers only read it.
+    return (await this.cachedRead(path, (text) => parseLedgerFile(text, path))) ?? new Map();
   }
 
   async readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>> {
     checkedDate(date);
     return this.readEach(keys, async (key) => {
       const path = this.layout.dayFile(level, key, date);
-      const text = await readTextIfExists(path);
-      return text === null ? null : parseDayFile(text, path, level, key, date);
+      return this.cachedRead(path, (text) => parseDayFile(text, path, level, key, date));
     });
   }
 
   async readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
     checkedMonth(month);
-    return this.readEach(keys, async (key) => (await this.readMonth({ level, key, month }))?.rollup ?? null);
+    return this.readEach(keys, (key) => {
+      const path = this.layout.monthFile(level, key, month);
+      return this.cachedRead(path, (text) => parseMonthFile(text, path, level, key, month));
+    });
   }
 
   async readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
     checkedYear(year);
-    return this.readEach(keys, async (key) => (await this.readYear({ level, key, year }))?.rollup ?? null);
+    return this.readEach(keys, (key) => {
+      const path = this.layout.yearFile(level, key, year);
+      return this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
+    });
+  }
+
+  /** The read side's files go through the cache; the write side always reads the disk. */
+  private cachedRead<T>(path: string, parse: (text: string) => T): Promise<T | null> {
+    return this.cache.get(path, async () => {
+      const text = await readTextIfExists(path);
+      return text === null ? null : { value: parse(text), chars: text.length };
+    });
   }
 
   async readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
@@ -164,6 +181,19 @@ export class JsonStore implements Store {
   }
 
   async listKeys(level: Level): Promise<string[]> {
+    // A key comes or goes with its directory, which changes the level directory's stamp.
+    const keys = await this.cache.get(
+      this.layout.levelDir(level),
+      async () => {
+        const listed = await this.listKeysNow(level);
+        return { value: listed, chars: listed.length * 16 };
+      },
+      { settledMs: 2000 },
+    );
+    return [...(keys ?? [])];
+  }
+
+  private async listKeysNow(level: Level): Promise<string[]> {
     const keys: string[] = [];
     for (const name of await listNames(this.layout.levelDir(level), 'directory')) {
       const key = decodeKey(name);

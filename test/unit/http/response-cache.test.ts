@@ -1,0 +1,120 @@
+import { systemClock } from '../../../src/domain/clock';
+import { ResponseCache } from '../../../src/http/response-cache';
+import { silentLogger } from '../../../src/log';
+import { createServiceMetrics } from '../../../src/metrics';
+import { createRequestContext } from '../../../src/schema';
+import { startServer, type RunningServer } from '../../../src/server';
+import { FIXTURE_DAY, testAppSchema, usageFixture } from '../../support/http';
+import type { CountingStore } from '../../support/memory-usage';
+
+const SERIES = `query($key: String!) {
+  usageSeries(level: PROJECT, key: $key, from: "${FIXTURE_DAY}T00:00:00Z", to: "${FIXTURE_DAY}T12:00:00Z", granularity: HOUR) {
+    total { busyKwh }
+  }
+}`;
+
+describe('answer cache of usage queries', () => {
+  let server: RunningServer;
+  let fixture: ReturnType<typeof usageFixture>;
+  let version: string | undefined;
+
+  beforeAll(async () => {
+    fixture = usageFixture();
+    const store = fixture.store;
+    server = await startServer({
+      schema: await testAppSchema(),
+      context: ({ principal, signal }) =>
+        createRequestContext({ store, clock: systemClock, log: silentLogger, principal, signal }),
+      store,
+      log: silentLogger,
+      host: '127.0.0.1',
+      port: 0,
+      metrics: createServiceMetrics(),
+      storeVersion: () => version,
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const reads = () => (fixture.store as CountingStore).calls.readDays.length;
+  const ask = async (query: string, variables: Record<string, unknown> = {}, headers = {}) => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+  };
+  const busyKwh = (answer: { data?: Record<string, unknown> }) =>
+    (answer.data?.usageSeries as { total: { busyKwh: number } }).total.busyKwh;
+
+  it('replays an answer while the store version holds, and executes again once it changes', async () => {
+    version = 'v1';
+    expect(busyKwh(await ask(SERIES, { key: 'IDAaaS' }))).toBe(1.5);
+    const afterFirst = reads();
+    expect(busyKwh(await ask(SERIES, { key: 'IDAaaS' }))).toBe(1.5);
+    expect(reads()).toBe(afterFirst);
+
+    fixture.setBusyKwh('IDAaaS', 7);
+    // Same version: the old answer stands (the version is what says the store changed).
+    expect(busyKwh(await ask(SERIES, { key: 'IDAaaS' }))).toBe(1.5);
+    version = 'v2';
+    expect(busyKwh(await ask(SERIES, { key: 'IDAaaS' }))).toBe(7);
+    expect(reads()).toBeGreaterThan(afterFirst);
+  });
+
+  it('keeps answers apart by variables', async () => {
+    version = 'v3';
+    expect(busyKwh(await ask(SERIES, { key: 'IDAaaS' }))).toBe(7);
+    expect(busyKwh(await ask(SERIES, { key: 'ISIS' }))).toBe(3);
+  });
+
+  it('executes every time while the store gives no version', async () => {
+    version = undefined;
+    await ask(SERIES, { key: 'IDAaaS' });
+    const before = reads();
+    await ask(SERIES, { key: 'IDAaaS' });
+    expect(reads()).toBeGreaterThan(before);
+  });
+
+  it('never keeps answers that depend on more than the store, nor errors', async () => {
+    version = 'v4';
+    const mixed = `query($key: String!) {
+      usageSeries(level: PROJECT, key: $key, from: "${FIXTURE_DAY}T00:00:00Z", to: "${FIXTURE_DAY}T12:00:00Z", granularity: HOUR) { total { busyKwh } }
+      machineMetrics(days: 1) { machineName }
+    }`;
+    await ask(mixed, { key: 'IDAaaS' });
+    const before = reads();
+    await ask(mixed, { key: 'IDAaaS' });
+    expect(reads()).toBeGreaterThan(before);
+
+    const bad = await ask(SERIES.replace(`${FIXTURE_DAY}T12`, `${FIXTURE_DAY}T00`), { key: 'IDAaaS' });
+    expect(bad.errors).toBeDefined();
+    const again = await ask(SERIES.replace(`${FIXTURE_DAY}T12`, `${FIXTURE_DAY}T00`), { key: 'IDAaaS' });
+    expect(again.errors).toBeDefined();
+  });
+});
+
+describe('ResponseCache', () => {
+  const answer = (body: string) => ({ status: 200, headers: [], body, rootFields: ['usageKeys'] });
+
+  it('forgets an answer of another version', () => {
+    const cache = new ResponseCache(1000);
+    cache.set('k', 'v1', answer('a'));
+    expect(cache.get('k', 'v1')?.body).toBe('a');
+    expect(cache.get('k', 'v2')).toBeUndefined();
+    expect(cache.get('k', 'v1')).toBeUndefined();
+  });
+
+  it('evicts the least recently used beyond its size', () => {
+    // Each entry counts 10 characters (key and body); 44 hold four.
+    const cache = new ResponseCache(44);
+    for (const key of ['a', 'b', 'c']) cache.set(key, 'v', answer('x'.repeat(9)));
+    cache.get('a', 'v');
+    cache.set('d', 'v', answer('x'.repeat(9)));
+    cache.set('e', 'v', answer('x'.repeat(9)));
+    expect(cache.get('b', 'v')).toBeUndefined();
+    for (const key of ['a', 'c', 'd', 'e']) expect(cache.get(key, 'v')).toBeDefined();
+  });
+});
