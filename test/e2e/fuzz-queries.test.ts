@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import {
   getNamedType,
   getNullableType,
@@ -239,6 +241,100 @@ class Variables {
   }
 }
 
+interface FuzzReport {
+  problems: string[];
+  statuses: Map<number, number>;
+  codes: Map<string, number>;
+  withData: number;
+}
+
+/** Sends `count` generated operations, `authorization` choosing each one's header, and reads every answer. */
+async function fuzz(
+  server: TestServer,
+  seed: number,
+  count: number,
+  authorization: (random: Random) => string | undefined = () => undefined,
+): Promise<FuzzReport> {
+  const random = seededRandom(seed);
+  const gen = new Gen(random, await testAppSchema());
+  const cases = Array.from({ length: count }, () => ({
+    ...gen.operation(),
+    authorization: authorization(random),
+  }));
+  const report: FuzzReport = { problems: [], statuses: new Map(), codes: new Map(), withData: 0 };
+
+  const send = async (index: number): Promise<void> => {
+    const { query, variables, method } = cases[index];
+    const auth: Record<string, string> =
+      cases[index].authorization === undefined ? {} : { authorization: cases[index].authorization! };
+    let res: Response;
+    if (method === 'GET') {
+      const search = new URLSearchParams({ query, variables: JSON.stringify(variables ?? {}) });
+      res = await fetch(`${server.url}?${search}`, {
+        headers: { 'apollo-require-preflight': 'true', ...auth },
+      });
+    } else {
+      res = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ query, variables }),
+      });
+    }
+    report.statuses.set(res.status, (report.statuses.get(res.status) ?? 0) + 1);
+    const text = await res.text();
+    const where = `case ${index} (${method} ${JSON.stringify(query).slice(0, 300)})`;
+    if (res.status >= 500) report.problems.push(`${where}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    let body: { data?: unknown; errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // A request too long for a URL is refused by Node before it reaches us: 414/431, not JSON.
+      if (!(method === 'GET' && (res.status === 414 || res.status === 431)))
+        report.problems.push(`${where}: not JSON: ${text.slice(0, 200)}`);
+      return;
+    }
+    if (body.data) report.withData++;
+    for (const error of body.errors ?? []) {
+      const code = error.extensions?.code;
+      if (typeof code !== 'string' || code === '')
+        report.problems.push(`${where}: error without a code: ${JSON.stringify(error)}`);
+      else report.codes.set(code, (report.codes.get(code) ?? 0) + 1);
+      if (code === 'INTERNAL_SERVER_ERROR') {
+        report.problems.push(`${where} variables ${JSON.stringify(variables).slice(0, 300)}: internal error`);
+      }
+    }
+  };
+
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < cases.length) await send(next++);
+    }),
+  );
+  process.stderr.write(
+    `fuzz seed ${seed}: ${count} cases, ${report.withData} answered data; statuses ${JSON.stringify(Object.fromEntries(report.statuses))}; codes ${JSON.stringify(Object.fromEntries(report.codes))}\n`,
+  );
+  return report;
+}
+
+function expectNoProblems(server: TestServer, report: FuzzReport): void {
+  const internal = server.logs.filter((line) => line.msg === 'graphql: internal error');
+  expect({
+    problems: report.problems.slice(0, 10),
+    logged: internal.slice(0, 3).map((l) => `${l.error}: ${String(l.stack).slice(0, 600)}`),
+  }).toEqual({ problems: [], logged: [] });
+}
+
+async function expectStillServing(server: TestServer, authorization?: string): Promise<void> {
+  expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify({ query: '{ usageKeys(level: PROJECT) }' }),
+  });
+  expect(await res.json()).toEqual({ data: { usageKeys: ['IDAaaS', 'ISIS'] } });
+}
+
 describe(`random queries and variables (seed ${SEED})`, () => {
   let server: TestServer;
 
@@ -250,74 +346,58 @@ describe(`random queries and variables (seed ${SEED})`, () => {
   });
 
   it(`answers ${CASES} of them without a 5xx, each error with a code, and keeps serving`, async () => {
-    const gen = new Gen(seededRandom(SEED), await testAppSchema());
-    const cases = Array.from({ length: CASES }, () => gen.operation());
-    const problems: string[] = [];
-    const statuses = new Map<number, number>();
-    const codes = new Map<string, number>();
-    let withData = 0;
-
-    const send = async (index: number): Promise<void> => {
-      const { query, variables, method } = cases[index];
-      let res: Response;
-      if (method === 'GET') {
-        const search = new URLSearchParams({ query, variables: JSON.stringify(variables ?? {}) });
-        res = await fetch(`${server.url}?${search}`, { headers: { 'apollo-require-preflight': 'true' } });
-      } else {
-        res = await fetch(server.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query, variables }),
-        });
-      }
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      const text = await res.text();
-      const where = `case ${index} (${method} ${JSON.stringify(query).slice(0, 300)})`;
-      if (res.status >= 500) problems.push(`${where}: HTTP ${res.status} ${text.slice(0, 200)}`);
-      let body: { data?: unknown; errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> };
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // A request too long for a URL is refused by Node before it reaches us: 414/431, not JSON.
-        if (!(method === 'GET' && (res.status === 414 || res.status === 431)))
-          problems.push(`${where}: not JSON: ${text.slice(0, 200)}`);
-        return;
-      }
-      if (body.data) withData++;
-      for (const error of body.errors ?? []) {
-        const code = error.extensions?.code;
-        if (typeof code !== 'string' || code === '')
-          problems.push(`${where}: error without a code: ${JSON.stringify(error)}`);
-        else codes.set(code, (codes.get(code) ?? 0) + 1);
-        if (code === 'INTERNAL_SERVER_ERROR') {
-          problems.push(`${where} variables ${JSON.stringify(variables).slice(0, 300)}: internal error`);
-        }
-      }
-    };
-
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < cases.length) await send(next++);
-      }),
-    );
-    process.stderr.write(
-      `fuzz seed ${SEED}: ${CASES} cases, ${withData} answered data; statuses ${JSON.stringify(Object.fromEntries(statuses))}; codes ${JSON.stringify(Object.fromEntries(codes))}\n`,
-    );
-    const internal = server.logs.filter((line) => line.msg === 'graphql: internal error');
-    expect({
-      problems: problems.slice(0, 10),
-      logged: internal.slice(0, 3).map((l) => `${l.error}: ${String(l.stack).slice(0, 600)}`),
-    }).toEqual({ problems: [], logged: [] });
+    const report = await fuzz(server, SEED, CASES);
+    expectNoProblems(server, report);
     // The generator reaches execution often enough to mean something, and errors of many kinds.
-    expect(withData).toBeGreaterThan(CASES / 10);
-    expect(codes.size).toBeGreaterThanOrEqual(4);
-    expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
-    const res = await fetch(server.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ usageKeys(level: PROJECT) }' }),
+    expect(report.withData).toBeGreaterThan(CASES / 10);
+    expect(report.codes.size).toBeGreaterThanOrEqual(4);
+    await expectStillServing(server);
+  });
+});
+
+describe(`random queries with random credentials (seed ${SEED + 1})`, () => {
+  const token = (name: string) => `fuzz-${name}-token`;
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      executionTimeoutMs: 5000,
+      auth: {
+        anonymous: false,
+        tokens: [
+          { name: 'admin', sha256: sha256(token('admin')), role: 'admin' },
+          { name: 'isis', sha256: sha256(token('isis')), projects: ['ISIS'] },
+          { name: 'alice', sha256: sha256(token('alice')), users: ['alice'] },
+        ],
+      },
     });
-    expect(await res.json()).toEqual({ data: { usageKeys: ['IDAaaS', 'ISIS'] } });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it(`answers ${CASES / 2} of them, refused or not, with a code and never a 5xx`, async () => {
+    const credentials = [
+      undefined,
+      'Bearer ',
+      'Bearer nope',
+      'Basic YWxpY2U6c2VjcmV0',
+      `Bearer ${token('admin')}`,
+      `Bearer ${token('isis')}`,
+      `Bearer ${token('alice')}`,
+      `bearer ${token('isis')}`,
+    ];
+    const report = await fuzz(
+      server,
+      SEED + 1,
+      CASES / 2,
+      (random) => credentials[Math.floor(random() * credentials.length)],
+    );
+    expectNoProblems(server, report);
+    expect(report.codes.get('UNAUTHENTICATED')).toBeGreaterThan(0);
+    expect(report.codes.get('FORBIDDEN')).toBeGreaterThan(0);
+    expect(report.withData).toBeGreaterThan(0);
+    await expectStillServing(server, `Bearer ${token('admin')}`);
   });
 });
