@@ -38,6 +38,12 @@ export interface StartServerOptions<TContext extends BaseContext> {
   stopGracePeriodMs?: number;
   /** After this long an operation's reads are abandoned and it answers QUERY_TIMEOUT. Default 30 s. */
   executionTimeoutMs?: number;
+  /**
+   * How long a client may take to send its whole request, headers and body; then it gets 408 and
+   * its connection is closed, so a client trickling bytes cannot hold a connection for long.
+   * Default 30 s (Node's own is 5 minutes).
+   */
+  requestTimeoutMs?: number;
   /** Depth, root fields, aliases and cost of one operation. Default DEFAULT_OPERATION_LIMITS. */
   operationLimits?: OperationLimits;
   /** Lets the GraphQL endpoint replay answers of usage queries while the store is unchanged. */
@@ -77,7 +83,14 @@ export async function startServer<TContext extends BaseContext>(
   const { log, metrics } = opts;
   const playground = new Playground();
   const authenticator = createAuthenticator(opts.auth);
-  const httpServer = createServer();
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const httpServer = createServer({
+    requestTimeout: requestTimeoutMs,
+    // Node requires the headers' deadline within the request's.
+    headersTimeout: Math.min(20_000, requestTimeoutMs),
+    // How often Node looks for requests past those deadlines (its default, 30 s, would double them).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeoutMs / 4)),
+  });
   const graphql = await startGraphQLEndpoint({
     schema: opts.schema,
     context: opts.context,
