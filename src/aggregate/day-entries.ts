@@ -1,4 +1,4 @@
-import { addInto, type Breakdown, type Figures, zeroBreakdown, zeroFigures } from '../domain/figures';
+import { type Breakdown, type Figures, zeroBreakdown, zeroFigures } from '../domain/figures';
 import { LEVELS, type Level } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import { hourLabel, utcDate } from '../domain/time';
@@ -20,20 +20,59 @@ export function keyAt(level: Level, hour: AttributedInstanceHour): string {
   }
 }
 
-function figuresOf(hour: CostedInstanceHour): Figures {
-  return {
-    busyCpuSeconds: hour.busyCpuSeconds,
-    idleCpuSeconds: hour.idleCpuSeconds,
-    busyKwh: hour.busyKwh,
-    idleKwh: hour.idleKwh,
-    busyGco2eq: hour.busyGco2eq,
-    idleGco2eq: hour.idleGco2eq,
-  };
+/** Adds an instance-hour's six figures, field by field: no intermediate object per hour and level. */
+function addHour(into: Figures, hour: CostedInstanceHour): void {
+  into.busyCpuSeconds += hour.busyCpuSeconds;
+  into.idleCpuSeconds += hour.idleCpuSeconds;
+  into.busyKwh += hour.busyKwh;
+  into.idleKwh += hour.idleKwh;
+  into.busyGco2eq += hour.busyGco2eq;
+  into.idleGco2eq += hour.idleGco2eq;
 }
 
-function addToBreakdown(bucket: Breakdown, hour: CostedInstanceHour, figures: Figures): void {
-  addInto(bucket.all, figures);
-  addInto((bucket.byMachine[machineKey(hour.machineName)] ??= zeroFigures()), figures);
+/**
+ * What every level works out again for each instance-hour, worked out once per batch: a year of
+ * a large fleet is millions of instance-hours, times five levels.
+ */
+interface Memo {
+  machineKeys: Map<string, string>;
+  hours: Map<number, { date: string; label: string }>;
+}
+
+const newMemo = (): Memo => ({ machineKeys: new Map(), hours: new Map() });
+
+function dayEntriesOf(level: Level, hours: readonly CostedInstanceHour[], memo: Memo): DayEntry[] {
+  // Built from usage only, so no hour of a fresh entry is failed.
+  const byKey = new Map<string, Map<string, DayEntry & { hours: Record<string, Breakdown> }>>();
+  for (const hour of hours) {
+    const key = keyAt(level, hour);
+    let when = memo.hours.get(hour.hour);
+    if (when === undefined) {
+      when = { date: utcDate(hour.hour), label: hourLabel(hour.hour) };
+      memo.hours.set(hour.hour, when);
+    }
+    let machine = memo.machineKeys.get(hour.machineName);
+    if (machine === undefined) {
+      machine = machineKey(hour.machineName);
+      memo.machineKeys.set(hour.machineName, machine);
+    }
+    let byDate = byKey.get(key);
+    if (byDate === undefined) byKey.set(key, (byDate = new Map()));
+    let entry = byDate.get(when.date);
+    if (entry === undefined) {
+      entry = { level, key, date: when.date, hours: {}, totals: zeroBreakdown() };
+      byDate.set(when.date, entry);
+    }
+    const bucket = (entry.hours[when.label] ??= zeroBreakdown());
+    addHour(bucket.all, hour);
+    addHour((bucket.byMachine[machine] ??= zeroFigures()), hour);
+    addHour(entry.totals.all, hour);
+    addHour((entry.totals.byMachine[machine] ??= zeroFigures()), hour);
+  }
+  const keys = [...byKey.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys.flatMap((key) =>
+    [...byKey.get(key)!.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
+  );
 }
 
 /**
@@ -41,30 +80,13 @@ function addToBreakdown(bucket: Breakdown, hour: CostedInstanceHour, figures: Fi
  * its sum and per-machine breakdown, `totals` their sum. Sorted by key, then date.
  */
 export function toDayEntries(level: Level, hours: readonly CostedInstanceHour[]): DayEntry[] {
-  // Built from usage only, so no hour of a fresh entry is failed.
-  const byKeyAndDate = new Map<string, DayEntry & { hours: Record<string, Breakdown> }>();
-  for (const hour of hours) {
-    const key = keyAt(level, hour);
-    const date = utcDate(hour.hour);
-    const id = `${key}\u0000${date}`;
-    let entry = byKeyAndDate.get(id);
-    if (!entry) {
-      entry = { level, key, date, hours: {}, totals: zeroBreakdown() };
-      byKeyAndDate.set(id, entry);
-    }
-    const figures = figuresOf(hour);
-    const label = hourLabel(hour.hour);
-    addToBreakdown((entry.hours[label] ??= zeroBreakdown()), hour, figures);
-    addToBreakdown(entry.totals, hour, figures);
-  }
-  return [...byKeyAndDate.values()].sort((a, b) =>
-    a.key === b.key ? a.date.localeCompare(b.date) : a.key < b.key ? -1 : 1,
-  );
+  return dayEntriesOf(level, hours, newMemo());
 }
 
 /** Day entries at every level. */
 export function toAllLevelEntries(hours: readonly CostedInstanceHour[]): DayEntry[] {
-  return LEVELS.flatMap((level) => toDayEntries(level, hours));
+  const memo = newMemo();
+  return LEVELS.flatMap((level) => dayEntriesOf(level, hours, memo));
 }
 
 /** The projects each instance ran under, sorted; the store keeps their union for access control. */

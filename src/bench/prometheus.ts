@@ -182,6 +182,8 @@ export async function startBenchPrometheus(blocksDir: string): Promise<BenchProm
   );
   const stop = async (): Promise<void> => {
     if (!exited) {
+      // Unref'd so a forgotten lab never holds the process open; waiting for its exit must.
+      child.ref();
       child.kill('SIGTERM');
       await exit;
     }

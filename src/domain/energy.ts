@@ -21,8 +21,25 @@ export function costInstanceHour(
   energy: EnergyConfig,
   gPerKwh: number,
 ): CostedInstanceHour {
-  const power = powerFor(energy, hour.machineName);
-  const busyKwh = (hour.busyCpuSeconds * power.busyWattsPerCore * energy.pue) / WATT_SECONDS_PER_KWH;
-  const idleKwh = (hour.idleCpuSeconds * power.idleWattsPerCore * energy.pue) / WATT_SECONDS_PER_KWH;
-  return { ...hour, busyKwh, idleKwh, busyGco2eq: busyKwh * gPerKwh, idleGco2eq: idleKwh * gPerKwh };
+  // Inline rather than powerFor() and a spread: this runs for every instance-hour of a backfill.
+  const override = energy.machines[hour.machineName];
+  const busyWatts = override?.busyWattsPerCore ?? energy.default.busyWattsPerCore;
+  const idleWatts = override?.idleWattsPerCore ?? energy.default.idleWattsPerCore;
+  const busyKwh = (hour.busyCpuSeconds * busyWatts * energy.pue) / WATT_SECONDS_PER_KWH;
+  const idleKwh = (hour.idleCpuSeconds * idleWatts * energy.pue) / WATT_SECONDS_PER_KWH;
+  return {
+    hour: hour.hour,
+    instance: hour.instance,
+    host: hour.host,
+    project: hour.project,
+    machineName: hour.machineName,
+    user: hour.user,
+    experiment: hour.experiment,
+    busyCpuSeconds: hour.busyCpuSeconds,
+    idleCpuSeconds: hour.idleCpuSeconds,
+    busyKwh,
+    idleKwh,
+    busyGco2eq: busyKwh * gPerKwh,
+    idleGco2eq: idleKwh * gPerKwh,
+  };
 }

@@ -42,13 +42,26 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
   const report: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
   const totalHours = Math.max(0, (toHour - fromHour) / HOUR_MS);
   deps.onProgress?.(0, totalHours);
+  const steps: Array<[number, number]> = [];
   for (let stepStart = fromHour; stepStart < toHour; stepStart += deps.stepHours * HOUR_MS) {
-    deps.signal?.throwIfAborted();
-    const stepEnd = Math.min(toHour, stepStart + deps.stepHours * HOUR_MS);
-    const [fetched, intensities] = await Promise.all([
+    steps.push([stepStart, Math.min(toHour, stepStart + deps.stepHours * HOUR_MS)]);
+  }
+  const fetchStep = ([stepStart, stepEnd]: [number, number]) => {
+    const fetching = Promise.all([
       deps.source.fetchHours(stepStart, stepEnd, deps.signal),
       deps.carbon.intensities(stepStart, stepEnd, deps.signal),
     ]);
+    // Awaited in its turn; until then a rejection must not count as unhandled.
+    fetching.catch(() => undefined);
+    return fetching;
+  };
+  // One step ahead: Prometheus answers the next step while this one is costed, aggregated and
+  // stored, so neither waits for the other. Memory holds two steps at most.
+  let next = steps.length > 0 ? fetchStep(steps[0]) : undefined;
+  for (const [index, [stepStart, stepEnd]] of steps.entries()) {
+    deps.signal?.throwIfAborted();
+    const [fetched, intensities] = await next!;
+    next = index + 1 < steps.length ? fetchStep(steps[index + 1]) : undefined;
 
     const costed: CostedInstanceHour[] = [];
     const outcomes: HourOutcome[] = [];
