@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Breakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
+import { INGEST_LOCK_FILE } from '../../ingest/lock';
 import { errorFields, silentLogger, type Logger } from '../../log';
 import { PartialReadError, UnreadableDataError, type Store } from '../store';
 import { planBatch, validateBatch } from './batch';
@@ -611,7 +613,10 @@ export class JsonStore implements Store {
 export async function openJsonStore(options: { dataDir: string; log?: Logger }): Promise<JsonStore> {
   await mkdir(options.dataDir, { recursive: true });
   const store = new JsonStore(options.dataDir, options.log ?? silentLogger);
-  await store.repairQuarantining();
+  // While an ingestion holds the lock, a journal is its batch in progress, not a crash's: repairing
+  // it from here (a server starting, an export) would race that batch. The holder, or the next
+  // one, repairs before its next batch (applyBatch always does).
+  if (!existsSync(join(options.dataDir, INGEST_LOCK_FILE))) await store.repairQuarantining();
   return store;
 }
 
