@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { main } from '../../src/cli';
 import { parseConfig } from '../../src/config';
 import { HOUR_MS } from '../../src/domain/time';
+import { planReconcile, readLedger } from '../../src/ingest/reconcile';
 import { ingestRange } from '../../src/ingest/run';
 import { jsonLogger, silentLogger } from '../../src/log';
 import { staticIntensity } from '../../src/plugins/carbon';
@@ -196,6 +197,10 @@ describe('a damaged day entry found by the server', () => {
         ),
       });
     }
+    // The daily reconcile, three days on, retries those hours by itself.
+    const plan = planReconcile(await readLedger(store, at(0), at(24)), at(72));
+    expect(plan.failedHours).toEqual([0, 1, 2, 3, 4, 5].map(at));
+
     // The other project's hours read as failed, though its figures are still stored: the ledger
     // holds one status per hour. IDAaaS had no other file: the key is gone until re-ingested.
     const mantid = await query(server, hourlySeries('Mantid'));
