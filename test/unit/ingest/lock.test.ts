@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { transformFileSync } from '@swc/core';
 import {
   acquireIngestLock,
   INGEST_LOCK_FILE,
@@ -183,7 +184,11 @@ describe('the ingest lock', () => {
  * `won <pid>` or `locked <message>`, and (if it won) holds the lock until stdin closes.
  */
 describe('two processes sharing one dataDir', () => {
-  const compiledLock = resolve(__dirname, '../../../dist/ingest/lock.js');
+  // Compiled here rather than taken from dist/, which other test runs in this checkout may be rewriting.
+  const compiled = tempDirs('cl-lock-compiled-');
+  const compiledDir = compiled.make();
+  afterAll(() => compiled.cleanup());
+  const compiledLock = join(compiledDir, 'ingest', 'lock.js');
   const childScript = `
     const { acquireIngestLock } = require(${JSON.stringify(compiledLock)});
     const log = { info() {}, warn() {}, error() {}, child() { return log; } };
@@ -218,7 +223,17 @@ describe('two processes sharing one dataDir', () => {
     return answers;
   }
 
-  beforeAll(() => expect(existsSync(compiledLock)).toBe(true));
+  beforeAll(() => {
+    const src = resolve(__dirname, '../../../src');
+    for (const file of ['log.ts', 'ingest/lock.ts']) {
+      const { code } = transformFileSync(join(src, file), {
+        jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+        module: { type: 'commonjs' },
+      });
+      mkdirSync(dirname(join(compiledDir, file)), { recursive: true });
+      writeFileSync(join(compiledDir, file.replace(/\.ts$/, '.js')), code);
+    }
+  });
 
   it('only one of two processes taking a free lock at once wins; the other is told who holds it', async () => {
     const dataDir = dirs.make();
