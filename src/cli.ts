@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
 import { progressBar } from './cli/progress';
+import { IngestLockedError, withIngestLock } from './ingest/lock';
 import { ingestRange } from './ingest/run';
 import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
@@ -16,6 +17,8 @@ import { openJsonStore } from './store/json';
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
 const EXIT_BAD_INPUT = 2;
 const EXIT_SOME_FAILED = 3;
+/** How long `ingest` waits for the dataDir lock: an hourly run takes seconds, a reconcile minutes. */
+const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
 class UsageError extends Error {}
 
@@ -32,10 +35,21 @@ function parseInstant(name: string, value: string | undefined): number {
   return ms;
 }
 
+function parseSeconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name}: "${value}" is not a whole number of seconds`);
+  return Number(value);
+}
+
 async function ingestCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { from: { type: 'string' }, to: { type: 'string' }, config: { type: 'string' } },
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      config: { type: 'string' },
+      'lock-wait': { type: 'string' },
+    },
     strict: true,
   });
   const from = parseInstant('from', values.from);
@@ -46,26 +60,36 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const endHour = floorHour(to);
   if (firstHour >= endHour) throw new UsageError('--from/--to: the range holds no whole UTC hour');
 
+  const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
   const config = loadConfig(values.config);
   const log = jsonLogger();
-  const store = await openJsonStore({ dataDir: config.store.dataDir, log });
-  const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
-  try {
-    const deps = await ingestDeps(config, store, bar ? log.child({}) : log, {
-      now: Date.now,
-      onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
-    });
-    const report = await ingestRange(deps, firstHour, endHour);
-    bar?.finish();
-    const summary = { hours: report.hours, okHours: report.okHours, failedHours: report.failed.length };
-    log.info('ingest finished', summary);
-    for (const failure of report.failed.slice(0, 20)) {
-      log.warn('hour failed', { hour: new Date(failure.hour).toISOString(), error: failure.error });
-    }
-    return report.failed.length > 0 ? EXIT_SOME_FAILED : 0;
-  } finally {
-    await store.close();
-  }
+  // Under the dataDir lock, so serve's schedule and another ingest never write at the same time;
+  // the store is opened (and any crash repaired) only once the lock is ours.
+  return withIngestLock(
+    config.store.dataDir,
+    log,
+    async () => {
+      const store = await openJsonStore({ dataDir: config.store.dataDir, log });
+      const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
+      try {
+        const deps = await ingestDeps(config, store, bar ? log.child({}) : log, {
+          now: Date.now,
+          onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
+        });
+        const report = await ingestRange(deps, firstHour, endHour);
+        bar?.finish();
+        const summary = { hours: report.hours, okHours: report.okHours, failedHours: report.failed.length };
+        log.info('ingest finished', summary);
+        for (const failure of report.failed.slice(0, 20)) {
+          log.warn('hour failed', { hour: new Date(failure.hour).toISOString(), error: failure.error });
+        }
+        return report.failed.length > 0 ? EXIT_SOME_FAILED : 0;
+      } finally {
+        await store.close();
+      }
+    },
+    { purpose: 'carbonledger ingest', waitMs: lockWaitMs },
+  );
 }
 
 /** `--port` and `--host` win over the config file and the environment. */
@@ -215,6 +239,10 @@ export async function main(argv: string[]): Promise<number> {
     ) {
       process.stderr.write(`carbonledger ${name}: ${(err as Error).message}\n`);
       return EXIT_BAD_INPUT;
+    }
+    if (err instanceof IngestLockedError) {
+      process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
+      return 1;
     }
     jsonLogger().error(`${name} failed`, errorFields(err));
     return 1;

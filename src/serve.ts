@@ -2,7 +2,8 @@ import { storeScopeIndex } from './auth/scope-index';
 import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { seedDemo } from './demo/seed';
-import { scheduledIngestPlugin } from './ingest/plugin';
+import { ingestRunRecorder, primeLastOkHour } from './ingest/metrics';
+import { registerIngestion } from './ingest/schedule';
 import type { Logger } from './log';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { createActivePoller } from './plugins/active';
@@ -61,15 +62,16 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     log: log.child({ component: 'store' }),
   });
   const metrics = createServiceMetrics();
-  const host = new PluginHost({ store, clock, log });
+  const host = new PluginHost({ store, clock, log, onRun: ingestRunRecorder(metrics) });
   const poller = createActivePoller({ config, log, clock });
   const scopeIndex = storeScopeIndex(store, clock);
   try {
     if (options.demo) {
       await seedDemo({ store, energy: config.energy, log, now: clock.now(), days: options.demoDays });
     }
+    await primeLastOkHour(metrics, store, clock.now());
     if (options.schedule) {
-      host.register(scheduledIngestPlugin({ schedule: config.schedule.ingest }), config);
+      registerIngestion(host, config);
       host.register(poller.plugin, undefined);
       host.start();
     }
