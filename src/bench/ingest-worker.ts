@@ -7,12 +7,12 @@ import { openJsonStore } from '../store/json';
 /**
  * A child process of the bench: one ingestion of [from, to) from a Prometheus into a JSON store,
  * wired as `carbonledger ingest` wires it, so its peak RSS is the ingestion's alone.
- * argv: prometheusUrl registryFile dataDir fromIso toIso. Prints one JSON line.
+ * argv: prometheusUrl registryFile dataDir fromIso toIso [chunkHours]. Prints one JSON line.
  */
 async function main(): Promise<void> {
-  const [url, registryFile, dataDir, fromIso, toIso] = process.argv.slice(2);
+  const [url, registryFile, dataDir, fromIso, toIso, chunkHours] = process.argv.slice(2);
   const config = parseConfig({
-    prometheus: { url },
+    prometheus: { url, ...(chunkHours === undefined ? {} : { chunkHours: Number(chunkHours) }) },
     workspaces: { file: registryFile },
     store: { kind: 'json', dataDir },
   });
