@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, Info, Query, Resolver, Root } from 'type-graphql';
 import type { Level } from '../domain/levels';
 import { UsageSeriesArgs, UsageSeriesManyArgs } from '../schema/args';
 import { UsageLevel } from '../schema/enums';
@@ -12,6 +13,10 @@ import {
 } from '../services/usage-series';
 import { MAX_KEYS_PER_QUERY, validateKeys, validateRange } from '../services/validation';
 import type { AppContext } from './context';
+import { mayRead } from './selection';
+
+/** Machines are summed only for an operation that may read them: most of a long series' cost. */
+const detailFor = (info: GraphQLResolveInfo) => ({ byMachine: mayRead(info, ['buckets', 'byMachine']) });
 
 @Resolver(() => UsageSeries)
 export class UsageSeriesResolver {
@@ -23,10 +28,11 @@ export class UsageSeriesResolver {
   async usageSeries(
     @Args() { level, key, ...range }: UsageSeriesArgs,
     @Ctx() { reader, access }: AppContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<UsageSeriesView> {
     const validRange = validateRange(range);
     await access.requireSeries(level, [key]);
-    return readUsageSeries(reader, level, key, validRange);
+    return readUsageSeries(reader, level, key, validRange, detailFor(info));
   }
 
   @Query(() => [UsageSeries], {
@@ -35,12 +41,13 @@ export class UsageSeriesResolver {
   async usageSeriesMany(
     @Args() { level, keys, ...range }: UsageSeriesManyArgs,
     @Ctx() { reader, access }: AppContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<UsageSeriesView[]> {
     const validRange = validateRange(range);
     const validKeys = validateKeys(keys);
     // All or nothing: silently dropping a key would shift every series after it in the answer.
     await access.requireSeries(level, validKeys);
-    return readUsageSeriesMany(reader, level, validKeys, validRange);
+    return readUsageSeriesMany(reader, level, validKeys, validRange, detailFor(info));
   }
 
   @Query(() => [String], {

@@ -1,4 +1,5 @@
 import { GraphQLScalarType, Kind, print } from 'graphql';
+import { isoOf } from '../domain/iso';
 import { MalformedDateTime } from '../services/validation';
 
 /**
@@ -51,7 +52,7 @@ function serializeDateTime(value: unknown): string {
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
     throw new TypeError(`DateTime cannot represent ${String(value)}`);
   }
-  return new Date(ms).toISOString();
+  return isoOf(ms);
 }
 
 /**

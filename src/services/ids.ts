@@ -1,3 +1,4 @@
+import { isoOf as iso } from '../domain/iso';
 import type { Level } from '../domain/levels';
 import type { Granularity } from '../domain/time';
 
@@ -5,8 +6,6 @@ import type { Granularity } from '../domain/time';
  * Stable ids for the objects a front end caches. They are readable paths; keys are URI-encoded
  * so a key holding `/` cannot make two ids collide.
  */
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * `encodeURIComponent`, except that a lone surrogate (a key sent as `"\ud800"` in JSON is not

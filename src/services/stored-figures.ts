@@ -1,4 +1,4 @@
-import { addBreakdownInto, type Breakdown } from '../domain/figures';
+import { addBreakdownInto, addInto, type Breakdown } from '../domain/figures';
 import type { Level } from '../domain/levels';
 import { DAY_MS, HOUR_MS, hourLabel } from '../domain/time';
 import { type DayEntry, FAILED, type MonthRollup, type YearRollup } from '../domain/usage';
@@ -35,9 +35,15 @@ export async function loadEach<T>(periods: readonly string[], load: (period: str
 /**
  * Adds a piece's stored figures into `sum`. Stored figures exist only for ok hours (failed hours
  * hold markers, and roll-ups count only the hours that did not fail), so this is the sum over the
- * piece's ok hours.
+ * piece's ok hours. With `byMachine` false only `sum.all` is added to.
  */
-export function addStoredFigures(sum: Breakdown, piece: ReadPiece, stored: StoredFiles): void {
+export function addStoredFigures(
+  sum: Breakdown,
+  piece: ReadPiece,
+  stored: StoredFiles,
+  byMachine = true,
+): void {
+  const addIfStored = byMachine ? addBreakdownIfStored : addAllIfStored;
   switch (piece.kind) {
     case 'year':
       return addIfStored(sum, stored.years.get(piece.period)?.totals);
@@ -60,6 +66,11 @@ export function addStoredFigures(sum: Breakdown, piece: ReadPiece, stored: Store
 /** `00:00` … `23:00`, by hour of the day: formatting a label per hour shows up in profiles. */
 const HOUR_LABELS = Array.from({ length: 24 }, (_, hour) => hourLabel(hour * HOUR_MS));
 
-function addIfStored(sum: Breakdown, figures: Breakdown | undefined): void {
+function addBreakdownIfStored(sum: Breakdown, figures: Breakdown | undefined): void {
   if (figures) addBreakdownInto(sum, figures);
+}
+
+/** Only `all`: when nobody asked for the machines, summing them is most of the work per bucket. */
+function addAllIfStored(sum: Breakdown, figures: Breakdown | undefined): void {
+  if (figures) addInto(sum.all, figures.all);
 }

@@ -115,13 +115,26 @@ function planSeries(range: SeriesRange): SeriesPlan {
   };
 }
 
+/** What a caller will read of the series; leaving out what it will not saves most of the work. */
+export interface SeriesDetail {
+  /**
+   * Each bucket's `byMachine`. When false it is left empty and only the `all` figures are summed:
+   * for a year of hours that halves the work (the GraphQL layer passes false when no selection
+   * asks for `buckets { byMachine }`).
+   */
+  byMachine: boolean;
+}
+
+const FULL_DETAIL: SeriesDetail = { byMachine: true };
+
 export function readUsageSeries(
   reader: UsageReader,
   level: Level,
   key: string,
   range: SeriesRange,
+  detail: SeriesDetail = FULL_DETAIL,
 ): Promise<UsageSeriesView> {
-  return readPlannedSeries(reader, planSeries(range), level, key);
+  return readPlannedSeries(reader, planSeries(range), level, key, detail);
 }
 
 /** One series per key, in the order given. */
@@ -130,9 +143,10 @@ export function readUsageSeriesMany(
   level: Level,
   keys: readonly string[],
   range: SeriesRange,
+  detail: SeriesDetail = FULL_DETAIL,
 ): Promise<UsageSeriesView[]> {
   const plan = planSeries(range);
-  return Promise.all(keys.map((key) => readPlannedSeries(reader, plan, level, key)));
+  return Promise.all(keys.map((key) => readPlannedSeries(reader, plan, level, key, detail)));
 }
 
 async function readPlannedSeries(
@@ -140,6 +154,7 @@ async function readPlannedSeries(
   plan: SeriesPlan,
   level: Level,
   key: string,
+  detail: SeriesDetail,
 ): Promise<UsageSeriesView> {
   // Every load is issued before the first await, so the loaders batch all concurrent series together.
   const [keyIndex, ledger, stored] = await Promise.all([
@@ -161,7 +176,7 @@ async function readPlannedSeries(
       return { id, start, end, countedFrom, countedTo, status, failedHours, usage: null, byMachine: [] };
     }
     const sum = zeroBreakdown();
-    for (const piece of pieces) addStoredFigures(sum, piece, stored);
+    for (const piece of pieces) addStoredFigures(sum, piece, stored, detail.byMachine);
     addInto(total, sum.all);
     const usage = figuresView(sum.all);
     return {
@@ -173,7 +188,7 @@ async function readPlannedSeries(
       status,
       failedHours,
       usage,
-      byMachine: byMachineView(sum),
+      byMachine: detail.byMachine ? byMachineView(sum) : [],
     };
   });
   return {
