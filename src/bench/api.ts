@@ -64,6 +64,8 @@ function cases(spec: BenchFleetSpec): Case[] {
   const iso = (ms: number) => new Date(ms).toISOString();
   const yearFrom = Math.max(spec.fromMs, to - 365 * DAY_MS);
   const project = benchVm(spec, 0).project;
+  const days = Math.round((to - yearFrom) / DAY_MS);
+  const hoursSpan = days === 365 ? 'a year' : `${days} days`;
   const instances = Array.from({ length: Math.min(50, spec.instances) }, (_, i) => benchVm(spec, i).instance);
   return [
     { name: 'typename', what: 'framework floor: { __typename }', query: '{ __typename }' },
@@ -78,7 +80,7 @@ function cases(spec: BenchFleetSpec): Case[] {
     },
     {
       name: 'year-hours-columns',
-      what: '(2) a year of hourly buckets, one key, as columns',
+      what: `(2) ${hoursSpan} of hourly buckets, one project, as columns`,
       query: `query($key: String!, $from: DateTime!, $to: DateTime!) {
         usageSeries(level: PROJECT, key: $key, from: $from, to: $to, granularity: HOUR) {
           id columns { start end status failedHours ${FIGURES} } total { ${FIGURES} } } }`,
@@ -86,7 +88,7 @@ function cases(spec: BenchFleetSpec): Case[] {
     },
     {
       name: 'year-hours-buckets',
-      what: '(2b) the same year of hours as bucket objects',
+      what: `(2b) the same ${hoursSpan} of hours as bucket objects`,
       query: `query($key: String!, $from: DateTime!, $to: DateTime!) {
         usageSeries(level: PROJECT, key: $key, from: $from, to: $to, granularity: HOUR) {
           id buckets { start end status failedHours usage { ${FIGURES} } } total { ${FIGURES} } } }`,
