@@ -55,8 +55,8 @@ export interface GraphQLEndpointOptions<TContext extends BaseContext> {
   storeVersion?: () => string | undefined;
 }
 
-/** Characters of rendered answers kept: a few hundred dashboards, or dozens of years of hours. */
-const RESPONSE_CACHE_CHARS = 128 * 1024 * 1024;
+/** Characters of rendered answers kept: thousands of dashboards, or ~40 years of hours in columns. */
+const RESPONSE_CACHE_CHARS = 64 * 1024 * 1024;
 
 export interface GraphQLEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, search: string, principal: Principal): Promise<void>;

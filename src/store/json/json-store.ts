@@ -61,8 +61,11 @@ const CONCURRENCY = 32;
 const MAX_QUARANTINED = 100;
 /** A damaged file read on every request is reported again at most this often. */
 const REPORT_EVERY_MS = 10 * 60_000;
-/** Characters of parsed files the read side keeps (see ReadCache): a year of hours of ~60 keys. */
-const READ_CACHE_CHARS = 256 * 1024 * 1024;
+/**
+ * Characters of file text the read side keeps parsed (see ReadCache); parsed, a file takes a few
+ * times its text. A year of hours of one project is ~22 M characters here, of one instance ~6 M.
+ */
+const READ_CACHE_CHARS = 64 * 1024 * 1024;
 
 interface YearRef {
   level: Level;
