@@ -26,7 +26,10 @@ import {
   listNames,
   mapLimit,
   putFile,
+  putFiles,
+  syncDirs,
   readTextIfExists,
+  readTextIfPresent,
   removeDirIfEmpty,
   removeStaleTemporaries,
   syncDir,
@@ -66,6 +69,8 @@ const REPORT_EVERY_MS = 10 * 60_000;
  * times its text. A year of hours of one project is ~22 M characters here, of one instance ~6 M.
  */
 const READ_CACHE_CHARS = 64 * 1024 * 1024;
+/** Month or year roll-ups a batch renders before writing them (their texts are held meanwhile). */
+const ROLLUP_SLICE = 256;
 
 interface YearRef {
   level: Level;
@@ -385,10 +390,11 @@ export class JsonStore implements Store {
     // Crash safety rests on this order: the journal names every month whose days are about to
     // change, and goes only once the roll-ups and the ledger agree with the days.
     if (dayWrites.length > 0) await this.writeDaysAndRollups(dayWrites);
-    await mapLimit([...plan.ledger], CONCURRENCY, async ([month, hours]) => {
+    const ledgerWrites = [...plan.ledger].flatMap(([month, hours]) => {
       const text = ledgerFileText(hours);
-      if (text !== ledger.get(month)?.text) await writeFileAtomic(this.layout.ledgerFile(month), text);
+      return text === ledger.get(month)?.text ? [] : [{ path: this.layout.ledgerFile(month), text }];
     });
+    await putFiles(ledgerWrites, CONCURRENCY);
     if (dayWrites.length > 0) await putFile(this.layout.journalFile, null);
   }
 
@@ -414,7 +420,7 @@ export class JsonStore implements Store {
     const unique = [...new Set(months)];
     const read = await mapLimit(unique, CONCURRENCY, async (month) => {
       const path = this.layout.ledgerFile(month);
-      const text = await readTextIfExists(path);
+      const text = await readTextIfPresent(path);
       return { hours: text === null ? new Map<number, LedgerHour>() : parseLedgerFile(text, path), text };
     });
     return new Map(unique.map((month, i) => [month, read[i]]));
@@ -439,7 +445,7 @@ export class JsonStore implements Store {
       const candidates = keys.flatMap((key) => [...days].map(([date, change]) => ({ key, date, change })));
       const planned = await mapLimit(candidates, CONCURRENCY, async ({ key, date, change }) => {
         const path = this.layout.dayFile(level, key, date);
-        const before = await readTextIfExists(path);
+        const before = await readTextIfPresent(path);
         const existing = before === null ? null : parseDayFile(before, path, level, key, date);
         const incomingEntry = incoming.get(entryId(level, key, date)) ?? null;
         const after = mergeDay({ level, key, date }, existing, incomingEntry, change);
@@ -456,18 +462,23 @@ export class JsonStore implements Store {
     await writeFileAtomic(this.layout.journalFile, journalText(months.map(([ref]) => ref)));
     await syncDir(this.layout.dataDir);
 
-    await mapLimit(dayWrites, CONCURRENCY, ({ level, key, date, text }) =>
-      putFile(this.layout.dayFile(level, key, date), text),
+    // Synced once all are in place, before the ledger says the hours are in and the journal goes.
+    const dirs = new Set<string>();
+    await putFiles(
+      dayWrites.map(({ level, key, date, text }) => ({ path: this.layout.dayFile(level, key, date), text })),
+      CONCURRENCY,
+      dirs,
     );
-    const monthUpdates = await mapLimit(months, CONCURRENCY, ([ref, writes]) =>
-      this.updateMonth(ref, new Map(writes.map(({ date, totals }) => [date, totals]))),
+    const monthUpdates = await this.updateRollups(dirs, months, (ref, writes) =>
+      this.updatedMonth(ref, new Map(writes.map(({ date, totals }) => [date, totals]))),
     );
     // A month whose file did not change has the totals its year already holds.
     const changedMonths = monthUpdates.filter((update) => update.changed);
     const years = groupBy(changedMonths, ({ ref }) => yearOf(ref, ref.month));
-    await mapLimit(years, CONCURRENCY, ([ref, updates]) =>
-      this.updateYear(ref, new Map(updates.map(({ ref: { month }, totals }) => [month, totals]))),
+    await this.updateRollups(dirs, years, (ref, updates) =>
+      this.updatedYear(ref, new Map(updates.map(({ ref: { month }, totals }) => [month, totals]))),
     );
+    await syncDirs(dirs, CONCURRENCY);
     const emptied = dayWrites.filter((write) => write.text === null);
     await this.removeEmptyDirs(groupBy(emptied, (write) => yearOf(write, write.date)).map(([year]) => year));
   }
@@ -530,19 +541,51 @@ export class JsonStore implements Store {
     }
   }
 
-  private async readMonth(ref: MonthRef): Promise<{ rollup: MonthRollup; text: string } | null> {
+  private async readMonth(
+    ref: MonthRef,
+    read: (path: string) => Promise<string | null> = readTextIfExists,
+  ): Promise<{ rollup: MonthRollup; text: string } | null> {
     const path = this.layout.monthFile(ref.level, ref.key, ref.month);
-    const text = await readTextIfExists(path);
+    const text = await read(path);
     return text === null ? null : { rollup: parseMonthFile(text, path, ref.level, ref.key, ref.month), text };
   }
 
-  private async updateMonth(
+  /**
+   * Roll-ups of a batch, a slice at a time: each slice's files are read and their new texts
+   * rendered, then the changed ones written together (putFiles), so only a slice's texts are held.
+   */
+  private async updateRollups<R, W, U extends { changed: boolean }>(
+    dirs: Set<string>,
+    groups: ReadonlyArray<[R, W[]]>,
+    update: (ref: R, items: W[]) => Promise<{ update: U; write: { path: string; text: string | null } }>,
+  ): Promise<U[]> {
+    const updates: U[] = [];
+    for (let start = 0; start < groups.length; start += ROLLUP_SLICE) {
+      const planned = await mapLimit(groups.slice(start, start + ROLLUP_SLICE), CONCURRENCY, ([ref, items]) =>
+        update(ref, items),
+      );
+      await putFiles(
+        planned.filter((p) => p.update.changed).map((p) => p.write),
+        CONCURRENCY,
+        dirs,
+      );
+      updates.push(...planned.map((p) => p.update));
+    }
+    return updates;
+  }
+
+  private async updatedMonth(
     ref: MonthRef,
     dayTotals: ReadonlyMap<string, Breakdown | null>,
-  ): Promise<MonthUpdate> {
-    const before = await this.readMonth(ref);
+  ): Promise<{ update: MonthUpdate; write: { path: string; text: string | null } }> {
+    const before = await this.readMonth(ref, readTextIfPresent);
     const days = withUpdates(before?.rollup.days ?? {}, dayTotals);
-    return this.putMonth(ref, before?.text ?? null, monthRollup(ref.level, ref.key, ref.month, days));
+    const after = monthRollup(ref.level, ref.key, ref.month, days);
+    const text = after === null ? null : monthFileText(after);
+    return {
+      update: { ref, changed: text !== (before?.text ?? null), totals: after?.totals ?? null },
+      write: { path: this.layout.monthFile(ref.level, ref.key, ref.month), text },
+    };
   }
 
   private async rebuildMonth(ref: MonthRef): Promise<void> {
@@ -572,16 +615,27 @@ export class JsonStore implements Store {
     return { ref, changed, totals: after?.totals ?? null };
   }
 
-  private async readYear(ref: YearRef): Promise<{ rollup: YearRollup; text: string } | null> {
+  private async readYear(
+    ref: YearRef,
+    read: (path: string) => Promise<string | null> = readTextIfExists,
+  ): Promise<{ rollup: YearRollup; text: string } | null> {
     const path = this.layout.yearFile(ref.level, ref.key, ref.year);
-    const text = await readTextIfExists(path);
+    const text = await read(path);
     return text === null ? null : { rollup: parseYearFile(text, path, ref.level, ref.key, ref.year), text };
   }
 
-  private async updateYear(ref: YearRef, monthTotals: ReadonlyMap<string, Breakdown | null>): Promise<void> {
-    const before = await this.readYear(ref);
+  private async updatedYear(
+    ref: YearRef,
+    monthTotals: ReadonlyMap<string, Breakdown | null>,
+  ): Promise<{ update: { changed: boolean }; write: { path: string; text: string | null } }> {
+    const before = await this.readYear(ref, readTextIfPresent);
     const months = withUpdates(before?.rollup.months ?? {}, monthTotals);
-    await this.putYear(ref, before?.text ?? null, yearRollup(ref.level, ref.key, ref.year, months));
+    const after = yearRollup(ref.level, ref.key, ref.year, months);
+    const text = after === null ? null : yearFileText(after);
+    return {
+      update: { changed: text !== (before?.text ?? null) },
+      write: { path: this.layout.yearFile(ref.level, ref.key, ref.year), text },
+    };
   }
 
   private async rebuildYear(ref: YearRef): Promise<void> {
