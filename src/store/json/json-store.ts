@@ -71,6 +71,8 @@ const REPORT_EVERY_MS = 10 * 60_000;
 const READ_CACHE_CHARS = 64 * 1024 * 1024;
 /** Month or year roll-ups a batch renders before writing them (their texts are held meanwhile). */
 const ROLLUP_SLICE = 256;
+/** Day entries a batch reads, renders and writes at a time (their texts are held meanwhile). */
+const DAY_SLICE = 256;
 
 interface YearRef {
   level: Level;
@@ -86,6 +88,24 @@ interface DayWrite {
   text: string | null;
   totals: Breakdown | null;
 }
+
+interface DayCandidate {
+  level: Level;
+  key: string;
+  date: string;
+  change: DayChange;
+}
+
+/** A day a batch changed, once written. */
+interface DayChanged {
+  level: Level;
+  key: string;
+  date: string;
+  removed: boolean;
+  totals: Breakdown | null;
+}
+
+const dayId = (level: Level, key: string, date: string): string => JSON.stringify([level, key, date]);
 
 interface MonthUpdate {
   ref: MonthRef;
@@ -382,20 +402,20 @@ export class JsonStore implements Store {
     const ledger = await this.readLedgerMonths(batch.outcomes.map((outcome) => utcMonth(outcome.hour)));
     const ledgerBefore = new Map([...ledger].map(([month, { hours }]) => [month, hours]));
     const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt);
-    const dayWrites = await this.planDayWrites(batch.entries, plan.days);
+    const candidates = await this.dayCandidates(batch.entries, plan.days);
     // Before the days: a crash then leaves the index knowing a project too many (a scoped token is
     // refused the instance), never one too few (it would see another project's usage).
     await this.mergeInstanceProjects(batch.instanceProjects ?? {});
 
     // Crash safety rests on this order: the journal names every month whose days are about to
     // change, and goes only once the roll-ups and the ledger agree with the days.
-    if (dayWrites.length > 0) await this.writeDaysAndRollups(dayWrites);
+    const daysChanged = await this.writeDaysAndRollups(batch.entries, candidates);
     const ledgerWrites = [...plan.ledger].flatMap(([month, hours]) => {
       const text = ledgerFileText(hours);
       return text === ledger.get(month)?.text ? [] : [{ path: this.layout.ledgerFile(month), text }];
     });
     await putFiles(ledgerWrites, CONCURRENCY);
-    if (dayWrites.length > 0) await putFile(this.layout.journalFile, null);
+    if (daysChanged) await putFile(this.layout.journalFile, null);
   }
 
   private async mergeInstanceProjects(batch: Readonly<Record<string, readonly string[]>>): Promise<void> {
@@ -427,50 +447,84 @@ export class JsonStore implements Store {
   }
 
   /**
-   * Reads each day the batch touches for every key that could change there: the batch's keys and
-   * every stored key (an ok hour may remove its bucket, a failed hour marks it). Returns only the
-   * days whose text changes.
+   * Each day the batch touches for every key that could change there: the batch's keys and every
+   * stored key (an ok hour may remove its bucket, a failed hour marks it).
    */
-  private async planDayWrites(
+  private async dayCandidates(
     entries: readonly DayEntry[],
     days: ReadonlyMap<string, DayChange>,
-  ): Promise<DayWrite[]> {
+  ): Promise<DayCandidate[]> {
     if (days.size === 0) return [];
-    const entryId = (level: Level, key: string, date: string) => JSON.stringify([level, key, date]);
-    const incoming = new Map(entries.map((entry) => [entryId(entry.level, entry.key, entry.date), entry]));
-    const writes: DayWrite[] = [];
+    const candidates: DayCandidate[] = [];
     for (const level of LEVELS) {
       const batchKeys = entries.filter((entry) => entry.level === level).map((entry) => entry.key);
       const keys = [...new Set([...(await this.listKeys(level)), ...batchKeys])];
-      const candidates = keys.flatMap((key) => [...days].map(([date, change]) => ({ key, date, change })));
-      const planned = await mapLimit(candidates, CONCURRENCY, async ({ key, date, change }) => {
-        const path = this.layout.dayFile(level, key, date);
-        const before = await readTextIfPresent(path);
-        const existing = before === null ? null : parseDayFile(before, path, level, key, date);
-        const incomingEntry = incoming.get(entryId(level, key, date)) ?? null;
-        const after = mergeDay({ level, key, date }, existing, incomingEntry, change);
-        const text = after === null ? null : dayFileText(after);
-        return text === before ? [] : [{ level, key, date, text, totals: after?.totals ?? null }];
-      });
-      writes.push(...planned.flat());
+      for (const key of keys)
+        for (const [date, change] of days) candidates.push({ level, key, date, change });
     }
-    return writes;
+    return candidates;
   }
 
-  private async writeDaysAndRollups(dayWrites: readonly DayWrite[]): Promise<void> {
-    const months = groupBy(dayWrites, (write) => monthOf(write, write.date));
-    await writeFileAtomic(this.layout.journalFile, journalText(months.map(([ref]) => ref)));
-    await syncDir(this.layout.dataDir);
+  /** A candidate day's new text, or null when its text does not change. */
+  private async planDay(
+    { level, key, date, change }: DayCandidate,
+    incoming: ReadonlyMap<string, DayEntry>,
+  ): Promise<DayWrite | null> {
+    const path = this.layout.dayFile(level, key, date);
+    const before = await readTextIfPresent(path);
+    const existing = before === null ? null : parseDayFile(before, path, level, key, date);
+    const incomingEntry = incoming.get(dayId(level, key, date)) ?? null;
+    const after = mergeDay({ level, key, date }, existing, incomingEntry, change);
+    const text = after === null ? null : dayFileText(after);
+    return text === before ? null : { level, key, date, text, totals: after?.totals ?? null };
+  }
 
+  /**
+   * Writes the candidate days whose text changes, then their months' and years' roll-ups; false
+   * when no day changed (and nothing was written). Days are read, rendered and written a slice at a
+   * time, so only a slice's texts are in memory. The journal goes down before the first day changes
+   * and names the months of every candidate (a superset of those that change: a repair rebuilds a
+   * month that did not change to the text it has).
+   */
+  private async writeDaysAndRollups(
+    entries: readonly DayEntry[],
+    candidates: readonly DayCandidate[],
+  ): Promise<boolean> {
+    const incoming = new Map(entries.map((entry) => [dayId(entry.level, entry.key, entry.date), entry]));
     // Synced once all are in place, before the ledger says the hours are in and the journal goes.
     const dirs = new Set<string>();
-    await putFiles(
-      dayWrites.map(({ level, key, date, text }) => ({ path: this.layout.dayFile(level, key, date), text })),
-      CONCURRENCY,
-      dirs,
-    );
-    const monthUpdates = await this.updateRollups(dirs, months, (ref, writes) =>
-      this.updatedMonth(ref, new Map(writes.map(({ date, totals }) => [date, totals]))),
+    const changed: DayChanged[] = [];
+    for (let start = 0; start < candidates.length; start += DAY_SLICE) {
+      const slice = candidates.slice(start, start + DAY_SLICE);
+      const planned = (
+        await mapLimit(slice, CONCURRENCY, (candidate) => this.planDay(candidate, incoming))
+      ).filter((write): write is DayWrite => write !== null);
+      if (planned.length === 0) continue;
+      if (changed.length === 0) {
+        const months = groupBy(candidates, (candidate) => monthOf(candidate, candidate.date));
+        await writeFileAtomic(this.layout.journalFile, journalText(months.map(([ref]) => ref)));
+        await syncDir(this.layout.dataDir);
+      }
+      await putFiles(
+        planned.map(({ level, key, date, text }) => ({ path: this.layout.dayFile(level, key, date), text })),
+        CONCURRENCY,
+        dirs,
+      );
+      changed.push(
+        ...planned.map(({ level, key, date, text, totals }) => ({
+          level,
+          key,
+          date,
+          removed: text === null,
+          totals,
+        })),
+      );
+    }
+    if (changed.length === 0) return false;
+
+    const months = groupBy(changed, (day) => monthOf(day, day.date));
+    const monthUpdates = await this.updateRollups(dirs, months, (ref, days) =>
+      this.updatedMonth(ref, new Map(days.map(({ date, totals }) => [date, totals]))),
     );
     // A month whose file did not change has the totals its year already holds.
     const changedMonths = monthUpdates.filter((update) => update.changed);
@@ -479,8 +533,9 @@ export class JsonStore implements Store {
       this.updatedYear(ref, new Map(updates.map(({ ref: { month }, totals }) => [month, totals]))),
     );
     await syncDirs(dirs, CONCURRENCY);
-    const emptied = dayWrites.filter((write) => write.text === null);
-    await this.removeEmptyDirs(groupBy(emptied, (write) => yearOf(write, write.date)).map(([year]) => year));
+    const emptied = changed.filter((day) => day.removed);
+    await this.removeEmptyDirs(groupBy(emptied, (day) => yearOf(day, day.date)).map(([year]) => year));
+    return true;
   }
 
   /**
