@@ -4,8 +4,8 @@ import {
   existsSync,
   fsync,
   mkdirSync,
-  openSync,
-  renameSync,
+  open as openCb,
+  rename as renameCb,
   rmSync,
   statSync,
   writeFileSync,
@@ -119,13 +119,18 @@ export async function putFile(path: string, text: string | null): Promise<void> 
   else await writeFileAtomic(path, text);
 }
 
+// The callback API: no FileHandle to create and track, one trip through the thread pool each.
 const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+const openNew = (path: string): Promise<number> =>
+  new Promise((resolve, reject) => openCb(path, 'wx', (err, fd) => (err ? reject(err) : resolve(fd))));
+const renameFile = (from: string, to: string): Promise<void> =>
+  new Promise((resolve, reject) => renameCb(from, to, (err) => (err ? reject(err) : resolve())));
 
 /** Opens a new file, creating its directory if need be (the parents of what it creates go into `parents`). */
-function openCreatingDir(path: string, parents: Set<string>): number {
+async function openCreatingDir(path: string, parents: Set<string>): Promise<number> {
   try {
-    return openSync(path, 'wx');
+    return await openNew(path);
   } catch (err) {
     if (!hasCode(err, 'ENOENT')) throw err;
     const first = mkdirSync(dirname(path), { recursive: true });
@@ -133,14 +138,15 @@ function openCreatingDir(path: string, parents: Set<string>): number {
     if (first !== undefined) {
       for (let dir = dirname(path); dir.length >= first.length; dir = dirname(dir)) parents.add(dirname(dir));
     }
-    return openSync(path, 'wx');
+    return await openNew(path);
   }
 }
 
 /**
  * `putFile` for many files, each as atomic as `writeFileAtomic` (a temporary file in the same
  * directory, synced before it is renamed over the file), with fewer trips through the thread pool:
- * only the fsync leaves this thread (a write to the page cache, a close or a rename is microseconds).
+ * the open (which may wait on the filesystem's journal while other files sync), the fsync and the
+ * rename go there; the write to the page cache and the close stay on this thread.
  * The renames and removals are made durable against power loss by syncing each directory once:
  * here, or, when `dirs` is given, by the caller (`syncDirs`) once it has put all of a batch's files.
  * Nothing is guaranteed about the order in which the files change. On failure the file being
@@ -159,7 +165,7 @@ export async function putFiles(
       return;
     }
     const temporary = join(dirname(path), temporaryName(basename(path)));
-    const fd = openCreatingDir(temporary, touched);
+    const fd = await openCreatingDir(temporary, touched);
     try {
       try {
         writeFileSync(fd, text, 'utf8');
@@ -167,7 +173,7 @@ export async function putFiles(
       } finally {
         closeSync(fd);
       }
-      renameSync(temporary, path);
+      await renameFile(temporary, path);
     } catch (err) {
       rmSync(temporary, { force: true });
       throw err;
