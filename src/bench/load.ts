@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { DAY_MS } from '../domain/time';
 import { benchFleet, fleetToMs, writeBenchRegistry } from './fleet';
-import { backfillFleet, freePort, startBenchPrometheus } from './prometheus';
+import { backfillFleet, startBenchPrometheus } from './prometheus';
+import { freePort } from './watched-process';
 
 /**
  * `npm run load`: holds concurrent dashboard queries against the real server (`carbonledger

@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fleetToMs, samplesBetween, writeOpenMetricsWindow, type BenchFleetSpec } from './fleet';
+import { launchOnFreePort, launchWatched } from './watched-process';
 
 export const BENCH_ROOT = join(tmpdir(), 'carbonledger-bench');
 
@@ -108,35 +106,6 @@ export async function backfillFleet(
   }
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP port from the OS');
-  return address.port;
-}
-
-/** Stops the command when told, and also within a second of this Node process going away. */
-const WATCHDOG = `
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit' TERM INT HUP
-while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do
-  sleep 1 </dev/null >/dev/null 2>&1 &
-  wait $!
-done
-kill -TERM "$child" 2>/dev/null
-wait "$child"
-`;
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGTERM');
-});
-
 export interface BenchPrometheus {
   url: string;
   stop(): Promise<void>;
@@ -152,59 +121,32 @@ export async function startBenchPrometheus(blocksDir: string): Promise<BenchProm
   // Hard links: a year of blocks is gigabytes, and Prometheus never rewrites a block's files.
   await runTool('cp', ['-al', blocksDir, dataDir]);
   await writeFile(configFile, 'scrape_configs: []\n');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = openSync(logFile, 'a');
-  const child = spawn(
-    'sh',
-    [
-      '-c',
-      WATCHDOG,
-      'prometheus-bench-watchdog',
-      'prometheus',
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${dataDir}`,
-      '--storage.tsdb.retention.time=100y',
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: ['ignore', log, log] },
-  );
-  closeSync(log);
-  child.unref();
-  running.add(child);
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      running.delete(child);
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (!exited) {
-      // Unref'd so a forgotten lab never holds the process open; waiting for its exit must.
-      child.ref();
-      child.kill('SIGTERM');
-      await exit;
-    }
-    await rm(runDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exited)
-      throw new Error(
-        `prometheus exited before it was ready:\n${readFileSync(logFile, 'utf8').slice(-4000)}`,
-      );
-    const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) }).then(
-      (response) => response.ok,
-      () => false,
+  try {
+    const prometheus = await launchOnFreePort((port) =>
+      launchWatched({
+        command: 'prometheus',
+        args: [
+          `--config.file=${configFile}`,
+          `--storage.tsdb.path=${dataDir}`,
+          '--storage.tsdb.retention.time=100y',
+          `--web.listen-address=127.0.0.1:${port}`,
+        ],
+        port,
+        readyPath: '/-/ready',
+        logFile,
+        readyTimeoutMs: READY_TIMEOUT_MS,
+      }),
     );
-    if (ready) return { url, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus was not ready within ${READY_TIMEOUT_MS} ms`);
-    }
-    await sleep(100);
+    return {
+      url: prometheus.url,
+      stop: async () => {
+        await prometheus.stop();
+        await rm(runDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(runDir, { recursive: true, force: true });
+    throw err;
   }
 }
 

@@ -1,129 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, openSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-/**
- * Real node_exporter and Prometheus processes for end-to-end tests: each on a loopback port the OS
- * picked, each under a watchdog that stops it when this test process goes, however it goes.
- */
+import { launchOnFreePort, launchWatched, type WatchedProcess } from '../../src/bench/watched-process';
+
+export type { WatchedProcess };
+
+/** Real node_exporter and Prometheus processes for end-to-end tests (see watched-process.ts). */
 
 const READY_TIMEOUT_MS = 15_000;
-const PORT_ATTEMPTS = 3;
 
 /** Debian's name for node_exporter (package prometheus-node-exporter). */
 export const NODE_EXPORTER_BINARY = 'prometheus-node-exporter';
-
-/**
- * Runs the command under a shell that stops it when told (TERM/INT/HUP) and also when this Node
- * process is gone, within a second, even if it was killed with no chance to clean up. (The same
- * watchdog as the Prometheus lab's.)
- */
-const WATCHDOG = `
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit' TERM INT HUP
-while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do
-  sleep 1 </dev/null >/dev/null 2>&1 &
-  wait $!
-done
-kill -TERM "$child" 2>/dev/null
-wait "$child"
-`;
-
-/** Watchdogs still running, told to stop if this process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGTERM');
-});
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP port from the OS');
-  return address.port;
-}
-
-const tail = (file: string): string => readFileSync(file, 'utf8').slice(-4000);
-
-export interface WatchedProcess {
-  /** e.g. `http://127.0.0.1:41234`. */
-  url: string;
-  /** `127.0.0.1:<port>`, as a scrape target. */
-  address: string;
-  /** Stops the process (TERM) and waits for it; safe to call twice. */
-  stop(): Promise<void>;
-}
-
-/** Spawns `command` under the watchdog and resolves once `readyPath` answers 200. */
-async function launch(
-  command: string,
-  args: string[],
-  port: number,
-  readyPath: string,
-  logFile: string,
-): Promise<WatchedProcess> {
-  // Logging to a file, not a pipe, and unref(): a process a test forgot to stop never holds the
-  // run open, and the exit hook above still stops it.
-  const log = openSync(logFile, 'a');
-  const child = spawn('sh', ['-c', WATCHDOG, `${command}-watchdog`, command, ...args], {
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  child.unref();
-  running.add(child);
-  let exitStatus: string | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitStatus = signal ?? String(code);
-      running.delete(child);
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (exitStatus === undefined) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  };
-
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exitStatus !== undefined) {
-      throw new Error(`${command} exited (${exitStatus}) before it was ready:\n${tail(logFile)}`);
-    }
-    const ready = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(1000) }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return { url, address: `127.0.0.1:${port}`, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${command} was not ready within ${READY_TIMEOUT_MS} ms:\n${tail(logFile)}`);
-    }
-    await sleep(50);
-  }
-}
-
-/** Launches on a free port; a port taken between asking and binding gets another try. */
-async function launchOnFreePort(start: (port: number) => Promise<WatchedProcess>): Promise<WatchedProcess> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(await freePort());
-    } catch (err) {
-      if (attempt < PORT_ATTEMPTS && /address already in use/.test((err as Error).message)) continue;
-      throw err;
-    }
-  }
-}
 
 /**
  * node_exporter with only the collectors the poller reads: `cpu` (node_cpu_seconds_total) and
@@ -131,18 +18,19 @@ async function launchOnFreePort(start: (port: number) => Promise<WatchedProcess>
  */
 export function startNodeExporter(dir: string): Promise<WatchedProcess> {
   return launchOnFreePort((port) =>
-    launch(
-      NODE_EXPORTER_BINARY,
-      [
+    launchWatched({
+      command: NODE_EXPORTER_BINARY,
+      args: [
         `--web.listen-address=127.0.0.1:${port}`,
         '--collector.disable-defaults',
         '--collector.cpu',
         '--collector.stat',
       ],
       port,
-      '/metrics',
-      join(dir, 'node-exporter.log'),
-    ),
+      readyPath: '/metrics',
+      logFile: join(dir, 'node-exporter.log'),
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    }),
   );
 }
 
@@ -151,17 +39,18 @@ export async function startScrapingPrometheus(dir: string, prometheusYml: string
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, prometheusYml);
   return launchOnFreePort((port) =>
-    launch(
-      'prometheus',
-      [
+    launchWatched({
+      command: 'prometheus',
+      args: [
         `--config.file=${configFile}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
       ],
       port,
-      '/-/ready',
-      join(dir, 'prometheus.log'),
-    ),
+      readyPath: '/-/ready',
+      logFile: join(dir, 'prometheus.log'),
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    }),
   );
 }
 

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { launchOnFreePort, launchWatched, type WatchedProcess } from '../../../src/bench/watched-process';
 import { defaultFleet, writeRegistry, type FleetSpec } from './fleet';
 import { writeOpenMetrics } from './openmetrics';
 
@@ -36,7 +34,6 @@ const LAB_ROOT = join(tmpdir(), 'carbonledger-lab');
 const MAX_BLOCK_DURATION = '162h';
 
 const READY_TIMEOUT_MS = 30_000;
-const PORT_ATTEMPTS = 3;
 
 /** The cache key: the spec and the generator's source, so a change to either makes new blocks. */
 function cacheKey(spec: FleetSpec): string {
@@ -113,88 +110,6 @@ async function cachedBlocks(spec: FleetSpec): Promise<string> {
   return cacheDir;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP port from the OS');
-  return address.port;
-}
-
-/**
- * Runs the command under a shell that stops it when told (TERM/INT/HUP) and also when this Node
- * process is gone, within a second, even if it was killed with no chance to clean up.
- */
-const WATCHDOG = `
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit' TERM INT HUP
-while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do
-  sleep 1 </dev/null >/dev/null 2>&1 &
-  wait $!
-done
-kill -TERM "$child" 2>/dev/null
-wait "$child"
-`;
-
-/** Watchdogs still running, told to stop if this process exits without stopping its labs. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGTERM');
-});
-
-interface PrometheusProcess {
-  stop(): Promise<void>;
-}
-
-const tail = (file: string): string => readFileSync(file, 'utf8').slice(-8000);
-
-async function launchPrometheus(args: string[], url: string, logFile: string): Promise<PrometheusProcess> {
-  // Logging to a file, not a pipe, and unref(): a lab a test forgot to stop never holds the run
-  // open, and the exit hook above still stops it.
-  const log = openSync(logFile, 'a');
-  const child = spawn('sh', ['-c', WATCHDOG, 'prometheus-lab-watchdog', 'prometheus', ...args], {
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  child.unref();
-  running.add(child);
-  let exitStatus: string | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitStatus = signal ?? String(code);
-      running.delete(child);
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (exitStatus === undefined) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  };
-
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exitStatus !== undefined) {
-      throw new Error(`prometheus exited (${exitStatus}) before it was ready:\n${tail(logFile)}`);
-    }
-    const ready = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return { stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus was not ready within ${READY_TIMEOUT_MS} ms:\n${tail(logFile)}`);
-    }
-    await sleep(100);
-  }
-}
-
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -234,31 +149,33 @@ export async function startLab(opts: { spec?: FleetSpec } = {}): Promise<Lab> {
   );
   await writeRegistry(spec, registryFile);
 
-  const launch = (port: number): Promise<PrometheusProcess> =>
-    launchPrometheus(
-      [
+  const launch = (port: number): Promise<WatchedProcess> =>
+    launchWatched({
+      command: 'prometheus',
+      args: [
         `--config.file=${configFile}`,
         `--storage.tsdb.path=${dataDir}`,
         '--storage.tsdb.retention.time=100y',
         `--web.listen-address=127.0.0.1:${port}`,
         '--web.enable-lifecycle',
       ],
-      `http://127.0.0.1:${port}`,
+      port,
+      readyPath: '/-/ready',
       logFile,
-    );
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    });
 
   // The port is free when asked but may be taken before Prometheus binds it: then try another.
   let port = 0;
-  let prometheus: PrometheusProcess | undefined;
-  for (let attempt = 1; prometheus === undefined; attempt++) {
-    port = await freePort();
-    try {
-      prometheus = await launch(port);
-    } catch (err) {
-      if (attempt < PORT_ATTEMPTS && /address already in use/.test((err as Error).message)) continue;
-      await rm(labDir, { recursive: true, force: true });
-      throw err;
-    }
+  let prometheus: WatchedProcess | undefined;
+  try {
+    prometheus = await launchOnFreePort((free) => {
+      port = free;
+      return launch(free);
+    });
+  } catch (err) {
+    await rm(labDir, { recursive: true, force: true });
+    throw err;
   }
 
   const pause = async (): Promise<void> => {
