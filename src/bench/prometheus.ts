@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fleetToMs, samplesBetween, writeOpenMetricsWindow, type BenchFleetSpec } from './fleet';
-import { launchOnFreePort, launchWatched } from './watched-process';
+import { launchOnFreePort, launchWatched, runTool, samplesInBlockReport } from './watched-process';
 
 export const BENCH_ROOT = join(tmpdir(), 'carbonledger-bench');
 
@@ -17,29 +16,6 @@ export const BENCH_ROOT = join(tmpdir(), 'carbonledger-bench');
 const BLOCK_HOURS = 486;
 const BLOCK_MS = BLOCK_HOURS * 3_600_000;
 const READY_TIMEOUT_MS = 60_000;
-
-export function runTool(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`)),
-    );
-  });
-}
-
-/** Sums the NUM SAMPLES column of promtool's block table. */
-function samplesInBlockReport(report: string): number {
-  return report
-    .split('\n')
-    .filter((line) => /^[0-9A-Z]{26}\s/.test(line))
-    .reduce((total, line) => total + Number(line.trim().split(/\s+/)[4]), 0);
-}
 
 export interface BackfillReport {
   blocksDir: string;

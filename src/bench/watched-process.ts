@@ -120,3 +120,27 @@ export async function launchOnFreePort<T>(start: (port: number) => Promise<T>, a
     }
   }
 }
+
+/** Runs a tool to its end; rejects with its output when it exits non-zero. */
+export function runTool(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`)),
+    );
+  });
+}
+
+/** Sums the NUM SAMPLES column of promtool's block table. */
+export function samplesInBlockReport(report: string): number {
+  return report
+    .split('\n')
+    .filter((line) => /^[0-9A-Z]{26}\s/.test(line))
+    .reduce((total, line) => total + Number(line.trim().split(/\s+/)[4]), 0);
+}

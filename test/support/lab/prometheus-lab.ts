@@ -1,10 +1,15 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchOnFreePort, launchWatched, type WatchedProcess } from '../../../src/bench/watched-process';
+import {
+  launchOnFreePort,
+  launchWatched,
+  runTool,
+  samplesInBlockReport,
+  type WatchedProcess,
+} from '../../../src/bench/watched-process';
 import { defaultFleet, writeRegistry, type FleetSpec } from './fleet';
 import { writeOpenMetrics } from './openmetrics';
 
@@ -40,29 +45,6 @@ function cacheKey(spec: FleetSpec): string {
   const hash = createHash('sha256').update(JSON.stringify(spec));
   for (const module of ['./fleet', './openmetrics']) hash.update(readFileSync(require.resolve(module)));
   return hash.digest('hex').slice(0, 16);
-}
-
-function runTool(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`)),
-    );
-  });
-}
-
-/** Sums the NUM SAMPLES column of promtool's block table. */
-function samplesInBlockReport(report: string): number {
-  return report
-    .split('\n')
-    .filter((line) => /^[0-9A-Z]{26}\s/.test(line))
-    .reduce((total, line) => total + Number(line.trim().split(/\s+/)[4]), 0);
 }
 
 const seconds = (fromMs: number, toMs: number): string => `${((toMs - fromMs) / 1000).toFixed(1)} s`;
