@@ -73,6 +73,10 @@ export interface TestServerOptions {
   activeWorkspaces?: ActiveWorkspaceSource;
   executionTimeoutMs?: number;
   operationLimits?: OperationLimits;
+  /** What the answer cache keys on; none: nothing is cached. */
+  storeVersion?: () => string | undefined;
+  /** How long a client may take to send its whole request. */
+  requestTimeoutMs?: number;
 }
 
 /** Starts the real server and schema on an OS-picked loopback port, with captured logs. */
@@ -110,6 +114,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     auth: opts.auth,
     executionTimeoutMs: opts.executionTimeoutMs,
     operationLimits: opts.operationLimits,
+    storeVersion: opts.storeVersion,
+    requestTimeoutMs: opts.requestTimeoutMs,
   });
   return {
     ...server,

@@ -1,10 +1,5 @@
-import { systemClock } from '../../../src/domain/clock';
 import { ResponseCache } from '../../../src/http/response-cache';
-import { silentLogger } from '../../../src/log';
-import { createServiceMetrics } from '../../../src/metrics';
-import { createRequestContext } from '../../../src/schema';
-import { startServer, type RunningServer } from '../../../src/server';
-import { FIXTURE_DAY, testAppSchema, usageFixture } from '../../support/http';
+import { FIXTURE_DAY, startTestServer, usageFixture, type TestServer } from '../../support/http';
 import type { CountingStore } from '../../support/memory-usage';
 
 const SERIES = `query($key: String!) {
@@ -14,24 +9,13 @@ const SERIES = `query($key: String!) {
 }`;
 
 describe('answer cache of usage queries', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let fixture: ReturnType<typeof usageFixture>;
   let version: string | undefined;
 
   beforeAll(async () => {
     fixture = usageFixture();
-    const store = fixture.store;
-    server = await startServer({
-      schema: await testAppSchema(),
-      context: ({ principal, signal }) =>
-        createRequestContext({ store, clock: systemClock, log: silentLogger, principal, signal }),
-      store,
-      log: silentLogger,
-      host: '127.0.0.1',
-      port: 0,
-      metrics: createServiceMetrics(),
-      storeVersion: () => version,
-    });
+    server = await startTestServer({ store: fixture.store, storeVersion: () => version });
   });
   afterAll(async () => {
     await server.close();

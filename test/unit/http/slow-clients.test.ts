@@ -1,31 +1,15 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 
-import { systemClock } from '../../../src/domain/clock';
-import { silentLogger } from '../../../src/log';
-import { createServiceMetrics } from '../../../src/metrics';
-import { createRequestContext } from '../../../src/schema';
-import { startServer, type RunningServer } from '../../../src/server';
-import { testAppSchema, usageFixture } from '../../support/http';
+import { startTestServer, type TestServer } from '../../support/http';
 
 /** A client that sends part of a request and then nothing: it must not hold its connection for long. */
 describe('slow clients', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let port: number;
 
   beforeAll(async () => {
-    const { store } = usageFixture();
-    server = await startServer({
-      schema: await testAppSchema(),
-      context: ({ principal, signal }) =>
-        createRequestContext({ store, clock: systemClock, log: silentLogger, principal, signal }),
-      store,
-      log: silentLogger,
-      host: '127.0.0.1',
-      port: 0,
-      metrics: createServiceMetrics(),
-      requestTimeoutMs: 300,
-    });
+    server = await startTestServer({ requestTimeoutMs: 300 });
     port = server.port;
   });
   afterAll(async () => {
