@@ -2,6 +2,7 @@ import { storeScopeIndex } from './auth/scope-index';
 import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { seedDemo } from './demo/seed';
+import { withIngestLock } from './ingest/lock';
 import { ingestRunRecorder, primeLastOkHour } from './ingest/metrics';
 import { registerIngestion } from './ingest/schedule';
 import type { Logger } from './log';
@@ -67,7 +68,13 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const scopeIndex = storeScopeIndex(store, clock);
   try {
     if (options.demo) {
-      await seedDemo({ store, energy: config.energy, log, now: clock.now(), days: options.demoDays });
+      // The demo writes through the ingestion path, so it takes the same lock as any ingestion.
+      await withIngestLock(
+        config.store.dataDir,
+        log,
+        () => seedDemo({ store, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
+        { purpose: 'serve --demo' },
+      );
     }
     await primeLastOkHour(metrics, store, clock.now());
     if (options.schedule) {

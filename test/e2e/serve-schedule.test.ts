@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
+import { acquireIngestLock, IngestLockedError } from '../../src/ingest/lock';
 import { silentLogger } from '../../src/log';
 import { startService } from '../../src/serve';
 
@@ -38,6 +39,19 @@ describe('serve with its schedule', () => {
     } finally {
       await service.close();
     }
+  });
+
+  it('does not seed the demo while another ingestion holds the dataDir lock', async () => {
+    const held = await acquireIngestLock(dataDir, silentLogger, { purpose: 'a test holding the lock' });
+    try {
+      const config = parseConfig({ store: { dataDir }, server: { port: 0 } });
+      await expect(
+        startService({ config, log: silentLogger, schedule: false, demo: true, demoDays: 1 }),
+      ).rejects.toThrow(IngestLockedError);
+    } finally {
+      await held.release();
+    }
+    expect(existsSync(join(dataDir, 'usage'))).toBe(false);
   });
 
   it('refuses a bad cron at start-up, naming it', async () => {
