@@ -1,6 +1,6 @@
 import { FIGURE_FIELDS, type Breakdown, type Figures } from '../../domain/figures';
 import { LEVELS } from '../../domain/levels';
-import { hourLabel, hourOfDay, isWholeHour, utcDate, utcMonth } from '../../domain/time';
+import { HOUR_MS, hourLabel, isWholeHour, periodStart, utcDate, utcMonth } from '../../domain/time';
 import { FAILED, type HourOutcome, type IngestBatch, type LedgerHour } from '../../domain/usage';
 import { encodeKey, isDate } from './layout';
 import { nextLedgerHour } from './ledger';
@@ -10,6 +10,8 @@ import type { DayChange } from './merge';
 export class InvalidBatchError extends Error {
   override readonly name = 'InvalidBatchError';
 }
+
+const HOUR_LABEL = /^([01]\d|2[0-3]):00$/;
 
 function checkFigures(figures: Figures, where: string): void {
   for (const field of FIGURE_FIELDS) {
@@ -50,8 +52,9 @@ export function validateBatch(batch: IngestBatch): void {
     const identity = JSON.stringify([entry.level, entry.key, entry.date]);
     if (seenEntries.has(identity)) throw new InvalidBatchError(`${where}: appears twice`);
     seenEntries.add(identity);
+    const dayStart = periodStart(entry.date);
     for (const [label, hour] of Object.entries(entry.hours)) {
-      if (!/^([01]\d|2[0-3]):00$/.test(label) || !okHours.has(hourOfDay(entry.date, label))) {
+      if (!HOUR_LABEL.test(label) || !okHours.has(dayStart + Number(label.slice(0, 2)) * HOUR_MS)) {
         throw new InvalidBatchError(`${where}: hour ${label} is not an ok hour of this batch`);
       }
       if (hour === FAILED) throw new InvalidBatchError(`${where}: hour ${label} is marked failed`);

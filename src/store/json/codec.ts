@@ -102,14 +102,31 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function sameFigures(a: Figures, b: Figures): boolean {
+  return (
+    a.busyCpuSeconds === b.busyCpuSeconds &&
+    a.idleCpuSeconds === b.idleCpuSeconds &&
+    a.busyKwh === b.busyKwh &&
+    a.idleKwh === b.idleKwh &&
+    a.busyGco2eq === b.busyGco2eq &&
+    a.idleGco2eq === b.idleGco2eq
+  );
+}
+
 function breakdownText(breakdown: Breakdown, indent: string): string {
   const machines = Object.keys(breakdown.byMachine).sort(byName);
   // Such a name would move ahead of `all` in an object: left to JSON.stringify to order.
   if (machines.some(isIndexName)) return prettyAt(breakdownJson(breakdown), indent);
   const inner = `${indent}  `;
-  let text = `{\n${inner}"all": ${figuresText(breakdown.all, inner)}`;
+  const all = figuresText(breakdown.all, inner);
+  let text = `{\n${inner}"all": ${all}`;
   for (const machine of machines) {
-    text += `,\n${inner}${JSON.stringify(machine)}: ${figuresText(breakdown.byMachine[machine], inner)}`;
+    const figures = breakdown.byMachine[machine];
+    // An instance, or a machine type, runs on one machine type: its one part is its whole, and
+    // turning numbers into text is most of what rendering costs.
+    const rendered =
+      machines.length === 1 && sameFigures(figures, breakdown.all) ? all : figuresText(figures, inner);
+    text += `,\n${inner}${JSON.stringify(machine)}: ${rendered}`;
   }
   return `${text}\n${indent}}`;
 }
