@@ -2,11 +2,11 @@ import { instanceHoursByMachine, projectsByInstance, toAllLevelEntries } from '.
 import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
-import { HOUR_MS } from '../domain/time';
-import type { CostedInstanceHour, HourOutcome } from '../domain/usage';
+import { DAY_MS, HOUR_MS } from '../domain/time';
+import type { CostedInstanceHour, HourIntensity, HourOutcome } from '../domain/usage';
 import type { Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
-import type { CpuSecondsSource } from '../plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
 
@@ -17,8 +17,10 @@ export interface IngestDeps {
   store: Store;
   energy: EnergyConfig;
   labels: PrometheusConfig['labels'];
-  /** Hours fetched, costed and stored together; bounds memory and makes progress visible. */
+  /** Most hours fetched, costed and stored together (a step); makes progress visible. */
   stepHours: number;
+  /** Most instance-hours a step holds (default STEP_INSTANCE_HOURS); what bounds memory. */
+  stepInstanceHours?: number;
   now: () => number;
   log: Logger;
   signal?: AbortSignal;
@@ -34,85 +36,150 @@ export interface IngestReport {
 }
 
 /**
+ * Instance-hours one step holds at most. A step's Prometheus answers, costed hours and every
+ * level's day entries are in memory together, so this, rather than the fleet's size, bounds what
+ * an ingestion takes: a thousand instances go a day at a time, a hundred a week.
+ */
+export const STEP_INSTANCE_HOURS = 24_000;
+
+/**
+ * The end of the step that starts at `start`: at most `maxHours`, and at most `budget` instance-hours
+ * for a fleet of `instances` (unknown before the first answer: a day, then). A step of a day or
+ * more ends on a UTC midnight, so each day entry is written by one step only.
+ */
+export function stepEnd(
+  start: number,
+  toHour: number,
+  maxHours: number,
+  instances: number | undefined,
+  budget: number,
+): number {
+  const byBudget = instances === undefined ? 24 : Math.floor(budget / Math.max(1, instances));
+  const hours = Math.max(1, Math.min(maxHours, byBudget));
+  const end = start + hours * HOUR_MS;
+  const midnight = Math.floor(end / DAY_MS) * DAY_MS;
+  return Math.min(toHour, hours >= 24 && midnight > start ? midnight : end);
+}
+
+/** The most instances with data in any ok hour of a step's answer. */
+function peakInstances(fetched: Map<number, SourceHour>): number | undefined {
+  let peak: number | undefined;
+  for (const answer of fetched.values()) {
+    if (answer.status === 'ok') peak = Math.max(peak ?? 0, answer.rows.length);
+  }
+  return peak;
+}
+
+/**
  * Ingests the whole hours in [fromHour, toHour): fetches CPU seconds, attributes and costs each
  * instance-hour, aggregates every level and hands each step to the store. A failed hour is stored
  * as failed, never as zero. Idempotent: the store replaces exactly the hours it is given.
+ * A range of many steps lets the store bring roll-ups level once a month rather than once a step,
+ * and settles them before returning, or failing.
  */
 export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: number): Promise<IngestReport> {
   const report: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
   const totalHours = Math.max(0, (toHour - fromHour) / HOUR_MS);
   deps.onProgress?.(0, totalHours);
-  const steps: Array<[number, number]> = [];
-  for (let stepStart = fromHour; stepStart < toHour; stepStart += deps.stepHours * HOUR_MS) {
-    steps.push([stepStart, Math.min(toHour, stepStart + deps.stepHours * HOUR_MS)]);
-  }
-  const fetchStep = ([stepStart, stepEnd]: [number, number]) => {
+  const budget = deps.stepInstanceHours ?? STEP_INSTANCE_HOURS;
+  const stepFrom = (start: number, instances: number | undefined): [number, number] | undefined =>
+    start < toHour ? [start, stepEnd(start, toHour, deps.stepHours, instances, budget)] : undefined;
+  const fetchStep = ([start, end]: [number, number]) => {
     const fetching = Promise.all([
-      deps.source.fetchHours(stepStart, stepEnd, deps.signal),
-      deps.carbon.intensities(stepStart, stepEnd, deps.signal),
+      deps.source.fetchHours(start, end, deps.signal),
+      deps.carbon.intensities(start, end, deps.signal),
     ]);
     // Awaited in its turn; until then a rejection must not count as unhandled.
     fetching.catch(() => undefined);
     return fetching;
   };
+  let step = stepFrom(fromHour, undefined);
+  const deferRollups = step !== undefined && step[1] < toHour;
   // One step ahead: Prometheus answers the next step while this one is costed, aggregated and
   // stored, so neither waits for the other. Memory holds two steps at most.
-  let next = steps.length > 0 ? fetchStep(steps[0]) : undefined;
-  for (const [index, [stepStart, stepEnd]] of steps.entries()) {
-    deps.signal?.throwIfAborted();
-    const [fetched, intensities] = await next!;
-    next = index + 1 < steps.length ? fetchStep(steps[index + 1]) : undefined;
-
-    const costed: CostedInstanceHour[] = [];
-    const outcomes: HourOutcome[] = [];
-    const okHours: number[] = [];
-    for (let hour = stepStart; hour < stepEnd; hour += HOUR_MS) {
-      const answer = fetched.get(hour) ?? {
-        status: 'failed',
-        error: 'the source gave no answer for this hour',
-      };
-      const intensity = intensities.get(hour);
-      if (answer.status === 'failed') {
-        outcomes.push({ hour, status: 'failed', error: answer.error });
-        report.failed.push({ hour, error: answer.error });
-        continue;
-      }
-      if (!intensity) throw new Error(`carbon source gave no intensity for ${new Date(hour).toISOString()}`);
-      for (const row of answer.rows) {
-        costed.push(
-          costInstanceHour(attribute(row, deps.labels, deps.registry), deps.energy, intensity.gPerKwh),
-        );
-      }
-      okHours.push(hour);
+  let next = step === undefined ? undefined : fetchStep(step);
+  let instances: number | undefined;
+  try {
+    while (step !== undefined) {
+      const [start, end] = step;
+      deps.signal?.throwIfAborted();
+      const [fetched, intensities] = await next!;
+      instances = peakInstances(fetched) ?? instances;
+      const following = stepFrom(end, instances);
+      next = following === undefined ? undefined : fetchStep(following);
+      await ingestStep(deps, report, start, end, fetched, intensities, deferRollups);
+      deps.onProgress?.(report.hours, totalHours);
+      step = following;
     }
-    const counts = instanceHoursByMachine(costed);
-    for (const hour of okHours) {
-      outcomes.push({
-        hour,
-        status: 'ok',
-        intensity: intensities.get(hour)!,
-        instanceHours: counts.get(hour) ?? {},
-      });
-    }
-    outcomes.sort((a, b) => a.hour - b.hour);
+  } catch (err) {
+    // What the steps stored is brought level now rather than by the next run's repair; the
+    // failure that stopped the run is the one to report.
+    if (deferRollups) await deps.store.settleRollups().catch(() => undefined);
+    throw err;
+  }
+  if (deferRollups) await deps.store.settleRollups();
+  return report;
+}
 
-    await deps.store.applyBatch({
+async function ingestStep(
+  deps: IngestDeps,
+  report: IngestReport,
+  stepStart: number,
+  stepEnd: number,
+  fetched: Map<number, SourceHour>,
+  intensities: Map<number, HourIntensity>,
+  deferRollups: boolean,
+): Promise<void> {
+  const costed: CostedInstanceHour[] = [];
+  const outcomes: HourOutcome[] = [];
+  const okHours: number[] = [];
+  for (let hour = stepStart; hour < stepEnd; hour += HOUR_MS) {
+    const answer = fetched.get(hour) ?? {
+      status: 'failed',
+      error: 'the source gave no answer for this hour',
+    };
+    const intensity = intensities.get(hour);
+    if (answer.status === 'failed') {
+      outcomes.push({ hour, status: 'failed', error: answer.error });
+      report.failed.push({ hour, error: answer.error });
+      continue;
+    }
+    if (!intensity) throw new Error(`carbon source gave no intensity for ${new Date(hour).toISOString()}`);
+    for (const row of answer.rows) {
+      costed.push(
+        costInstanceHour(attribute(row, deps.labels, deps.registry), deps.energy, intensity.gPerKwh),
+      );
+    }
+    okHours.push(hour);
+  }
+  const counts = instanceHoursByMachine(costed);
+  for (const hour of okHours) {
+    outcomes.push({
+      hour,
+      status: 'ok',
+      intensity: intensities.get(hour)!,
+      instanceHours: counts.get(hour) ?? {},
+    });
+  }
+  outcomes.sort((a, b) => a.hour - b.hour);
+
+  await deps.store.applyBatch(
+    {
       outcomes,
       entries: toAllLevelEntries(costed),
       attemptedAt: deps.now(),
       instanceProjects: projectsByInstance(costed),
-    });
-    report.hours += outcomes.length;
-    report.okHours += okHours.length;
-    report.instanceHours += costed.length;
-    deps.onProgress?.(report.hours, totalHours);
-    deps.log.info('ingested step', {
-      from: new Date(stepStart).toISOString(),
-      to: new Date(stepEnd).toISOString(),
-      okHours: okHours.length,
-      failedHours: outcomes.length - okHours.length,
-      instanceHours: costed.length,
-    });
-  }
-  return report;
+    },
+    { deferRollups },
+  );
+  report.hours += outcomes.length;
+  report.okHours += okHours.length;
+  report.instanceHours += costed.length;
+  deps.log.info('ingested step', {
+    from: new Date(stepStart).toISOString(),
+    to: new Date(stepEnd).toISOString(),
+    okHours: okHours.length,
+    failedHours: outcomes.length - okHours.length,
+    instanceHours: costed.length,
+  });
 }

@@ -15,10 +15,13 @@ export interface Store {
    *   the error and counts the attempt.
    * - failed, and the ledger says ok: figures and status stay; only the attempt is recorded.
    * Day totals count only hours that did not fail; month and year roll-ups are brought level with
-   * their days. A reader never sees a half-written file, and a crash part-way is repaired on the
-   * next open or apply.
+   * their days (with `deferRollups`, see ApplyOptions). A reader never sees a half-written file,
+   * and a crash part-way is repaired on the next open or apply.
    */
-  applyBatch(batch: IngestBatch): Promise<void>;
+  applyBatch(batch: IngestBatch, options?: ApplyOptions): Promise<void>;
+
+  /** Brings every roll-up that batches deferred level with its days. */
+  settleRollups(): Promise<void>;
 
   /** Ledger records of the hours of one month (`YYYY-MM`), keyed by hour start (epoch ms). */
   readLedgerMonth(month: string): Promise<Map<number, LedgerHour>>;
@@ -49,6 +52,16 @@ export interface Store {
   checkReadable(): Promise<void>;
 
   close(): Promise<void>;
+}
+
+export interface ApplyOptions {
+  /**
+   * For a run of consecutive batches (a backfill): the backend may bring a month's roll-ups level
+   * once the batches have moved past the month, or on `settleRollups`, instead of after every
+   * batch, which would rewrite each month and year once per batch. Its own reads still see them
+   * level; another process may see a month's roll-ups behind its days until then.
+   */
+  deferRollups?: boolean;
 }
 
 /**

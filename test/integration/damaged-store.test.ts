@@ -98,7 +98,8 @@ async function copyOfClean(): Promise<string> {
 /** The test server spreads its store into a wrapper: a class instance's methods would not survive. */
 function plainStore(store: JsonStore): Store {
   return {
-    applyBatch: (batch) => store.applyBatch(batch),
+    applyBatch: (batch, options) => store.applyBatch(batch, options),
+    settleRollups: () => store.settleRollups(),
     readLedgerMonth: (month) => store.readLedgerMonth(month),
     readDays: (level, date, keys) => store.readDays(level, date, keys),
     readMonths: (level, month, keys) => store.readMonths(level, month, keys),

@@ -135,6 +135,7 @@ export function memoryUsageStore(fixture: {
   return {
     calls,
     applyBatch: () => Promise.reject(new Error('memoryUsageStore is read-only')),
+    settleRollups: () => Promise.resolve(),
     readLedgerMonth: async (period) => {
       calls.readLedgerMonth.push(period);
       return new Map(

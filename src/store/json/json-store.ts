@@ -7,7 +7,7 @@ import { utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { INGEST_LOCK_FILE } from '../../ingest/lock';
 import { errorFields, silentLogger, type Logger } from '../../log';
-import { PartialReadError, UnreadableDataError, type Store } from '../store';
+import { PartialReadError, UnreadableDataError, type ApplyOptions, type Store } from '../store';
 import { planBatch, validateBatch } from './batch';
 import {
   dayFileText,
@@ -106,6 +106,7 @@ interface DayChanged {
 }
 
 const dayId = (level: Level, key: string, date: string): string => JSON.stringify([level, key, date]);
+const monthId = ({ level, key, month }: MonthRef): string => JSON.stringify([level, key, month]);
 
 interface MonthUpdate {
   ref: MonthRef;
@@ -151,6 +152,18 @@ export class JsonStore implements Store {
   /** When each unreadable file was last reported. */
   private readonly reported = new Map<string, number>();
   private readonly cache = new ReadCache(READ_CACHE_CHARS);
+  /**
+   * Months whose days changed in batches applied with `deferRollups`, with those days' new totals
+   * (null: the day went). Their roll-ups are brought level once the batches have moved past the
+   * month, or on `settleRollups`, rather than after every batch. The journal names them meanwhile.
+   */
+  private readonly pending = new Map<string, { ref: MonthRef; days: Map<string, Breakdown | null> }>();
+  /**
+   * The months named by the journal this store wrote and still trusts; null when it wrote none, or
+   * when what is pending may differ from the disk (a batch failed part-way): the journal is then
+   * left for `repairFromJournal` to rebuild from the days.
+   */
+  private journaled: Map<string, MonthRef> | null = null;
 
   constructor(
     dataDir: string,
@@ -160,10 +173,33 @@ export class JsonStore implements Store {
     this.quarantine = new QuarantineLayout(dataDir);
   }
 
-  applyBatch(batch: IngestBatch): Promise<void> {
-    const applied = this.writing.then(() => this.applyNow(batch));
-    this.writing = applied.catch(() => undefined);
-    return applied;
+  applyBatch(batch: IngestBatch, options: ApplyOptions = {}): Promise<void> {
+    return this.serially(() => this.applyNow(batch, options.deferRollups === true));
+  }
+
+  settleRollups(): Promise<void> {
+    return this.serially(async () => {
+      if (this.pending.size === 0) return;
+      try {
+        await this.settle(() => true);
+        await this.removeJournalOnceSettled();
+      } catch (err) {
+        this.forgetPending();
+        throw err;
+      }
+    });
+  }
+
+  /** Batches and settlements from this process, one after another. */
+  private serially(work: () => Promise<void>): Promise<void> {
+    const done = this.writing.then(work);
+    this.writing = done.catch(() => undefined);
+    return done;
+  }
+
+  private forgetPending(): void {
+    this.pending.clear();
+    this.journaled = null;
   }
 
   async readLedgerMonth(month: string): Promise<Map<number, LedgerHour>> {
@@ -182,6 +218,7 @@ export class JsonStore implements Store {
 
   async readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
     checkedMonth(month);
+    if (this.pending.size > 0) await this.settleRollups();
     return this.readEach(keys, (key) => {
       const path = this.layout.monthFile(level, key, month);
       return this.cachedRead(path, (text) => parseMonthFile(text, path, level, key, month));
@@ -190,6 +227,7 @@ export class JsonStore implements Store {
 
   async readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
     checkedYear(year);
+    if (this.pending.size > 0) await this.settleRollups();
     return this.readEach(keys, (key) => {
       const path = this.layout.yearFile(level, key, year);
       return this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
@@ -239,7 +277,7 @@ export class JsonStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.writing;
+    await this.settleRollups();
   }
 
   /**
@@ -249,6 +287,8 @@ export class JsonStore implements Store {
    * other places a batch writes, and only while its journal exists).
    */
   async repairFromJournal(): Promise<void> {
+    // The journal of this store's own deferred roll-ups: the months it names are settled in turn.
+    if (this.journaled !== null) return;
     const ledgerYears = await listNames(this.layout.ledgerDir, 'directory');
     const swept = [
       this.layout.dataDir,
@@ -328,6 +368,8 @@ export class JsonStore implements Store {
     if (!(err instanceof CorruptFileError)) return false;
     const file = usageFileOf(this.layout.dataDir, err.path);
     if (file === undefined) return false;
+    // A pending day may be the one that goes: the repair rebuilds every month the journal names.
+    this.forgetPending();
     const journal = await readTextIfExists(this.layout.journalFile);
     const pending = journal === null ? [] : parseJournal(journal, this.layout.journalFile);
     const months = groupBy([...pending, ...(await this.monthsRollingUp(file))], (ref) => ref).map(
@@ -384,21 +426,23 @@ export class JsonStore implements Store {
     if (after !== text) await writeFileAtomic(path, after);
   }
 
-  private async applyNow(batch: IngestBatch): Promise<void> {
+  private async applyNow(batch: IngestBatch, deferRollups: boolean): Promise<void> {
     validateBatch(batch);
     await this.repairQuarantining();
     // A damaged file the batch comes across is moved aside, and the batch planned again without it.
     for (let round = 1; ; round++) {
       try {
-        return await this.applyOnce(batch);
+        return await this.applyOnce(batch, deferRollups);
       } catch (err) {
+        // What is pending may no longer be what the disk holds; the journal names it all.
+        this.forgetPending();
         if (round > MAX_QUARANTINED || !(await this.quarantineIfUsage(err))) throw err;
         await this.repairQuarantining();
       }
     }
   }
 
-  private async applyOnce(batch: IngestBatch): Promise<void> {
+  private async applyOnce(batch: IngestBatch, deferRollups: boolean): Promise<void> {
     const ledger = await this.readLedgerMonths(batch.outcomes.map((outcome) => utcMonth(outcome.hour)));
     const ledgerBefore = new Map([...ledger].map(([month, { hours }]) => [month, hours]));
     const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt);
@@ -409,13 +453,46 @@ export class JsonStore implements Store {
 
     // Crash safety rests on this order: the journal names every month whose days are about to
     // change, and goes only once the roll-ups and the ledger agree with the days.
-    const daysChanged = await this.writeDaysAndRollups(batch.entries, candidates);
+    for (const day of await this.writeDays(batch.entries, candidates)) {
+      const ref = monthOf(day, day.date);
+      const id = monthId(ref);
+      const month = this.pending.get(id) ?? { ref, days: new Map<string, Breakdown | null>() };
+      this.pending.set(id, month);
+      month.days.set(day.date, day.totals);
+    }
+    // Batches go forward in time: a month before the batch's last is one they have moved past.
+    const lastMonth = utcMonth(Math.max(...batch.outcomes.map((outcome) => outcome.hour)));
+    await this.settle(deferRollups ? (ref) => ref.month < lastMonth : () => true);
     const ledgerWrites = [...plan.ledger].flatMap(([month, hours]) => {
       const text = ledgerFileText(hours);
       return text === ledger.get(month)?.text ? [] : [{ path: this.layout.ledgerFile(month), text }];
     });
     await putFiles(ledgerWrites, CONCURRENCY);
-    if (daysChanged) await putFile(this.layout.journalFile, null);
+    await this.removeJournalOnceSettled();
+  }
+
+  private async removeJournalOnceSettled(): Promise<void> {
+    if (this.pending.size > 0 || this.journaled === null) return;
+    await putFile(this.layout.journalFile, null);
+    this.journaled = null;
+  }
+
+  /**
+   * Writes the journal before a batch's first day changes, naming the batch's months and every
+   * pending one, unless the journal already names them all. A month settled since it was written
+   * may stay named: a repair rebuilds it to the text it has.
+   */
+  private async journalCovering(candidates: readonly DayCandidate[]): Promise<void> {
+    const months = new Map<string, MonthRef>();
+    for (const { ref } of this.pending.values()) months.set(monthId(ref), ref);
+    for (const [ref] of groupBy(candidates, (candidate) => monthOf(candidate, candidate.date))) {
+      months.set(monthId(ref), ref);
+    }
+    const journaled = this.journaled;
+    if (journaled !== null && [...months.keys()].every((id) => journaled.has(id))) return;
+    await writeFileAtomic(this.layout.journalFile, journalText([...months.values()]));
+    await syncDir(this.layout.dataDir);
+    this.journaled = months;
   }
 
   private async mergeInstanceProjects(batch: Readonly<Record<string, readonly string[]>>): Promise<void> {
@@ -480,18 +557,15 @@ export class JsonStore implements Store {
   }
 
   /**
-   * Writes the candidate days whose text changes, then their months' and years' roll-ups; false
-   * when no day changed (and nothing was written). Days are read, rendered and written a slice at a
-   * time, so only a slice's texts are in memory. The journal goes down before the first day changes
-   * and names the months of every candidate (a superset of those that change: a repair rebuilds a
-   * month that did not change to the text it has).
+   * Writes the candidate days whose text changes, durably, and returns them. Days are read,
+   * rendered and written a slice at a time, so only a slice's texts are in memory. The journal goes
+   * down before the first day changes (see `journalCovering`).
    */
-  private async writeDaysAndRollups(
+  private async writeDays(
     entries: readonly DayEntry[],
     candidates: readonly DayCandidate[],
-  ): Promise<boolean> {
+  ): Promise<DayChanged[]> {
     const incoming = new Map(entries.map((entry) => [dayId(entry.level, entry.key, entry.date), entry]));
-    // Synced once all are in place, before the ledger says the hours are in and the journal goes.
     const dirs = new Set<string>();
     const changed: DayChanged[] = [];
     for (let start = 0; start < candidates.length; start += DAY_SLICE) {
@@ -500,11 +574,7 @@ export class JsonStore implements Store {
         await mapLimit(slice, CONCURRENCY, (candidate) => this.planDay(candidate, incoming))
       ).filter((write): write is DayWrite => write !== null);
       if (planned.length === 0) continue;
-      if (changed.length === 0) {
-        const months = groupBy(candidates, (candidate) => monthOf(candidate, candidate.date));
-        await writeFileAtomic(this.layout.journalFile, journalText(months.map(([ref]) => ref)));
-        await syncDir(this.layout.dataDir);
-      }
+      if (changed.length === 0) await this.journalCovering(candidates);
       await putFiles(
         planned.map(({ level, key, date, text }) => ({ path: this.layout.dayFile(level, key, date), text })),
         CONCURRENCY,
@@ -520,11 +590,20 @@ export class JsonStore implements Store {
         })),
       );
     }
-    if (changed.length === 0) return false;
+    // Before the ledger says the hours are in.
+    await syncDirs(dirs, CONCURRENCY);
+    return changed;
+  }
 
-    const months = groupBy(changed, (day) => monthOf(day, day.date));
-    const monthUpdates = await this.updateRollups(dirs, months, (ref, days) =>
-      this.updatedMonth(ref, new Map(days.map(({ date, totals }) => [date, totals]))),
+  /** Brings the roll-ups of the pending months that are due level with their days. */
+  private async settle(isDue: (ref: MonthRef) => boolean): Promise<void> {
+    const due = [...this.pending].filter(([, { ref }]) => isDue(ref));
+    if (due.length === 0) return;
+    const dirs = new Set<string>();
+    const monthUpdates = await this.updateRollups(
+      dirs,
+      due.map(([, { ref, days }]) => [ref, [days]] as const),
+      (ref, [days]) => this.updatedMonth(ref, days),
     );
     // A month whose file did not change has the totals its year already holds.
     const changedMonths = monthUpdates.filter((update) => update.changed);
@@ -533,9 +612,9 @@ export class JsonStore implements Store {
       this.updatedYear(ref, new Map(updates.map(({ ref: { month }, totals }) => [month, totals]))),
     );
     await syncDirs(dirs, CONCURRENCY);
-    const emptied = changed.filter((day) => day.removed);
-    await this.removeEmptyDirs(groupBy(emptied, (day) => yearOf(day, day.date)).map(([year]) => year));
-    return true;
+    for (const [id] of due) this.pending.delete(id);
+    const emptied = monthUpdates.filter((update) => update.totals === null);
+    await this.removeEmptyDirs(groupBy(emptied, ({ ref }) => yearOf(ref, ref.month)).map(([year]) => year));
   }
 
   /**
@@ -611,8 +690,11 @@ export class JsonStore implements Store {
    */
   private async updateRollups<R, W, U extends { changed: boolean }>(
     dirs: Set<string>,
-    groups: ReadonlyArray<[R, W[]]>,
-    update: (ref: R, items: W[]) => Promise<{ update: U; write: { path: string; text: string | null } }>,
+    groups: ReadonlyArray<readonly [R, readonly W[]]>,
+    update: (
+      ref: R,
+      items: readonly W[],
+    ) => Promise<{ update: U; write: { path: string; text: string | null } }>,
   ): Promise<U[]> {
     const updates: U[] = [];
     for (let start = 0; start < groups.length; start += ROLLUP_SLICE) {

@@ -1,0 +1,211 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../../src/config';
+import { toAllLevelEntries } from '../../../src/aggregate/day-entries';
+import { attribute } from '../../../src/domain/attribution';
+import { costInstanceHour } from '../../../src/domain/energy';
+import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
+import type { IngestBatch } from '../../../src/domain/usage';
+import { ingestRange, stepEnd, type IngestDeps } from '../../../src/ingest/run';
+import { silentLogger } from '../../../src/log';
+import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import { emptyRegistry } from '../../../src/plugins/workspaces/registry';
+import { openJsonStore } from '../../../src/store/json';
+import type { Store } from '../../../src/store/store';
+import { fakeCarbon, hoursIn, tempDirs } from '../../support/fake-ingest';
+import { snapshotFiles } from '../../support/store-files';
+import { rollupDisagreements } from '../../support/store-invariants';
+
+const at = (iso: string) => Date.parse(iso);
+const dirs = tempDirs('cl-ingest-run-');
+afterEach(() => dirs.cleanup());
+
+describe('stepEnd', () => {
+  const budget = 24_000;
+  const start = at('2025-03-10T00:00:00Z');
+  const far = at('2026-01-01T00:00:00Z');
+
+  it('goes a day while the fleet is unknown, ending on the next UTC midnight', () => {
+    expect(stepEnd(start, far, 168, undefined, budget)).toBe(start + DAY_MS);
+    expect(stepEnd(at('2025-03-10T17:00:00Z'), far, 168, undefined, budget)).toBe(at('2025-03-11T00:00:00Z'));
+  });
+
+  it('holds at most the budget of instance-hours, in whole days, and at most the most hours', () => {
+    expect(stepEnd(start, far, 168, 1000, budget)).toBe(start + DAY_MS);
+    expect(stepEnd(start, far, 168, 300, budget)).toBe(start + 3 * DAY_MS); // 80 h → 3 days
+    expect(stepEnd(start, far, 168, 100, budget)).toBe(start + 7 * DAY_MS); // 240 h, capped at 168
+    expect(stepEnd(start, far, 168, 0, budget)).toBe(start + 7 * DAY_MS);
+  });
+
+  it('goes below a day, by hours, for a fleet larger than a day of the budget', () => {
+    expect(stepEnd(start, far, 168, 5000, budget)).toBe(start + 4 * HOUR_MS);
+    expect(stepEnd(start, far, 168, 10_000_000, budget)).toBe(start + HOUR_MS);
+  });
+
+  it('never passes the end of the range', () => {
+    expect(stepEnd(start, start + 5 * HOUR_MS, 168, 100, budget)).toBe(start + 5 * HOUR_MS);
+  });
+});
+
+/** `instances` VMs over two projects and two machine types, with figures that vary by hour and VM. */
+function fleetSource(instances: number): CpuSecondsSource & { calls: Array<[number, number]> } {
+  const calls: Array<[number, number]> = [];
+  return {
+    calls,
+    async fetchHours(fromHour, toHour) {
+      calls.push([fromHour, toHour]);
+      const answers = new Map<number, SourceHour>();
+      for (const hour of hoursIn(fromHour, toHour)) {
+        const rows = Array.from({ length: instances }, (_, vm) => {
+          const busy = ((hour / HOUR_MS + vm * 7) % 13) * 97.3 + vm;
+          return {
+            hour,
+            instance: `vm-${vm}:9100`,
+            labels: {
+              instance: `vm-${vm}:9100`,
+              cloud_project_name: vm % 2 === 0 ? 'Even' : 'Odd',
+              machine_name: vm % 3 === 0 ? 'Large' : 'Small',
+            },
+            busyCpuSeconds: busy,
+            idleCpuSeconds: 3600 - busy / 2,
+          };
+        });
+        answers.set(hour, { status: 'ok', rows });
+      }
+      return answers;
+    },
+  };
+}
+
+async function deps(
+  store: Store,
+  source: CpuSecondsSource,
+  overrides: Partial<IngestDeps> = {},
+): Promise<IngestDeps> {
+  const config = parseConfig({});
+  return {
+    source,
+    carbon: fakeCarbon(),
+    registry: emptyRegistry,
+    store,
+    energy: config.energy,
+    labels: config.prometheus.labels,
+    stepHours: 168,
+    now: () => at('2025-04-01T00:00:00Z'),
+    log: silentLogger,
+    ...overrides,
+  };
+}
+
+describe('ingestRange', () => {
+  const from = at('2025-01-25T00:00:00Z');
+  const to = at('2025-02-09T05:00:00Z');
+
+  it('sizes its steps by the instances the last answer had, in whole days', async () => {
+    const store = await openJsonStore({ dataDir: dirs.make(), log: silentLogger });
+    const source = fleetSource(10);
+    // 10 instances and 720 instance-hours a step: 72 h, so three days at a time after the first.
+    await ingestRange(await deps(store, source, { stepInstanceHours: 720 }), from, to);
+    const days = (ms: number) => ms / DAY_MS;
+    expect(source.calls.map(([start, end]) => days(end - start))).toEqual([1, 3, 3, 3, 3, 2 + 5 / 24]);
+    expect(source.calls[0][0]).toBe(from);
+    expect(source.calls.at(-1)![1]).toBe(to);
+    await store.close();
+  });
+
+  it('writes the same files, deferring roll-ups across many steps, as one step per run', async () => {
+    const stepped = dirs.make();
+    const once = dirs.make();
+    const source = fleetSource(6);
+
+    const deferring = await openJsonStore({ dataDir: stepped, log: silentLogger });
+    await ingestRange(await deps(deferring, source, { stepInstanceHours: 6 * 48 }), from, to);
+    expect(source.calls.length).toBeGreaterThan(5);
+
+    // A run of one step brings its roll-ups level at once: the way the store worked before.
+    const level = await openJsonStore({ dataDir: once, log: silentLogger });
+    for (let day = from; day < to; day += DAY_MS) {
+      await ingestRange(await deps(level, source), day, Math.min(to, day + DAY_MS));
+    }
+
+    const a = await snapshotFiles(stepped);
+    const b = await snapshotFiles(once);
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    for (const [path, text] of a) expect({ path, text }).toEqual({ path, text: b.get(path) });
+    expect(existsSync(join(stepped, 'journal.json'))).toBe(false);
+    expect(await rollupDisagreements(stepped)).toEqual([]);
+    await deferring.close();
+    await level.close();
+  });
+
+  it('settles what it stored when a step fails, and reports that failure', async () => {
+    const dataDir = dirs.make();
+    const store = await openJsonStore({ dataDir, log: silentLogger });
+    const inner = fleetSource(4);
+    const source: CpuSecondsSource = {
+      async fetchHours(fromHour, toHour, signal) {
+        if (fromHour >= at('2025-02-03T00:00:00Z')) throw new Error('the source broke');
+        return inner.fetchHours(fromHour, toHour, signal);
+      },
+    };
+    await expect(
+      ingestRange(await deps(store, source, { stepInstanceHours: 4 * 48 }), from, to),
+    ).rejects.toThrow('the source broke');
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
+    expect(await rollupDisagreements(dataDir)).toEqual([]);
+    const [january] = await store.readMonths('PROJECT', '2025-01', ['Even']);
+    expect(Object.keys(january!.days)).toHaveLength(7);
+    await store.close();
+  });
+});
+
+describe('JsonStore with deferred roll-ups', () => {
+  const first = at('2025-03-01T00:00:00Z');
+
+  /** Two days of March from the fleet source, costed at 100 g/kWh, as one batch. */
+  async function twoDaysBatch(): Promise<IngestBatch> {
+    const config = parseConfig({});
+    const answers = await fleetSource(3).fetchHours(first, first + 2 * DAY_MS);
+    const costed = [...answers.values()].flatMap((answer) =>
+      answer.status === 'ok'
+        ? answer.rows.map((row) =>
+            costInstanceHour(attribute(row, config.prometheus.labels, emptyRegistry), config.energy, 100),
+          )
+        : [],
+    );
+    const outcomes = hoursIn(first, first + 2 * DAY_MS).map((hour) => ({
+      hour,
+      status: 'ok' as const,
+      intensity: { gPerKwh: 100, estimated: false, source: 'fake' },
+      instanceHours: {},
+    }));
+    return { outcomes, entries: toAllLevelEntries(costed), attemptedAt: first };
+  }
+
+  it('leaves a month of the last batch pending, and reads it level with its days', async () => {
+    const dataDir = dirs.make();
+    const store = await openJsonStore({ dataDir, log: silentLogger });
+    await store.applyBatch(await twoDaysBatch(), { deferRollups: true });
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(true);
+    expect(existsSync(join(dataDir, 'usage/project/Even/2025/2025-03.json'))).toBe(false);
+
+    const [march] = await store.readMonths('PROJECT', '2025-03', ['Even']);
+    expect(Object.keys(march!.days)).toEqual(['2025-03-01', '2025-03-02']);
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
+    expect(await rollupDisagreements(dataDir)).toEqual([]);
+    await store.close();
+  });
+
+  it('is brought level by the next open when its process stops with roll-ups pending', async () => {
+    const dataDir = dirs.make();
+    const stopped = await openJsonStore({ dataDir, log: silentLogger });
+    await stopped.applyBatch(await twoDaysBatch(), { deferRollups: true });
+    expect(await rollupDisagreements(dataDir)).not.toEqual([]);
+
+    // Never closed, as after a kill: the journal it left is repaired by the next store to open.
+    const next = await openJsonStore({ dataDir, log: silentLogger });
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
+    expect(await rollupDisagreements(dataDir)).toEqual([]);
+    await next.close();
+  });
+});
