@@ -1,18 +1,29 @@
+import { writeFile } from 'node:fs/promises';
 import { parseConfig } from '../config';
 import { ingestRange } from '../ingest/run';
 import { ingestDeps } from '../ingest/wiring';
 import { silentLogger } from '../log';
 import { openJsonStore } from '../store/json';
+import type { QueryRangeForm } from './ingest';
 
 /**
  * A child process of the bench: one ingestion of [from, to) from a Prometheus into a JSON store,
  * wired as `carbonledger ingest` wires it, so its peak RSS is the ingestion's alone.
- * argv: prometheusUrl registryFile dataDir fromIso toIso [chunkHours]. Prints one JSON line.
+ * argv: prometheusUrl registryFile dataDir fromIso toIso requestsFile. Prints one JSON line, and
+ * writes the form of every query_range request it made to `requestsFile`, for the floor to replay.
  */
 async function main(): Promise<void> {
-  const [url, registryFile, dataDir, fromIso, toIso, chunkHours] = process.argv.slice(2);
+  const [url, registryFile, dataDir, fromIso, toIso, requestsFile] = process.argv.slice(2);
+  const requests: QueryRangeForm[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    if (String(input).endsWith('/api/v1/query_range') && typeof init?.body === 'string') {
+      requests.push(Object.fromEntries(new URLSearchParams(init.body)));
+    }
+    return realFetch(input, init);
+  };
   const config = parseConfig({
-    prometheus: { url, ...(chunkHours === undefined ? {} : { chunkHours: Number(chunkHours) }) },
+    prometheus: { url },
     workspaces: { file: registryFile },
     store: { kind: 'json', dataDir },
   });
@@ -22,6 +33,7 @@ async function main(): Promise<void> {
   const report = await ingestRange(deps, Date.parse(fromIso), Date.parse(toIso));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await store.close();
+  await writeFile(requestsFile, JSON.stringify(requests));
   const usage = process.resourceUsage();
   process.stdout.write(
     `${JSON.stringify({

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { HOUR_MS } from '../domain/time';
 import { cpuSecondsQueries, hourlyRange } from '../plugins/prometheus/promql';
 import { benchVm, fleetToMs, writeBenchRegistry, type BenchFleetSpec } from './fleet';
 import { BENCH_ROOT, queryRangeRequests } from './prometheus';
 
-/** As the source asks: chunks of `chunkHours` (the config default), two chunks in flight. */
+/** The config's default `chunkHours`. */
 const CHUNK_HOURS = 24 * 7;
-const CHUNK_CONCURRENCY = 2;
 
 export interface IngestFigures {
   seconds: number;
@@ -30,39 +29,44 @@ async function post(url: string, path: string, form: Record<string, string>): Pr
   return text;
 }
 
+/** The form of one query_range request, as sent. */
+export type QueryRangeForm = Record<string, string>;
+
+/** Requests in flight at once: the source's two chunks, each asking idle and busy side by side. */
+const FLOOR_CONCURRENCY = 4;
+
 /**
- * The floor: the query_range requests the ingestion makes (the same PromQL, chunks and
- * concurrency), each answer read whole and discarded. What Prometheus itself costs.
+ * A year of query_range requests in fixed chunks of a week, as an ingestion of a small fleet
+ * makes them: enough to warm Prometheus (page cache, chunk decoding) before anything is timed.
  */
-export async function prometheusFloor(url: string, spec: BenchFleetSpec): Promise<IngestFigures> {
+export function warmUpRequests(spec: BenchFleetSpec): QueryRangeForm[] {
   const queries = cpuSecondsQueries(['idle'], '');
-  const chunks: Array<[number, number]> = [];
-  const toMs = fleetToMs(spec);
-  for (let from = spec.fromMs; from < toMs; from += CHUNK_HOURS * HOUR_MS) {
-    chunks.push([from, Math.min(toMs, from + CHUNK_HOURS * HOUR_MS)]);
+  const requests: QueryRangeForm[] = [];
+  for (let from = spec.fromMs; from < fleetToMs(spec); from += CHUNK_HOURS * HOUR_MS) {
+    const range = hourlyRange(from, Math.min(fleetToMs(spec), from + CHUNK_HOURS * HOUR_MS) - HOUR_MS);
+    for (const query of [queries.idle, queries.busy]) {
+      requests.push({ query, start: String(range.start), end: String(range.end), step: String(range.step) });
+    }
   }
+  return requests;
+}
+
+/**
+ * The floor: the very query_range requests an ingestion made (recorded by the ingest worker),
+ * with at least the concurrency it had, each answer read whole and discarded. What Prometheus
+ * itself costs.
+ */
+export async function prometheusFloor(
+  url: string,
+  requests: readonly QueryRangeForm[],
+): Promise<IngestFigures> {
   let next = 0;
-  let requests = 0;
   const started = process.hrtime.bigint();
   const worker = async (): Promise<void> => {
-    while (next < chunks.length) {
-      const [from, to] = chunks[next++];
-      const range = hourlyRange(from, to - HOUR_MS);
-      const form = (query: string) => ({
-        query,
-        start: String(range.start),
-        end: String(range.end),
-        step: String(range.step),
-      });
-      await Promise.all([
-        post(url, '/api/v1/query_range', form(queries.idle)),
-        post(url, '/api/v1/query_range', form(queries.busy)),
-      ]);
-      requests += 2;
-    }
+    while (next < requests.length) await post(url, '/api/v1/query_range', requests[next++]);
   };
-  await Promise.all(Array.from({ length: CHUNK_CONCURRENCY }, worker));
-  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, requests };
+  await Promise.all(Array.from({ length: FLOOR_CONCURRENCY }, worker));
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, requests: requests.length };
 }
 
 export interface SeedFigures extends IngestFigures {
@@ -105,13 +109,17 @@ export async function seedMethod(
   };
 }
 
-/** The real ingestion of the whole fleet, in a child process, into a fresh JSON store. */
+/**
+ * The real ingestion of the whole fleet, in a child process, into a fresh JSON store; with the
+ * query_range requests it made.
+ */
 export async function ingestFleet(
   url: string,
   spec: BenchFleetSpec,
   dataDir: string,
   registryFile: string,
-): Promise<IngestFigures> {
+): Promise<IngestFigures & { asked: QueryRangeForm[] }> {
+  const requestsFile = join(dirname(dataDir), 'requests.json');
   const before = await queryRangeRequests(url);
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(
@@ -123,6 +131,7 @@ export async function ingestFleet(
         dataDir,
         new Date(spec.fromMs).toISOString(),
         new Date(fleetToMs(spec)).toISOString(),
+        requestsFile,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -135,7 +144,9 @@ export async function ingestFleet(
   });
   const requests = (await queryRangeRequests(url)) - before;
   const report = JSON.parse(output.trim().split('\n').pop()!);
-  return { ...report, requests };
+  const asked = JSON.parse(await readFile(requestsFile, 'utf8')) as QueryRangeForm[];
+  await rm(requestsFile);
+  return { ...report, requests, asked };
 }
 
 export async function benchStoreDirs(): Promise<{

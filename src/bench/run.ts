@@ -4,7 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFleet, writeBenchRegistry, type BenchFleetSpec } from './fleet';
-import { ingestFleet, prometheusFloor, seedMethod, type IngestFigures } from './ingest';
+import { ingestFleet, prometheusFloor, seedMethod, warmUpRequests, type IngestFigures } from './ingest';
 import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
 import { runApiBench } from './api';
 
@@ -70,11 +70,11 @@ async function main(): Promise<void> {
       const dir = await mkdtemp(join(BENCH_ROOT, `ingest-${process.pid}-`));
       const registryFile = join(dir, 'workspaces.json');
       await writeBenchRegistry(spec, registryFile);
-      // Warm Prometheus (page cache, chunk decoding) so neither measurement pays for a cold start.
-      await prometheusFloor(prometheus.url, spec);
-      const floor1 = await prometheusFloor(prometheus.url, spec);
+      // Warm Prometheus (page cache, chunk decoding) so no measurement pays for a cold start.
+      await prometheusFloor(prometheus.url, warmUpRequests(spec));
       const ingest = await ingestFleet(prometheus.url, spec, join(dir, 'data'), registryFile);
-      const floor2 = await prometheusFloor(prometheus.url, spec);
+      const floor1 = await prometheusFloor(prometheus.url, ingest.asked);
+      const floor2 = await prometheusFloor(prometheus.url, ingest.asked);
       const floor: IngestFigures = floor1.seconds <= floor2.seconds ? floor1 : floor2;
       if (only !== 'api') {
         const seed = await seedMethod(prometheus.url, spec, Number(values['seed-hours']));
