@@ -99,6 +99,10 @@ async function main(): Promise<void> {
         console.log(
           `  seed / ingestion   ${ratio(seed.seconds, ingest.seconds)}  (target ≥ 50×: ${verdict(vsSeed >= 50)})`,
         );
+        // The seed's figure is its fetching alone: this sets its requests against ours, store aside.
+        console.log(
+          `  seed / floor       ${ratio(seed.seconds, floor.seconds)}  (fetching alone, for reference)`,
+        );
         console.log(
           `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB at 1,000 × 365: ${instances >= 1000 ? verdict(ingest.maxRssMb! < 300) : 'not the full fleet'})`,
         );
