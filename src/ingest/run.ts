@@ -4,7 +4,7 @@ import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
 import { DAY_MS, HOUR_MS } from '../domain/time';
 import type { CostedInstanceHour, HourIntensity, HourOutcome } from '../domain/usage';
-import type { Logger } from '../log';
+import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
@@ -44,8 +44,8 @@ export const STEP_INSTANCE_HOURS = 24_000;
 
 /**
  * The end of the step that starts at `start`: at most `maxHours`, and at most `budget` instance-hours
- * for a fleet of `instances` (unknown before the first answer: a day, then). A step of a day or
- * more ends on a UTC midnight, so each day entry is written by one step only.
+ * for a fleet of `instances` (unknown before the first answer: an hour, then, whatever the fleet).
+ * A step of a day or more ends on a UTC midnight, so each day entry is written by one step only.
  */
 export function stepEnd(
   start: number,
@@ -54,7 +54,7 @@ export function stepEnd(
   instances: number | undefined,
   budget: number,
 ): number {
-  const byBudget = instances === undefined ? 24 : Math.floor(budget / Math.max(1, instances));
+  const byBudget = instances === undefined ? 1 : Math.floor(budget / Math.max(1, instances));
   const hours = Math.max(1, Math.min(maxHours, byBudget));
   const end = start + hours * HOUR_MS;
   const midnight = Math.floor(end / DAY_MS) * DAY_MS;
@@ -112,9 +112,15 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
       step = following;
     }
   } catch (err) {
-    // What the steps stored is brought level now rather than by the next run's repair; the
-    // failure that stopped the run is the one to report.
-    if (deferRollups) await deps.store.settleRollups().catch(() => undefined);
+    // What the steps stored is brought level now, under this run's lock, rather than by the next
+    // run's repair; the failure that stopped the run is the one to report.
+    if (deferRollups) {
+      await deps.store.settleRollups().catch((settleErr: unknown) =>
+        deps.log.error('could not bring roll-ups level after a failed ingestion; the next run will', {
+          ...errorFields(settleErr),
+        }),
+      );
+    }
     throw err;
   }
   if (deferRollups) await deps.store.settleRollups();
@@ -125,7 +131,7 @@ async function ingestStep(
   deps: IngestDeps,
   report: IngestReport,
   stepStart: number,
-  stepEnd: number,
+  stepStop: number,
   fetched: Map<number, SourceHour>,
   intensities: Map<number, HourIntensity>,
   deferRollups: boolean,
@@ -133,7 +139,7 @@ async function ingestStep(
   const costed: CostedInstanceHour[] = [];
   const outcomes: HourOutcome[] = [];
   const okHours: number[] = [];
-  for (let hour = stepStart; hour < stepEnd; hour += HOUR_MS) {
+  for (let hour = stepStart; hour < stepStop; hour += HOUR_MS) {
     const answer = fetched.get(hour) ?? {
       status: 'failed',
       error: 'the source gave no answer for this hour',
@@ -177,7 +183,7 @@ async function ingestStep(
   report.instanceHours += costed.length;
   deps.log.info('ingested step', {
     from: new Date(stepStart).toISOString(),
-    to: new Date(stepEnd).toISOString(),
+    to: new Date(stepStop).toISOString(),
     okHours: okHours.length,
     failedHours: outcomes.length - okHours.length,
     instanceHours: costed.length,

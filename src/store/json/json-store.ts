@@ -164,6 +164,8 @@ export class JsonStore implements Store {
    * left for `repairFromJournal` to rebuild from the days.
    */
   private journaled: Map<string, MonthRef> | null = null;
+  /** A journal of this store's was left to the repair (see `forgetPending`) and is not yet repaired. */
+  private journalLeft = false;
 
   constructor(
     dataDir: string,
@@ -177,17 +179,28 @@ export class JsonStore implements Store {
     return this.serially(() => this.applyNow(batch, options.deferRollups === true));
   }
 
+  /**
+   * Also finishes, from the days, what a batch of this process that failed left to the journal:
+   * the caller holds the ingest lock (it applied those batches), so the journal is its own.
+   */
   settleRollups(): Promise<void> {
     return this.serially(async () => {
-      if (this.pending.size === 0) return;
-      try {
-        await this.settle(() => true);
-        await this.removeJournalOnceSettled();
-      } catch (err) {
-        this.forgetPending();
-        throw err;
-      }
+      if (this.journalLeft) await this.repairQuarantining();
+      await this.settlePending();
     });
+  }
+
+  /** Settles every pending month, moving a damaged roll-up aside as a batch would. */
+  private async settlePending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    try {
+      await this.settle(() => true);
+      await this.removeJournalOnceSettled();
+    } catch (err) {
+      this.forgetPending();
+      if (!(await this.quarantineIfUsage(err))) throw err;
+      await this.repairQuarantining();
+    }
   }
 
   /** Batches and settlements from this process, one after another. */
@@ -198,6 +211,7 @@ export class JsonStore implements Store {
   }
 
   private forgetPending(): void {
+    if (this.journaled !== null) this.journalLeft = true;
     this.pending.clear();
     this.journaled = null;
   }
@@ -218,7 +232,7 @@ export class JsonStore implements Store {
 
   async readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
     checkedMonth(month);
-    if (this.pending.size > 0) await this.settleRollups();
+    if (this.pending.size > 0) await this.serially(() => this.settlePending());
     return this.readEach(keys, (key) => {
       const path = this.layout.monthFile(level, key, month);
       return this.cachedRead(path, (text) => parseMonthFile(text, path, level, key, month));
@@ -227,7 +241,7 @@ export class JsonStore implements Store {
 
   async readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
     checkedYear(year);
-    if (this.pending.size > 0) await this.settleRollups();
+    if (this.pending.size > 0) await this.serially(() => this.settlePending());
     return this.readEach(keys, (key) => {
       const path = this.layout.yearFile(level, key, year);
       return this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
@@ -277,7 +291,8 @@ export class JsonStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.settleRollups();
+    // Not the repair of a journal left behind: another process may hold the lock by now.
+    await this.serially(() => this.settlePending());
   }
 
   /**
@@ -322,6 +337,7 @@ export class JsonStore implements Store {
     await mapLimit(years, CONCURRENCY, (ref) => this.rebuildYear(ref));
     await this.removeEmptyDirs(years);
     await putFile(path, null);
+    this.journalLeft = false;
   }
 
   /**
@@ -461,7 +477,8 @@ export class JsonStore implements Store {
       month.days.set(day.date, day.totals);
     }
     // Batches go forward in time: a month before the batch's last is one they have moved past.
-    const lastMonth = utcMonth(Math.max(...batch.outcomes.map((outcome) => outcome.hour)));
+    const lastHour = batch.outcomes.reduce((last, { hour }) => Math.max(last, hour), -Infinity);
+    const lastMonth = Number.isFinite(lastHour) ? utcMonth(lastHour) : '';
     await this.settle(deferRollups ? (ref) => ref.month < lastMonth : () => true);
     const ledgerWrites = [...plan.ledger].flatMap(([month, hours]) => {
       const text = ledgerFileText(hours);
@@ -489,7 +506,9 @@ export class JsonStore implements Store {
       months.set(monthId(ref), ref);
     }
     const journaled = this.journaled;
-    if (journaled !== null && [...months.keys()].every((id) => journaled.has(id))) return;
+    const covered = journaled !== null && [...months.keys()].every((id) => journaled.has(id));
+    // One stat a batch: a journal removed behind this store's back is written again.
+    if (covered && existsSync(this.layout.journalFile)) return;
     await writeFileAtomic(this.layout.journalFile, journalText([...months.values()]));
     await syncDir(this.layout.dataDir);
     this.journaled = months;
@@ -597,7 +616,10 @@ export class JsonStore implements Store {
 
   /** Brings the roll-ups of the pending months that are due level with their days. */
   private async settle(isDue: (ref: MonthRef) => boolean): Promise<void> {
-    const due = [...this.pending].filter(([, { ref }]) => isDue(ref));
+    // A month that lost a day is settled at once: its key may have gone, and must not stay listed.
+    const due = [...this.pending].filter(
+      ([, { ref, days }]) => isDue(ref) || [...days.values()].includes(null),
+    );
     if (due.length === 0) return;
     const dirs = new Set<string>();
     const monthUpdates = await this.updateRollups(

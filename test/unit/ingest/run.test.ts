@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config';
 import { toAllLevelEntries } from '../../../src/aggregate/day-entries';
@@ -25,9 +26,13 @@ describe('stepEnd', () => {
   const start = at('2025-03-10T00:00:00Z');
   const far = at('2026-01-01T00:00:00Z');
 
-  it('goes a day while the fleet is unknown, ending on the next UTC midnight', () => {
-    expect(stepEnd(start, far, 168, undefined, budget)).toBe(start + DAY_MS);
-    expect(stepEnd(at('2025-03-10T17:00:00Z'), far, 168, undefined, budget)).toBe(at('2025-03-11T00:00:00Z'));
+  it('goes an hour while the fleet is unknown, whatever its size', () => {
+    expect(stepEnd(start, far, 168, undefined, budget)).toBe(start + HOUR_MS);
+  });
+
+  it('ends a step of a day or more on a UTC midnight', () => {
+    expect(stepEnd(at('2025-03-10T01:00:00Z'), far, 168, 1000, budget)).toBe(at('2025-03-11T00:00:00Z'));
+    expect(stepEnd(at('2025-03-10T17:00:00Z'), far, 168, 100, budget)).toBe(at('2025-03-17T00:00:00Z'));
   });
 
   it('holds at most the budget of instance-hours, in whole days, and at most the most hours', () => {
@@ -104,10 +109,11 @@ describe('ingestRange', () => {
   it('sizes its steps by the instances the last answer had, in whole days', async () => {
     const store = await openJsonStore({ dataDir: dirs.make(), log: silentLogger });
     const source = fleetSource(10);
-    // 10 instances and 720 instance-hours a step: 72 h, so three days at a time after the first.
+    // An hour to learn the fleet; then 10 instances and 720 instance-hours a step: 72 h, so
+    // three days at a time once on a midnight.
     await ingestRange(await deps(store, source, { stepInstanceHours: 720 }), from, to);
-    const days = (ms: number) => ms / DAY_MS;
-    expect(source.calls.map(([start, end]) => days(end - start))).toEqual([1, 3, 3, 3, 3, 2 + 5 / 24]);
+    const hours = (ms: number) => ms / HOUR_MS;
+    expect(source.calls.map(([start, end]) => hours(end - start))).toEqual([1, 71, 72, 72, 72, 72, 5]);
     expect(source.calls[0][0]).toBe(from);
     expect(source.calls.at(-1)![1]).toBe(to);
     await store.close();
@@ -193,6 +199,20 @@ describe('JsonStore with deferred roll-ups', () => {
     expect(Object.keys(march!.days)).toEqual(['2025-03-01', '2025-03-02']);
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
     expect(await rollupDisagreements(dataDir)).toEqual([]);
+    await store.close();
+  });
+
+  it('moves a damaged roll-up aside when it settles, as a batch would, and rebuilds it', async () => {
+    const dataDir = dirs.make();
+    const store = await openJsonStore({ dataDir, log: silentLogger });
+    await store.applyBatch(await twoDaysBatch(), { deferRollups: true });
+    const month = join(dataDir, 'usage/project/Even/2025/2025-03.month.json');
+    await writeFile(month, '{ "cloud_project_name": "Even", "month": ');
+
+    await store.settleRollups();
+    expect(await rollupDisagreements(dataDir)).toEqual([]);
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
+    expect(await readdir(join(dataDir, 'quarantine'))).toHaveLength(1);
     await store.close();
   });
 
