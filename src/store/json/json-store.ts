@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Breakdown } from '../../domain/figures';
+import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
@@ -157,7 +157,7 @@ export class JsonStore implements Store {
    * (null: the day went). Their roll-ups are brought level once the batches have moved past the
    * month, or on `settleRollups`, rather than after every batch. The journal names them meanwhile.
    */
-  private readonly pending = new Map<string, { ref: MonthRef; days: Map<string, Breakdown | null> }>();
+  private readonly pending = new Map<string, { ref: MonthRef; days: Map<string, PackedBreakdown | null> }>();
   /**
    * The months named by the journal this store wrote and still trusts; null when it wrote none, or
    * when what is pending may differ from the disk (a batch failed part-way): the journal is then
@@ -472,9 +472,9 @@ export class JsonStore implements Store {
     for (const day of await this.writeDays(batch.entries, candidates)) {
       const ref = monthOf(day, day.date);
       const id = monthId(ref);
-      const month = this.pending.get(id) ?? { ref, days: new Map<string, Breakdown | null>() };
+      const month = this.pending.get(id) ?? { ref, days: new Map<string, PackedBreakdown | null>() };
       this.pending.set(id, month);
-      month.days.set(day.date, day.totals);
+      month.days.set(day.date, day.totals === null ? null : packBreakdown(day.totals));
     }
     // Batches go forward in time: a month before the batch's last is one they have moved past.
     const lastHour = batch.outcomes.reduce((last, { hour }) => Math.max(last, hour), -Infinity);
@@ -625,7 +625,13 @@ export class JsonStore implements Store {
     const monthUpdates = await this.updateRollups(
       dirs,
       due.map(([, { ref, days }]) => [ref, [days]] as const),
-      (ref, [days]) => this.updatedMonth(ref, days),
+      (ref, [days]) =>
+        this.updatedMonth(
+          ref,
+          new Map(
+            [...days].map(([date, totals]) => [date, totals === null ? null : unpackBreakdown(totals)]),
+          ),
+        ),
     );
     // A month whose file did not change has the totals its year already holds.
     const changedMonths = monthUpdates.filter((update) => update.changed);
