@@ -3,7 +3,7 @@ import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
 import { DAY_MS, HOUR_MS } from '../domain/time';
-import type { CostedInstanceHour, HourIntensity, HourOutcome } from '../domain/usage';
+import type { CostedInstanceHour, HourIntensity, HourOutcome, IngestBatch } from '../domain/usage';
 import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
@@ -44,7 +44,8 @@ export const STEP_INSTANCE_HOURS = 24_000;
 
 /**
  * The end of the step that starts at `start`: at most `maxHours`, and at most `budget` instance-hours
- * for a fleet of `instances` (unknown before the first answer: an hour, then, whatever the fleet).
+ * for a fleet of `instances` (unknown before the first answer: a day, then, which holds the budget
+ * for a fleet of up to 1,000).
  * A step of a day or more ends on a UTC midnight, so each day entry is written by one step only.
  */
 export function stepEnd(
@@ -54,7 +55,7 @@ export function stepEnd(
   instances: number | undefined,
   budget: number,
 ): number {
-  const byBudget = instances === undefined ? 1 : Math.floor(budget / Math.max(1, instances));
+  const byBudget = instances === undefined ? 24 : Math.floor(budget / Math.max(1, instances));
   const hours = Math.max(1, Math.min(maxHours, byBudget));
   const end = start + hours * HOUR_MS;
   const midnight = Math.floor(end / DAY_MS) * DAY_MS;
@@ -107,7 +108,22 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
       instances = peakInstances(fetched) ?? instances;
       const following = stepFrom(end, instances);
       next = following === undefined ? undefined : fetchStep(following);
-      await ingestStep(deps, report, start, end, fetched, intensities, deferRollups);
+      // Built before the store is awaited, so only the batch, not the answers and costed hours it
+      // came from, stays in memory while the store works.
+      const costedStep = costStep(deps, start, end, fetched, intensities);
+      await deps.store.applyBatch(costedStep.batch, { deferRollups });
+      const { okHours, failed, instanceHours } = costedStep;
+      report.hours += (end - start) / HOUR_MS;
+      report.okHours += okHours;
+      report.failed.push(...failed);
+      report.instanceHours += instanceHours;
+      deps.log.info('ingested step', {
+        from: new Date(start).toISOString(),
+        to: new Date(end).toISOString(),
+        okHours,
+        failedHours: failed.length,
+        instanceHours,
+      });
       deps.onProgress?.(report.hours, totalHours);
       step = following;
     }
@@ -127,18 +143,25 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
   return report;
 }
 
-async function ingestStep(
+interface CostedStep {
+  batch: IngestBatch;
+  okHours: number;
+  failed: IngestReport['failed'];
+  instanceHours: number;
+}
+
+/** One step's answers attributed, costed and aggregated into the batch the store applies. */
+function costStep(
   deps: IngestDeps,
-  report: IngestReport,
   stepStart: number,
   stepStop: number,
   fetched: Map<number, SourceHour>,
   intensities: Map<number, HourIntensity>,
-  deferRollups: boolean,
-): Promise<void> {
+): CostedStep {
   const costed: CostedInstanceHour[] = [];
   const outcomes: HourOutcome[] = [];
   const okHours: number[] = [];
+  const failed: CostedStep['failed'] = [];
   for (let hour = stepStart; hour < stepStop; hour += HOUR_MS) {
     const answer = fetched.get(hour) ?? {
       status: 'failed',
@@ -147,7 +170,7 @@ async function ingestStep(
     const intensity = intensities.get(hour);
     if (answer.status === 'failed') {
       outcomes.push({ hour, status: 'failed', error: answer.error });
-      report.failed.push({ hour, error: answer.error });
+      failed.push({ hour, error: answer.error });
       continue;
     }
     if (!intensity) throw new Error(`carbon source gave no intensity for ${new Date(hour).toISOString()}`);
@@ -168,24 +191,15 @@ async function ingestStep(
     });
   }
   outcomes.sort((a, b) => a.hour - b.hour);
-
-  await deps.store.applyBatch(
-    {
+  return {
+    batch: {
       outcomes,
       entries: toAllLevelEntries(costed),
       attemptedAt: deps.now(),
       instanceProjects: projectsByInstance(costed),
     },
-    { deferRollups },
-  );
-  report.hours += outcomes.length;
-  report.okHours += okHours.length;
-  report.instanceHours += costed.length;
-  deps.log.info('ingested step', {
-    from: new Date(stepStart).toISOString(),
-    to: new Date(stepStop).toISOString(),
     okHours: okHours.length,
-    failedHours: outcomes.length - okHours.length,
+    failed,
     instanceHours: costed.length,
-  });
+  };
 }
