@@ -41,6 +41,29 @@ interface Memo {
 
 const newMemo = (): Memo => ({ machineKeys: new Map(), hours: new Map() });
 
+/**
+ * A bucket of one machine type (every instance's, every machine type's) holds its figures twice:
+ * the machine's part becomes the very object of the whole, so a step of a large fleet keeps half
+ * as many at that level while the store writes it. Nothing downstream changes figures in place.
+ */
+function shareSoleMachine(bucket: Breakdown): void {
+  const machines = Object.keys(bucket.byMachine);
+  if (machines.length !== 1) return;
+  const [machine] = machines;
+  const part = bucket.byMachine[machine];
+  const all = bucket.all;
+  if (
+    part.busyCpuSeconds === all.busyCpuSeconds &&
+    part.idleCpuSeconds === all.idleCpuSeconds &&
+    part.busyKwh === all.busyKwh &&
+    part.idleKwh === all.idleKwh &&
+    part.busyGco2eq === all.busyGco2eq &&
+    part.idleGco2eq === all.idleGco2eq
+  ) {
+    bucket.byMachine[machine] = all;
+  }
+}
+
 function dayEntriesOf(level: Level, hours: readonly CostedInstanceHour[], memo: Memo): DayEntry[] {
   // Built from usage only, so no hour of a fresh entry is failed.
   const byKey = new Map<string, Map<string, DayEntry & { hours: Record<string, Breakdown> }>>();
@@ -68,6 +91,12 @@ function dayEntriesOf(level: Level, hours: readonly CostedInstanceHour[], memo: 
     addHour((bucket.byMachine[machine] ??= zeroFigures()), hour);
     addHour(entry.totals.all, hour);
     addHour((entry.totals.byMachine[machine] ??= zeroFigures()), hour);
+  }
+  for (const byDate of byKey.values()) {
+    for (const entry of byDate.values()) {
+      for (const bucket of Object.values(entry.hours)) shareSoleMachine(bucket);
+      shareSoleMachine(entry.totals);
+    }
   }
   const keys = [...byKey.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return keys.flatMap((key) =>

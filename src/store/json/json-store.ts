@@ -70,9 +70,9 @@ const REPORT_EVERY_MS = 10 * 60_000;
  */
 const READ_CACHE_CHARS = 64 * 1024 * 1024;
 /** Month or year roll-ups a batch renders before writing them (their texts are held meanwhile). */
-const ROLLUP_SLICE = 256;
+const ROLLUP_SLICE = 64;
 /** Day entries a batch reads, renders and writes at a time (their texts are held meanwhile). */
-const DAY_SLICE = 256;
+const DAY_SLICE = 64;
 
 interface YearRef {
   level: Level;
