@@ -2,7 +2,7 @@ import { instanceHoursByMachine, projectsByInstance, toAllLevelEntries } from '.
 import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
-import { DAY_MS, HOUR_MS } from '../domain/time';
+import { DAY_MS, HOUR_MS, utcMonth } from '../domain/time';
 import type { CostedInstanceHour, HourIntensity, HourOutcome, IngestBatch } from '../domain/usage';
 import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
@@ -112,6 +112,9 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
       // came from, stays in memory while the store works.
       const costedStep = costStep(deps, start, end, fetched, intensities);
       await deps.store.applyBatch(costedStep.batch, { deferRollups });
+      // A month behind the run is settled here, between steps, rather than by the store in the
+      // middle of the next batch, while that batch's entries are also in memory.
+      if (deferRollups && utcMonth(end) !== utcMonth(start)) await deps.store.settleRollups();
       const { okHours, failed, instanceHours } = costedStep;
       report.hours += (end - start) / HOUR_MS;
       report.okHours += okHours;
