@@ -1,4 +1,4 @@
-import { type Breakdown, type Figures, zeroBreakdown, zeroFigures } from '../domain/figures';
+import { type Breakdown, type Figures, sameFigures, zeroBreakdown, zeroFigures } from '../domain/figures';
 import { LEVELS, type Level } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import { hourLabel, utcDate } from '../domain/time';
@@ -50,18 +50,7 @@ function shareSoleMachine(bucket: Breakdown): void {
   const machines = Object.keys(bucket.byMachine);
   if (machines.length !== 1) return;
   const [machine] = machines;
-  const part = bucket.byMachine[machine];
-  const all = bucket.all;
-  if (
-    part.busyCpuSeconds === all.busyCpuSeconds &&
-    part.idleCpuSeconds === all.idleCpuSeconds &&
-    part.busyKwh === all.busyKwh &&
-    part.idleKwh === all.idleKwh &&
-    part.busyGco2eq === all.busyGco2eq &&
-    part.idleGco2eq === all.idleGco2eq
-  ) {
-    bucket.byMachine[machine] = all;
-  }
+  if (sameFigures(bucket.byMachine[machine], bucket.all)) bucket.byMachine[machine] = bucket.all;
 }
 
 function dayEntriesOf(level: Level, hours: readonly CostedInstanceHour[], memo: Memo): DayEntry[] {

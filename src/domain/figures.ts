@@ -22,6 +22,18 @@ export function zeroFigures(): Figures {
   return { busyCpuSeconds: 0, idleCpuSeconds: 0, busyKwh: 0, idleKwh: 0, busyGco2eq: 0, idleGco2eq: 0 };
 }
 
+/** The same six figures (compared as numbers: 0 and -0 alike, NaN never). */
+export function sameFigures(a: Figures, b: Figures): boolean {
+  return (
+    a.busyCpuSeconds === b.busyCpuSeconds &&
+    a.idleCpuSeconds === b.idleCpuSeconds &&
+    a.busyKwh === b.busyKwh &&
+    a.idleKwh === b.idleKwh &&
+    a.busyGco2eq === b.busyGco2eq &&
+    a.idleGco2eq === b.idleGco2eq
+  );
+}
+
 /** Adds `b` into `a` in place and returns `a`: callers sum thousands of buckets, so no copies. */
 export function addInto(a: Figures, b: Figures): Figures {
   a.busyCpuSeconds += b.busyCpuSeconds;

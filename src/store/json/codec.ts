@@ -1,4 +1,4 @@
-import { FIGURE_FIELDS, zeroFigures, type Breakdown, type Figures } from '../../domain/figures';
+import { FIGURE_FIELDS, sameFigures, zeroFigures, type Breakdown, type Figures } from '../../domain/figures';
 import { KEY_FIELD, LEVELS, type Level } from '../../domain/levels';
 import { seedDate } from '../../domain/time';
 import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../domain/usage';
@@ -100,17 +100,6 @@ function isIndexName(name: string): boolean {
 
 function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function sameFigures(a: Figures, b: Figures): boolean {
-  return (
-    a.busyCpuSeconds === b.busyCpuSeconds &&
-    a.idleCpuSeconds === b.idleCpuSeconds &&
-    a.busyKwh === b.busyKwh &&
-    a.idleKwh === b.idleKwh &&
-    a.busyGco2eq === b.busyGco2eq &&
-    a.idleGco2eq === b.idleGco2eq
-  );
 }
 
 function breakdownText(breakdown: Breakdown, indent: string): string {
