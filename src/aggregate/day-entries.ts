@@ -1,4 +1,4 @@
-import { type Breakdown, type Figures, sameFigures, zeroBreakdown, zeroFigures } from '../domain/figures';
+import { addInto, type Breakdown, sameFigures, zeroBreakdown, zeroFigures } from '../domain/figures';
 import { LEVELS, type Level } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import { hourLabel, utcDate } from '../domain/time';
@@ -18,16 +18,6 @@ export function keyAt(level: Level, hour: AttributedInstanceHour): string {
     case 'INSTANCE':
       return hour.instance;
   }
-}
-
-/** Adds an instance-hour's six figures, field by field: no intermediate object per hour and level. */
-function addHour(into: Figures, hour: CostedInstanceHour): void {
-  into.busyCpuSeconds += hour.busyCpuSeconds;
-  into.idleCpuSeconds += hour.idleCpuSeconds;
-  into.busyKwh += hour.busyKwh;
-  into.idleKwh += hour.idleKwh;
-  into.busyGco2eq += hour.busyGco2eq;
-  into.idleGco2eq += hour.idleGco2eq;
 }
 
 /**
@@ -76,10 +66,10 @@ function dayEntriesOf(level: Level, hours: readonly CostedInstanceHour[], memo: 
       byDate.set(when.date, entry);
     }
     const bucket = (entry.hours[when.label] ??= zeroBreakdown());
-    addHour(bucket.all, hour);
-    addHour((bucket.byMachine[machine] ??= zeroFigures()), hour);
-    addHour(entry.totals.all, hour);
-    addHour((entry.totals.byMachine[machine] ??= zeroFigures()), hour);
+    addInto(bucket.all, hour);
+    addInto((bucket.byMachine[machine] ??= zeroFigures()), hour);
+    addInto(entry.totals.all, hour);
+    addInto((entry.totals.byMachine[machine] ??= zeroFigures()), hour);
   }
   for (const byDate of byKey.values()) {
     for (const entry of byDate.values()) {
