@@ -4,7 +4,13 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fleetToMs, samplesBetween, writeOpenMetricsWindow, type BenchFleetSpec } from './fleet';
-import { launchOnFreePort, launchWatched, runTool, samplesInBlockReport } from './watched-process';
+import {
+  backfilledPrometheusArgs,
+  launchOnFreePort,
+  launchWatched,
+  runTool,
+  samplesInBlockReport,
+} from './watched-process';
 
 export const BENCH_ROOT = join(tmpdir(), 'carbonledger-bench');
 
@@ -101,12 +107,7 @@ export async function startBenchPrometheus(blocksDir: string): Promise<BenchProm
     const prometheus = await launchOnFreePort((port) =>
       launchWatched({
         command: 'prometheus',
-        args: [
-          `--config.file=${configFile}`,
-          `--storage.tsdb.path=${dataDir}`,
-          '--storage.tsdb.retention.time=100y',
-          `--web.listen-address=127.0.0.1:${port}`,
-        ],
+        args: backfilledPrometheusArgs(configFile, dataDir, port),
         port,
         readyPath: '/-/ready',
         logFile,

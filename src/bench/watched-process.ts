@@ -10,6 +10,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 
 /** A port the OS says is free on 127.0.0.1 now; it may be taken before it is bound, so callers retry. */
+/**
+ * Arguments for a Prometheus serving backfilled history from `dataDir` on 127.0.0.1:`port`: no
+ * retention limit, or it would delete the history it is there to serve.
+ */
+export function backfilledPrometheusArgs(configFile: string, dataDir: string, port: number): string[] {
+  return [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${dataDir}`,
+    '--storage.tsdb.retention.time=100y',
+    `--web.listen-address=127.0.0.1:${port}`,
+  ];
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');

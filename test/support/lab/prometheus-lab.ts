@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  backfilledPrometheusArgs,
   launchOnFreePort,
   launchWatched,
   runTool,
@@ -134,13 +135,7 @@ export async function startLab(opts: { spec?: FleetSpec } = {}): Promise<Lab> {
   const launch = (port: number): Promise<WatchedProcess> =>
     launchWatched({
       command: 'prometheus',
-      args: [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${dataDir}`,
-        '--storage.tsdb.retention.time=100y',
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-lifecycle',
-      ],
+      args: [...backfilledPrometheusArgs(configFile, dataDir, port), '--web.enable-lifecycle'],
       port,
       readyPath: '/-/ready',
       logFile,
