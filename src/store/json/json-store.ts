@@ -101,7 +101,7 @@ interface DayChanged {
   level: Level;
   key: string;
   date: string;
-  removed: boolean;
+  /** Null when the day went. */
   totals: Breakdown | null;
 }
 
@@ -599,15 +599,7 @@ export class JsonStore implements Store {
         CONCURRENCY,
         dirs,
       );
-      changed.push(
-        ...planned.map(({ level, key, date, text, totals }) => ({
-          level,
-          key,
-          date,
-          removed: text === null,
-          totals,
-        })),
-      );
+      changed.push(...planned.map(({ level, key, date, totals }) => ({ level, key, date, totals })));
     }
     // Before the ledger says the hours are in.
     await syncDirs(dirs, CONCURRENCY);
