@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { HourIntensity } from '../../domain/usage';
 import { hoursOverlapping, monthsOverlapping, utcMonth } from '../../domain/time';
 import { errorFields, silentLogger, type Logger } from '../../log';
+import { writeFileAtomic } from '../../store/json/files';
 
 /** Hour intensities kept between runs, so an hour with a real value is asked of its source only once. */
 export interface IntensityCache {
@@ -26,24 +26,6 @@ function isRealIntensity(value: unknown): value is HourIntensity {
     estimated === false &&
     typeof source === 'string'
   );
-}
-
-/** Writes through a temp file, fsync and rename, so a reader (or a crash) never sees half a file. */
-async function writeFileAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const handle = await fsp.open(temp, 'w');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(temp, file);
-  } catch (err) {
-    await fsp.rm(temp, { force: true });
-    throw err;
-  }
 }
 
 /**
@@ -96,7 +78,7 @@ export function fileIntensityCache(dir: string, log: Logger = silentLogger): Int
     const merged = { ...(await loadMonth(month)), ...additions };
     const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
     await fsp.mkdir(dir, { recursive: true });
-    await writeFileAtomically(fileOf(month), JSON.stringify(sorted, null, 2) + '\n');
+    await writeFileAtomic(fileOf(month), JSON.stringify(sorted, null, 2) + '\n');
     months.set(month, Promise.resolve(sorted));
   }
 

@@ -10,7 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Structural, not `instanceof`: errors from Node's own realm fail that test under some runners (jest). */
@@ -34,35 +34,12 @@ export async function readTextIfExists(path: string): Promise<string | null> {
   }
 }
 
-async function createCreatingDir(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'wx');
-  } catch (err) {
-    if (!hasCode(err, 'ENOENT')) throw err;
-    await mkdir(dirname(path), { recursive: true });
-    return await open(path, 'wx');
-  }
-}
-
 /**
  * Writes through a temporary file in the same directory, synced before the rename, so a reader
  * sees the old file or the new one and a crash leaves one of them whole.
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), temporaryName(basename(path)));
-  const handle = await createCreatingDir(temporary);
-  try {
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
+  await writeThroughTemporary(path, text, new Set());
 }
 
 /**
@@ -122,15 +99,15 @@ export async function putFile(path: string, text: string | null): Promise<void> 
 // The callback API: no FileHandle to create and track, one trip through the thread pool each.
 const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-const openNew = (path: string): Promise<number> =>
-  new Promise((resolve, reject) => openCb(path, 'wx', (err, fd) => (err ? reject(err) : resolve(fd))));
+const openFile = (path: string, flags: string): Promise<number> =>
+  new Promise((resolve, reject) => openCb(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 const renameFile = (from: string, to: string): Promise<void> =>
   new Promise((resolve, reject) => renameCb(from, to, (err) => (err ? reject(err) : resolve())));
 
 /** Opens a new file, creating its directory if need be (the parents of what it creates go into `parents`). */
 async function openCreatingDir(path: string, parents: Set<string>): Promise<number> {
   try {
-    return await openNew(path);
+    return await openFile(path, 'wx');
   } catch (err) {
     if (!hasCode(err, 'ENOENT')) throw err;
     const first = mkdirSync(dirname(path), { recursive: true });
@@ -138,7 +115,29 @@ async function openCreatingDir(path: string, parents: Set<string>): Promise<numb
     if (first !== undefined) {
       for (let dir = dirname(path); dir.length >= first.length; dir = dirname(dir)) parents.add(dirname(dir));
     }
-    return await openNew(path);
+    return await openFile(path, 'wx');
+  }
+}
+
+/**
+ * `writeFileAtomic`; directories it creates have their parents added to `parents` (their entries
+ * need a sync to survive power loss). Only the callback API: a bench run once hung for good on an
+ * `fs/promises` FileHandle close that never completed while the thread pool sat idle.
+ */
+async function writeThroughTemporary(path: string, text: string, parents: Set<string>): Promise<void> {
+  const temporary = join(dirname(path), temporaryName(basename(path)));
+  const fd = await openCreatingDir(temporary, parents);
+  try {
+    try {
+      writeFileSync(fd, text, 'utf8');
+      await fsyncFd(fd);
+    } finally {
+      closeSync(fd);
+    }
+    await renameFile(temporary, path);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
   }
 }
 
@@ -164,20 +163,7 @@ export async function putFiles(
       rmSync(path, { force: true });
       return;
     }
-    const temporary = join(dirname(path), temporaryName(basename(path)));
-    const fd = await openCreatingDir(temporary, touched);
-    try {
-      try {
-        writeFileSync(fd, text, 'utf8');
-        await fsyncFd(fd);
-      } finally {
-        closeSync(fd);
-      }
-      await renameFile(temporary, path);
-    } catch (err) {
-      rmSync(temporary, { force: true });
-      throw err;
-    }
+    await writeThroughTemporary(path, text, touched);
   });
   if (dirs === undefined) await syncDirs(touched, concurrency);
 }
@@ -191,11 +177,11 @@ export async function syncDirs(dirs: ReadonlySet<string>, concurrency: number): 
 
 /** Makes renames in `dir` durable: a journal must be on disk before the files it protects change. */
 export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  const fd = await openFile(dir, 'r');
   try {
-    await handle.sync();
+    await fsyncFd(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,43 +115,42 @@ describe('fileIntensityCache', () => {
   it('writes atomically: a temp file that is fsynced then renamed over the old one', async () => {
     await fileIntensityCache(dir).put(new Map([[OCT_1_00H, real(1)]]));
     const events: string[] = [];
-    const probePath = join(dir, 'probe');
-    const probe = await fsp.open(probePath, 'w');
-    const fileHandlePrototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
-    await probe.close();
-    await fsp.rm(probePath);
-    const realSync = fileHandlePrototype.sync;
-    jest.spyOn(fileHandlePrototype, 'sync').mockImplementation(function (this: typeof probe) {
+    const realFsync = fs.fsync;
+    jest.spyOn(fs, 'fsync').mockImplementation((fd, callback) => {
       events.push('fsync');
-      return realSync.call(this);
+      realFsync(fd, callback);
     });
     const renames: Array<[string, string]> = [];
-    const realRename = fsp.rename;
-    jest.spyOn(fsp, 'rename').mockImplementation(async (from, to) => {
-      const tempText = await fsp.readFile(from, 'utf8');
+    const realRename = fs.rename;
+    jest.spyOn(fs, 'rename').mockImplementation((from, to, callback) => {
+      const tempText = fs.readFileSync(from, 'utf8');
       // At rename time the old file is still whole and the new content is complete in the temp file.
-      expect(await readJson('2025-10.json')).toEqual({ '2025-10-01T00:00:00.000Z': real(1) });
+      expect(JSON.parse(fs.readFileSync(join(dir, '2025-10.json'), 'utf8'))).toEqual({
+        '2025-10-01T00:00:00.000Z': real(1),
+      });
       expect(JSON.parse(tempText)).toEqual({
         '2025-10-01T00:00:00.000Z': real(1),
         '2025-10-01T01:00:00.000Z': real(2),
       });
       events.push('rename');
       renames.push([String(from), String(to)]);
-      return realRename(from, to);
+      realRename(from, to, callback);
     });
 
     await fileIntensityCache(dir).put(new Map([[OCT_1_01H, real(2)]]));
 
     expect(events).toEqual(['fsync', 'rename']);
     expect(renames).toHaveLength(1);
-    expect(renames[0][0]).toMatch(new RegExp(`^${join(dir, '2025-10.json')}\\.\\d+\\.[0-9a-f]+\\.tmp$`));
+    expect(renames[0][0]).toMatch(new RegExp(`^${join(dir, '.2025-10.json.')}\\d+-[0-9a-f]+\\.tmp$`));
     expect(renames[0][1]).toBe(join(dir, '2025-10.json'));
     expect(await fsp.readdir(dir)).toEqual(['2025-10.json']);
   });
 
   it('leaves the old file and no temp file when the write fails', async () => {
     await fileIntensityCache(dir).put(new Map([[OCT_1_00H, real(1)]]));
-    jest.spyOn(fsp, 'rename').mockRejectedValue(new Error('EIO: i/o error'));
+    jest.spyOn(fs, 'rename').mockImplementation((_from, _to, callback) => {
+      callback(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    });
     const cache = fileIntensityCache(dir);
 
     await expect(cache.put(new Map([[OCT_1_01H, real(2)]]))).rejects.toThrow('EIO');
