@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ensureDebianPackage } from './debian';
 import { benchFleet, writeBenchRegistry, type BenchFleetSpec } from './fleet';
 import { ingestFleet, prometheusFloor, seedMethod, warmUpRequests, type IngestFigures } from './ingest';
 import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
       `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
 
+  // As the test setup does: a fresh machine runs the bench without a manual install.
+  await ensureDebianPackage('prometheus', ['prometheus', 'promtool']);
   const backfill = await backfillFleet(spec, (line) => console.log(`  [fleet] ${line}`));
   console.log(
     `fleet: ${backfill.samples.toLocaleString('en')} samples ` +

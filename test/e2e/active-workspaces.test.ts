@@ -10,7 +10,7 @@ import { createActivePoller, type ActivePoller } from '../../src/plugins/active'
 import { PluginHost } from '../../src/plugins/host';
 import { createPrometheusClient, type PrometheusClient } from '../../src/plugins/prometheus/client';
 import { buildAppSchema, createRequestContext } from '../../src/schema';
-import { ensureDebianPackage } from '../support/lab/system';
+import { ensureDebianPackage } from '../../src/bench/debian';
 import { memoryUsageStore } from '../support/memory-usage';
 import {
   NODE_EXPORTER_BINARY,

@@ -1,4 +1,4 @@
-import { ensureDebianPackage, findOnPath } from './lab/system';
+import { ensureDebianPackage, findOnPath } from '../../src/bench/debian';
 
 /**
  * Debian's Chromium for the browser tests: playwright-core drives it but never downloads a browser

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { ensureDebianPackage } from './lab/system';
+import { ensureDebianPackage } from '../../src/bench/debian';
 
 /** Runs once before the suite: the system tools the tests drive must be on the machine. */
 export default async function globalSetup(): Promise<void> {
