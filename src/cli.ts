@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
 import { progressBar } from './cli/progress';
+import { boundHeapGrowthForBackfill } from './ingest/heap';
 import { IngestLockedError, withIngestLock } from './ingest/lock';
 import { ingestRange } from './ingest/run';
 import { ingestDeps } from './ingest/wiring';
@@ -63,6 +64,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
   const config = loadConfig(values.config);
   const log = jsonLogger();
+  boundHeapGrowthForBackfill();
   // Under the dataDir lock, so serve's schedule and another ingest never write at the same time;
   // the store is opened (and any crash repaired) only once the lock is ours.
   return withIngestLock(

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseConfig } from '../config';
+import { boundHeapGrowthForBackfill } from '../ingest/heap';
 import { ingestRange } from '../ingest/run';
 import { ingestDeps } from '../ingest/wiring';
 import { silentLogger } from '../log';
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
     workspaces: { file: registryFile },
     store: { kind: 'json', dataDir },
   });
+  // As `carbonledger ingest` does.
+  boundHeapGrowthForBackfill();
   const store = await openJsonStore({ dataDir, log: silentLogger });
   const deps = await ingestDeps(config, store, silentLogger, { now: () => Date.now() });
   const started = process.hrtime.bigint();
