@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { HourIntensity } from '../../domain/usage';
 import { hoursOverlapping, monthsOverlapping, utcMonth } from '../../domain/time';
 import { errorFields, silentLogger, type Logger } from '../../log';
-import { writeFileAtomic } from '../../store/json/files';
+import { writeFileAtomic } from '../../fs/files';
 
 /** Hour intensities kept between runs, so an hour with a real value is asked of its source only once. */
 export interface IntensityCache {
@@ -77,7 +77,6 @@ export function fileIntensityCache(dir: string, log: Logger = silentLogger): Int
   async function writeMonth(month: string, additions: MonthRecord): Promise<void> {
     const merged = { ...(await loadMonth(month)), ...additions };
     const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
-    await fsp.mkdir(dir, { recursive: true });
     await writeFileAtomic(fileOf(month), JSON.stringify(sorted, null, 2) + '\n');
     months.set(month, Promise.resolve(sorted));
   }

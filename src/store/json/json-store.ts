@@ -34,7 +34,7 @@ import {
   removeStaleTemporaries,
   syncDir,
   writeFileAtomic,
-} from './files';
+} from '../../fs/files';
 import {
   DAY_FILE,
   JsonLayout,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { LEVELS, type Level } from '../../domain/levels';
-import { listNames, readTextIfExists, writeFileAtomic } from './files';
+import { listNames, readTextIfExists, writeFileAtomic } from '../../fs/files';
 import { DAY_FILE, MONTH_FILE, decodeKey } from './layout';
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { openJsonStore } from '../../../../src/store/json';
-import { processIsRunning, removeStaleTemporaries, writeFileAtomic } from '../../../../src/store/json/files';
+import { processIsRunning, removeStaleTemporaries, writeFileAtomic } from '../../../../src/fs/files';
 
 /** The pid of a process that has exited: no process runs with it now (bar reuse, unlikely in a test). */
 function deadPid(): number {

@@ -5,12 +5,13 @@ import {
   fsync,
   mkdirSync,
   open as openCb,
+  readFile as readFileCb,
   rename as renameCb,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Structural, not `instanceof`: errors from Node's own realm fail that test under some runners (jest). */
@@ -27,7 +28,7 @@ export async function readTextIfPresent(path: string): Promise<string | null> {
 
 export async function readTextIfExists(path: string): Promise<string | null> {
   try {
-    return await readFile(path, 'utf8');
+    return await readText(path);
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return null;
     throw err;
@@ -96,7 +97,13 @@ export async function putFile(path: string, text: string | null): Promise<void> 
   else await writeFileAtomic(path, text);
 }
 
-// The callback API: no FileHandle to create and track, one trip through the thread pool each.
+// The callback API for every read and write of the store: no FileHandle to create and track, one
+// trip through the thread pool each. A bench run once hung for good on an `fs/promises` FileHandle
+// close that never completed while the thread pool sat idle (cause not found).
+const readText = (path: string): Promise<string> =>
+  new Promise((resolve, reject) =>
+    readFileCb(path, 'utf8', (err, text) => (err ? reject(err) : resolve(text))),
+  );
 const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 const openFile = (path: string, flags: string): Promise<number> =>
@@ -121,8 +128,7 @@ async function openCreatingDir(path: string, parents: Set<string>): Promise<numb
 
 /**
  * `writeFileAtomic`; directories it creates have their parents added to `parents` (their entries
- * need a sync to survive power loss). Only the callback API: a bench run once hung for good on an
- * `fs/promises` FileHandle close that never completed while the thread pool sat idle.
+ * need a sync to survive power loss).
  */
 async function writeThroughTemporary(path: string, text: string, parents: Set<string>): Promise<void> {
   const temporary = join(dirname(path), temporaryName(basename(path)));

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { putFiles } from '../../../../src/store/json/files';
+import { putFiles } from '../../../src/fs/files';
 
 describe('putFiles', () => {
   let dir: string;

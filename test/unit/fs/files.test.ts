@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listNames, mapLimit, putFile, writeFileAtomic } from '../../../../src/store/json/files';
+import { listNames, mapLimit, putFile, writeFileAtomic } from '../../../src/fs/files';
 
 describe('mapLimit', () => {
   it('keeps results in the order of the items, with at most `limit` running', async () => {
