@@ -1,3 +1,4 @@
+import { parseExpression } from 'cron-parser';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -17,11 +18,32 @@ const labelName = z
   .string({ error: 'expected a Prometheus label name' })
   .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a Prometheus label name' });
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
-/** Five fields, or six with seconds first; node-schedule checks the rest at start-up. */
+/** Why node-schedule would refuse `expression` (it parses with cron-parser too), or null. */
+function cronProblem(expression: string): string | null {
+  try {
+    parseExpression(expression, { utc: true });
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Five fields, or six with seconds first, each in range: checked here so `serve` never starts with one it cannot schedule. */
 const cron = z
   .string({ error: 'expected a cron expression' })
   .refine((s) => [5, 6].includes(s.trim().split(/\s+/).length), {
     error: 'expected a cron expression of 5 or 6 fields',
+    abort: true,
+  })
+  .check((ctx) => {
+    const problem = cronProblem(ctx.value);
+    if (problem !== null) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `expected a valid cron expression (${problem})`,
+      });
+    }
   });
 
 export const MachinePowerSchema = z

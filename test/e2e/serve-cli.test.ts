@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -84,6 +84,15 @@ describe('carbonledger serve, as a newcomer runs it', () => {
     const serve = spawnCli(['serve', '--host', '0.0.0.0', '--port', '0', '--no-schedule'], cwd);
     expect(await serve.exited).toBe(2);
     expect(serve.stderr()).toMatch(/server\.host: refusing to listen on 0\.0\.0\.0 with no "auth" section/);
+  });
+
+  it('refuses a schedule node-schedule could not run, exit 2 naming its path, before listening', async () => {
+    const config = join(cwd, 'config.json');
+    writeFileSync(config, JSON.stringify({ schedule: { reconcile: '0 25 * * *' } }));
+    const serve = spawnCli(['serve', '--config', config, '--port', '0'], cwd);
+    expect(await serve.exited).toBe(2);
+    expect(serve.stderr()).toContain('schedule.reconcile: expected a valid cron expression');
+    expect(serve.stderr()).not.toContain('serving');
   });
 
   it('rejects a bad --port and a bad export argument with exit 2 and the flag named', async () => {

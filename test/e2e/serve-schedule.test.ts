@@ -54,12 +54,12 @@ describe('serve with its schedule', () => {
     expect(existsSync(join(dataDir, 'usage'))).toBe(false);
   });
 
-  it('refuses a bad cron at start-up, naming it', async () => {
-    const config = parseConfig({
-      store: { dataDir },
-      server: { port: 0 },
-      schedule: { reconcile: '0 99 * * *' },
-    });
+  it('refuses a bad cron at start-up, naming it: in the config, and in the service should one get past it', async () => {
+    expect(() =>
+      parseConfig({ store: { dataDir }, server: { port: 0 }, schedule: { reconcile: '0 99 * * *' } }),
+    ).toThrow(/schedule\.reconcile: expected a valid cron expression/);
+    const valid = parseConfig({ store: { dataDir }, server: { port: 0 } });
+    const config = { ...valid, schedule: { ...valid.schedule, reconcile: '0 99 * * *' } };
     await expect(startService({ config, log: silentLogger, schedule: true, demo: false })).rejects.toThrow(
       /0 99 \* \* \*/,
     );

@@ -53,6 +53,23 @@ describe('config', () => {
     ]);
   });
 
+  it('accepts only cron expressions the scheduler can run', () => {
+    expect(parseConfig({ schedule: { ingest: '*/15 * * * *', active: '30 * * * * *' } }).schedule).toEqual({
+      ingest: '*/15 * * * *',
+      reconcile: '0 2 * * *',
+      active: '30 * * * * *',
+    });
+    expect(
+      problemsOf(() =>
+        parseConfig({ schedule: { ingest: '61 * * * *', reconcile: '0 2 * *', active: '*/0 * * * *' } }),
+      ),
+    ).toEqual([
+      'schedule.ingest: expected a valid cron expression (Constraint error, got value 61 expected range 0-59)',
+      'schedule.reconcile: expected a cron expression of 5 or 6 fields',
+      'schedule.active: expected a valid cron expression (Constraint error, cannot repeat at every 0 time.)',
+    ]);
+  });
+
   it('reads a file and lets the environment override it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-config-'));
     const file = join(dir, 'config.json');
