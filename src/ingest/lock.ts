@@ -122,21 +122,24 @@ async function readText(file: string): Promise<string | undefined> {
 /** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
 async function createExclusive(file: string, text: string): Promise<boolean> {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await fsp.open(temp, 'wx');
+  // Removed however the write or the link ends.
   try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.link(temp, file);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== undefined && NO_HARD_LINKS.has(code)) return createExclusiveWithoutLink(file, text);
-    throw err;
+    const handle = await fsp.open(temp, 'wx');
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await fsp.link(temp, file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== undefined && NO_HARD_LINKS.has(code)) return createExclusiveWithoutLink(file, text);
+      throw err;
+    }
   } finally {
     await fsp.rm(temp, { force: true });
   }

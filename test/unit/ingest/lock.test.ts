@@ -171,6 +171,23 @@ describe('the ingest lock', () => {
     }
   });
 
+  it('leaves no temporary file and no lock when writing the lock fails', async () => {
+    const dataDir = dirs.make();
+    const probe = await fsp.open(join(dataDir, 'probe'), 'w');
+    const fileHandlePrototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    await fsp.rm(join(dataDir, 'probe'));
+    const failingSync = jest
+      .spyOn(fileHandlePrototype, 'sync')
+      .mockRejectedValue(Object.assign(new Error('i/o error'), { code: 'EIO' }));
+    try {
+      await expect(acquireIngestLock(dataDir, silentLogger)).rejects.toThrow('i/o error');
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      failingSync.mockRestore();
+    }
+  });
+
   it('refuses, without removing it, a lock file that does not say who holds it', async () => {
     const dataDir = dirs.make();
     writeFileSync(join(dataDir, INGEST_LOCK_FILE), 'garbage');
