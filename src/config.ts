@@ -28,7 +28,10 @@ function cronProblem(expression: string): string | null {
   }
 }
 
-/** Five fields, or six with seconds first, each in range: checked here so `serve` never starts with one it cannot schedule. */
+/**
+ * Five fields, or six with seconds first, each in range: checked with the config, so `serve`
+ * never gets as far as starting with one it cannot schedule.
+ */
 const cron = z
   .string({ error: 'expected a cron expression' })
   .refine((s) => [5, 6].includes(s.trim().split(/\s+/).length), {
