@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * the OS picked, each under a watchdog that stops it when this Node process goes, however it goes.
  */
 
-/** A port the OS says is free on 127.0.0.1 now; it may be taken before it is bound, so callers retry. */
 /**
  * Arguments for a Prometheus serving backfilled history from `dataDir` on 127.0.0.1:`port`: no
  * retention limit, or it would delete the history it is there to serve.
@@ -23,6 +22,7 @@ export function backfilledPrometheusArgs(configFile: string, dataDir: string, po
   ];
 }
 
+/** A port the OS says is free on 127.0.0.1 now; it may be taken before it is bound, so callers retry. */
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
