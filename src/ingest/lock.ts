@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import { readTextIfExists } from '../fs/files';
 import { errorFields, type Logger } from '../log';
 
 /**
@@ -110,15 +111,6 @@ function parseHolder(text: string): LockHolder | undefined {
   return undefined;
 }
 
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
 async function createExclusive(file: string, text: string): Promise<boolean> {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -220,8 +212,8 @@ export async function acquireIngestLock(
     };
     if (!(await createExclusive(takeoverFile, JSON.stringify(mutex)))) {
       // Another process is taking over now; or one crashed in that instant and left this behind.
-      const text = await readText(takeoverFile);
-      if (text !== undefined && isStale(parseHolder(text)) && (await readText(takeoverFile)) === text) {
+      const text = await readTextIfExists(takeoverFile);
+      if (text !== null && isStale(parseHolder(text)) && (await readTextIfExists(takeoverFile)) === text) {
         await fsp.rm(takeoverFile, { force: true });
         return true;
       }
@@ -229,12 +221,12 @@ export async function acquireIngestLock(
     }
     try {
       // Re-check under the mutex: the lock may have been released and taken afresh since it was read.
-      if ((await readText(file)) === staleText) {
+      if ((await readTextIfExists(file)) === staleText) {
         await fsp.rm(file, { force: true });
         log.warn('took over a stale ingest lock', { file, staleHolder: parseHolder(staleText) });
       }
     } finally {
-      if ((await readText(takeoverFile)) === JSON.stringify(mutex))
+      if ((await readTextIfExists(takeoverFile)) === JSON.stringify(mutex))
         await fsp.rm(takeoverFile, { force: true });
     }
     return true;
@@ -260,13 +252,13 @@ export async function acquireIngestLock(
           if (released) return;
           released = true;
           // Only our own lock: never remove one a later holder took.
-          if ((await readText(file)) === text) await fsp.rm(file, { force: true });
+          if ((await readTextIfExists(file)) === text) await fsp.rm(file, { force: true });
           else log.warn('ingest lock was no longer ours at release', { file });
         },
       };
     }
-    const heldText = await readText(file);
-    if (heldText === undefined) continue; // released between our try and our read
+    const heldText = await readTextIfExists(file);
+    if (heldText === null) continue; // released between our try and our read
     const current = parseHolder(heldText);
     if (isStale(current)) {
       if (await takeOver(heldText)) continue;

@@ -242,7 +242,7 @@ describe('two processes sharing one dataDir', () => {
 
   beforeAll(() => {
     const src = resolve(__dirname, '../../../src');
-    for (const file of ['log.ts', 'ingest/lock.ts']) {
+    for (const file of ['log.ts', 'fs/files.ts', 'ingest/lock.ts']) {
       const { code } = transformFileSync(join(src, file), {
         jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
         module: { type: 'commonjs' },
