@@ -1,9 +1,8 @@
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { HourIntensity } from '../../domain/usage';
 import { hoursOverlapping, monthsOverlapping, utcMonth } from '../../domain/time';
 import { errorFields, silentLogger, type Logger } from '../../log';
-import { writeFileAtomic } from '../../fs/files';
+import { readTextIfExists, writeFileAtomic } from '../../fs/files';
 
 /** Hour intensities kept between runs, so an hour with a real value is asked of its source only once. */
 export interface IntensityCache {
@@ -39,13 +38,8 @@ export function fileIntensityCache(dir: string, log: Logger = silentLogger): Int
   const fileOf = (month: string) => join(dir, `${month}.json`);
 
   async function readMonth(month: string): Promise<MonthRecord> {
-    let text: string;
-    try {
-      text = await fsp.readFile(fileOf(month), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw err;
-    }
+    const text = await readTextIfExists(fileOf(month));
+    if (text === null) return {};
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
