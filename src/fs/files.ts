@@ -126,6 +126,20 @@ async function openCreatingDir(path: string, parents: Set<string>): Promise<numb
   }
 }
 
+async function writeSyncAndClose(fd: number, text: string): Promise<void> {
+  try {
+    writeFileSync(fd, text, 'utf8');
+    await fsyncFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates `path` holding `text`, synced; fails with EEXIST when it exists. Not atomic: see `writeFileAtomic`. */
+export async function writeNewFile(path: string, text: string): Promise<void> {
+  await writeSyncAndClose(await openFile(path, 'wx'), text);
+}
+
 /**
  * `writeFileAtomic`; directories it creates have their parents added to `parents` (their entries
  * need a sync to survive power loss).
@@ -134,12 +148,7 @@ async function writeThroughTemporary(path: string, text: string, parents: Set<st
   const temporary = join(dirname(path), temporaryName(basename(path)));
   const fd = await openCreatingDir(temporary, parents);
   try {
-    try {
-      writeFileSync(fd, text, 'utf8');
-      await fsyncFd(fd);
-    } finally {
-      closeSync(fd);
-    }
+    await writeSyncAndClose(fd, text);
     await renameFile(temporary, path);
   } catch (err) {
     rmSync(temporary, { force: true });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { readTextIfExists } from '../fs/files';
+import { readTextIfExists, writeNewFile } from '../fs/files';
 import { errorFields, type Logger } from '../log';
 
 /**
@@ -116,13 +116,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   // Removed however the write or the link ends.
   try {
-    const handle = await fsp.open(temp, 'wx');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFile(temp, text);
     try {
       await fsp.link(temp, file);
       return true;
@@ -145,20 +139,13 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  * empty; an unreadable lock counts as held (never stale), so that errs towards waiting.
  */
 async function createExclusiveWithoutLink(file: string, text: string): Promise<boolean> {
-  let handle;
   try {
-    handle = await fsp.open(file, 'wx');
+    await writeNewFile(file, text);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return true;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>

@@ -1,5 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, {
+  existsSync,
+  mkdirSync,
+  promises as fsp,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -173,13 +180,11 @@ describe('the ingest lock', () => {
 
   it('leaves no temporary file and no lock when writing the lock fails', async () => {
     const dataDir = dirs.make();
-    const probe = await fsp.open(join(dataDir, 'probe'), 'w');
-    const fileHandlePrototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
-    await probe.close();
-    await fsp.rm(join(dataDir, 'probe'));
     const failingSync = jest
-      .spyOn(fileHandlePrototype, 'sync')
-      .mockRejectedValue(Object.assign(new Error('i/o error'), { code: 'EIO' }));
+      .spyOn(fs, 'fsync')
+      .mockImplementation((_fd, callback) =>
+        callback(Object.assign(new Error('i/o error'), { code: 'EIO' })),
+      );
     try {
       await expect(acquireIngestLock(dataDir, silentLogger)).rejects.toThrow('i/o error');
       expect(readdirSync(dataDir)).toEqual([]);
