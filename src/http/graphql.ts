@@ -6,13 +6,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  Kind,
-  type DocumentNode,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-  type SelectionSetNode,
-} from 'graphql';
+import { type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import type { Principal } from '../auth/principal';
@@ -22,6 +16,7 @@ import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
 import { documentNesting, MAX_DOCUMENT_NESTING } from './document-nesting';
 import { MAX_DOCUMENT_TOKENS, operationLimitsPlugin, type OperationLimits } from './operation-limits';
 import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
+import { rootFieldNames } from './root-fields';
 import { cacheMarkPlugin, markOf, ResponseCache } from './response-cache';
 
 /** What a GraphQL request's context is built from. */
@@ -283,7 +278,7 @@ function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<Bas
       let failed = false;
       return {
         async didResolveOperation({ operation, document }) {
-          if (operation) rootFields = [...new Set(rootFieldNames(operation.selectionSet, document))];
+          if (operation) rootFields = rootFieldNames(operation, document);
         },
         // Not reached by an operation the limits refuse: that one is invalid too.
         async executionDidStart() {
@@ -301,24 +296,4 @@ function operationMetricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin<Bas
       };
     },
   };
-}
-
-function rootFieldNames(selectionSet: SelectionSetNode, document: DocumentNode): string[] {
-  return selectionSet.selections.flatMap((selection) => {
-    switch (selection.kind) {
-      case Kind.FIELD:
-        return [selection.name.value];
-      case Kind.INLINE_FRAGMENT:
-        return rootFieldNames(selection.selectionSet, document);
-      case Kind.FRAGMENT_SPREAD: {
-        const fragment = document.definitions.find(
-          (definition) =>
-            definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
-        );
-        return fragment?.kind === Kind.FRAGMENT_DEFINITION
-          ? rootFieldNames(fragment.selectionSet, document)
-          : [];
-      }
-    }
-  });
 }

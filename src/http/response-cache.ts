@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
+import { rootFieldNames } from './root-fields';
 
 /**
  * Rendered answers of read-only queries over stored usage, kept while the store is unchanged.
@@ -83,7 +83,7 @@ export function cacheMarkPlugin(): ApolloServerPlugin<BaseContext> {
       return {
         async didResolveOperation({ operation, document }) {
           if (operation?.operation !== 'query') return;
-          const fields = [...new Set(rootFieldsOf(operation.selectionSet, document))];
+          const fields = rootFieldNames(operation, document);
           if (fields.length > 0 && fields.every((field) => CACHEABLE_ROOT_FIELDS.has(field)))
             rootFields = fields;
         },
@@ -99,24 +99,4 @@ export function cacheMarkPlugin(): ApolloServerPlugin<BaseContext> {
       };
     },
   };
-}
-
-function rootFieldsOf(selectionSet: SelectionSetNode, document: DocumentNode): string[] {
-  return selectionSet.selections.flatMap((selection) => {
-    switch (selection.kind) {
-      case Kind.FIELD:
-        return [selection.name.value];
-      case Kind.INLINE_FRAGMENT:
-        return rootFieldsOf(selection.selectionSet, document);
-      case Kind.FRAGMENT_SPREAD: {
-        const fragment = document.definitions.find(
-          (definition) =>
-            definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
-        );
-        return fragment?.kind === Kind.FRAGMENT_DEFINITION
-          ? rootFieldsOf(fragment.selectionSet, document)
-          : [];
-      }
-    }
-  });
 }

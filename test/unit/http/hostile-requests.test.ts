@@ -40,6 +40,22 @@ describe('hostile requests', () => {
     expect((await res.json()).data.__schema.queryType.name).toBe('Query');
   });
 
+  it('refuses a fragment bomb at the root (2^24 copies of a field in under 1 KB) and goes on answering', async () => {
+    // Every plugin that lists the root fields walks each fragment once (root-fields.test.ts holds
+    // it); expanding the copies stalled the server for seconds.
+    const levels = 24;
+    const fragments = Array.from(
+      { length: levels },
+      (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`,
+    ).join(' ');
+    const query = `{ ...F0 } ${fragments} fragment F${levels} on Query { usageKeys(level: PROJECT) }`;
+    const res = await post(server, { query });
+    expect(res.status).toBe(400);
+    expect((await res.json()).errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    const after = await post(server, { query: '{ usageKeys(level: PROJECT) }' });
+    expect(after.status).toBe(200);
+  });
+
   it('counts an operation refused by a limit as invalid: it never ran', async () => {
     const count = async () =>
       (await server.metrics.graphqlOperations.get()).values.find(
