@@ -261,8 +261,8 @@ function parseTarget(target = '/'): URL | undefined {
 
 /**
  * A browser opening the endpoint gets the playground, whatever the query string: GraphiQL keeps
- * the edited query in `?query=`, so a reload must open the playground again. Such a navigation
- * could not run an operation anyway: CSRF prevention refuses a GET without a preflight header.
+ * the edited query in `?query=`, so a reload must open the playground again. A script's GET (curl,
+ * `fetch`) asks for JSON or anything, and runs its query.
  */
 function isBrowserNavigation(req: IncomingMessage): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html');

