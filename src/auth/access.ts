@@ -5,8 +5,8 @@ import { type Principal, seesEverything } from './principal';
 import type { ScopeIndex } from './scope-index';
 
 /**
- * What one request may read (contract section 7, docs/access.md). Admin and anonymous principals
- * read everything. A scoped token reads:
+ * What one request may read (contract section 7; the README's "Access" says it for users). Admin
+ * and anonymous principals read everything. A scoped token reads:
  * - PROJECT series and keys of its projects; USER series and keys of its users;
  * - INSTANCE series and keys of instances that only ever ran under its projects: an instance that
  *   also ran under another project would show that project's usage too;
