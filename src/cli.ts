@@ -60,6 +60,15 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const firstHour = ceilHour(from);
   const endHour = floorHour(to);
   if (firstHour >= endHour) throw new UsageError('--from/--to: the range holds no whole UTC hour');
+  // An hour not yet over would be stored `ok` with what it held so far, and the hourly schedule,
+  // which resumes after the newest ok hour, would never fill in the rest.
+  const currentHour = floorHour(Date.now());
+  if (endHour > currentHour) {
+    throw new UsageError(
+      `--to: ${new Date(endHour).toISOString()} is after the current hour began ` +
+        `(${new Date(currentHour).toISOString()}); an hour can be ingested once it is over`,
+    );
+  }
 
   const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
   const config = loadConfig(values.config);

@@ -277,6 +277,10 @@ describe('ingest from a real Prometheus', () => {
       writeFileSync(bad, JSON.stringify({ energy: { pue: 0.5 } }));
       expect(await main(['ingest', '--from', fromIso, '--to', toIso, '--config', bad])).toBe(2);
       expect(await main(['ingest', '--frm', fromIso])).toBe(2);
+      const nextHour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString();
+      expect(
+        await main(['ingest', '--from', fromIso, '--to', nextHour, '--config', writeConfig(dataDir)]),
+      ).toBe(2);
     } finally {
       spy.mockRestore();
     }
@@ -284,5 +288,8 @@ describe('ingest from a real Prometheus', () => {
     expect(errors.join('')).toMatch(/--from must be before --to/);
     expect(errors.join('')).toMatch(/energy\.pue: expected a number ≥ 1/);
     expect(errors.join('')).toMatch(/frm/);
+    expect(errors.join('')).toMatch(
+      /--to: .* is after the current hour began .*; an hour can be ingested once it is over/,
+    );
   });
 });
