@@ -64,7 +64,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   });
   const metrics = createServiceMetrics();
   const host = new PluginHost({ store, clock, log, onRun: ingestRunRecorder(metrics) });
-  const poller = createActivePoller({ config, log, clock });
+  const poller = createActivePoller({ config, log, clock, pollOnRead: !options.schedule });
   const scopeIndex = storeScopeIndex(store, clock);
   try {
     if (options.demo) {

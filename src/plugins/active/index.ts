@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import { systemClock, type Clock } from '../../domain/clock';
 import { floorHour, HOUR_MS } from '../../domain/time';
+import { ActiveWorkspacesUnavailableError } from '../../errors';
 import { errorFields, type Logger } from '../../log';
 import type { ActiveWorkspaceRecord, ActiveWorkspaceSource } from '../../services/active-workspaces';
 import { createCarbonSource } from '../carbon';
@@ -20,6 +21,13 @@ export const ACTIVE_WORKSPACES_PLUGIN = 'active-workspaces';
 const POLL_TIMEOUT_MS = 50_000;
 /** How many left-out series a warning names. */
 const SKIPPED_SHOWN = 5;
+/**
+ * Once a poll has failed, the last good snapshot is still served until it is this old; after that
+ * the answer is an error, not figures of workspaces that may have stopped long ago.
+ */
+export const SNAPSHOT_KEPT_AFTER_FAILURE_MS = 5 * 60_000;
+/** With `pollOnRead`, a read polls again once the last poll began at least this long ago. */
+export const POLL_ON_READ_EVERY_MS = 60_000;
 
 /** The parts of the config the poller reads. */
 export type ActivePollerSettings = Pick<
@@ -32,8 +40,13 @@ export interface ActivePollerDeps {
   log: Logger;
   /** Used for Prometheus and for the carbon intensity API. */
   fetch?: typeof fetch;
-  /** For the poll `list()` starts before any other; scheduled runs use the host's clock. */
+  /** For the polls `list()` starts and the snapshot's age; scheduled runs use the host's clock. */
   clock?: Clock;
+  /**
+   * Poll when read, at most every POLL_ON_READ_EVERY_MS, for a service that does not run the
+   * poller on its schedule (`serve --no-schedule`): otherwise the first snapshot would stay forever.
+   */
+  pollOnRead?: boolean;
 }
 
 /** What one successful poll found. */
@@ -49,7 +62,11 @@ export interface ActivePoller {
    * validate: register it with `undefined`.
    */
   plugin: ScheduledPlugin<undefined>;
-  /** The latest successful snapshot's workspaces. */
+  /**
+   * The latest successful snapshot's workspaces. Rejects with ActiveWorkspacesUnavailableError when
+   * there is none, or when the last poll failed and the snapshot is older than
+   * SNAPSHOT_KEPT_AFTER_FAILURE_MS.
+   */
   source: ActiveWorkspaceSource;
   /** The latest successful snapshot; undefined until a poll succeeds. */
   snapshot(): ActiveSnapshot | undefined;
@@ -80,7 +97,9 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
   let latest: ActiveSnapshot | undefined;
   let tallies = new Map<string, RunTally>();
   let polling: Promise<RunReport> | undefined;
-  let pollStarted = false;
+  /** When the last poll began; undefined before the first. */
+  let lastPollAt: number | undefined;
+  let lastPollFailed = false;
 
   async function poll(clock: Clock, signal: AbortSignal, runLog: Logger): Promise<RunReport> {
     const now = clock.now();
@@ -123,8 +142,10 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
       });
       tallies = usage.tallies;
       latest = { takenAt: now, workspaces: usage.workspaces };
+      lastPollFailed = false;
       return { ok: true, detail: { workspaces: usage.workspaces.length, leftOut: skipped.length } };
     } catch (err) {
+      lastPollFailed = true;
       const snapshotTakenAt = latest === undefined ? null : new Date(latest.takenAt).toISOString();
       // Prometheus being away is routine and its message says it all; anything else gets its stack.
       const why = err instanceof PrometheusError ? { reason: err.message } : errorFields(err);
@@ -135,11 +156,22 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
 
   /** One poll at a time: a caller arriving while one runs shares it. */
   function pollOnce(clock: Clock, signal: AbortSignal, runLog: Logger): Promise<RunReport> {
-    pollStarted = true;
-    polling ??= poll(clock, signal, runLog).finally(() => {
-      polling = undefined;
-    });
+    if (polling === undefined) {
+      lastPollAt = clock.now();
+      polling = poll(clock, signal, runLog).finally(() => {
+        polling = undefined;
+      });
+    }
     return polling;
+  }
+
+  const readClock = deps.clock ?? systemClock;
+
+  /** Whether a read should poll (or wait for the poll under way) before it answers. */
+  function readWaitsForPoll(now: number): boolean {
+    if (polling !== undefined) return latest === undefined || deps.pollOnRead === true;
+    if (lastPollAt === undefined) return true;
+    return deps.pollOnRead === true && now - lastPollAt >= POLL_ON_READ_EVERY_MS;
   }
 
   return {
@@ -152,12 +184,19 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
     },
     source: {
       async list() {
-        // Before any snapshot, wait for the poll under way, or start the first one, so the first
-        // query after start-up is not empty. After a failed first poll, the schedule retries.
-        if (latest === undefined && (polling !== undefined || !pollStarted)) {
-          await pollOnce(deps.clock ?? systemClock, AbortSignal.timeout(POLL_TIMEOUT_MS), log);
+        // The first read after start-up waits for the first poll, so it is not empty; on its
+        // schedule, a failed poll is retried by the next tick, not by every read.
+        if (readWaitsForPoll(readClock.now())) {
+          await pollOnce(readClock, AbortSignal.timeout(POLL_TIMEOUT_MS), log);
         }
-        return latest?.workspaces ?? [];
+        const now = readClock.now();
+        if (
+          latest !== undefined &&
+          (!lastPollFailed || now - latest.takenAt <= SNAPSHOT_KEPT_AFTER_FAILURE_MS)
+        ) {
+          return latest.workspaces;
+        }
+        throw new ActiveWorkspacesUnavailableError(latest?.takenAt);
       },
     },
     snapshot: () => latest,

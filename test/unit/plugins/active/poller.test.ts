@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../../src/config';
 import { fixedClock } from '../../../../src/domain/clock';
 import { jsonLogger } from '../../../../src/log';
-import { createActivePoller } from '../../../../src/plugins/active';
+import {
+  createActivePoller,
+  POLL_ON_READ_EVERY_MS,
+  SNAPSHOT_KEPT_AFTER_FAILURE_MS,
+} from '../../../../src/plugins/active';
 import { liveQueries } from '../../../../src/plugins/active/promql';
 import { PluginHost } from '../../../../src/plugins/host';
 import { readActiveWorkspaces, type ActiveWorkspaceFilter } from '../../../../src/services/active-workspaces';
@@ -124,7 +128,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function setUp(nodes: FakeNode[], prometheusLabels: Record<string, string> = {}) {
+function setUp(nodes: FakeNode[], prometheusLabels: Record<string, string> = {}, pollOnRead = false) {
   const prometheus = fakePrometheus(nodes);
   const logs: Array<Record<string, unknown>> = [];
   const log = jsonLogger((line) => logs.push(JSON.parse(line)));
@@ -134,7 +138,7 @@ function setUp(nodes: FakeNode[], prometheusLabels: Record<string, string> = {})
     workspaces: { file: registryFile },
     store: { dataDir: dir },
   });
-  const poller = createActivePoller({ config, log, fetch: prometheus.fetch, clock });
+  const poller = createActivePoller({ config, log, fetch: prometheus.fetch, clock, pollOnRead });
   const scheduler = manualScheduler();
   const host = new PluginHost({ store: {} as Store, clock, log, scheduler });
   host.register(poller.plugin, undefined);
@@ -261,6 +265,28 @@ describe('createActivePoller', () => {
     );
   });
 
+  it('serves the last snapshot after a failed poll only while it is at most 5 minutes old', async () => {
+    const { prometheus, clock, poller, poll } = setUp([alice]);
+    await poll();
+    const kept = poller.snapshot();
+    prometheus.state.refuse = true;
+    clock.advance(SNAPSHOT_KEPT_AFTER_FAILURE_MS);
+    await poll();
+    expect(await poller.source.list()).toBe(kept!.workspaces);
+
+    clock.advance(1);
+    await expect(poller.source.list()).rejects.toMatchObject({
+      extensions: { code: 'DATA_UNAVAILABLE' },
+      message: expect.stringContaining('the last that succeeded was at 2025-09-21T12:30:00.000Z'),
+    });
+
+    // A successful poll serves its snapshot at once, whatever its age when read.
+    prometheus.state.refuse = false;
+    await poll();
+    clock.advance(SNAPSHOT_KEPT_AFTER_FAILURE_MS * 10);
+    expect(await poller.source.list()).toHaveLength(1);
+  });
+
   it('runs one poll for the first list() calls before any poll, and none again after it failed', async () => {
     const { prometheus, poller } = setUp([alice]);
     const [first, second] = await Promise.all([poller.source.list(), poller.source.list()]);
@@ -268,11 +294,36 @@ describe('createActivePoller', () => {
     expect(second).toBe(first);
     expect(prometheus.asked).toHaveLength(3);
 
+    // Unknown is not "nothing runs": the read is refused, and the schedule, not the read, retries.
     const failing = setUp([alice]);
     failing.prometheus.state.refuse = true;
-    expect(await failing.poller.source.list()).toEqual([]);
-    expect(await failing.poller.source.list()).toEqual([]);
+    const unknown = {
+      extensions: { code: 'DATA_UNAVAILABLE' },
+      message: expect.stringContaining('none has succeeded'),
+    };
+    await expect(failing.poller.source.list()).rejects.toMatchObject(unknown);
+    await expect(failing.poller.source.list()).rejects.toMatchObject(unknown);
     expect(failing.prometheus.asked).toHaveLength(3);
+  });
+
+  it('with pollOnRead (serve --no-schedule), polls when read, at most once a minute', async () => {
+    const { prometheus, clock, poller } = setUp([alice], {}, true);
+    expect(await poller.source.list()).toHaveLength(1);
+    prometheus.state.nodes = [alice, mantid];
+    clock.advance(POLL_ON_READ_EVERY_MS - 1);
+    expect(await poller.source.list()).toHaveLength(1);
+    expect(prometheus.asked).toHaveLength(3);
+
+    clock.advance(1);
+    expect((await poller.source.list()).map((w) => w.instance)).toEqual(['10.0.0.1:9100', '[fd00::2]:9100']);
+    expect(prometheus.asked).toHaveLength(6);
+
+    // Prometheus away: each read within the minute answers from the snapshot without asking again.
+    prometheus.state.refuse = true;
+    clock.advance(POLL_ON_READ_EVERY_MS);
+    expect(await poller.source.list()).toHaveLength(2);
+    expect(await poller.source.list()).toHaveLength(2);
+    expect(prometheus.asked).toHaveLength(9);
   });
 
   it('runs on schedule.active, every minute by default', async () => {
