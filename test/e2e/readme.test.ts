@@ -90,7 +90,9 @@ describe('the README', () => {
       extensions: { code: 'DATA_UNAVAILABLE' },
       message: expect.stringMatching(/^Which workspaces run now is unknown/),
     });
-    expect(README).toContain('`DATA_UNAVAILABLE` ("Which workspaces run now is unknown…")');
+    expect(README.replace(/\s+/g, ' ')).toContain(
+      '`DATA_UNAVAILABLE` ("Which workspaces run now is unknown…")',
+    );
   });
 
   it('shows non-zero figures for every day of the dashboard query', async () => {
