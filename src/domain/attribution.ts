@@ -1,5 +1,6 @@
 import type { PrometheusConfig } from '../config';
 import { UNKNOWN } from './levels';
+import { usageKey } from './usage-key';
 import type { AttributedInstanceHour, RawInstanceHour } from './usage';
 
 /** Who held a host at a time, as the workspace registry says; null where the registry leaves it blank. */
@@ -37,7 +38,8 @@ function labelValue(labels: Record<string, string>, name: string | undefined): s
 }
 
 /**
- * Every key an instance-hour is counted under (contract section 1). Project and machine type come
+ * Every key an instance-hour is counted under (contract section 1), each as `usageKey` makes it
+ * storable (a value too long to name a directory is shortened). Project and machine type come
  * from labels only; a series without them is still energy spent, so it is counted under `unknown`
  * rather than dropped. User and experiment come from their labels when configured and present, else
  * from the registry record holding the host at the hour's start, else `unknown`.
@@ -55,12 +57,12 @@ export function attribute(
   // `||`, not `??`: a blank owner or experiment in the registry is as unknown as a null one.
   return {
     hour: raw.hour,
-    instance: raw.instance,
+    instance: usageKey(raw.instance),
     host,
-    project: labelValue(raw.labels, labels.project) ?? UNKNOWN,
-    machineName: labelValue(raw.labels, labels.machine) ?? UNKNOWN,
-    user: userLabel ?? (workspace?.owner || UNKNOWN),
-    experiment: experimentLabel ?? (workspace?.experiment || UNKNOWN),
+    project: usageKey(labelValue(raw.labels, labels.project) ?? UNKNOWN),
+    machineName: usageKey(labelValue(raw.labels, labels.machine) ?? UNKNOWN),
+    user: usageKey(userLabel ?? (workspace?.owner || UNKNOWN)),
+    experiment: usageKey(experimentLabel ?? (workspace?.experiment || UNKNOWN)),
     busyCpuSeconds: raw.busyCpuSeconds,
     idleCpuSeconds: raw.idleCpuSeconds,
   };

@@ -6,6 +6,7 @@ import { toAllLevelEntries } from '../../../src/aggregate/day-entries';
 import { attribute } from '../../../src/domain/attribution';
 import { costInstanceHour } from '../../../src/domain/energy';
 import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
+import { usageKey } from '../../../src/domain/usage-key';
 import type { IngestBatch } from '../../../src/domain/usage';
 import { ingestRange, stepEnd, type IngestDeps } from '../../../src/ingest/run';
 import { silentLogger } from '../../../src/log';
@@ -107,6 +108,46 @@ async function deps(
 describe('ingestRange', () => {
   const from = at('2025-01-25T00:00:00Z');
   const to = at('2025-02-09T05:00:00Z');
+
+  it('stores a label too long, or too broken, to name a directory, and every other instance with it', async () => {
+    const longProject = '研究'.repeat(15); // 270 bytes percent-encoded: over a file name's 255
+    const hour = at('2025-03-10T12:00:00Z');
+    const row = (instance: string, labels: Record<string, string>) => ({
+      hour,
+      instance,
+      labels: { instance, machine_name: 'Small', ...labels },
+      busyCpuSeconds: 100,
+      idleCpuSeconds: 3500,
+    });
+    const source: CpuSecondsSource = {
+      async fetchHours() {
+        return new Map<number, SourceHour>([
+          [
+            hour,
+            {
+              status: 'ok',
+              rows: [
+                row('d1:9100', { cloud_project_name: 'N' }),
+                row('d2:9100', { cloud_project_name: longProject }),
+                row('d3:9100', { cloud_project_name: 'N', user: 'a\uD800b' }),
+              ],
+            },
+          ],
+        ]);
+      },
+    };
+    const store = await openJsonStore({ dataDir: dirs.make(), log: silentLogger });
+    const labels = { ...parseConfig({}).prometheus.labels, user: 'user' };
+    const report = await ingestRange(await deps(store, source, { labels }), hour, hour + HOUR_MS);
+    expect(report).toMatchObject({ okHours: 1, failed: [], instanceHours: 3 });
+    const projects = await store.listKeys('PROJECT');
+    expect(projects).toContain('N');
+    expect(projects).toContain(usageKey(longProject));
+    expect(await store.listKeys('USER')).toEqual(['a\uFFFDb', 'unknown']);
+    const [stored] = await store.readDays('PROJECT', '2025-03-10', [usageKey(longProject)]);
+    expect(stored?.totals.all.busyCpuSeconds).toBe(100);
+    await store.close();
+  });
 
   it('sizes its steps by the instances the last answer had, in whole days', async () => {
     const store = await openJsonStore({ dataDir: dirs.make(), log: silentLogger });
