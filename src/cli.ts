@@ -12,6 +12,7 @@ import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
 import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
 import { buildAppSchema } from './schema';
+import { parseIsoDateTime } from './schema/date-time';
 import { startService, UnsafeListenError } from './serve';
 import { openJsonStore } from './store/json';
 
@@ -31,8 +32,13 @@ const USAGE = `usage:
 
 function parseInstant(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`--${name} is required`);
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw new UsageError(`--${name}: "${value}" is not an ISO-8601 date-time`);
+  // The API's own reading: a date that names no real day (30 February) is refused, not rolled over.
+  const ms = parseIsoDateTime(value);
+  if (ms === null) {
+    throw new UsageError(
+      `--${name}: "${value}" is not an ISO-8601 date-time from 1970 to 9999, such as 2025-09-21T00:00:00Z`,
+    );
+  }
   return ms;
 }
 

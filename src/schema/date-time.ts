@@ -3,11 +3,12 @@ import { isoOf } from '../domain/iso';
 import { MalformedDateTime } from '../services/validation';
 
 /**
- * `2025-09-21`, `2025-09-21T10:00Z`, `2025-09-21T10:00:00.000Z`, `2025-09-21T11:00:00+01:00`.
- * A date alone is midnight UTC; a time without an offset is UTC, since every time here is.
+ * `2025-09-21`, `2025-09-21T10:00Z`, `2025-09-21T10:00:00.000Z`, `2025-09-21T11:00:00+01:00`
+ * (or ISO 8601's basic `+0100`). A date alone is midnight UTC; a time without an offset is UTC,
+ * since every time here is.
  */
 const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?$/;
 
 /** Years outside this window are mistakes rather than history, and `Date.UTC` misreads years 0–99. */
 const FIRST_YEAR = 1970;

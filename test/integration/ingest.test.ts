@@ -277,6 +277,7 @@ describe('ingest from a real Prometheus', () => {
       writeFileSync(bad, JSON.stringify({ energy: { pue: 0.5 } }));
       expect(await main(['ingest', '--from', fromIso, '--to', toIso, '--config', bad])).toBe(2);
       expect(await main(['ingest', '--frm', fromIso])).toBe(2);
+      expect(await main(['ingest', '--from', '2025-02-30T00:00:00Z', '--to', toIso])).toBe(2);
       const nextHour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString();
       expect(
         await main(['ingest', '--from', fromIso, '--to', nextHour, '--config', writeConfig(dataDir)]),
@@ -285,6 +286,7 @@ describe('ingest from a real Prometheus', () => {
       spy.mockRestore();
     }
     expect(errors.join('')).toMatch(/--from: "yesterday" is not an ISO-8601 date-time/);
+    expect(errors.join('')).toMatch(/--from: "2025-02-30T00:00:00Z" is not an ISO-8601 date-time from 1970/);
     expect(errors.join('')).toMatch(/--from must be before --to/);
     expect(errors.join('')).toMatch(/energy\.pue: expected a number ≥ 1/);
     expect(errors.join('')).toMatch(/frm/);
