@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, listenHost, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
 import { progressBar } from './cli/progress';
@@ -13,7 +15,9 @@ import { errorFields, jsonLogger } from './log';
 import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
 import { buildAppSchema } from './schema';
 import { parseIsoDateTime } from './schema/date-time';
+import { ListenError } from './server';
 import { startService, UnsafeListenError } from './serve';
+import { MalformedDateTime, validateRange } from './services/validation';
 import { openJsonStore } from './store/json';
 
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
@@ -114,7 +118,7 @@ function withListenFlags(config: Config, host: string | undefined, port: string 
   if (port !== undefined && !/^\d{1,5}$/.test(port))
     throw new UsageError(`--port: "${port}" is not a port number`);
   const server = {
-    host: host ?? config.server.host,
+    host: host === undefined ? config.server.host : listenHost(host),
     port: port === undefined ? config.server.port : Number(port),
   };
   if (server.port > 65535) throw new UsageError(`--port: ${port} is above 65535`);
@@ -174,6 +178,20 @@ async function exportCommand(argv: string[]): Promise<number> {
   if (values.from === undefined) throw new UsageError('--from is required');
   if (values.to === undefined) throw new UsageError('--to is required');
   const config = loadConfig(values.config);
+  // Opening would create it: a mistyped DATA_DIR would then export a plausible series of MISSING.
+  // The range is checked first, as the export itself checks it, so a mistake there is named as such.
+  if (!existsSync(config.store.dataDir)) {
+    const instant = (text: string) => {
+      const ms = parseIsoDateTime(text);
+      return ms === null ? new MalformedDateTime(JSON.stringify(text)) : new Date(ms);
+    };
+    try {
+      validateRange({ from: instant(values.from), to: instant(values.to), granularity });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    throw new UsageError(`store.dataDir: ${config.store.dataDir} does not exist; nothing to export`);
+  }
   const log = jsonLogger();
   const store = await openJsonStore({ dataDir: config.store.dataDir, log });
   try {
@@ -213,7 +231,10 @@ function tokenCommand(argv: string[]): number {
   const projects = list(values.projects);
   const users = list(values.users);
   if (!values.admin && !projects?.length && !users?.length) {
-    throw new UsageError('token: give --admin, or --projects and/or --users to scope it');
+    throw new UsageError('give --admin, or --projects and/or --users to scope it');
+  }
+  if (values.admin && (projects?.length || users?.length)) {
+    throw new UsageError('an admin token sees everything: give --admin or --projects/--users, not both');
   }
   const token = randomBytes(32).toString('base64url');
   const entry = {
@@ -240,6 +261,14 @@ const commands: Record<string, Command> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (name === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const command = name === undefined ? undefined : commands[name];
   if (!command) {
     process.stderr.write(`${name === undefined ? '' : `unknown command "${name}"\n`}${USAGE}\n`);
@@ -257,6 +286,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`carbonledger ${name}: ${(err as Error).message}\n`);
       return EXIT_BAD_INPUT;
     }
+    if (err instanceof ListenError) {
+      process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
+      return err.addressUnknown ? EXIT_BAD_INPUT : 1;
+    }
     if (err instanceof IngestLockedError) {
       process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
       return 1;
@@ -264,6 +297,13 @@ export async function main(argv: string[]): Promise<number> {
     jsonLogger().error(`${name} failed`, errorFields(err));
     return 1;
   }
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }
 
 function isArgsError(err: unknown): boolean {

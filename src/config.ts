@@ -145,9 +145,14 @@ export const StoreSchema = z
   .strict();
 export type StoreConfig = z.infer<typeof StoreSchema>;
 
+/** `[::1]` → `::1`: the brackets of a URL are no part of the address `listen` takes. */
+export function listenHost(host: string): string {
+  return /^\[.*\]$/.test(host) ? host.slice(1, -1) : host;
+}
+
 export const ServerSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z.string().min(1).transform(listenHost).default('127.0.0.1'),
     port: z
       .number({ error: 'expected a port number' })
       .int({ error: 'expected a port number' })
@@ -179,9 +184,28 @@ export const AuthSchema = z
             projects: z.array(z.string().min(1)).optional(),
             users: z.array(z.string().min(1)).optional(),
           })
-          .strict(),
+          .strict()
+          .refine((token) => token.role !== 'admin' || (!token.projects && !token.users), {
+            error: 'an admin token sees everything: give role "admin" or projects/users, not both',
+          }),
       )
-      .default([]),
+      .default([])
+      .check((context) => {
+        // One token with two entries would be granted whichever scope the lookup met first.
+        const first = new Map<string, number>();
+        context.value.forEach((token, index) => {
+          const earlier = first.get(token.sha256);
+          if (earlier === undefined) first.set(token.sha256, index);
+          else {
+            context.issues.push({
+              code: 'custom',
+              input: token.sha256,
+              path: [index, 'sha256'],
+              message: `the same token as auth.tokens.${earlier}`,
+            });
+          }
+        });
+      }),
   })
   .strict();
 export type AuthConfig = z.infer<typeof AuthSchema>;
@@ -207,23 +231,36 @@ export class ConfigError extends Error {
   }
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+/** Config paths an environment variable set, by path: an error there names the variable too. */
+type EnvSources = ReadonlyMap<string, string>;
+
+function formatIssue(issue: z.core.$ZodIssue, envSources: EnvSources): string {
   const path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = path === '' ? '' : `${path}.`;
     return issue.keys.map((key) => `${where}${key}: unknown key`).join('\n  ');
   }
-  return `${path === '' ? '(root)' : path}: ${issue.message}`;
+  const variable = envSources.get(path);
+  const where = path === '' ? '(root)' : variable === undefined ? path : `${path} (from ${variable})`;
+  return `${where}: ${issue.message}`;
 }
 
 /** Validates an already-parsed config object. */
-export function parseConfig(raw: unknown): Config {
+export function parseConfig(raw: unknown, envSources: EnvSources = new Map()): Config {
   const result = ConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue));
+  if (!result.success)
+    throw new ConfigError(result.error.issues.map((issue) => formatIssue(issue, envSources)));
   return result.data;
 }
 
 type Env = Record<string, string | undefined>;
+
+const ENV_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
+  ['PROMETHEUS_URL', 'prometheus.url'],
+  ['DATA_DIR', 'store.dataDir'],
+  ['HOST', 'server.host'],
+  ['PORT', 'server.port'],
+];
 
 function applyEnv(raw: Record<string, unknown>, env: Env): Record<string, unknown> {
   const section = (name: string): Record<string, unknown> => {
@@ -268,5 +305,6 @@ export function loadConfig(file?: string, env: Env = process.env): Config {
       throw new ConfigError([`config file ${path}: expected a JSON object`]);
     }
   }
-  return parseConfig(applyEnv(raw as Record<string, unknown>, env));
+  const envSources = new Map(ENV_OVERRIDES.filter(([name]) => env[name]).map(([name, path]) => [path, name]));
+  return parseConfig(applyEnv(raw as Record<string, unknown>, env), envSources);
 }

@@ -231,7 +231,7 @@ export async function startServer<TContext extends BaseContext>(
     });
   } catch (err) {
     await graphql.stop();
-    throw err;
+    throw new ListenError(opts.host, opts.port, err);
   }
   httpServer.on('error', (err) => log.error('http: server error', errorFields(err)));
 
@@ -239,6 +239,29 @@ export async function startServer<TContext extends BaseContext>(
   const url = `http://${urlHost(opts.host)}:${port}/graphql`;
   log.info('server listening', { url });
   return { url, port, close: () => graphql.stop() };
+}
+
+/** The server could not listen: the host names no address here, the port is taken, or not ours. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  /** The host is no address of this machine: a mistake in the config, not a passing condition. */
+  readonly addressUnknown: boolean;
+
+  constructor(host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      `server.host/server.port: cannot listen on ${host} port ${port}: ` +
+        (code === 'EADDRINUSE'
+          ? 'the port is in use'
+          : code === 'EACCES'
+            ? 'not allowed (a port below 1024 needs privileges)'
+            : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL'
+              ? 'no address of this machine has that name'
+              : String((cause as Error | undefined)?.message ?? cause)),
+      { cause },
+    );
+    this.addressUnknown = code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL';
+  }
 }
 
 /**

@@ -93,7 +93,34 @@ describe('config', () => {
     );
     expect(problemsOf(() => loadConfig(bad, {}))[0]).toMatch(/bad\.json: not valid JSON/);
     expect(problemsOf(() => loadConfig(undefined, { PORT: 'eighty' }))).toEqual([
-      'server.port: expected a port number',
+      'server.port (from PORT): expected a port number',
+    ]);
+    expect(problemsOf(() => loadConfig(undefined, { PROMETHEUS_URL: 'garbage' }))[0]).toMatch(
+      /^prometheus\.url \(from PROMETHEUS_URL\): /,
+    );
+  });
+
+  it('refuses one token listed twice, and an admin token that is also scoped', () => {
+    const sha256 = 'a'.repeat(64);
+    expect(
+      problemsOf(() =>
+        parseConfig({
+          auth: {
+            tokens: [
+              { name: 'isis', sha256, projects: ['ISIS'] },
+              { name: 'other', sha256: 'b'.repeat(64), users: ['bob'] },
+              { name: 'clf', sha256, projects: ['CLF'] },
+            ],
+          },
+        }),
+      ),
+    ).toEqual(['auth.tokens.2.sha256: the same token as auth.tokens.0']);
+    expect(
+      problemsOf(() =>
+        parseConfig({ auth: { tokens: [{ name: 'ops', sha256, role: 'admin', projects: ['ISIS'] }] } }),
+      ),
+    ).toEqual([
+      'auth.tokens.0: an admin token sees everything: give role "admin" or projects/users, not both',
     ]);
   });
 });

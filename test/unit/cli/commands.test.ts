@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { main } from '../../../src/cli';
+import { parseConfig } from '../../../src/config';
+import { tempDirs } from '../../support/fake-ingest';
+
+const dirs = tempDirs('cl-cli-');
+afterEach(() => dirs.cleanup());
+
+/** Runs the CLI in this process, keeping what it writes. */
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await main(argv), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('the command line', () => {
+  it('prints its usage for --help, after a command too, and exits 0', async () => {
+    for (const argv of [['--help'], ['-h'], ['help'], ['ingest', '--help']]) {
+      const { code, stdout } = await run(argv);
+      expect({ argv, code }).toEqual({ argv, code: 0 });
+      expect(stdout).toContain('carbonledger ingest --from ISO --to ISO');
+    }
+  });
+
+  it("prints the package's version for --version", async () => {
+    const { version } = JSON.parse(readFileSync(resolve(__dirname, '../../../package.json'), 'utf8'));
+    expect(await run(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('token: prints a token whose SHA-256 is the config entry it prints', async () => {
+    const { code, stdout } = await run(['token', '--name', 'isis', '--projects', 'ISIS, CLF']);
+    expect(code).toBe(0);
+    const token = stdout.split('\n')[1];
+    const entry = JSON.parse(stdout.slice(stdout.indexOf('{')));
+    expect(entry).toEqual({
+      name: 'isis',
+      sha256: createHash('sha256').update(token).digest('hex'),
+      projects: ['ISIS', 'CLF'],
+    });
+  });
+
+  it('token: refuses a token both admin and scoped, and one with no scope, exit 2 saying why once', async () => {
+    const both = await run(['token', '--admin', '--projects', 'ISIS']);
+    expect(both).toMatchObject({ code: 2, stdout: '' });
+    expect(both.stderr).toBe(
+      'carbonledger token: an admin token sees everything: give --admin or --projects/--users, not both\n',
+    );
+    const none = await run(['token']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe('carbonledger token: give --admin, or --projects and/or --users to scope it\n');
+  });
+
+  it('serve: a host that is no address of this machine is exit 2 naming server.host, without a stack', async () => {
+    const dir = dirs.make();
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ store: { dataDir: join(dir, 'data') }, auth: { anonymous: true } }),
+    );
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    const { code, stderr } = await run(['serve', '--config', config, '--host', '192.0.2.1', '--port', '0']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('server.host/server.port: cannot listen on 192.0.2.1 port 0');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('export: refuses a data directory that does not exist, rather than create it and export MISSING', async () => {
+    const absent = join(dirs.make(), 'typo');
+    process.env.DATA_DIR = absent;
+    try {
+      const args = ['--level', 'PROJECT', '--key', 'x', '--from', '2026-01-01', '--to', '2026-01-02'];
+      const { code, stderr } = await run(['export', ...args, '--granularity', 'DAY']);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`store.dataDir: ${absent} does not exist`);
+      expect(existsSync(absent)).toBe(false);
+
+      // A mistake in the range is still named as such.
+      const reversed = ['--level', 'PROJECT', '--key', 'x', '--from', '2026-01-02', '--to', '2026-01-01'];
+      const backwards = await run(['export', ...reversed, '--granularity', 'DAY']);
+      expect(backwards.code).toBe(2);
+      expect(backwards.stderr).toContain('Argument "from" must be before "to"');
+    } finally {
+      delete process.env.DATA_DIR;
+    }
+  });
+
+  it('reads a bracketed IPv6 host, as written in a URL, as the address itself', () => {
+    expect(parseConfig({ server: { host: '[::1]' } }).server.host).toBe('::1');
+    expect(parseConfig({}).server.host).toBe('127.0.0.1');
+  });
+});
