@@ -62,23 +62,6 @@ export class DataUnavailableError extends GraphQLError {
   }
 }
 
-/**
- * Which workspaces run now is not known: Prometheus has not answered the active-workspace poll
- * lately. Said rather than answered with an empty list, which would read as "nothing runs".
- */
-export class ActiveWorkspacesUnavailableError extends GraphQLError {
-  constructor(lastSnapshotAt: number | undefined) {
-    super(
-      'Which workspaces run now is unknown: the last poll of Prometheus failed, and ' +
-        (lastSnapshotAt === undefined
-          ? 'none has succeeded since the service started'
-          : `the last that succeeded was at ${new Date(lastSnapshotAt).toISOString()}`),
-      { extensions: { code: 'DATA_UNAVAILABLE' } },
-    );
-    this.name = 'ActiveWorkspacesUnavailableError';
-  }
-}
-
 /** Codes whose message was written for the client; every other error is masked. */
 export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   'BAD_USER_INPUT',

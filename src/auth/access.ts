@@ -98,7 +98,7 @@ export function accessFor(principal: Principal, scopeIndex: ScopeIndex): Access 
     visibleWorkspaces(source) {
       const visible = (workspace: ActiveWorkspaceRecord) =>
         projects.has(workspace.project) || (workspace.user !== null && users.has(workspace.user));
-      return { list: async () => (await source.list()).filter(visible) };
+      return { list: async () => (await source.list()).filter(visible), status: () => source.status() };
     },
   };
 }

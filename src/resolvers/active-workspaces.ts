@@ -1,7 +1,11 @@
 import { Args, Ctx, Query, Resolver } from 'type-graphql';
-import { ActiveWorkspace } from '../schema/active-workspace';
+import { ActiveWorkspace, ActiveWorkspacesStatus } from '../schema/active-workspace';
 import { ActiveWorkspacesArgs } from '../schema/args';
-import { type ActiveWorkspaceView, readActiveWorkspaces } from '../services/active-workspaces';
+import {
+  type ActiveWorkspacesStatus as ActiveWorkspacesStatusView,
+  type ActiveWorkspaceView,
+  readActiveWorkspaces,
+} from '../services/active-workspaces';
 import type { AppContext } from './context';
 
 @Resolver()
@@ -20,5 +24,13 @@ export class ActiveWorkspacesResolver {
       user: user ?? null,
       machineName: machineName ?? null,
     });
+  }
+
+  @Query(() => ActiveWorkspacesStatus, {
+    description:
+      'Whether `activeWorkspaces` is current: when Prometheus was last polled for it, and if it failed.',
+  })
+  activeWorkspacesStatus(@Ctx() { activeWorkspaces }: AppContext): ActiveWorkspacesStatusView {
+    return activeWorkspaces.status();
   }
 }

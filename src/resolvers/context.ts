@@ -40,7 +40,7 @@ export function createRequestContext(deps: RequestContextDeps): AppContext {
     reader: createUsageReader(deps.store, deps.signal),
     clock: deps.clock,
     log: deps.log,
-    activeWorkspaces: { list: () => guard(() => workspaces.list()) },
+    activeWorkspaces: { list: () => guard(() => workspaces.list()), status: () => workspaces.status() },
     access: accessFor(deps.principal ?? ANONYMOUS, {
       projectsOfInstance: (instance) => guard(() => scopeIndex.projectsOfInstance(instance)),
     }),

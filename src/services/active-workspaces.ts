@@ -22,12 +22,29 @@ export interface ActiveWorkspaceView extends ActiveWorkspaceRecord {
   id: string;
 }
 
+/** How current the listed workspaces are. */
+export interface ActiveWorkspacesStatus {
+  /** Epoch ms of the snapshot listed; null before any poll of Prometheus succeeded. */
+  takenAt: number | null;
+  lastPollFailed: boolean;
+  /**
+   * The list may not be what runs now: no poll has succeeded, or the last failed and the snapshot
+   * listed is over five minutes old. An empty list is then "unknown", not "nothing runs".
+   */
+  stale: boolean;
+}
+
 /** Where active workspaces come from: the poller's latest snapshot, once it exists. */
 export interface ActiveWorkspaceSource {
   list(): Promise<readonly ActiveWorkspaceRecord[]>;
+  /** Of the snapshot `list()` answers from. */
+  status(): ActiveWorkspacesStatus;
 }
 
-export const noActiveWorkspaces: ActiveWorkspaceSource = { list: async () => [] };
+export const noActiveWorkspaces: ActiveWorkspaceSource = {
+  list: async () => [],
+  status: () => ({ takenAt: null, lastPollFailed: false, stale: true }),
+};
 
 export interface ActiveWorkspaceFilter {
   project: string | null;

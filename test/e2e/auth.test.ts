@@ -110,7 +110,10 @@ describe('access control over HTTP', () => {
       store,
       auth: AUTH,
       scopeIndex: scopeIndexOf(INSTANCE_PROJECTS),
-      activeWorkspaces: { list: async () => WORKSPACES },
+      activeWorkspaces: {
+        list: async () => WORKSPACES,
+        status: () => ({ takenAt: 0, lastPollFailed: false, stale: false }),
+      },
     });
   });
   afterAll(async () => {

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import { systemClock, type Clock } from '../../domain/clock';
 import { floorHour, HOUR_MS } from '../../domain/time';
-import { ActiveWorkspacesUnavailableError } from '../../errors';
 import { errorFields, type Logger } from '../../log';
 import type { ActiveWorkspaceRecord, ActiveWorkspaceSource } from '../../services/active-workspaces';
 import { createCarbonSource } from '../carbon';
@@ -21,10 +20,7 @@ export const ACTIVE_WORKSPACES_PLUGIN = 'active-workspaces';
 const POLL_TIMEOUT_MS = 50_000;
 /** How many left-out series a warning names. */
 const SKIPPED_SHOWN = 5;
-/**
- * Once a poll has failed, the last good snapshot is still served until it is this old; after that
- * the answer is an error, not figures of workspaces that may have stopped long ago.
- */
+/** Once a poll has failed, the last good snapshot counts as current until it is this old. */
 export const SNAPSHOT_KEPT_AFTER_FAILURE_MS = 5 * 60_000;
 /** With `pollOnRead`, a read polls again once the last poll began at least this long ago. */
 export const POLL_ON_READ_EVERY_MS = 60_000;
@@ -63,8 +59,8 @@ export interface ActivePoller {
    */
   plugin: ScheduledPlugin<undefined>;
   /**
-   * The latest successful snapshot's workspaces. Rejects with ActiveWorkspacesUnavailableError when
-   * there is none, or when the last poll failed and the snapshot is older than
+   * The latest successful snapshot's workspaces (none before the first), and its status: stale
+   * when there is none, or when the last poll failed and it is older than
    * SNAPSHOT_KEPT_AFTER_FAILURE_MS.
    */
   source: ActiveWorkspaceSource;
@@ -189,14 +185,16 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
         if (readWaitsForPoll(readClock.now())) {
           await pollOnce(readClock, AbortSignal.timeout(POLL_TIMEOUT_MS), log);
         }
-        const now = readClock.now();
-        if (
-          latest !== undefined &&
-          (!lastPollFailed || now - latest.takenAt <= SNAPSHOT_KEPT_AFTER_FAILURE_MS)
-        ) {
-          return latest.workspaces;
-        }
-        throw new ActiveWorkspacesUnavailableError(latest?.takenAt);
+        return latest?.workspaces ?? [];
+      },
+      status() {
+        const tooOld =
+          latest !== undefined && readClock.now() - latest.takenAt > SNAPSHOT_KEPT_AFTER_FAILURE_MS;
+        return {
+          takenAt: latest?.takenAt ?? null,
+          lastPollFailed,
+          stale: latest === undefined || (lastPollFailed && tooOld),
+        };
       },
     },
     snapshot: () => latest,

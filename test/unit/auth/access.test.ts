@@ -114,8 +114,10 @@ describe('accessFor', () => {
       { instance: 'd', project: 'CLF', user: 'carol' },
     ] as ActiveWorkspaceRecord[];
     const access = accessFor(scoped(['ISIS'], ['alice']), INDEX);
-    const visible = await access.visibleWorkspaces({ list: async () => workspaces }).list();
-    expect(visible.map((workspace) => workspace.instance)).toEqual(['a', 'b']);
+    const status = { takenAt: 1, lastPollFailed: true, stale: false };
+    const filtered = access.visibleWorkspaces({ list: async () => workspaces, status: () => status });
+    expect((await filtered.list()).map((workspace) => workspace.instance)).toEqual(['a', 'b']);
+    expect(filtered.status()).toBe(status);
   });
 });
 

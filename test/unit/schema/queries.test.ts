@@ -201,8 +201,29 @@ describe('activeWorkspaces', () => {
     expect(await run('{ activeWorkspaces { id } }')).toEqual({ data: { activeWorkspaces: [] } });
   });
 
+  it('says, with no poller, that nothing is known rather than that nothing runs', async () => {
+    expect(await run('{ activeWorkspacesStatus { takenAt lastPollFailed stale } }')).toEqual({
+      data: { activeWorkspacesStatus: { takenAt: null, lastPollFailed: false, stale: true } },
+    });
+  });
+
+  it("answers the source's status: when its snapshot was taken and whether the last poll failed", async () => {
+    const activeWorkspaces: ActiveWorkspaceSource = {
+      list: async () => [],
+      status: () => ({ takenAt: at('2025-09-23T08:01:00Z'), lastPollFailed: true, stale: false }),
+    };
+    expect(
+      await run('{ activeWorkspacesStatus { takenAt lastPollFailed stale } }', {}, { activeWorkspaces }),
+    ).toEqual({
+      data: {
+        activeWorkspacesStatus: { takenAt: '2025-09-23T08:01:00.000Z', lastPollFailed: true, stale: false },
+      },
+    });
+  });
+
   it('serves what the source lists, filtered', async () => {
     const activeWorkspaces: ActiveWorkspaceSource = {
+      status: () => ({ takenAt: 0, lastPollFailed: false, stale: false }),
       list: async () => [
         {
           instance: 'host-a:9100',

@@ -25,6 +25,7 @@ const workspace = (
 });
 
 const source = {
+  status: noActiveWorkspaces.status,
   list: async () => [
     workspace('host-b:9100', 'IDAaaS', 'alice', 'Artemis (Matlab)'),
     workspace('host-a:9100', 'IDAaaS', 'bob', 'CPU Small'),

@@ -265,26 +265,26 @@ describe('createActivePoller', () => {
     );
   });
 
-  it('serves the last snapshot after a failed poll only while it is at most 5 minutes old', async () => {
+  it('keeps serving the last snapshot after failed polls, stale once it is over 5 minutes old', async () => {
     const { prometheus, clock, poller, poll } = setUp([alice]);
     await poll();
     const kept = poller.snapshot();
+    expect(poller.source.status()).toEqual({ takenAt: NOW, lastPollFailed: false, stale: false });
     prometheus.state.refuse = true;
     clock.advance(SNAPSHOT_KEPT_AFTER_FAILURE_MS);
     await poll();
     expect(await poller.source.list()).toBe(kept!.workspaces);
+    expect(poller.source.status()).toEqual({ takenAt: NOW, lastPollFailed: true, stale: false });
 
     clock.advance(1);
-    await expect(poller.source.list()).rejects.toMatchObject({
-      extensions: { code: 'DATA_UNAVAILABLE' },
-      message: expect.stringContaining('the last that succeeded was at 2025-09-21T12:30:00.000Z'),
-    });
+    expect(await poller.source.list()).toBe(kept!.workspaces);
+    expect(poller.source.status()).toEqual({ takenAt: NOW, lastPollFailed: true, stale: true });
 
-    // A successful poll serves its snapshot at once, whatever its age when read.
+    // A successful poll is current at once, and stays so between scheduled polls, however long.
     prometheus.state.refuse = false;
     await poll();
     clock.advance(SNAPSHOT_KEPT_AFTER_FAILURE_MS * 10);
-    expect(await poller.source.list()).toHaveLength(1);
+    expect(poller.source.status()).toMatchObject({ lastPollFailed: false, stale: false });
   });
 
   it('runs one poll for the first list() calls before any poll, and none again after it failed', async () => {
@@ -294,15 +294,12 @@ describe('createActivePoller', () => {
     expect(second).toBe(first);
     expect(prometheus.asked).toHaveLength(3);
 
-    // Unknown is not "nothing runs": the read is refused, and the schedule, not the read, retries.
+    // Empty, and said to be unknown rather than nothing running; the schedule, not the read, retries.
     const failing = setUp([alice]);
     failing.prometheus.state.refuse = true;
-    const unknown = {
-      extensions: { code: 'DATA_UNAVAILABLE' },
-      message: expect.stringContaining('none has succeeded'),
-    };
-    await expect(failing.poller.source.list()).rejects.toMatchObject(unknown);
-    await expect(failing.poller.source.list()).rejects.toMatchObject(unknown);
+    expect(await failing.poller.source.list()).toEqual([]);
+    expect(await failing.poller.source.list()).toEqual([]);
+    expect(failing.poller.source.status()).toEqual({ takenAt: null, lastPollFailed: true, stale: true });
     expect(failing.prometheus.asked).toHaveLength(3);
   });
 
