@@ -239,11 +239,21 @@ function toHeaderMap(req: IncomingMessage): HeaderMap {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   // The contract promises GET for queries, so `curl '…/graphql?query={…}'` must work as it is.
-  // CSRF prevention would refuse a GET without a preflight header; it guards against a page in
-  // another site making a browser run an operation with side effects, and a GET can run none here:
-  // Apollo runs only queries over GET, and no query changes anything. POSTs keep the check.
-  if (req.method === 'GET' || req.method === 'HEAD') headers.set('apollo-require-preflight', 'GET');
+  // Apollo's CSRF prevention would refuse a GET without a preflight header. It guards against a
+  // page in another site making a visitor's browser send a request: a GET has no side effect here
+  // (Apollo runs only queries over GET), but the page could still time answers it cannot read, or
+  // send costly ones. Browsers say where a request comes from (Fetch Metadata); a GET that does
+  // not say it comes from another site is let through, one that does still needs the header.
+  if ((req.method === 'GET' || req.method === 'HEAD') && !fromAnotherSite(req)) {
+    headers.set('apollo-require-preflight', 'GET');
+  }
   return headers;
+}
+
+/** `Sec-Fetch-Site` of another site; curl and scripts send none, a browser's own navigation `none`. */
+function fromAnotherSite(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  return site === 'cross-site' || site === 'same-site';
 }
 
 /** Apollo's `formatError`: masks what the client must not see, after logging internal errors with their stack. */

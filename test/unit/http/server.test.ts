@@ -143,6 +143,23 @@ describe('HTTP server', () => {
     expect(await res.json()).toEqual({ data: { usageKeys: ['IDAaaS', 'ISIS'] } });
   });
 
+  it('refuses a GET a browser sends from another site (Fetch Metadata), unless it is preflighted', async () => {
+    const params = new URLSearchParams({ query: '{ usageKeys(level: PROJECT) }' });
+    for (const site of ['cross-site', 'same-site']) {
+      const res = await fetch(`${server.url}?${params}`, { headers: { 'sec-fetch-site': site } });
+      expect({ site, status: res.status }).toEqual({ site, status: 400 });
+      expect(await res.text()).toContain('Cross-Site Request Forgery');
+    }
+    const sameOrigin = await fetch(`${server.url}?${params}`, {
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    expect(sameOrigin.status).toBe(200);
+    const preflighted = await fetch(`${server.url}?${params}`, {
+      headers: { 'sec-fetch-site': 'cross-site', 'apollo-require-preflight': 'true' },
+    });
+    expect(preflighted.status).toBe(200);
+  });
+
   it('runs no mutation over GET', async () => {
     const params = new URLSearchParams({ query: 'mutation { usageKeys(level: PROJECT) }' });
     const res = await fetch(`${server.url}?${params}`);
