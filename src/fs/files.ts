@@ -100,7 +100,7 @@ export async function putFile(path: string, text: string | null): Promise<void> 
 // The callback API for every read and write of the store: no FileHandle to create and track, one
 // trip through the thread pool each. A bench run once hung for good on an `fs/promises` FileHandle
 // close that never completed while the thread pool sat idle (cause not found).
-const readText = (path: string): Promise<string> =>
+export const readText = (path: string): Promise<string> =>
   new Promise((resolve, reject) =>
     readFileCb(path, 'utf8', (err, text) => (err ? reject(err) : resolve(text))),
   );
@@ -135,9 +135,18 @@ async function writeSyncAndClose(fd: number, text: string): Promise<void> {
   }
 }
 
-/** Creates `path` holding `text`, synced; fails with EEXIST when it exists. Not atomic: see `writeFileAtomic`. */
+/**
+ * Creates `path` holding `text`, synced; fails with EEXIST when it exists. Not atomic (see
+ * `writeFileAtomic`), but a file whose write or sync failed is removed, not left half written.
+ */
 export async function writeNewFile(path: string, text: string): Promise<void> {
-  await writeSyncAndClose(await openFile(path, 'wx'), text);
+  const fd = await openFile(path, 'wx');
+  try {
+    await writeSyncAndClose(fd, text);
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
+  }
 }
 
 /**

@@ -123,7 +123,8 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') return false;
-      if (code !== undefined && NO_HARD_LINKS.has(code)) return createExclusiveWithoutLink(file, text);
+      // Awaited here: returned un-awaited, its rejection would go unhandled while `finally` removes the temp.
+      if (code !== undefined && NO_HARD_LINKS.has(code)) return await createExclusiveWithoutLink(file, text);
       throw err;
     }
   } finally {

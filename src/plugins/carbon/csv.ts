@@ -1,4 +1,5 @@
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
+import { readText } from '../../fs/files';
 import { ConfigError } from '../../config';
 import { floorHour, hoursOverlapping } from '../../domain/time';
 import type { HourIntensity } from '../../domain/usage';
@@ -100,7 +101,7 @@ export function createCsvIntensitySource(
     try {
       const stats = await fsp.stat(config.file);
       if (stats.mtimeMs === loaded.mtimeMs && stats.size === loaded.size) return;
-      const byHour = parseIntensityCsv(await fsp.readFile(config.file, 'utf8'));
+      const byHour = parseIntensityCsv(await readText(config.file));
       loaded = { mtimeMs: stats.mtimeMs, size: stats.size, byHour };
       log.info('carbon CSV re-read', { file: config.file, hours: byHour.size });
     } catch (err) {

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from '../../config';
 import type { Workspace, WorkspaceRegistry } from '../../domain/attribution';
+import { readText } from '../../fs/files';
 
 export type { Workspace, WorkspaceRegistry } from '../../domain/attribution';
 
@@ -113,7 +113,7 @@ function problemsOf(error: z.ZodError, file: string): string[] {
 export async function loadWorkspaceRegistry(file: string): Promise<WorkspaceRegistry> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readText(file);
   } catch (err) {
     throw new ConfigError([`workspaces.file: cannot read ${file} (${(err as Error).message})`]);
   }

@@ -193,6 +193,30 @@ describe('the ingest lock', () => {
     }
   });
 
+  it('where hard links are not allowed, leaves no lock behind when writing it fails', async () => {
+    const dataDir = dirs.make();
+    const noLinks = jest
+      .spyOn(fsp, 'link')
+      .mockRejectedValue(Object.assign(new Error('operation not permitted'), { code: 'EPERM' }));
+    // The temporary file's sync succeeds; the lock file's own, written by O_EXCL create, fails.
+    const realFsync = fs.fsync;
+    let syncs = 0;
+    const failingSync = jest.spyOn(fs, 'fsync').mockImplementation((fd, callback) => {
+      if (++syncs === 1) return realFsync(fd, callback);
+      callback(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+    });
+    try {
+      await expect(acquireIngestLock(dataDir, silentLogger)).rejects.toThrow('no space');
+      expect(noLinks).toHaveBeenCalled();
+      expect(syncs).toBe(2);
+      // An empty or half-written lock would count as held for good.
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      failingSync.mockRestore();
+      noLinks.mockRestore();
+    }
+  });
+
   it('refuses, without removing it, a lock file that does not say who holds it', async () => {
     const dataDir = dirs.make();
     writeFileSync(join(dataDir, INGEST_LOCK_FILE), 'garbage');
