@@ -14,10 +14,10 @@ import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
 import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
 import { buildAppSchema } from './schema';
-import { parseIsoDateTime } from './schema/date-time';
+import { parseDateTimeInput, parseIsoDateTime } from './schema/date-time';
 import { ListenError } from './server';
 import { startService, UnsafeListenError } from './serve';
-import { MalformedDateTime, validateRange } from './services/validation';
+import { validateRange } from './services/validation';
 import { openJsonStore } from './store/json';
 
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
@@ -30,7 +30,7 @@ class UsageError extends Error {}
 
 const USAGE = `usage:
   carbonledger serve [--config FILE] [--host H] [--port N] [--no-schedule] [--demo]
-  carbonledger ingest --from ISO --to ISO [--config FILE]
+  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS]
   carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
   carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]`;
 
@@ -70,8 +70,8 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const firstHour = ceilHour(from);
   const endHour = floorHour(to);
   if (firstHour >= endHour) throw new UsageError('--from/--to: the range holds no whole UTC hour');
-  // An hour not yet over would be stored `ok` with what it held so far, and the hourly schedule,
-  // which resumes after the newest ok hour, would never fill in the rest.
+  // An hour not yet over would be stored `ok` with what it held so far (nothing, for the future),
+  // and stay so until the nightly reconcile re-ingests it as yesterday's.
   const currentHour = floorHour(Date.now());
   if (endHour > currentHour) {
     throw new UsageError(
@@ -181,16 +181,18 @@ async function exportCommand(argv: string[]): Promise<number> {
   // Opening would create it: a mistyped DATA_DIR would then export a plausible series of MISSING.
   // The range is checked first, as the export itself checks it, so a mistake there is named as such.
   if (!existsSync(config.store.dataDir)) {
-    const instant = (text: string) => {
-      const ms = parseIsoDateTime(text);
-      return ms === null ? new MalformedDateTime(JSON.stringify(text)) : new Date(ms);
-    };
     try {
-      validateRange({ from: instant(values.from), to: instant(values.to), granularity });
+      validateRange({
+        from: parseDateTimeInput(values.from),
+        to: parseDateTimeInput(values.to),
+        granularity,
+      });
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    throw new UsageError(`store.dataDir: ${config.store.dataDir} does not exist; nothing to export`);
+    throw new UsageError(
+      `store.dataDir (or DATA_DIR): ${config.store.dataDir} does not exist; nothing to export`,
+    );
   }
   const log = jsonLogger();
   const store = await openJsonStore({ dataDir: config.store.dataDir, log });
@@ -265,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  if (name === 'help' || argv.includes('--help') || argv.includes('-h')) {
+  if (name === 'help' || name === '-h' || argv.includes('--help')) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }

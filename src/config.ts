@@ -152,7 +152,11 @@ export function listenHost(host: string): string {
 
 export const ServerSchema = z
   .object({
-    host: z.string().min(1).transform(listenHost).default('127.0.0.1'),
+    host: z
+      .string()
+      .transform(listenHost)
+      .refine((host) => host.length > 0, { error: 'expected a host name or address' })
+      .default('127.0.0.1'),
     port: z
       .number({ error: 'expected a port number' })
       .int({ error: 'expected a port number' })
@@ -185,7 +189,7 @@ export const AuthSchema = z
             users: z.array(z.string().min(1)).optional(),
           })
           .strict()
-          .refine((token) => token.role !== 'admin' || (!token.projects && !token.users), {
+          .refine((token) => token.role !== 'admin' || (!token.projects?.length && !token.users?.length), {
             error: 'an admin token sees everything: give role "admin" or projects/users, not both',
           }),
       )
@@ -262,22 +266,18 @@ const ENV_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
   ['PORT', 'server.port'],
 ];
 
+/** The environment's overrides laid over the file's values (ENV_OVERRIDES), before validation. */
 function applyEnv(raw: Record<string, unknown>, env: Env): Record<string, unknown> {
-  const section = (name: string): Record<string, unknown> => {
-    const value = raw[name];
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? { ...(value as Record<string, unknown>) }
-      : {};
-  };
-  const out = { ...raw };
-  if (env.PROMETHEUS_URL) out.prometheus = { ...section('prometheus'), url: env.PROMETHEUS_URL };
-  if (env.DATA_DIR) out.store = { ...section('store'), dataDir: env.DATA_DIR };
-  if (env.HOST || env.PORT) {
-    const server = section('server');
-    if (env.HOST) server.host = env.HOST;
+  const out: Record<string, unknown> = { ...raw };
+  for (const [name, path] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (!value) continue;
+    const [section, key] = path.split('.');
     // A non-numeric PORT stays a string so validation names it.
-    if (env.PORT) server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
-    out.server = server;
+    const typed = name === 'PORT' && /^\d+$/.test(value) ? Number(value) : value;
+    const current = out[section];
+    const fields = typeof current === 'object' && current !== null && !Array.isArray(current) ? current : {};
+    out[section] = { ...fields, [key]: typed };
   }
   return out;
 }

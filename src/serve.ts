@@ -38,7 +38,7 @@ export class UnsafeListenError extends Error {
   override readonly name = 'UnsafeListenError';
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
 /**
  * Contract section 7: without an `auth` section the API is open, so it may only be reached from

@@ -255,12 +255,14 @@ export class ListenError extends Error {
           ? 'the port is in use'
           : code === 'EACCES'
             ? 'not allowed (a port below 1024 needs privileges)'
-            : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL'
+            : code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL'
               ? 'no address of this machine has that name'
-              : String((cause as Error | undefined)?.message ?? cause)),
+              : code === 'EAI_AGAIN'
+                ? 'the name could not be looked up just now (DNS); try again'
+                : String((cause as Error | undefined)?.message ?? cause)),
       { cause },
     );
-    this.addressUnknown = code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL';
+    this.addressUnknown = code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL';
   }
 }
 

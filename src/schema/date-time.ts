@@ -39,7 +39,8 @@ export function parseIsoDateTime(text: string): number | null {
   return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
 }
 
-function parseInput(value: unknown): Date {
+/** A date-time argument as resolvers receive it: a Date, or a MalformedDateTime quoting the input. */
+export function parseDateTimeInput(value: unknown): Date {
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
   if (typeof value === 'string') {
     const ms = parseIsoDateTime(value);
@@ -65,9 +66,10 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   description:
     'An instant, ISO-8601 in UTC. Output: `2025-09-21T00:00:00.000Z`. Input: a date-time with `Z` or an ' +
-    'offset (`2025-09-21T11:00:00+01:00`); without an offset, or a date alone (midnight), it is read as UTC.',
+    'offset (`2025-09-21T11:00:00+01:00` or `+0100`); without an offset, or a date alone (midnight), it is ' +
+    'read as UTC.',
   serialize: serializeDateTime,
-  parseValue: parseInput,
+  parseValue: parseDateTimeInput,
   parseLiteral: (node) =>
-    node.kind === Kind.STRING ? parseInput(node.value) : new MalformedDateTime(print(node)),
+    node.kind === Kind.STRING ? parseDateTimeInput(node.value) : new MalformedDateTime(print(node)),
 });

@@ -78,6 +78,7 @@ describe('config', () => {
     expect(config.prometheus.url).toBe('http://prom:9090');
     expect(config.store.dataDir).toBe('/srv/data');
     expect(config.server).toEqual({ host: '0.0.0.0', port: 6000 });
+    expect(loadConfig(file, { HOST: '::1' }).server).toEqual({ host: '::1', port: 5000 });
     expect(
       loadConfig(undefined, { CARBONLEDGER_CONFIG: file, PROMETHEUS_URL: 'http://other:9090' }).prometheus
         .url,
@@ -122,5 +123,9 @@ describe('config', () => {
     ).toEqual([
       'auth.tokens.0: an admin token sees everything: give role "admin" or projects/users, not both',
     ]);
+    // An empty scope is no scope.
+    expect(
+      parseConfig({ auth: { tokens: [{ name: 'ops', sha256, role: 'admin', projects: [] }] } }).auth?.tokens,
+    ).toHaveLength(1);
   });
 });

@@ -84,7 +84,7 @@ describe('the command line', () => {
       const args = ['--level', 'PROJECT', '--key', 'x', '--from', '2026-01-01', '--to', '2026-01-02'];
       const { code, stderr } = await run(['export', ...args, '--granularity', 'DAY']);
       expect(code).toBe(2);
-      expect(stderr).toContain(`store.dataDir: ${absent} does not exist`);
+      expect(stderr).toContain(`store.dataDir (or DATA_DIR): ${absent} does not exist`);
       expect(existsSync(absent)).toBe(false);
 
       // A mistake in the range is still named as such.
@@ -100,5 +100,9 @@ describe('the command line', () => {
   it('reads a bracketed IPv6 host, as written in a URL, as the address itself', () => {
     expect(parseConfig({ server: { host: '[::1]' } }).server.host).toBe('::1');
     expect(parseConfig({}).server.host).toBe('127.0.0.1');
+    // Brackets around nothing must not become '' (every interface).
+    expect(() => parseConfig({ server: { host: '[]' } })).toThrow(
+      'server.host: expected a host name or address',
+    );
   });
 });
