@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * The longest key, once percent-encoded, that can be stored: the store names a directory after
- * `encodeURIComponent(key)` (contract section 3), and most file systems allow 255 bytes a name.
+ * `encodeURIComponent(key)` (contract section 3), and most file systems allow 255 bytes a name
+ * (NAME_MAX; encoded keys are ASCII). The JSON store's layout checks against this same limit.
  */
 export const MAX_ENCODED_KEY_BYTES = 255;
 

@@ -1,10 +1,8 @@
 import { join } from 'node:path';
 import { LEVELS, type Level } from '../../domain/levels';
 import { periodStart, utcDate, utcMonth } from '../../domain/time';
+import { MAX_ENCODED_KEY_BYTES } from '../../domain/usage-key';
 import { InvalidKeyError } from './errors';
-
-/** Longest file name most file systems accept (NAME_MAX, in bytes; encoded keys are ASCII). */
-const MAX_NAME_BYTES = 255;
 
 /**
  * The directory name of a key: `encodeURIComponent(key)`, which leaves no `/` and keeps `%41`
@@ -20,7 +18,7 @@ export function encodeKey(key: string): string {
     throw new InvalidKeyError(`Usage key ${JSON.stringify(key)} is not well-formed Unicode`);
   }
   if (encoded === '.' || encoded === '..') encoded = encoded.replaceAll('.', '%2E');
-  if (encoded.length > MAX_NAME_BYTES) {
+  if (encoded.length > MAX_ENCODED_KEY_BYTES) {
     throw new InvalidKeyError(`Usage key ${JSON.stringify(key.slice(0, 40))}… is too long to store`);
   }
   return encoded;
