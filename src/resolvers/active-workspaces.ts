@@ -30,7 +30,10 @@ export class ActiveWorkspacesResolver {
     description:
       'Whether `activeWorkspaces` is current: when Prometheus was last polled for it, and if it failed.',
   })
-  activeWorkspacesStatus(@Ctx() { activeWorkspaces }: AppContext): ActiveWorkspacesStatusView {
+  async activeWorkspacesStatus(@Ctx() { activeWorkspaces }: AppContext): Promise<ActiveWorkspacesStatusView> {
+    // Through list() first: it starts, or waits for, the poll a read is due (the first one; under
+    // --no-schedule one a minute), so the status asked beside activeWorkspaces is of its answer.
+    await activeWorkspaces.list();
     return activeWorkspaces.status();
   }
 }

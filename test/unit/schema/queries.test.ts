@@ -221,6 +221,21 @@ describe('activeWorkspaces', () => {
     });
   });
 
+  it('answers the status of the list a read gets, after any poll that read starts', async () => {
+    let polled = false;
+    const activeWorkspaces: ActiveWorkspaceSource = {
+      list: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        polled = true;
+        return [];
+      },
+      status: () => ({ takenAt: polled ? 0 : null, lastPollFailed: false, stale: !polled }),
+    };
+    expect(await run('{ activeWorkspacesStatus { stale } }', {}, { activeWorkspaces })).toEqual({
+      data: { activeWorkspacesStatus: { stale: false } },
+    });
+  });
+
   it('serves what the source lists, filtered', async () => {
     const activeWorkspaces: ActiveWorkspaceSource = {
       status: () => ({ takenAt: 0, lastPollFailed: false, stale: false }),
