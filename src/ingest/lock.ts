@@ -272,6 +272,27 @@ export async function acquireIngestLock(
  * Runs `fn` holding the ingest lock of `dataDir` and releases it afterwards, whatever happens.
  * Rejects with `IngestLockedError` (and does not run `fn`) when another holder keeps it past `waitMs`.
  */
+/** `withIngestLock` if the lock is free (or stale) now; undefined, without running `fn`, if it is held. */
+export async function withIngestLockIfFree<T>(
+  dataDir: string,
+  log: Logger,
+  fn: (lock: HeldIngestLock) => Promise<T>,
+  options: Omit<IngestLockOptions, 'waitMs'> = {},
+): Promise<T | undefined> {
+  let lock: HeldIngestLock;
+  try {
+    lock = await acquireIngestLock(dataDir, log, { ...options, waitMs: 0 });
+  } catch (err) {
+    if (err instanceof IngestLockedError) return undefined;
+    throw err;
+  }
+  try {
+    return await fn(lock);
+  } finally {
+    await releaseLogging(lock, log);
+  }
+}
+
 export async function withIngestLock<T>(
   dataDir: string,
   log: Logger,
@@ -282,10 +303,14 @@ export async function withIngestLock<T>(
   try {
     return await fn(lock);
   } finally {
-    try {
-      await lock.release();
-    } catch (err) {
-      log.error('could not release the ingest lock', { file: lock.file, ...errorFields(err) });
-    }
+    await releaseLogging(lock, log);
+  }
+}
+
+async function releaseLogging(lock: HeldIngestLock, log: Logger): Promise<void> {
+  try {
+    await lock.release();
+  } catch (err) {
+    log.error('could not release the ingest lock', { file: lock.file, ...errorFields(err) });
   }
 }

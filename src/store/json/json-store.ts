@@ -5,7 +5,7 @@ import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } 
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
-import { INGEST_LOCK_FILE } from '../../ingest/lock';
+import { withIngestLockIfFree } from '../../ingest/lock';
 import { errorFields, silentLogger, type Logger } from '../../log';
 import { PartialReadError, UnreadableDataError, type ApplyOptions, type Store } from '../store';
 import { planBatch, validateBatch } from './batch';
@@ -827,10 +827,14 @@ export class JsonStore implements Store {
 export async function openJsonStore(options: { dataDir: string; log?: Logger }): Promise<JsonStore> {
   await mkdir(options.dataDir, { recursive: true });
   const store = new JsonStore(options.dataDir, options.log ?? silentLogger);
-  // While an ingestion holds the lock, a journal is its batch in progress, not a crash's: repairing
-  // it from here (a server starting, an export) would race that batch. The holder, or the next
-  // one, repairs before its next batch (applyBatch always does).
-  if (!existsSync(join(options.dataDir, INGEST_LOCK_FILE))) await store.repairQuarantining();
+  // Under the ingest lock, taken only if free: while an ingestion holds it, a journal is its batch
+  // in progress, not a crash's, and repairing it from here (a server starting, an export) would
+  // race that batch; the holder, or the next one, repairs before its next batch (applyBatch always
+  // does). A lock left by a killed ingestion is taken over, so its crash is repaired now rather
+  // than read (day and month buckets from roll-ups behind their days) until the next ingestion.
+  await withIngestLockIfFree(options.dataDir, options.log ?? silentLogger, () => store.repairQuarantining(), {
+    purpose: 'store open: repair',
+  });
   return store;
 }
 

@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { INGEST_LOCK_FILE } from '../../../../src/ingest/lock';
+import { acquireIngestLock, INGEST_LOCK_FILE } from '../../../../src/ingest/lock';
+import { silentLogger } from '../../../../src/log';
 import { openJsonStore } from '../../../../src/store/json';
 
 /**
@@ -38,6 +41,30 @@ describe('opening the store beside a journal', () => {
     await store.repairQuarantining();
     await expect(readFile(join(dataDir, 'journal.json'))).rejects.toMatchObject({ code: 'ENOENT' });
     await store.close();
+  });
+
+  it('takes over a lock its holder left when it was killed, repairs, and leaves no lock', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const holder = { pid: dead, hostname: hostname(), startedAt: '2025-09-21T00:00:00Z', token: 'killed' };
+    await writeFile(join(dataDir, INGEST_LOCK_FILE), JSON.stringify(holder));
+    const store = await openJsonStore({ dataDir });
+    await expect(readFile(join(dataDir, 'journal.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(
+      readFile(join(dataDir, 'usage/project/alpha/2025/2025-09.month.json')),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(existsSync(join(dataDir, INGEST_LOCK_FILE))).toBe(false);
+    await store.close();
+  });
+
+  it('leaves it alone while this very process holds the lock (an ingestion opening its store)', async () => {
+    const lock = await acquireIngestLock(dataDir, silentLogger);
+    try {
+      const store = await openJsonStore({ dataDir });
+      expect(await readFile(join(dataDir, 'journal.json'), 'utf8')).toBe(journal);
+      await store.close();
+    } finally {
+      await lock.release();
+    }
   });
 
   it('repairs it when no ingestion holds the lock', async () => {
