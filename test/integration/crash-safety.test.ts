@@ -8,6 +8,7 @@ import { openJsonStore } from '../../src/store/json';
 import { startLab, type Lab } from '../support/lab/prometheus-lab';
 import { snapshotFiles } from '../support/store-files';
 import {
+  hoursWithoutLedgerRecord,
   rollupDisagreements,
   seededRandom,
   temporaryFiles,
@@ -173,10 +174,14 @@ describe('kill -9 of ingest at random moments', () => {
           disagreements: [],
         });
       }
-      // Opening the store, as the next run or the server does, repairs a batch that stopped part-way.
-      // (Explicitly: opening leaves the repair to the lock's next holder while a killed run's lock file remains.)
+      // Opening the store, as the next run or the server does, repairs a batch that stopped part-way
+      // (taking over the lock the killed run left). Days hold no hour the ledger never recorded.
       const store = await openJsonStore({ dataDir });
-      await store.repairQuarantining();
+      expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
+      expect({
+        round,
+        unrecorded: await hoursWithoutLedgerRecord(dataDir, (m) => store.readLedgerMonth(m)),
+      }).toEqual({ round, unrecorded: [] });
       await store.close();
       expect({ round, disagreements: await rollupDisagreements(dataDir) }).toEqual({
         round,

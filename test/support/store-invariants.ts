@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
@@ -193,4 +194,33 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+/**
+ * The hours day entries hold (`level/key/date HH:00`) that the ledger has no record of, neither ok
+ * nor failed: what a batch killed between writing its days and recording its hours leaves, and a
+ * repair must take out (roll-ups count only recorded hours).
+ */
+export async function hoursWithoutLedgerRecord(
+  dataDir: string,
+  ledgerMonth: (month: string) => Promise<ReadonlyMap<number, unknown>>,
+): Promise<string[]> {
+  const found: string[] = [];
+  const usage = join(dataDir, 'usage');
+  if (!existsSync(usage)) return found;
+  const ledgers = new Map<string, ReadonlyMap<number, unknown>>();
+  for (const path of await storeFiles(usage)) {
+    const [level, key, , name] = path.split('/');
+    const date = DAY.exec(name ?? '')?.[1];
+    if (date === undefined) continue;
+    const month = date.slice(0, 7);
+    if (!ledgers.has(month)) ledgers.set(month, await ledgerMonth(month));
+    const day = (await readJson(join(usage, path))) as { timeseries: Record<string, unknown> };
+    for (const label of Object.keys(day.timeseries)) {
+      if (label === 'totals') continue;
+      if (!ledgers.get(month)!.has(Date.parse(`${date}T${label}:00Z`)))
+        found.push(`${level}/${key}/${date} ${label}`);
+    }
+  }
+  return found;
 }

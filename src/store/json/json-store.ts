@@ -745,20 +745,37 @@ export class JsonStore implements Store {
     };
   }
 
+  /**
+   * A month roll-up from its day entries, after taking out of them every hour the ledger has no
+   * record of: a batch killed after writing days, before recording their hours, left those, and a
+   * roll-up must count only ok hours (the hours read as MISSING until ingested again).
+   */
   private async rebuildMonth(ref: MonthRef): Promise<void> {
     const { level, key, month } = ref;
     const names = await listNames(this.layout.yearDir(level, key, month.slice(0, 4)), 'file');
     const dates = names
       .flatMap((name) => DAY_FILE.exec(name)?.slice(1, 2) ?? [])
       .filter((date) => date.startsWith(`${month}-`));
+    const recorded = (await this.readLedgerMonths([month])).get(month)!.hours;
     const days = await mapLimit(dates, CONCURRENCY, async (date) => {
       const path = this.layout.dayFile(level, key, date);
       const text = await readTextIfExists(path);
       if (text === null) throw new Error(`Day entry ${path} vanished while its month was being rebuilt`);
-      return [date, parseDayFile(text, path, level, key, date).totals] as const;
+      const entry = parseDayFile(text, path, level, key, date);
+      const unrecorded = Object.keys(entry.hours).filter(
+        (label) => !recorded.has(Date.parse(`${date}T${label}:00Z`)),
+      );
+      if (unrecorded.length === 0) return [[date, entry.totals] as const];
+      const kept = mergeDay({ level, key, date }, entry, null, { replace: unrecorded, markFailed: [] });
+      this.log.warn('took hours the ledger never recorded out of a day entry', {
+        path,
+        hours: unrecorded,
+      });
+      await putFile(path, kept === null ? null : dayFileText(kept));
+      return kept === null ? [] : [[date, kept.totals] as const];
     });
     const before = await readTextIfExists(this.layout.monthFile(level, key, month));
-    await this.putMonth(ref, before, monthRollup(level, key, month, Object.fromEntries(days)));
+    await this.putMonth(ref, before, monthRollup(level, key, month, Object.fromEntries(days.flat())));
   }
 
   private async putMonth(

@@ -1,0 +1,103 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseConfig } from '../../../../src/config';
+import { ingestRange } from '../../../../src/ingest/run';
+import { silentLogger } from '../../../../src/log';
+import type { CpuSecondsSource, SourceHour } from '../../../../src/plugins/source';
+import { emptyRegistry } from '../../../../src/plugins/workspaces/registry';
+import { openJsonStore } from '../../../../src/store/json';
+import { fakeCarbon, hoursIn, tempDirs } from '../../../support/fake-ingest';
+import { dayEntryPath } from '../../../support/store-files';
+import { hoursWithoutLedgerRecord, rollupDisagreements } from '../../../support/store-invariants';
+
+const dirs = tempDirs('cl-killed-batch-');
+afterEach(() => dirs.cleanup());
+
+const at = (iso: string) => Date.parse(iso);
+
+/** One VM of project P, 600 busy CPU seconds every hour. */
+const source: CpuSecondsSource = {
+  async fetchHours(from, to) {
+    return new Map<number, SourceHour>(
+      hoursIn(from, to).map((hour) => [
+        hour,
+        {
+          status: 'ok',
+          rows: [
+            {
+              hour,
+              instance: 'vm-1:9100',
+              labels: { instance: 'vm-1:9100', cloud_project_name: 'P', machine_name: 'Small' },
+              busyCpuSeconds: 600,
+              idleCpuSeconds: 3000,
+            },
+          ],
+        },
+      ]),
+    );
+  },
+};
+
+async function ingest(dataDir: string, from: string, to: string): Promise<void> {
+  const store = await openJsonStore({ dataDir, log: silentLogger });
+  const config = parseConfig({});
+  await ingestRange(
+    {
+      source,
+      carbon: fakeCarbon(),
+      registry: emptyRegistry,
+      store,
+      energy: config.energy,
+      labels: config.prometheus.labels,
+      stepHours: 24,
+      now: () => at('2025-04-01T00:00:00Z'),
+      log: silentLogger,
+    },
+    at(from),
+    at(to),
+  );
+  await store.close();
+}
+
+describe('a batch killed after writing its days, before recording its hours', () => {
+  it('is taken out of the day entries when the store is next opened, so roll-ups count only recorded hours', async () => {
+    const dataDir = dirs.make();
+    const date = '2025-03-10';
+    await ingest(dataDir, `${date}T00:00:00Z`, `${date}T04:00:00Z`);
+    const recordedDay = await readFile(dayEntryPath(dataDir, 'PROJECT', 'P', date), 'utf8');
+
+    // What the killed batch left: the day entry of every level and key with two more hours (as a
+    // complete run writes them), the journal naming the month, and no ledger record of 04:00, 05:00.
+    const complete = dirs.make();
+    await ingest(complete, `${date}T00:00:00Z`, `${date}T06:00:00Z`);
+    for (const [level, key] of [
+      ['PROJECT', 'P'],
+      ['INSTANCE', 'vm-1:9100'],
+      ['MACHINE', 'Small'],
+      ['USER', 'unknown'],
+      ['EXPERIMENT', 'unknown'],
+    ]) {
+      await writeFile(
+        dayEntryPath(dataDir, level, key, date),
+        await readFile(dayEntryPath(complete, level, key, date)),
+      );
+    }
+    const months = ['PROJECT', 'INSTANCE', 'MACHINE', 'USER', 'EXPERIMENT'].map((level) => ({
+      level,
+      key: { PROJECT: 'P', INSTANCE: 'vm-1:9100', MACHINE: 'Small' }[level] ?? 'unknown',
+      month: '2025-03',
+    }));
+    await writeFile(join(dataDir, 'journal.json'), JSON.stringify({ months }));
+
+    const store = await openJsonStore({ dataDir, log: silentLogger });
+    expect(await hoursWithoutLedgerRecord(dataDir, (month) => store.readLedgerMonth(month))).toEqual([]);
+    await store.close();
+    expect(await readFile(dayEntryPath(dataDir, 'PROJECT', 'P', date), 'utf8')).toBe(recordedDay);
+    expect(await rollupDisagreements(dataDir)).toEqual([]);
+    // The month counts the four recorded hours only.
+    const month = JSON.parse(
+      await readFile(join(dataDir, 'usage/project/P/2025/2025-03.month.json'), 'utf8'),
+    );
+    expect(month.totals.all.busy_cpu_seconds_total).toBe(4 * 600);
+  });
+});
