@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
@@ -748,7 +748,8 @@ export class JsonStore implements Store {
   /**
    * A month roll-up from its day entries, after taking out of them every hour the ledger has no
    * record of: a batch killed after writing days, before recording their hours, left those, and a
-   * roll-up must count only ok hours (the hours read as MISSING until ingested again).
+   * roll-up must count only ok hours (the hours read as MISSING until ingested again). The day
+   * entry as it was is kept under `quarantine/<time>/<its path>`, so nothing is lost.
    */
   private async rebuildMonth(ref: MonthRef): Promise<void> {
     const { level, key, month } = ref;
@@ -767,9 +768,13 @@ export class JsonStore implements Store {
       );
       if (unrecorded.length === 0) return [[date, entry.totals] as const];
       const kept = mergeDay({ level, key, date }, entry, null, { replace: unrecorded, markFailed: [] });
+      const keptAt = this.quarantine.destination(path, new Date());
+      await mkdir(dirname(keptAt), { recursive: true });
+      await writeFileAtomic(keptAt, text);
       this.log.warn('took hours the ledger never recorded out of a day entry', {
         path,
         hours: unrecorded,
+        keptAt,
       });
       await putFile(path, kept === null ? null : dayFileText(kept));
       return kept === null ? [] : [[date, kept.totals] as const];

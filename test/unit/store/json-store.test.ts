@@ -237,23 +237,34 @@ describe('JSON store', () => {
       await rmdir(monthFile());
     }
 
-    const expectAlphaLevelWithDays = async () => {
+    /**
+     * The second batch's hours were written to the days but never recorded: the repair takes them
+     * out (they are MISSING until ingested again), keeps the days as they were under quarantine/,
+     * and the roll-ups count the recorded hour alone.
+     */
+    const expectAlphaLevelWithRecordedHours = async () => {
       expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([
-        dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1), '04:00': usage(2) }, 3),
+        dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1),
       ]);
+      expect(await store.readDays('PROJECT', '2025-09-22', ['alpha'])).toEqual([null]);
       expect(await store.readMonths('PROJECT', '2025-09', ['alpha'])).toEqual([
         {
           level: 'PROJECT',
           key: 'alpha',
           month: '2025-09',
-          days: { '2025-09-21': usage(3), '2025-09-22': usage(4) },
-          totals: usage(7),
+          days: { '2025-09-21': usage(1) },
+          totals: usage(1),
         },
       ]);
       expect(await store.readYears('PROJECT', '2025', ['alpha'])).toEqual([
-        { level: 'PROJECT', key: 'alpha', year: '2025', months: { '2025-09': usage(7) }, totals: usage(7) },
+        { level: 'PROJECT', key: 'alpha', year: '2025', months: { '2025-09': usage(1) }, totals: usage(1) },
       ]);
       expect(await readdir(dataDir)).not.toContain('journal.json');
+      const [stamp] = await readdir(join(dataDir, 'quarantine'));
+      expect((await readdir(join(dataDir, 'quarantine', stamp, 'usage/project/alpha/2025'))).sort()).toEqual([
+        '2025-09-21.json',
+        '2025-09-22.json',
+      ]);
     };
 
     it('leaves a journal naming the months being changed, and no ledger record for the hours', async () => {
@@ -269,19 +280,20 @@ describe('JSON store', () => {
     it('rebuilds the roll-ups from the day entries when the store is opened again', async () => {
       await crashBeforeRollups();
       store = await openJsonStore({ dataDir });
-      await expectAlphaLevelWithDays();
+      await expectAlphaLevelWithRecordedHours();
     });
 
     it('rebuilds the roll-ups before the next batch', async () => {
       await crashBeforeRollups();
       await store.applyBatch(batch([okHour('2025-10-01T00:00Z')], []));
-      await expectAlphaLevelWithDays();
+      await expectAlphaLevelWithRecordedHours();
     });
 
     it('rebuilds from day files written by hand, and drops roll-ups whose days are gone', async () => {
       await store.applyBatch(
         batch(
-          [okHour('2025-08-31T23:00Z'), okHour('2025-09-21T03:00Z')],
+          // 25 September 12:00 is recorded, as it would be when its day file is restored by hand.
+          [okHour('2025-08-31T23:00Z'), okHour('2025-09-21T03:00Z'), okHour('2025-09-25T12:00Z')],
           [
             dayOf('PROJECT', 'alpha', '2025-08-31', { '23:00': usage(5) }, 5),
             dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1),
