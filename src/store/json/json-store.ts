@@ -28,8 +28,6 @@ import {
   putFile,
   putFiles,
   syncDirs,
-  readTextIfExists,
-  readTextIfPresent,
   removeDirIfEmpty,
   removeStaleTemporaries,
   syncDir,
@@ -55,6 +53,7 @@ import {
   writeSuspect,
   type UsageFile,
 } from './quarantine';
+import { readStoreText, readStoreTextIfPresent } from './read';
 import { ReadCache } from './read-cache';
 import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from './merge';
 
@@ -251,14 +250,14 @@ export class JsonStore implements Store {
   /** The read side's files go through the cache; the write side always reads the disk. */
   private cachedRead<T>(path: string, parse: (text: string) => T): Promise<T | null> {
     return this.cache.get(path, async () => {
-      const text = await readTextIfExists(path);
+      const text = await readStoreText(path);
       return text === null ? null : { value: parse(text), chars: text.length };
     });
   }
 
   async readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
     const path = this.layout.instanceProjectsFile;
-    const text = await readTextIfExists(path);
+    const text = await readStoreText(path);
     return text === null ? new Map() : parseInstanceProjects(text, path);
   }
 
@@ -315,7 +314,7 @@ export class JsonStore implements Store {
       0,
     );
     const path = this.layout.journalFile;
-    const text = await readTextIfExists(path);
+    const text = await readStoreText(path);
     if (text === null) {
       if (stale > 0) this.log.warn('removed temporary files a killed writer left', { files: stale });
       return;
@@ -361,7 +360,7 @@ export class JsonStore implements Store {
     for (const suspect of await readSuspects(this.quarantine)) {
       const file = suspect.path === '' ? undefined : usageFileOf(this.layout.dataDir, suspect.path);
       if (file !== undefined) {
-        const text = await readTextIfExists(suspect.path);
+        const text = await readStoreText(suspect.path);
         // Gone, or readable again (a batch rewrote it since): nothing to do.
         const problem = text === null ? undefined : problemReading(file, text, suspect.path);
         if (problem !== undefined && (await this.quarantineIfUsage(problem))) moved = true;
@@ -386,7 +385,7 @@ export class JsonStore implements Store {
     if (file === undefined) return false;
     // A pending day may be the one that goes: the repair rebuilds every month the journal names.
     this.forgetPending();
-    const journal = await readTextIfExists(this.layout.journalFile);
+    const journal = await readStoreText(this.layout.journalFile);
     const pending = journal === null ? [] : parseJournal(journal, this.layout.journalFile);
     const months = groupBy([...pending, ...(await this.monthsRollingUp(file))], (ref) => ref).map(
       ([ref]) => ref,
@@ -422,7 +421,7 @@ export class JsonStore implements Store {
   private async failHoursOf(file: UsageFile & { kind: 'day' }, movedTo: string): Promise<void> {
     const month = file.date.slice(0, 7);
     const path = this.layout.ledgerFile(month);
-    const text = await readTextIfExists(path);
+    const text = await readStoreText(path);
     if (text === null) return;
     const hours = parseLedgerFile(text, path);
     const error =
@@ -536,7 +535,7 @@ export class JsonStore implements Store {
     const unique = [...new Set(months)];
     const read = await mapLimit(unique, CONCURRENCY, async (month) => {
       const path = this.layout.ledgerFile(month);
-      const text = await readTextIfPresent(path);
+      const text = await readStoreTextIfPresent(path);
       return { hours: text === null ? new Map<number, LedgerHour>() : parseLedgerFile(text, path), text };
     });
     return new Map(unique.map((month, i) => [month, read[i]]));
@@ -567,7 +566,7 @@ export class JsonStore implements Store {
     incoming: ReadonlyMap<string, DayEntry>,
   ): Promise<DayWrite | null> {
     const path = this.layout.dayFile(level, key, date);
-    const before = await readTextIfPresent(path);
+    const before = await readStoreTextIfPresent(path);
     const existing = before === null ? null : parseDayFile(before, path, level, key, date);
     const incomingEntry = incoming.get(dayId(level, key, date)) ?? null;
     const after = mergeDay({ level, key, date }, existing, incomingEntry, change);
@@ -697,7 +696,7 @@ export class JsonStore implements Store {
 
   private async readMonth(
     ref: MonthRef,
-    read: (path: string) => Promise<string | null> = readTextIfExists,
+    read: (path: string) => Promise<string | null> = readStoreText,
   ): Promise<{ rollup: MonthRollup; text: string } | null> {
     const path = this.layout.monthFile(ref.level, ref.key, ref.month);
     const text = await read(path);
@@ -735,7 +734,7 @@ export class JsonStore implements Store {
     ref: MonthRef,
     dayTotals: ReadonlyMap<string, Breakdown | null>,
   ): Promise<{ update: MonthUpdate; write: { path: string; text: string | null } }> {
-    const before = await this.readMonth(ref, readTextIfPresent);
+    const before = await this.readMonth(ref, readStoreTextIfPresent);
     const days = withUpdates(before?.rollup.days ?? {}, dayTotals);
     const after = monthRollup(ref.level, ref.key, ref.month, days);
     const text = after === null ? null : monthFileText(after);
@@ -760,7 +759,7 @@ export class JsonStore implements Store {
     const recorded = (await this.readLedgerMonths([month])).get(month)!.hours;
     const days = await mapLimit(dates, CONCURRENCY, async (date) => {
       const path = this.layout.dayFile(level, key, date);
-      const text = await readTextIfExists(path);
+      const text = await readStoreText(path);
       if (text === null) throw new Error(`Day entry ${path} vanished while its month was being rebuilt`);
       const entry = parseDayFile(text, path, level, key, date);
       const unrecorded = Object.keys(entry.hours).filter(
@@ -779,7 +778,7 @@ export class JsonStore implements Store {
       await putFile(path, kept === null ? null : dayFileText(kept));
       return kept === null ? [] : [[date, kept.totals] as const];
     });
-    const before = await readTextIfExists(this.layout.monthFile(level, key, month));
+    const before = await readStoreText(this.layout.monthFile(level, key, month));
     await this.putMonth(ref, before, monthRollup(level, key, month, Object.fromEntries(days.flat())));
   }
 
@@ -796,7 +795,7 @@ export class JsonStore implements Store {
 
   private async readYear(
     ref: YearRef,
-    read: (path: string) => Promise<string | null> = readTextIfExists,
+    read: (path: string) => Promise<string | null> = readStoreText,
   ): Promise<{ rollup: YearRollup; text: string } | null> {
     const path = this.layout.yearFile(ref.level, ref.key, ref.year);
     const text = await read(path);
@@ -807,7 +806,7 @@ export class JsonStore implements Store {
     ref: YearRef,
     monthTotals: ReadonlyMap<string, Breakdown | null>,
   ): Promise<{ update: { changed: boolean }; write: { path: string; text: string | null } }> {
-    const before = await this.readYear(ref, readTextIfPresent);
+    const before = await this.readYear(ref, readStoreTextIfPresent);
     const months = withUpdates(before?.rollup.months ?? {}, monthTotals);
     const after = yearRollup(ref.level, ref.key, ref.year, months);
     const text = after === null ? null : yearFileText(after);
@@ -827,7 +826,7 @@ export class JsonStore implements Store {
     const monthTotals = Object.fromEntries(
       rollups.flatMap((read) => (read === null ? [] : [[read.rollup.month, read.rollup.totals] as const])),
     );
-    const before = await readTextIfExists(this.layout.yearFile(level, key, year));
+    const before = await readStoreText(this.layout.yearFile(level, key, year));
     await this.putYear(ref, before, yearRollup(level, key, year, monthTotals));
   }
 

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import fs, { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Level } from '../../../src/domain/levels';
@@ -223,7 +224,7 @@ describe('JSON store', () => {
       ],
     );
 
-    /** The month roll-up cannot be written (a directory stands in its place), after the days were. */
+    /** The month roll-up cannot be written (the disk fails its rename), after the days were. */
     async function crashBeforeRollups(): Promise<void> {
       await store.applyBatch(
         batch(
@@ -231,10 +232,17 @@ describe('JSON store', () => {
           [dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1)],
         ),
       );
-      await rm(monthFile());
-      await mkdir(monthFile());
-      await expect(store.applyBatch(secondBatch)).rejects.toThrow();
-      await rmdir(monthFile());
+      const realRename = fs.rename;
+      const failing = jest.spyOn(fs, 'rename').mockImplementation(((from, to, callback) => {
+        if (String(to) === monthFile())
+          return callback(Object.assign(new Error('disk gone'), { code: 'EIO' }));
+        return realRename(from, to, callback);
+      }) as typeof fs.rename);
+      try {
+        await expect(store.applyBatch(secondBatch)).rejects.toThrow('disk gone');
+      } finally {
+        failing.mockRestore();
+      }
     }
 
     /**
@@ -419,6 +427,30 @@ describe('JSON store', () => {
       expect(files.filter((p) => p.startsWith('quarantine/'))).toEqual([
         expect.stringMatching(/^quarantine\/[^/]+\/usage\/project\/alpha\/2025\/2025-09-21\.json$/),
       ]);
+    });
+
+    it('is named by path when a directory stands where a day entry or the ledger should be', async () => {
+      const dayPath = join(dataDir, 'usage/project/alpha/2025/2025-09-21.json');
+      await rm(dayPath);
+      await mkdir(dayPath);
+      const error = await corruptionOf(store.readDays('PROJECT', '2025-09-21', ['alpha']));
+      expect(error.message).toBe(
+        `Corrupt store file ${dayPath}: a directory stands where the file should be`,
+      );
+      // The next batch moves it aside, as it would a corrupt file.
+      await store.applyBatch(batch([okHour('2025-09-21T04:00Z')], []));
+      const quarantined = [...(await snapshot(dataDir))]
+        .map(([p]) => p)
+        .filter((p) => p.startsWith('quarantine/'));
+      expect(quarantined).toContainEqual(
+        expect.stringMatching(/^quarantine\/[^/]+\/usage\/project\/alpha\/2025\/2025-09-21\.json$/),
+      );
+      expect(existsSync(dayPath)).toBe(false);
+
+      const ledgerPath = join(dataDir, 'ledger/2025/2025-09.json');
+      await rm(ledgerPath);
+      await mkdir(ledgerPath);
+      expect((await corruptionOf(store.readLedgerMonth('2025-09'))).path).toBe(ledgerPath);
     });
 
     it('is named by path when a roll-up or the ledger is not the shape the store writes', async () => {
