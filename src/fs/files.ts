@@ -53,6 +53,14 @@ function temporaryName(name: string): string {
   return `.${name}.${process.pid}-${TEMPORARY_PREFIX}${temporaries.toString(16).padStart(6, '0')}.tmp`;
 }
 
+/**
+ * A temporary path beside `path`, named as every writer here names them, so that
+ * `removeStaleTemporaries` finds it once its writer is gone.
+ */
+export function temporaryPathFor(path: string): string {
+  return join(dirname(path), temporaryName(basename(path)));
+}
+
 /** Random per process, then a count: unique among this process's files without a random draw each. */
 const TEMPORARY_PREFIX = randomBytes(3).toString('hex');
 let temporaries = 0;
@@ -154,7 +162,7 @@ export async function writeNewFile(path: string, text: string): Promise<void> {
  * need a sync to survive power loss).
  */
 async function writeThroughTemporary(path: string, text: string, parents: Set<string>): Promise<void> {
-  const temporary = join(dirname(path), temporaryName(basename(path)));
+  const temporary = temporaryPathFor(path);
   const fd = await openCreatingDir(temporary, parents);
   try {
     await writeSyncAndClose(fd, text);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { readTextIfExists, writeNewFile } from '../fs/files';
+import { readTextIfExists, temporaryPathFor, writeNewFile } from '../fs/files';
 import { errorFields, type Logger } from '../log';
 
 /**
@@ -113,7 +113,8 @@ function parseHolder(text: string): LockHolder | undefined {
 
 /** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
 async function createExclusive(file: string, text: string): Promise<boolean> {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  // Named as the store's own temporaries are, so a repair removes one a killed process left.
+  const temp = temporaryPathFor(file);
   // Removed however the write or the link ends.
   try {
     await writeNewFile(temp, text);
