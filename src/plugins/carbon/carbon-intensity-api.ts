@@ -204,6 +204,7 @@ export function createCarbonIntensityApiSource(
         }
 
         const unanswered: string[] = [];
+        const halfAnswered: string[] = [];
         for (const hour of window) {
           const parts = [halves.get(hour), halves.get(hour + HALF_HOUR_MS)].filter(
             (half) => half !== undefined,
@@ -213,15 +214,23 @@ export function createCarbonIntensityApiSource(
             unanswered.push(apiTime(hour));
             continue;
           }
+          // One half alone is a better guess than the fallback, but not the hour's mean: estimated,
+          // so the reconcile asks for it again.
+          if (parts.length === 1) halfAnswered.push(apiTime(hour));
           const intensity = {
             gPerKwh: mean(parts.map((half) => half.gPerKwh)),
-            estimated: false,
+            estimated: parts.length === 1,
             source: CARBON_INTENSITY_API_SOURCE,
           };
           found.set(hour, intensity);
           const isSettled =
             parts.length === 2 && parts.every((half) => half.measured) && hour + HOUR_MS <= now();
           if (isSettled) settled.set(hour, intensity);
+        }
+        if (halfAnswered.length > 0) {
+          log.warn('carbon intensity API gave one half hour only for some hours; estimated from it', {
+            hours: halfAnswered,
+          });
         }
         if (unanswered.length > 0) {
           log.warn('carbon intensity API gave no value for some hours; using the fallback intensity', {

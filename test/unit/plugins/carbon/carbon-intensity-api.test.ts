@@ -69,7 +69,7 @@ describe('carbon-intensity-api source: hourly values', () => {
     );
   });
 
-  it('uses actual, else forecast; one usable half hour alone; none → the fallback, estimated', async () => {
+  it('uses actual, else forecast; one usable half hour alone, estimated; none → the fallback, estimated', async () => {
     const halves: Record<string, { forecast: number | null; actual: number | null }> = {
       '2025-09-20T00:00Z': { forecast: 999, actual: 100 },
       '2025-09-20T00:30Z': { forecast: 999, actual: 200 },
@@ -90,11 +90,16 @@ describe('carbon-intensity-api source: hourly values', () => {
       new Map([
         [at(0), real(150)],
         [at(1), real(200)],
-        [at(2), real(180)],
+        // The mean of one half hour is not the hour's: estimated, so the reconcile asks again.
+        [at(2), { ...real(180), estimated: true }],
         [at(3), fallback],
       ]),
     );
     expect(warnings).toEqual([
+      {
+        msg: 'carbon intensity API gave one half hour only for some hours; estimated from it',
+        fields: { hours: ['2025-09-20T02:00Z'] },
+      },
       {
         msg: 'carbon intensity API gave no value for some hours; using the fallback intensity',
         fields: { hours: ['2025-09-20T03:00Z'], fallbackGPerKwh: 200 },
