@@ -54,7 +54,9 @@ export function createServiceMetrics(): ServiceMetrics {
     }),
     ingestFailedHours: new Counter({
       name: 'carbonledger_ingest_failed_hours_total',
-      help: 'Hours an ingestion run stored as failed',
+      help:
+        'Hours an ingestion run could not fetch, each time it tried: stored as failed unless already ok ' +
+        '(a good hour keeps its figures), and counted again when a later run retries and fails again',
       registers,
     }),
     lastOkHour: new Gauge({

@@ -4,7 +4,8 @@ import { floorHour, HOUR_MS, periodStart, utcMonth } from '../domain/time';
 import type { PluginContext, RunReport, ScheduledPlugin } from '../plugins/host';
 import type { Store } from '../store/store';
 import { IngestLockedError, withIngestLock, type IngestLockOptions } from './lock';
-import { ingestRange, type IngestDeps } from './run';
+import { addReport, contiguousRanges, failedHoursBefore } from './ledger-hours';
+import { ingestRange, type IngestDeps, type IngestReport } from './run';
 import { ingestDeps } from './wiring';
 
 export const INGEST_PLUGIN = 'prometheus-ingest';
@@ -115,8 +116,13 @@ export function scheduledIngestPlugin(
             },
           );
         }
-        if (fromHour >= endHour) return { ok: true, detail: { hours: 0, lastOkHour: isoOrNull(lastOk) } };
-        const toHour = Math.min(endHour, fromHour + maxHoursPerRun * HOUR_MS);
+        // Failed hours behind the newest ok one (a catch-up whose first steps failed) are retried by
+        // every run, as far back as the reconcile looks, not left to the reconcile alone.
+        const retried = await failedHoursBefore(ctx.store, endHour, Math.min(fromHour, endHour));
+        if (fromHour >= endHour && retried.length === 0) {
+          return { ok: true, detail: { hours: 0, lastOkHour: isoOrNull(lastOk) } };
+        }
+        const toHour = Math.max(fromHour, Math.min(endHour, fromHour + maxHoursPerRun * HOUR_MS));
         const remainingHours = (endHour - toHour) / HOUR_MS;
         if (remainingHours > 0) {
           ctx.log.info('catching up; the rest follows in the next runs', {
@@ -126,14 +132,18 @@ export function scheduledIngestPlugin(
           });
         }
         const deps = await makeDeps(config, ctx);
-        const report = await ingestRange(deps, fromHour, toHour);
+        const total: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
+        for (const [from, to] of contiguousRanges(retried))
+          addReport(total, await ingestRange(deps, from, to));
+        if (fromHour < toHour) addReport(total, await ingestRange(deps, fromHour, toHour));
         return {
-          ok: report.failed.length === 0,
+          ok: total.failed.length === 0,
           detail: {
             from: new Date(fromHour).toISOString(),
             to: new Date(toHour).toISOString(),
-            okHours: report.okHours,
-            failedHours: report.failed.length,
+            retriedFailedHours: retried.length,
+            okHours: total.okHours,
+            failedHours: total.failed.length,
             remainingHours,
             lastOkHour: isoOrNull(await findLastOkHour(ctx.store, now)),
           },

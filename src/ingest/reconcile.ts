@@ -1,7 +1,6 @@
-import { DAY_MS, floorHour, HOUR_MS, monthsOverlapping } from '../domain/time';
+import { DAY_MS, floorHour, HOUR_MS } from '../domain/time';
 import type { LedgerHour } from '../domain/usage';
 import type { ScheduledPlugin } from '../plugins/host';
-import type { Store } from '../store/store';
 import {
   configuredIngestDeps,
   findLastOkHour,
@@ -10,6 +9,7 @@ import {
   type IngestPluginConfig,
   type IngestRunOptions,
 } from './plugin';
+import { addReport, contiguousRanges, readLedger, RETRY_LOOKBACK_DAYS } from './ledger-hours';
 import { ingestRange, type IngestReport } from './run';
 
 export const RECONCILE_PLUGIN = 'reconcile';
@@ -25,18 +25,6 @@ export interface ReconcilePlan {
   estimatedHours: number[];
 }
 
-/** Groups hours into contiguous [from, to) ranges. */
-export function contiguousRanges(hours: Iterable<number>): Array<[number, number]> {
-  const sorted = [...new Set(hours)].sort((a, b) => a - b);
-  const ranges: Array<[number, number]> = [];
-  for (const hour of sorted) {
-    const last = ranges.at(-1);
-    if (last && last[1] === hour) last[1] = hour + HOUR_MS;
-    else ranges.push([hour, hour + HOUR_MS]);
-  }
-  return ranges;
-}
-
 /**
  * What the daily reconcile re-ingests (pure): the whole of yesterday (UTC), so late scrapes and
  * forecast-based intensities settle; and, within the last `lookbackDays` days of complete hours,
@@ -46,7 +34,7 @@ export function contiguousRanges(hours: Iterable<number>): Array<[number, number
 export function planReconcile(
   ledger: ReadonlyMap<number, LedgerHour>,
   now: number,
-  lookbackDays = 7,
+  lookbackDays = RETRY_LOOKBACK_DAYS,
 ): ReconcilePlan {
   const endHour = floorHour(now);
   const windowStart = endHour - lookbackDays * DAY_MS;
@@ -66,15 +54,6 @@ export function planReconcile(
   return { ranges: contiguousRanges(hours), yesterday, failedHours, estimatedHours };
 }
 
-/** The ledger records of the months overlapping [from, to). */
-export async function readLedger(store: Store, from: number, to: number): Promise<Map<number, LedgerHour>> {
-  const ledger = new Map<number, LedgerHour>();
-  for (const month of monthsOverlapping(from, to)) {
-    for (const [hour, record] of await store.readLedgerMonth(month)) ledger.set(hour, record);
-  }
-  return ledger;
-}
-
 /**
  * The daily reconcile (contract section 5, `schedule.reconcile`): re-ingests yesterday and retries
  * the failed and carbon-estimated hours of the last `lookbackDays` days, each contiguous run of
@@ -84,7 +63,7 @@ export async function readLedger(store: Store, from: number, to: number): Promis
 export function reconcilePlugin(
   options: IngestRunOptions & { lookbackDays?: number },
 ): ScheduledPlugin<IngestPluginConfig> {
-  const lookbackDays = options.lookbackDays ?? 7;
+  const lookbackDays = options.lookbackDays ?? RETRY_LOOKBACK_DAYS;
   if (!Number.isInteger(lookbackDays) || lookbackDays <= 0) {
     throw new Error('lookbackDays must be a positive whole number');
   }
@@ -104,11 +83,7 @@ export function reconcilePlugin(
         if (plan.ranges.length > 0) {
           const deps = await makeDeps(config, ctx);
           for (const [from, to] of plan.ranges) {
-            const report = await ingestRange(deps, from, to);
-            total.hours += report.hours;
-            total.okHours += report.okHours;
-            total.failed.push(...report.failed);
-            total.instanceHours += report.instanceHours;
+            addReport(total, await ingestRange(deps, from, to));
           }
         }
         const lastOk = await findLastOkHour(ctx.store, now);

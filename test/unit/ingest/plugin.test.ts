@@ -84,6 +84,7 @@ describe('the hourly ingest plugin', () => {
           detail: {
             from: '2025-09-20T05:00:00.000Z',
             to: '2025-09-20T10:00:00.000Z',
+            retriedFailedHours: 0,
             okHours: 5,
             failedHours: 0,
             remainingHours: 0,
@@ -131,6 +132,33 @@ describe('the hourly ingest plugin', () => {
     expect(source.calls).toEqual([[at('2025-09-20T08:00Z'), at('2025-09-20T11:00Z')]]);
     expect(await okHours(store, at('2025-09-20T00:00Z'), at('2025-09-21T00:00Z'))).toEqual(
       hoursIn(at('2025-09-20T07:00Z'), at('2025-09-20T11:00Z')),
+    );
+    await host.stop();
+  });
+
+  it('retries failed hours behind the newest ok one (a catch-up whose first step failed) on the next tick', async () => {
+    const { store, clock, scheduler, source, host, outcomes } = await setup({
+      firstRunHours: 5,
+      chunkHours: 2,
+    });
+    // The first step (05:00, 06:00) fails, the later ones succeed: the newest ok hour is 09:00.
+    source.failing.add(at('2025-09-20T05:00Z')).add(at('2025-09-20T06:00Z'));
+    await tick(scheduler, host);
+    expect(await findLastOkHour(store, clock.now())).toBe(at('2025-09-20T09:00Z'));
+    source.failing.clear();
+    source.calls.length = 0;
+    clock.set(at('2025-09-20T11:05:00Z'));
+    await tick(scheduler, host);
+    expect(source.calls).toEqual([
+      [at('2025-09-20T05:00Z'), at('2025-09-20T07:00Z')],
+      [at('2025-09-20T10:00Z'), at('2025-09-20T11:00Z')],
+    ]);
+    expect(outcomes.at(-1)).toMatchObject({
+      outcome: 'ok',
+      report: { detail: { retriedFailedHours: 2, okHours: 3 } },
+    });
+    expect(await okHours(store, at('2025-09-20T00:00Z'), at('2025-09-21T00:00Z'))).toEqual(
+      hoursIn(at('2025-09-20T05:00Z'), at('2025-09-20T11:00Z')),
     );
     await host.stop();
   });

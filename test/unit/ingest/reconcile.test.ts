@@ -6,12 +6,8 @@ import type { LedgerHour } from '../../../src/domain/usage';
 import { acquireIngestLock } from '../../../src/ingest/lock';
 import { scheduledIngestPlugin } from '../../../src/ingest/plugin';
 import { ingestRange } from '../../../src/ingest/run';
-import {
-  contiguousRanges,
-  planReconcile,
-  RECONCILE_PLUGIN,
-  reconcilePlugin,
-} from '../../../src/ingest/reconcile';
+import { contiguousRanges } from '../../../src/ingest/ledger-hours';
+import { planReconcile, RECONCILE_PLUGIN, reconcilePlugin } from '../../../src/ingest/reconcile';
 import { silentLogger } from '../../../src/log';
 import {
   createCarbonIntensityApiSource,

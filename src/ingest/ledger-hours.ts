@@ -1,0 +1,52 @@
+import { DAY_MS, HOUR_MS, monthsOverlapping } from '../domain/time';
+import type { LedgerHour } from '../domain/usage';
+import type { Store } from '../store/store';
+import type { IngestReport } from './run';
+
+/** How far back scheduled runs retry failed hours (the contract's reconcile window). */
+export const RETRY_LOOKBACK_DAYS = 7;
+
+/** Groups hours into contiguous [from, to) ranges. */
+export function contiguousRanges(hours: Iterable<number>): Array<[number, number]> {
+  const sorted = [...new Set(hours)].sort((a, b) => a - b);
+  const ranges: Array<[number, number]> = [];
+  for (const hour of sorted) {
+    const last = ranges.at(-1);
+    if (last && last[1] === hour) last[1] = hour + HOUR_MS;
+    else ranges.push([hour, hour + HOUR_MS]);
+  }
+  return ranges;
+}
+
+/** The ledger records of the months overlapping [from, to). */
+export async function readLedger(store: Store, from: number, to: number): Promise<Map<number, LedgerHour>> {
+  const ledger = new Map<number, LedgerHour>();
+  for (const month of monthsOverlapping(from, to)) {
+    for (const [hour, record] of await store.readLedgerMonth(month)) ledger.set(hour, record);
+  }
+  return ledger;
+}
+
+/** The hours in [endHour − lookbackDays, before) the ledger holds as failed, ascending. */
+export async function failedHoursBefore(
+  store: Store,
+  endHour: number,
+  before: number,
+  lookbackDays = RETRY_LOOKBACK_DAYS,
+): Promise<number[]> {
+  const from = endHour - lookbackDays * DAY_MS;
+  if (from >= before) return [];
+  const ledger = await readLedger(store, from, before);
+  return [...ledger]
+    .filter(([hour, record]) => hour >= from && hour < before && record.status === 'failed')
+    .map(([hour]) => hour)
+    .sort((a, b) => a - b);
+}
+
+/** The reports of several ranges of one run, as one. */
+export function addReport(total: IngestReport, report: IngestReport): void {
+  total.hours += report.hours;
+  total.okHours += report.okHours;
+  total.failed.push(...report.failed);
+  total.instanceHours += report.instanceHours;
+}
