@@ -4,6 +4,7 @@ import { createCarbonSource } from '../plugins/carbon';
 import { createPrometheusSource } from '../plugins/prometheus/source';
 import { emptyRegistry, loadWorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
+import { keepingRecordedIntensities } from './recorded-intensities';
 import type { IngestDeps } from './run';
 
 /**
@@ -21,7 +22,10 @@ export async function ingestDeps(
 ): Promise<IngestDeps> {
   return {
     source: createPrometheusSource(config.prometheus, { log }),
-    carbon: createCarbonSource(config.carbon, { dataDir: config.store.dataDir, log }),
+    carbon: keepingRecordedIntensities(
+      createCarbonSource(config.carbon, { dataDir: config.store.dataDir, log }),
+      store,
+    ),
     registry: config.workspaces.file ? await loadWorkspaceRegistry(config.workspaces.file) : emptyRegistry,
     store,
     energy: config.energy,

@@ -1,0 +1,28 @@
+import type { CarbonIntensitySource } from '../plugins/carbon/source';
+import type { Store } from '../store/store';
+import { readLedger } from './ledger-hours';
+
+/**
+ * `carbon`, except that an hour it could only estimate (its fallback, the API being down) keeps
+ * the measured intensity the ledger already records for it: re-ingesting yesterday while the
+ * carbon API is away must not swap real intensities for the flat fallback, as a failure of
+ * Prometheus never replaces good figures. The ledger is read only when some hour was estimated.
+ */
+export function keepingRecordedIntensities(
+  carbon: CarbonIntensitySource,
+  store: Store,
+): CarbonIntensitySource {
+  return {
+    async intensities(fromHour, toHour, signal) {
+      const found = await carbon.intensities(fromHour, toHour, signal);
+      const estimated = [...found].filter(([, intensity]) => intensity.estimated).map(([hour]) => hour);
+      if (estimated.length === 0) return found;
+      const ledger = await readLedger(store, fromHour, toHour);
+      for (const hour of estimated) {
+        const record = ledger.get(hour);
+        if (record?.status === 'ok' && !record.intensity.estimated) found.set(hour, record.intensity);
+      }
+      return found;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { HourIntensity, LedgerHour } from '../../../src/domain/usage';
+import { keepingRecordedIntensities } from '../../../src/ingest/recorded-intensities';
+import type { CarbonIntensitySource } from '../../../src/plugins/carbon/source';
+import type { Store } from '../../../src/store/store';
+
+const at = (iso: string) => Date.parse(iso);
+const measured = (gPerKwh: number): HourIntensity => ({
+  gPerKwh,
+  estimated: false,
+  source: 'carbon-intensity-api',
+});
+const FALLBACK: HourIntensity = { gPerKwh: 200, estimated: true, source: 'carbon-intensity-api (fallback)' };
+const ok = (intensity: HourIntensity): LedgerHour => ({ status: 'ok', intensity, instanceHours: { M: 1 } });
+
+/** The carbon API down: every hour falls back. */
+const down: CarbonIntensitySource = {
+  async intensities(from, to) {
+    const out = new Map<number, HourIntensity>();
+    for (let hour = from; hour < to; hour += 3_600_000) out.set(hour, FALLBACK);
+    return out;
+  },
+};
+
+function storeWithLedger(ledger: Map<number, LedgerHour>): Store & { ledgerReads: number } {
+  const store = {
+    ledgerReads: 0,
+    async readLedgerMonth() {
+      store.ledgerReads++;
+      return ledger;
+    },
+  };
+  return store as unknown as Store & { ledgerReads: number };
+}
+
+describe('keepingRecordedIntensities', () => {
+  it('keeps the measured intensity the ledger records for an hour the source could only estimate', async () => {
+    const store = storeWithLedger(
+      new Map<number, LedgerHour>([
+        [at('2026-11-26T05:00Z'), ok(measured(205))],
+        // Estimated before too: the fallback is as good; failed: nothing recorded to keep.
+        [at('2026-11-26T06:00Z'), ok(FALLBACK)],
+        [
+          at('2026-11-26T07:00Z'),
+          { status: 'failed', attempts: 1, error: '503', lastAttemptAt: '2026-11-27T02:00:00Z' },
+        ],
+      ]),
+    );
+    const intensities = await keepingRecordedIntensities(down, store).intensities(
+      at('2026-11-26T05:00Z'),
+      at('2026-11-26T09:00Z'),
+    );
+    expect(intensities).toEqual(
+      new Map([
+        [at('2026-11-26T05:00Z'), measured(205)],
+        [at('2026-11-26T06:00Z'), FALLBACK],
+        [at('2026-11-26T07:00Z'), FALLBACK],
+        [at('2026-11-26T08:00Z'), FALLBACK],
+      ]),
+    );
+  });
+
+  it('reads no ledger when the source measured every hour', async () => {
+    const store = storeWithLedger(new Map());
+    const up: CarbonIntensitySource = {
+      intensities: async (from) => new Map([[from, measured(150)]]),
+    };
+    const intensities = await keepingRecordedIntensities(up, store).intensities(
+      at('2026-11-26T05:00Z'),
+      at('2026-11-26T06:00Z'),
+    );
+    expect(intensities).toEqual(new Map([[at('2026-11-26T05:00Z'), measured(150)]]));
+    expect(store.ledgerReads).toBe(0);
+  });
+});
