@@ -198,7 +198,11 @@ describe('kill -9 of ingest at random moments', () => {
 
     const { code, stderr } = await startIngest(dataDir).exit;
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
-    const after = await snapshotFiles(dataDir);
+    // quarantine/ keeps the day entries a repair took unrecorded hours out of: kept for the
+    // operator, not part of the store.
+    const after = new Map(
+      [...(await snapshotFiles(dataDir))].filter(([path]) => !path.startsWith('quarantine/')),
+    );
     expect([...after.keys()].sort()).toEqual([...reference.keys()].sort());
     for (const [path, text] of reference) expect({ path, text: after.get(path) }).toEqual({ path, text });
     expect(await rollupDisagreements(dataDir)).toEqual([]);

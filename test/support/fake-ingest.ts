@@ -16,6 +16,9 @@ import type { CarbonIntensitySource } from '../../src/plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
 import { emptyRegistry } from '../../src/plugins/workspaces/registry';
 import type { Store } from '../../src/store/store';
+import { parseConfig } from '../../src/config';
+import type { IngestDeps } from '../../src/ingest/run';
+import { silentLogger } from '../../src/log';
 
 export interface FakeCpuSource extends CpuSecondsSource {
   /** Every [from, to) asked for, in order. */
@@ -114,6 +117,30 @@ export function fakeDeps(source: CpuSecondsSource, carbon: CarbonIntensitySource
     log: ctx.log,
     signal: ctx.signal,
   });
+}
+
+/**
+ * Deps for calling `ingestRange` directly: default energy and labels, a fake carbon source, no
+ * registry, a week a step, `now` on 2025-04-01; `overrides` replace any of them.
+ */
+export function directIngestDeps(
+  store: Store,
+  source: CpuSecondsSource,
+  overrides: Partial<IngestDeps> = {},
+): IngestDeps {
+  const config = parseConfig({});
+  return {
+    source,
+    carbon: fakeCarbon(),
+    registry: emptyRegistry,
+    store,
+    energy: config.energy,
+    labels: config.prometheus.labels,
+    stepHours: 168,
+    now: () => Date.parse('2025-04-01T00:00:00Z'),
+    log: silentLogger,
+    ...overrides,
+  };
 }
 
 /** The plugins' config over `dataDir`, fetching `chunkHours` hours per step. */

@@ -14,7 +14,7 @@ import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
 import { emptyRegistry } from '../../../src/plugins/workspaces/registry';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
-import { fakeCarbon, hoursIn, tempDirs } from '../../support/fake-ingest';
+import { directIngestDeps, hoursIn, tempDirs } from '../../support/fake-ingest';
 import { snapshotFiles } from '../../support/store-files';
 import { rollupDisagreements } from '../../support/store-invariants';
 
@@ -85,25 +85,8 @@ function fleetSource(instances: number): CpuSecondsSource & { calls: Array<[numb
   };
 }
 
-async function deps(
-  store: Store,
-  source: CpuSecondsSource,
-  overrides: Partial<IngestDeps> = {},
-): Promise<IngestDeps> {
-  const config = parseConfig({});
-  return {
-    source,
-    carbon: fakeCarbon(),
-    registry: emptyRegistry,
-    store,
-    energy: config.energy,
-    labels: config.prometheus.labels,
-    stepHours: 168,
-    now: () => at('2025-04-01T00:00:00Z'),
-    log: silentLogger,
-    ...overrides,
-  };
-}
+const deps = async (store: Store, source: CpuSecondsSource, overrides: Partial<IngestDeps> = {}) =>
+  directIngestDeps(store, source, overrides);
 
 describe('ingestRange', () => {
   const from = at('2025-01-25T00:00:00Z');

@@ -1,12 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig } from '../../../../src/config';
 import { ingestRange } from '../../../../src/ingest/run';
 import { silentLogger } from '../../../../src/log';
 import type { CpuSecondsSource, SourceHour } from '../../../../src/plugins/source';
-import { emptyRegistry } from '../../../../src/plugins/workspaces/registry';
 import { openJsonStore } from '../../../../src/store/json';
-import { fakeCarbon, hoursIn, tempDirs } from '../../../support/fake-ingest';
+import { directIngestDeps, hoursIn, tempDirs } from '../../../support/fake-ingest';
 import { dayEntryPath } from '../../../support/store-files';
 import { hoursWithoutLedgerRecord, rollupDisagreements } from '../../../support/store-invariants';
 
@@ -40,22 +38,7 @@ const source: CpuSecondsSource = {
 
 async function ingest(dataDir: string, from: string, to: string): Promise<void> {
   const store = await openJsonStore({ dataDir, log: silentLogger });
-  const config = parseConfig({});
-  await ingestRange(
-    {
-      source,
-      carbon: fakeCarbon(),
-      registry: emptyRegistry,
-      store,
-      energy: config.energy,
-      labels: config.prometheus.labels,
-      stepHours: 24,
-      now: () => at('2025-04-01T00:00:00Z'),
-      log: silentLogger,
-    },
-    at(from),
-    at(to),
-  );
+  await ingestRange(directIngestDeps(store, source, { stepHours: 24 }), at(from), at(to));
   await store.close();
 }
 
