@@ -182,6 +182,7 @@ export async function acquireIngestLock(
   const waitMs = options.waitMs ?? 0;
   const pollMs = options.pollMs ?? 250;
   const deadline = now() + waitMs;
+  let saidWaiting = false;
   await fsp.mkdir(dataDir, { recursive: true });
 
   const isStale = (holder: LockHolder | undefined): boolean =>
@@ -264,6 +265,15 @@ export async function acquireIngestLock(
         });
       }
       throw new IngestLockedError(file, current);
+    }
+    if (!saidWaiting) {
+      // Once, so a person at the terminal knows why nothing happens yet.
+      log.info('waiting for the ingest lock', {
+        file,
+        holder: current,
+        waitSeconds: Math.ceil((deadline - now()) / 1000),
+      });
+      saidWaiting = true;
     }
     await sleep(Math.min(pollMs, Math.max(1, deadline - now())), options.signal);
   }

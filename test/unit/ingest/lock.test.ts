@@ -99,13 +99,20 @@ describe('the ingest lock', () => {
     expect(ran).toBe(false);
   });
 
-  it('waits up to waitMs for the holder to let go', async () => {
+  it('waits up to waitMs for the holder to let go, saying once that it waits and for whom', async () => {
     const dataDir = dirs.make();
-    const first = await acquireIngestLock(dataDir, silentLogger);
-    const waiting = acquireIngestLock(dataDir, silentLogger, { waitMs: 60_000, pollMs: 5 });
+    const first = await acquireIngestLock(dataDir, silentLogger, { purpose: 'cli ingest' });
+    const log = recordingLogger();
+    const waiting = acquireIngestLock(dataDir, log, { waitMs: 60_000, pollMs: 5 });
     setTimeout(() => void first.release(), 20);
     const second = await waiting;
     expect(readHolder(dataDir).token).toBe(second.holder.token);
+    expect(log.lines.filter((line) => line.msg === 'waiting for the ingest lock')).toEqual([
+      {
+        msg: 'waiting for the ingest lock',
+        fields: expect.objectContaining({ holder: expect.objectContaining({ purpose: 'cli ingest' }) }),
+      },
+    ]);
     await second.release();
   });
 
