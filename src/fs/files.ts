@@ -15,7 +15,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Structural, not `instanceof`: errors from Node's own realm fail that test under some runners (jest). */
-function hasCode(err: unknown, ...codes: string[]): boolean {
+export function hasCode(err: unknown, ...codes: string[]): boolean {
   const code = typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined;
   return code !== undefined && codes.includes(code);
 }
@@ -53,11 +53,8 @@ function temporaryName(name: string): string {
   return `.${name}.${process.pid}-${TEMPORARY_PREFIX}${temporaries.toString(16).padStart(6, '0')}.tmp`;
 }
 
-/**
- * A temporary path beside `path`, named as every writer here names them, so that
- * `removeStaleTemporaries` finds it once its writer is gone.
- */
-export function temporaryPathFor(path: string): string {
+/** A temporary path beside `path`, named so that `removeStaleTemporaries` finds it once its writer is gone. */
+function temporaryPathFor(path: string): string {
   return join(dirname(path), temporaryName(basename(path)));
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
-import { readTextIfExists, temporaryPathFor, writeNewFile } from '../fs/files';
+import { basename, dirname, join } from 'node:path';
+import { listNames, processIsRunning, readTextIfExists, writeNewFile } from '../fs/files';
 import { errorFields, type Logger } from '../log';
 
 /**
@@ -111,10 +111,26 @@ function parseHolder(text: string): LockHolder | undefined {
   return undefined;
 }
 
+/**
+ * The lock's own temporaries, `.ingest.lock.<pid>.<hex>.tmp` (and the takeover's): hidden, so
+ * backups skip them, and named apart from the store's (`.<name>.<pid>-<hex>.tmp`), whose sweep
+ * removes this process's own too and could take one from under a lock attempt of another plugin.
+ */
+const LOCK_TEMPORARY = /^\.ingest\.lock(?:\.takeover)?\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** Removes the lock temporaries of processes that no longer run (killed between write and link). */
+async function removeDeadWritersTemporaries(dataDir: string): Promise<void> {
+  for (const name of await listNames(dataDir, 'file')) {
+    const pid = Number(LOCK_TEMPORARY.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processIsRunning(pid)) {
+      await fsp.rm(join(dataDir, name), { force: true });
+    }
+  }
+}
+
 /** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
 async function createExclusive(file: string, text: string): Promise<boolean> {
-  // Named as the store's own temporaries are, so a repair removes one a killed process left.
-  const temp = temporaryPathFor(file);
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   // Removed however the write or the link ends.
   try {
     await writeNewFile(temp, text);
@@ -184,6 +200,7 @@ export async function acquireIngestLock(
   const deadline = now() + waitMs;
   let saidWaiting = false;
   await fsp.mkdir(dataDir, { recursive: true });
+  await removeDeadWritersTemporaries(dataDir);
 
   const isStale = (holder: LockHolder | undefined): boolean =>
     holder !== undefined && holder.hostname === identity.hostname && !isAlive(holder.pid, holder.procStart);
@@ -279,10 +296,6 @@ export async function acquireIngestLock(
   }
 }
 
-/**
- * Runs `fn` holding the ingest lock of `dataDir` and releases it afterwards, whatever happens.
- * Rejects with `IngestLockedError` (and does not run `fn`) when another holder keeps it past `waitMs`.
- */
 /** `withIngestLock` if the lock is free (or stale) now; undefined, without running `fn`, if it is held. */
 export async function withIngestLockIfFree<T>(
   dataDir: string,
@@ -304,6 +317,10 @@ export async function withIngestLockIfFree<T>(
   }
 }
 
+/**
+ * Runs `fn` holding the ingest lock of `dataDir` and releases it afterwards, whatever happens.
+ * Rejects with `IngestLockedError` (and does not run `fn`) when another holder keeps it past `waitMs`.
+ */
 export async function withIngestLock<T>(
   dataDir: string,
   log: Logger,

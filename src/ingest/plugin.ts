@@ -133,9 +133,11 @@ export function scheduledIngestPlugin(
         }
         const deps = await makeDeps(config, ctx);
         const total: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
-        for (const [from, to] of contiguousRanges(retried))
-          addReport(total, await ingestRange(deps, from, to));
+        // New hours first: retries of a Prometheus that keeps timing out must not hold them back.
         if (fromHour < toHour) addReport(total, await ingestRange(deps, fromHour, toHour));
+        for (const [from, to] of contiguousRanges(retried)) {
+          addReport(total, await ingestRange(deps, from, to));
+        }
         return {
           ok: total.failed.length === 0,
           detail: {

@@ -3,10 +3,11 @@ import type { Store } from '../store/store';
 import { readLedger } from './ledger-hours';
 
 /**
- * `carbon`, except that an hour it could only estimate (its fallback, the API being down) keeps
- * the measured intensity the ledger already records for it: re-ingesting yesterday while the
- * carbon API is away must not swap real intensities for the flat fallback, as a failure of
- * Prometheus never replaces good figures. The ledger is read only when some hour was estimated.
+ * `carbon`, except that an hour it could only estimate keeps the intensity the ledger already
+ * records for it, unless that was the very same kind of estimate (the same source): re-ingesting
+ * yesterday while the carbon API is away must not swap its intensities for the flat fallback, as
+ * a failure of Prometheus never replaces good figures. The ledger is read only when some hour was
+ * estimated.
  */
 export function keepingRecordedIntensities(
   carbon: CarbonIntensitySource,
@@ -20,7 +21,9 @@ export function keepingRecordedIntensities(
       const ledger = await readLedger(store, fromHour, toHour);
       for (const hour of estimated) {
         const record = ledger.get(hour);
-        if (record?.status === 'ok' && !record.intensity.estimated) found.set(hour, record.intensity);
+        if (record?.status === 'ok' && record.intensity.source !== found.get(hour)!.source) {
+          found.set(hour, record.intensity);
+        }
       }
       return found;
     },

@@ -4,8 +4,15 @@ import { dirname, join, relative } from 'node:path';
 import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
-import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
-import { withIngestLockIfFree } from '../../ingest/lock';
+import {
+  FAILED,
+  type DayEntry,
+  type IngestBatch,
+  type LedgerHour,
+  type MonthRollup,
+  type YearRollup,
+} from '../../domain/usage';
+import { INGEST_LOCK_FILE, withIngestLockIfFree } from '../../ingest/lock';
 import { errorFields, silentLogger, type Logger } from '../../log';
 import { PartialReadError, UnreadableDataError, type ApplyOptions, type Store } from '../store';
 import { planBatch, validateBatch } from './batch';
@@ -23,6 +30,7 @@ import {
   type MonthRef,
 } from './codec';
 import {
+  hasCode,
   listNames,
   mapLimit,
   putFile,
@@ -331,7 +339,8 @@ export class JsonStore implements Store {
       months: months.length,
       temporaryFilesRemoved: stale,
     });
-    await mapLimit(months, CONCURRENCY, (ref) => this.rebuildMonth(ref));
+    const repair = { at: new Date(), ledger: new Map() };
+    await mapLimit(months, CONCURRENCY, (ref) => this.rebuildMonth(ref, repair));
     const years = groupBy(months, (ref) => yearOf(ref, ref.month)).map(([year]) => year);
     await mapLimit(years, CONCURRENCY, (ref) => this.rebuildYear(ref));
     await this.removeEmptyDirs(years);
@@ -745,34 +754,41 @@ export class JsonStore implements Store {
   }
 
   /**
-   * A month roll-up from its day entries, after taking out of them every hour the ledger has no
-   * record of: a batch killed after writing days, before recording their hours, left those, and a
-   * roll-up must count only ok hours (the hours read as MISSING until ingested again). The day
-   * entry as it was is kept under `quarantine/<time>/<its path>`, so nothing is lost.
+   * A month roll-up from its day entries, after bringing them level with the ledger: a batch killed
+   * after writing days, before recording their hours, left figures for hours the ledger has no
+   * record of (taken out: they read MISSING until ingested again), or for hours it still holds as
+   * failed (a retry's, turned back into `"failed"` markers). Roll-ups then count only ok hours.
+   * Each day entry changed is kept as it was under `quarantine/<repair time>/<its path>`. When the
+   * ledger month cannot be read, the days are rolled up as they are and the ledger's damage is
+   * reported where it is read.
    */
-  private async rebuildMonth(ref: MonthRef): Promise<void> {
+  private async rebuildMonth(
+    ref: MonthRef,
+    repair: { at: Date; ledger: Map<string, Promise<ReadonlyMap<number, LedgerHour> | null>> },
+  ): Promise<void> {
     const { level, key, month } = ref;
     const names = await listNames(this.layout.yearDir(level, key, month.slice(0, 4)), 'file');
     const dates = names
       .flatMap((name) => DAY_FILE.exec(name)?.slice(1, 2) ?? [])
       .filter((date) => date.startsWith(`${month}-`));
-    const recorded = (await this.readLedgerMonths([month])).get(month)!.hours;
+    let ledger = repair.ledger.get(month);
+    if (ledger === undefined) repair.ledger.set(month, (ledger = this.ledgerForRepair(month)));
+    const recorded = await ledger;
     const days = await mapLimit(dates, CONCURRENCY, async (date) => {
       const path = this.layout.dayFile(level, key, date);
       const text = await readStoreText(path);
       if (text === null) throw new Error(`Day entry ${path} vanished while its month was being rebuilt`);
       const entry = parseDayFile(text, path, level, key, date);
-      const unrecorded = Object.keys(entry.hours).filter(
-        (label) => !recorded.has(Date.parse(`${date}T${label}:00Z`)),
-      );
-      if (unrecorded.length === 0) return [[date, entry.totals] as const];
-      const kept = mergeDay({ level, key, date }, entry, null, { replace: unrecorded, markFailed: [] });
-      const keptAt = this.quarantine.destination(path, new Date());
+      const change = recorded === null ? null : dayLevelWithLedger(entry, recorded);
+      if (change === null) return [[date, entry.totals] as const];
+      const kept = mergeDay({ level, key, date }, entry, null, change);
+      const keptAt = this.quarantine.destination(path, repair.at);
       await mkdir(dirname(keptAt), { recursive: true });
       await writeFileAtomic(keptAt, text);
-      this.log.warn('took hours the ledger never recorded out of a day entry', {
+      this.log.warn('brought a day entry level with the ledger after a batch stopped part-way', {
         path,
-        hours: unrecorded,
+        unrecordedHours: change.replace,
+        failedHours: change.markFailed,
         keptAt,
       });
       await putFile(path, kept === null ? null : dayFileText(kept));
@@ -780,6 +796,20 @@ export class JsonStore implements Store {
     });
     const before = await readStoreText(this.layout.monthFile(level, key, month));
     await this.putMonth(ref, before, monthRollup(level, key, month, Object.fromEntries(days.flat())));
+  }
+
+  /** The ledger month for a repair; null, logged, when it cannot be read (the repair goes on). */
+  private async ledgerForRepair(month: string): Promise<ReadonlyMap<number, LedgerHour> | null> {
+    try {
+      return (await this.readLedgerMonths([month])).get(month)!.hours;
+    } catch (err) {
+      if (!(err instanceof CorruptFileError)) throw err;
+      this.log.error('ledger month unreadable; rolling its days up as they are', {
+        path: err.path,
+        reason: err.message,
+      });
+      return null;
+    }
   }
 
   private async putMonth(
@@ -847,16 +877,47 @@ export class JsonStore implements Store {
 
 export async function openJsonStore(options: { dataDir: string; log?: Logger }): Promise<JsonStore> {
   await mkdir(options.dataDir, { recursive: true });
-  const store = new JsonStore(options.dataDir, options.log ?? silentLogger);
-  // Under the ingest lock, taken only if free: while an ingestion holds it, a journal is its batch
-  // in progress, not a crash's, and repairing it from here (a server starting, an export) would
-  // race that batch; the holder, or the next one, repairs before its next batch (applyBatch always
-  // does). A lock left by a killed ingestion is taken over, so its crash is repaired now rather
-  // than read (day and month buckets from roll-ups behind their days) until the next ingestion.
-  await withIngestLockIfFree(options.dataDir, options.log ?? silentLogger, () => store.repairQuarantining(), {
-    purpose: 'store open: repair',
-  });
+  const log = options.log ?? silentLogger;
+  const store = new JsonStore(options.dataDir, log);
+  // With no lock file, no ingestion runs: repair what a crash left. While one holds the lock, a
+  // journal is its batch in progress, not a crash's, and repairing it from here (a server
+  // starting, an export) would race that batch; the holder, or the next one, repairs before its
+  // next batch (applyBatch always does). A lock a killed ingestion left is taken over, so its
+  // crash is repaired now rather than read (day and month buckets from roll-ups behind their
+  // days) until the next ingestion.
+  if (!existsSync(join(options.dataDir, INGEST_LOCK_FILE))) {
+    await store.repairQuarantining();
+    return store;
+  }
+  try {
+    await withIngestLockIfFree(options.dataDir, log, () => store.repairQuarantining(), {
+      purpose: 'store open: repair',
+    });
+  } catch (err) {
+    // A store this account may only read (an export, a server on a snapshot) is still read.
+    if (!hasCode(err, 'EACCES', 'EPERM', 'EROFS')) throw err;
+    log.warn('cannot take over the ingest lock a stopped ingestion left; reading without repairing', {
+      dataDir: options.dataDir,
+      reason: (err as Error).message,
+    });
+  }
   return store;
+}
+
+/**
+ * What brings a day entry level with its ledger month: hours it holds that the ledger has no
+ * record of go; hours the ledger holds as failed (and not as keeping other keys' figures) become
+ * `"failed"` again. Null when it is level already.
+ */
+function dayLevelWithLedger(entry: DayEntry, recorded: ReadonlyMap<number, LedgerHour>): DayChange | null {
+  const replace: string[] = [];
+  const markFailed: string[] = [];
+  for (const [label, hour] of Object.entries(entry.hours)) {
+    const record = recorded.get(Date.parse(`${entry.date}T${label}:00Z`));
+    if (record === undefined) replace.push(label);
+    else if (record.status === 'failed' && !record.keepsFigures && hour !== FAILED) markFailed.push(label);
+  }
+  return replace.length === 0 && markFailed.length === 0 ? null : { replace, markFailed };
 }
 
 function periodOf(file: UsageFile): string {

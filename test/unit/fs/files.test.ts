@@ -1,14 +1,7 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  listNames,
-  mapLimit,
-  putFile,
-  removeStaleTemporaries,
-  temporaryPathFor,
-  writeFileAtomic,
-} from '../../../src/fs/files';
+import { listNames, mapLimit, putFile, writeFileAtomic } from '../../../src/fs/files';
 
 describe('mapLimit', () => {
   it('keeps results in the order of the items, with at most `limit` running', async () => {
@@ -65,22 +58,5 @@ describe('atomic files', () => {
     expect(await listNames(dir, 'directory')).toEqual(['sub']);
     expect(await listNames(join(dir, 'sub'), 'file')).toEqual(['f']);
     expect(await listNames(join(dir, 'missing'), 'file')).toEqual([]);
-  });
-});
-
-describe('temporaryPathFor', () => {
-  it('names a temporary that removeStaleTemporaries removes once its writer is gone (the ingest lock uses it)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cl-temporary-'));
-    try {
-      const temporary = temporaryPathFor(join(dir, 'ingest.lock'));
-      expect(temporary.startsWith(join(dir, '.ingest.lock.'))).toBe(true);
-      await writeFile(temporary, 'left by a killed process');
-      await writeFile(join(dir, 'ingest.lock.keep'), 'not a temporary');
-      // Any pid but this process's counts as gone here; this process's own are removed too.
-      expect(await removeStaleTemporaries(dir, () => false)).toBe(1);
-      expect(await readdir(dir)).toEqual(['ingest.lock.keep']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });

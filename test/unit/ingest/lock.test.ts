@@ -22,6 +22,7 @@ import {
 } from '../../../src/ingest/lock';
 import { silentLogger, type Logger } from '../../../src/log';
 import { tempDirs } from '../../support/fake-ingest';
+import { removeStaleTemporaries } from '../../../src/fs/files';
 
 const dirs = tempDirs('cl-lock-');
 afterEach(() => dirs.cleanup());
@@ -221,6 +222,36 @@ describe('the ingest lock', () => {
     } finally {
       failingSync.mockRestore();
       noLinks.mockRestore();
+    }
+  });
+
+  it("removes the temporary a killed taker left (between writing and linking), never a live one's", async () => {
+    const dataDir = dirs.make();
+    const dead = `.ingest.lock.${deadPid()}.0123456789ab.tmp`;
+    const alive = `.ingest.lock.${process.ppid}.0123456789ab.tmp`;
+    writeFileSync(join(dataDir, dead), '{}');
+    writeFileSync(join(dataDir, alive), '{}');
+    const lock = await acquireIngestLock(dataDir, silentLogger);
+    expect(readdirSync(dataDir).sort()).toEqual([alive, INGEST_LOCK_FILE].sort());
+    await lock.release();
+  });
+
+  it('names its temporaries apart from the store sweep, which removes this process’s own', async () => {
+    const dataDir = dirs.make();
+    const temporaries: string[] = [];
+    const realLink = fsp.link;
+    const linking = jest.spyOn(fsp, 'link').mockImplementation(async (from, to) => {
+      temporaries.push(String(from));
+      // While the lock is being taken, another plugin of this process sweeps the directory.
+      expect(await removeStaleTemporaries(dataDir)).toBe(0);
+      return realLink(from, to);
+    });
+    try {
+      const lock = await acquireIngestLock(dataDir, silentLogger);
+      expect(temporaries).toHaveLength(1);
+      await lock.release();
+    } finally {
+      linking.mockRestore();
     }
   });
 

@@ -150,8 +150,8 @@ describe('the hourly ingest plugin', () => {
     clock.set(at('2025-09-20T11:05:00Z'));
     await tick(scheduler, host);
     expect(source.calls).toEqual([
-      [at('2025-09-20T05:00Z'), at('2025-09-20T07:00Z')],
       [at('2025-09-20T10:00Z'), at('2025-09-20T11:00Z')],
+      [at('2025-09-20T05:00Z'), at('2025-09-20T07:00Z')],
     ]);
     expect(outcomes.at(-1)).toMatchObject({
       outcome: 'ok',

@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../../src/config';
 import type { HourIntensity, LedgerHour } from '../../../src/domain/usage';
+import { ingestDeps } from '../../../src/ingest/wiring';
+import { silentLogger } from '../../../src/log';
 import { keepingRecordedIntensities } from '../../../src/ingest/recorded-intensities';
 import type { CarbonIntensitySource } from '../../../src/plugins/carbon/source';
 import type { Store } from '../../../src/store/store';
@@ -37,8 +43,10 @@ describe('keepingRecordedIntensities', () => {
     const store = storeWithLedger(
       new Map<number, LedgerHour>([
         [at('2026-11-26T05:00Z'), ok(measured(205))],
-        // Estimated before too: the fallback is as good; failed: nothing recorded to keep.
+        // The same fallback before: nothing better to keep; failed: nothing recorded to keep.
         [at('2026-11-26T06:00Z'), ok(FALLBACK)],
+        // Estimated from one half hour the API did answer: still better than the fallback.
+        [at('2026-11-26T08:00Z'), ok({ ...measured(190), estimated: true })],
         [
           at('2026-11-26T07:00Z'),
           { status: 'failed', attempts: 1, error: '503', lastAttemptAt: '2026-11-27T02:00:00Z' },
@@ -54,7 +62,7 @@ describe('keepingRecordedIntensities', () => {
         [at('2026-11-26T05:00Z'), measured(205)],
         [at('2026-11-26T06:00Z'), FALLBACK],
         [at('2026-11-26T07:00Z'), FALLBACK],
-        [at('2026-11-26T08:00Z'), FALLBACK],
+        [at('2026-11-26T08:00Z'), { ...measured(190), estimated: true }],
       ]),
     );
   });
@@ -70,5 +78,23 @@ describe('keepingRecordedIntensities', () => {
     );
     expect(intensities).toEqual(new Map([[at('2026-11-26T05:00Z'), measured(150)]]));
     expect(store.ledgerReads).toBe(0);
+  });
+
+  it("is how ingestion's carbon source is wired", async () => {
+    const store = storeWithLedger(
+      new Map<number, LedgerHour>([[at('2026-11-26T05:00Z'), ok(measured(205))]]),
+    );
+    // Nothing listens on port 9: every hour of the API falls back.
+    const dataDir = mkdtempSync(join(tmpdir(), 'cl-recorded-intensities-'));
+    const config = parseConfig({
+      carbon: { source: 'carbon-intensity-api', url: 'http://127.0.0.1:9', fallbackGPerKwh: 123 },
+      store: { dataDir },
+    });
+    const deps = await ingestDeps(config, store, silentLogger, { now: () => at('2026-11-27T00:00Z') });
+    const intensities = await deps.carbon
+      .intensities(at('2026-11-26T05:00Z'), at('2026-11-26T07:00Z'))
+      .finally(() => rmSync(dataDir, { recursive: true, force: true }));
+    expect(intensities.get(at('2026-11-26T05:00Z'))).toEqual(measured(205));
+    expect(intensities.get(at('2026-11-26T06:00Z'))).toMatchObject({ gPerKwh: 123, estimated: true });
   });
 });
