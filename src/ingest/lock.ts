@@ -119,7 +119,7 @@ function parseHolder(text: string): LockHolder | undefined {
 const LOCK_TEMPORARY = /^\.ingest\.lock(?:\.takeover)?\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
 /** Removes the lock temporaries of processes that no longer run (killed between write and link). */
-async function removeDeadWritersTemporaries(dataDir: string): Promise<void> {
+export async function removeDeadWritersTemporaries(dataDir: string): Promise<void> {
   for (const name of await listNames(dataDir, 'file')) {
     const pid = Number(LOCK_TEMPORARY.exec(name)?.[1]);
     if (Number.isInteger(pid) && pid !== process.pid && !processIsRunning(pid)) {

@@ -12,7 +12,7 @@ import {
   type MonthRollup,
   type YearRollup,
 } from '../../domain/usage';
-import { INGEST_LOCK_FILE, withIngestLockIfFree } from '../../ingest/lock';
+import { INGEST_LOCK_FILE, removeDeadWritersTemporaries, withIngestLockIfFree } from '../../ingest/lock';
 import { errorFields, silentLogger, type Logger } from '../../log';
 import { PartialReadError, UnreadableDataError, type ApplyOptions, type Store } from '../store';
 import { planBatch, validateBatch } from './batch';
@@ -887,6 +887,7 @@ export async function openJsonStore(options: { dataDir: string; log?: Logger }):
   // days) until the next ingestion.
   if (!existsSync(join(options.dataDir, INGEST_LOCK_FILE))) {
     await store.repairQuarantining();
+    await removeDeadWritersTemporaries(options.dataDir);
     return store;
   }
   try {

@@ -67,6 +67,15 @@ describe('opening the store beside a journal', () => {
     }
   });
 
+  it('removes the lock temporary of a process killed before it could link the lock', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const temporary = `.ingest.lock.${dead}.0123456789ab.tmp`;
+    await writeFile(join(dataDir, temporary), '{}');
+    const store = await openJsonStore({ dataDir });
+    expect(existsSync(join(dataDir, temporary))).toBe(false);
+    await store.close();
+  });
+
   it('repairs it when no ingestion holds the lock', async () => {
     const store = await openJsonStore({ dataDir });
     await expect(readFile(join(dataDir, 'journal.json'))).rejects.toMatchObject({ code: 'ENOENT' });
