@@ -248,23 +248,22 @@ export class ListenError extends Error {
   readonly addressUnknown: boolean;
 
   constructor(host: string, port: number, cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    super(
-      `server.host/server.port: cannot listen on ${host} port ${port}: ` +
-        (code === 'EADDRINUSE'
-          ? 'the port is in use'
-          : code === 'EACCES'
-            ? 'not allowed (a port below 1024 needs privileges)'
-            : code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL'
-              ? 'no address of this machine has that name'
-              : code === 'EAI_AGAIN'
-                ? 'the name could not be looked up just now (DNS); try again'
-                : String((cause as Error | undefined)?.message ?? cause)),
-      { cause },
-    );
-    this.addressUnknown = code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL';
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+    const addressUnknown = ADDRESS_UNKNOWN.has(code);
+    const reason = addressUnknown
+      ? 'no address of this machine has that name'
+      : (LISTEN_FAILURES[code] ?? String((cause as Error | undefined)?.message ?? cause));
+    super(`server.host/server.port: cannot listen on ${host} port ${port}: ${reason}`, { cause });
+    this.addressUnknown = addressUnknown;
   }
 }
+
+const ADDRESS_UNKNOWN = new Set(['ENOTFOUND', 'EADDRNOTAVAIL']);
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'the port is in use',
+  EACCES: 'not allowed (a port below 1024 needs privileges)',
+  EAI_AGAIN: 'the name could not be looked up just now (DNS); try again',
+};
 
 /**
  * Headers of a 401 (RFC 6750). A body left unread is not drained on an unauthenticated client's

@@ -85,11 +85,22 @@ export async function removeStaleTemporaries(
   dir: string,
   isRunning: (pid: number) => boolean = processIsRunning,
 ): Promise<number> {
+  return removeTemporaries(dir, TEMPORARY, (pid) => pid !== process.pid && isRunning(pid));
+}
+
+/**
+ * Removes the files in `dir` whose name `pattern` matches, its first group the writer's pid,
+ * unless `keep(pid)`. Returns how many went.
+ */
+export async function removeTemporaries(
+  dir: string,
+  pattern: RegExp,
+  keep: (pid: number) => boolean,
+): Promise<number> {
   let removed = 0;
   for (const name of await listNames(dir, 'file')) {
-    const pid = TEMPORARY.exec(name)?.[1];
-    if (pid === undefined) continue;
-    if (Number(pid) !== process.pid && isRunning(Number(pid))) continue;
+    const pid = pattern.exec(name)?.[1];
+    if (pid === undefined || keep(Number(pid))) continue;
     await rm(join(dir, name), { force: true });
     removed++;
   }

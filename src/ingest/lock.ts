@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { listNames, processIsRunning, readTextIfExists, writeNewFile } from '../fs/files';
+import { hasCode, processIsRunning, readTextIfExists, removeTemporaries, writeNewFile } from '../fs/files';
 import { errorFields, type Logger } from '../log';
 
 /**
@@ -120,12 +120,7 @@ const LOCK_TEMPORARY = /^\.ingest\.lock(?:\.takeover)?\.(\d+)\.[0-9a-f]{12}\.tmp
 
 /** Removes the lock temporaries of processes that no longer run (killed between write and link). */
 export async function removeDeadWritersTemporaries(dataDir: string): Promise<void> {
-  for (const name of await listNames(dataDir, 'file')) {
-    const pid = Number(LOCK_TEMPORARY.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processIsRunning(pid)) {
-      await fsp.rm(join(dataDir, name), { force: true });
-    }
-  }
+  await removeTemporaries(dataDir, LOCK_TEMPORARY, (pid) => pid === process.pid || processIsRunning(pid));
 }
 
 /** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
@@ -138,10 +133,9 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
       await fsp.link(temp, file);
       return true;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return false;
+      if (hasCode(err, 'EEXIST')) return false;
       // Awaited here: returned un-awaited, its rejection would go unhandled while `finally` removes the temp.
-      if (code !== undefined && NO_HARD_LINKS.has(code)) return await createExclusiveWithoutLink(file, text);
+      if (hasCode(err, ...NO_HARD_LINKS)) return await createExclusiveWithoutLink(file, text);
       throw err;
     }
   } finally {
@@ -150,7 +144,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
 }
 
 /** What `link` fails with on file systems without hard links (some network and FUSE mounts). */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
 
 /**
  * O_EXCL create, then write: still only one creator wins, but a reader may briefly see the file
@@ -161,7 +155,7 @@ async function createExclusiveWithoutLink(file: string, text: string): Promise<b
     await writeNewFile(file, text);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (hasCode(err, 'EEXIST')) return false;
     throw err;
   }
 }

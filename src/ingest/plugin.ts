@@ -118,11 +118,11 @@ export function scheduledIngestPlugin(
         }
         // Failed hours behind the newest ok one (a catch-up whose first steps failed) are retried by
         // every run, as far back as the reconcile looks, not left to the reconcile alone.
-        const retried = await failedHoursBefore(ctx.store, endHour, Math.min(fromHour, endHour));
+        const retried = await failedHoursBefore(ctx.store, endHour, fromHour);
         if (fromHour >= endHour && retried.length === 0) {
           return { ok: true, detail: { hours: 0, lastOkHour: isoOrNull(lastOk) } };
         }
-        const toHour = Math.max(fromHour, Math.min(endHour, fromHour + maxHoursPerRun * HOUR_MS));
+        const toHour = Math.min(endHour, fromHour + maxHoursPerRun * HOUR_MS);
         const remainingHours = (endHour - toHour) / HOUR_MS;
         if (remainingHours > 0) {
           ctx.log.info('catching up; the rest follows in the next runs', {

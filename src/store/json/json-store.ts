@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
@@ -783,7 +783,7 @@ export class JsonStore implements Store {
       if (change === null) return [[date, entry.totals] as const];
       const kept = mergeDay({ level, key, date }, entry, null, change);
       const keptAt = this.quarantine.destination(path, repair.at);
-      await mkdir(dirname(keptAt), { recursive: true });
+      // writeFileAtomic creates the directories it needs.
       await writeFileAtomic(keptAt, text);
       this.log.warn('brought a day entry level with the ledger after a batch stopped part-way', {
         path,
