@@ -29,8 +29,14 @@ export class UsageFigures implements UsageFiguresView {
 
 @ObjectType({ simpleResolvers: true })
 export class MachineUsage implements MachineUsageView {
-  @Field({ description: 'The machine key, e.g. `ARTEMIS_MATLAB` for `Artemis (Matlab)`.' })
+  @Field({
+    description: 'The machine type as labelled, e.g. `Artemis (Matlab)`: the key of its MACHINE series.',
+  })
   machineName!: string;
+  @Field({
+    description: 'The per-machine key of the stored day entry, e.g. `ARTEMIS_MATLAB` for `Artemis (Matlab)`.',
+  })
+  machineKey!: string;
   @Field(() => UsageFigures) usage!: UsageFiguresView;
 }
 
@@ -63,7 +69,7 @@ export class UsageBucket implements UsageBucketView {
     description: 'Sum over the counted ok hours (zeros where the key had no usage); null when no hour is ok.',
   })
   usage!: UsageFiguresView | null;
-  @Field(() => [MachineUsage], { description: 'The usage by machine type, sorted by machine name.' })
+  @Field(() => [MachineUsage], { description: 'The usage by machine type, sorted by machineName.' })
   byMachine!: MachineUsageView[];
 }
 

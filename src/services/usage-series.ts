@@ -1,5 +1,6 @@
 import { addInto, type Breakdown, type Figures, zeroBreakdown, zeroFigures } from '../domain/figures';
 import type { Level } from '../domain/levels';
+import { machineKey } from '../domain/machine-key';
 import {
   bucketsOverlapping,
   ceilHour,
@@ -28,8 +29,10 @@ export interface UsageFiguresView extends Figures {
 }
 
 export interface MachineUsageView {
-  /** The machine key of the stored breakdown, e.g. `ARTEMIS_MATLAB`. */
+  /** The machine type as the MACHINE level keys it, e.g. `Artemis (Matlab)`. */
   machineName: string;
+  /** The per-machine key of the stored day entry, e.g. `ARTEMIS_MATLAB`. */
+  machineKey: string;
   usage: UsageFiguresView;
 }
 
@@ -157,10 +160,11 @@ async function readPlannedSeries(
   detail: SeriesDetail,
 ): Promise<UsageSeriesView> {
   // Every load is issued before the first await, so the loaders batch all concurrent series together.
-  const [keyIndex, ledger, stored] = await Promise.all([
+  const [keyIndex, ledger, stored, machineNames] = await Promise.all([
     reader.keys(level),
     loadEach(plan.ledgerMonths, (month) => reader.ledgerMonth(month)),
     loadStoredFiles(reader, level, key, plan.files),
+    detail.byMachine ? machineNamesByKey(reader) : new Map<string, string>(),
   ]);
   const idPrefix = usageBucketIdPrefix(level, key, plan.granularity);
   // A key the store has never held is not known to have had "no usage": its buckets are MISSING.
@@ -188,7 +192,7 @@ async function readPlannedSeries(
       status,
       failedHours,
       usage,
-      byMachine: detail.byMachine ? byMachineView(sum) : [],
+      byMachine: detail.byMachine ? byMachineView(sum, machineNames) : [],
     };
   });
   return {
@@ -248,10 +252,29 @@ function figuresView(figures: Figures): UsageFiguresView {
   };
 }
 
-function byMachineView(usage: Breakdown): MachineUsageView[] {
+/**
+ * Day entries split by machine key (`ARTEMIS_MATLAB`), but the API names a machine type as the
+ * MACHINE level keys it (`Artemis (Matlab)`), so that a name read here works as a key there. The
+ * MACHINE keys are the names as labelled; when two names share a machine key, the first sorted
+ * one is given (the figures are the sum of both, as stored).
+ */
+async function machineNamesByKey(reader: UsageReader): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const name of (await reader.keys('MACHINE')).sorted) {
+    const key = machineKey(name);
+    if (!names.has(key)) names.set(key, name);
+  }
+  return names;
+}
+
+function byMachineView(usage: Breakdown, names: ReadonlyMap<string, string>): MachineUsageView[] {
   return Object.keys(usage.byMachine)
-    .sort()
-    .map((machineName) => ({ machineName, usage: figuresView(usage.byMachine[machineName]) }));
+    .map((key) => ({
+      machineName: names.get(key) ?? key,
+      machineKey: key,
+      usage: figuresView(usage.byMachine[key]),
+    }))
+    .sort((a, b) => (a.machineName < b.machineName ? -1 : a.machineName > b.machineName ? 1 : 0));
 }
 
 export function toColumns(buckets: readonly UsageBucketView[]): UsageColumnsView {

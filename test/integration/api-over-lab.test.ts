@@ -7,6 +7,7 @@ import { fixedClock } from '../../src/domain/clock';
 import { FIGURE_FIELDS, type Figures } from '../../src/domain/figures';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import { DAY_MS, HOUR_MS, periodStart } from '../../src/domain/time';
+import { machineKey } from '../../src/domain/machine-key';
 import { silentLogger } from '../../src/log';
 import { startService, type RunningService } from '../../src/serve';
 import {
@@ -55,7 +56,7 @@ const HOUR_TOLERANCE = 0.02;
 
 const FIGURES = `busyCpuSeconds idleCpuSeconds busyKwh idleKwh busyGco2eq idleGco2eq totalKwh totalGco2eq`;
 const SERIES = `id level key granularity from to
-  buckets { start end status failedHours usage { ${FIGURES} } byMachine { machineName usage { ${FIGURES} } } }
+  buckets { start end status failedHours usage { ${FIGURES} } byMachine { machineName machineKey usage { ${FIGURES} } } }
   total { ${FIGURES} }`;
 
 interface ApiFigures extends Figures {
@@ -68,7 +69,7 @@ interface ApiBucket {
   status: 'OK' | 'PARTIAL' | 'FAILED' | 'MISSING';
   failedHours: number;
   usage: ApiFigures | null;
-  byMachine: Array<{ machineName: string; usage: ApiFigures }>;
+  byMachine: Array<{ machineName: string; machineKey: string; usage: ApiFigures }>;
 }
 interface ApiSeries {
   id: string;
@@ -203,12 +204,20 @@ function expectBucketUsage(
   const where = `${level} ${key} ${bucket.start}`;
   const want = expectedSum(level, key, from, to);
   expectFigures(bucket.usage, want.all, tol, where);
-  expect({ where, machines: bucket.byMachine.map((m) => m.machineName) }).toEqual({
+  // The generator splits by the day entry's machine key; the API names each machine type as the
+  // MACHINE level keys it, so the name works there as a key.
+  expect({ where, machines: bucket.byMachine.map((m) => m.machineKey).sort() }).toEqual({
     where,
     machines: Object.keys(want.byMachine).sort(),
   });
-  for (const { machineName, usage } of bucket.byMachine) {
-    expectFigures(usage, want.byMachine[machineName], tol, `${where} ${machineName}`);
+  for (const { machineName, machineKey: key, usage } of bucket.byMachine) {
+    expect({ where, machineName, isMachineKey: keysOf('MACHINE').includes(machineName) }).toEqual({
+      where,
+      machineName,
+      isMachineKey: true,
+    });
+    expect(machineKey(machineName)).toBe(key);
+    expectFigures(usage, want.byMachine[key], tol, `${where} ${machineName}`);
   }
 }
 
@@ -392,7 +401,7 @@ describe('the GraphQL API over a store the Prometheus lab filled', () => {
           ]);
           expectFigures(bucket.usage, daySum, 1e-9, `${level} ${key} ${granularity} vs the DAY sum`);
           expectFigures(rolled.total, daySum, 1e-9, `${level} ${key} ${granularity} total vs the DAY sum`);
-          expect(bucket.byMachine.map((m) => m.machineName)).toEqual(
+          expect(bucket.byMachine.map((m) => m.machineKey).sort()).toEqual(
             Object.keys(expectedSum(level, key, OK_FROM, OUTAGE_FROM).byMachine).sort(),
           );
           for (const { machineName, usage } of bucket.byMachine) {

@@ -94,7 +94,7 @@ describe('the read side over a real JSON store', () => {
         status: 'OK',
         failedHours: 0,
         usage: { busyKwh: 0.5, totalKwh: 0.75 },
-        byMachine: [{ machineName: 'ARTEMIS_MATLAB', usage: { busyKwh: 0.5 } }],
+        byMachine: [{ machineName: 'Artemis (Matlab)', usage: { busyKwh: 0.5 } }],
       },
       {
         start: '2025-09-21T23:00:00.000Z',
@@ -102,8 +102,8 @@ describe('the read side over a real JSON store', () => {
         failedHours: 0,
         usage: { busyKwh: 1.5, totalKwh: 1.875 },
         byMachine: [
-          { machineName: 'ARTEMIS_MATLAB', usage: { busyKwh: 0.5 } },
-          { machineName: 'CPU_SMALL', usage: { busyKwh: 1 } },
+          { machineName: 'Artemis (Matlab)', usage: { busyKwh: 0.5 } },
+          { machineName: 'CPU Small', usage: { busyKwh: 1 } },
         ],
       },
       {
@@ -138,8 +138,8 @@ describe('the read side over a real JSON store', () => {
       usage: { busyKwh: 2 },
     });
     expect(year.usageSeries.buckets[0].byMachine).toEqual([
-      { machineName: 'ARTEMIS_MATLAB', usage: { busyKwh: 1 } },
-      { machineName: 'CPU_SMALL', usage: { busyKwh: 1 } },
+      { machineName: 'Artemis (Matlab)', usage: { busyKwh: 1 } },
+      { machineName: 'CPU Small', usage: { busyKwh: 1 } },
     ]);
   });
 
@@ -156,7 +156,7 @@ describe('the read side over a real JSON store', () => {
         status: 'OK',
         failedHours: 0,
         usage: { busyKwh: 1, totalKwh: 1.125 },
-        byMachine: [{ machineName: 'CPU_SMALL', usage: { busyKwh: 1 } }],
+        byMachine: [{ machineName: 'CPU Small', usage: { busyKwh: 1 } }],
       },
     ]);
   });

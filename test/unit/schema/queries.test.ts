@@ -56,6 +56,31 @@ const figures = 'busyCpuSeconds idleCpuSeconds busyKwh idleKwh busyGco2eq idleGc
 const shownMatlab = { ...matlab, totalKwh: 0.75, totalGco2eq: 150 };
 
 describe('usageSeries', () => {
+  it('names each byMachine entry as the MACHINE level keys it, so the name works as a MACHINE key', async () => {
+    const split = await run(`{
+      usageSeries(level: PROJECT, key: "IDAaaS", from: "2025-09-22", to: "2025-09-23", granularity: DAY) {
+        buckets { byMachine { machineName machineKey usage { busyKwh } } }
+      }
+    }`);
+    const [machine] = split.data.usageSeries.buckets[0].byMachine;
+    expect(machine).toEqual({
+      machineName: 'Artemis (Matlab)',
+      machineKey: 'ARTEMIS_MATLAB',
+      usage: { busyKwh: 0.5 },
+    });
+    const fedBack = await run(
+      `query($key: String!) {
+        usageKeys(level: MACHINE)
+        usageSeries(level: MACHINE, key: $key, from: "2025-09-22", to: "2025-09-23", granularity: DAY) {
+          buckets { status usage { busyKwh } }
+        }
+      }`,
+      { key: machine.machineName },
+    );
+    expect(fedBack.data.usageKeys).toContain(machine.machineName);
+    expect(fedBack.data.usageSeries.buckets).toEqual([{ status: 'PARTIAL', usage: { busyKwh: 0.5 } }]);
+  });
+
   it('answers every field, with full UTC bucket bounds and the counted hours clipped to [from, to)', async () => {
     const result = await run(`{
       usageSeries(level: PROJECT, key: "IDAaaS", from: "2025-09-21T23:00:00Z", to: "2025-09-22T02:00:00Z", granularity: DAY) {
@@ -83,7 +108,7 @@ describe('usageSeries', () => {
               status: 'OK',
               failedHours: 0,
               usage: shownMatlab,
-              byMachine: [{ machineName: 'ARTEMIS_MATLAB', usage: { busyKwh: 0.5 } }],
+              byMachine: [{ machineName: 'Artemis (Matlab)', usage: { busyKwh: 0.5 } }],
             },
             {
               id: 'usage-bucket/PROJECT/IDAaaS/DAY/2025-09-22T00:00:00.000Z/2025-09-22T00:00:00.000Z/2025-09-22T02:00:00.000Z',
@@ -94,7 +119,7 @@ describe('usageSeries', () => {
               status: 'PARTIAL',
               failedHours: 1,
               usage: shownMatlab,
-              byMachine: [{ machineName: 'ARTEMIS_MATLAB', usage: { busyKwh: 0.5 } }],
+              byMachine: [{ machineName: 'Artemis (Matlab)', usage: { busyKwh: 0.5 } }],
             },
           ],
           total: {

@@ -30,7 +30,8 @@ describe('the per-request usage reader', () => {
       { level: 'PROJECT', date: '2025-09-22', keys },
     ]);
     expect(store.calls.readLedgerMonth).toEqual(['2025-09']);
-    expect(store.calls.listKeys).toEqual(['PROJECT']);
+    // PROJECT for the series' known keys; MACHINE to name the byMachine split's machine types.
+    expect(store.calls.listKeys).toEqual(['PROJECT', 'MACHINE']);
     expect(store.calls.readMonths).toEqual([]);
     expect(store.calls.readYears).toEqual([]);
   });

@@ -66,6 +66,9 @@ const fixture = () =>
       dayEntry('PROJECT', 'IDAaaS', '2025-01-02', { '05:00': 'failed' }),
       dayEntry('PROJECT', 'IDAaaS', '2025-01-05', { '10:00': usage({ ARTEMIS_MATLAB: matlab }) }),
       dayEntry('PROJECT', 'Other', '2025-01-06', { '10:00': usage({ CPU_SMALL: small }) }),
+      // The MACHINE level keys machine types by their names as labelled.
+      dayEntry('MACHINE', 'Artemis (Matlab)', '2024-12-31', { '22:00': usage({ ARTEMIS_MATLAB: matlab }) }),
+      dayEntry('MACHINE', 'cpu.small', '2024-12-31', { '23:00': usage({ CPU_SMALL: small }) }),
     ],
     ledger: {
       '2024-12-31T22:00:00Z': okHour(),
@@ -146,8 +149,8 @@ describe('readUsageSeries', () => {
       null,
     ]);
     expect(series.buckets[2].byMachine).toEqual([
-      { machineName: 'ARTEMIS_MATLAB', usage: shown(matlab) },
-      { machineName: 'CPU_SMALL', usage: shown(small) },
+      { machineName: 'Artemis (Matlab)', machineKey: 'ARTEMIS_MATLAB', usage: shown(matlab) },
+      { machineName: 'cpu.small', machineKey: 'CPU_SMALL', usage: shown(small) },
     ]);
     expect(series.buckets[3].byMachine).toEqual([]);
     expect(series.total).toEqual(
@@ -191,7 +194,7 @@ describe('readUsageSeries', () => {
         status: 'OK',
         failedHours: 0,
         usage: shown(small),
-        byMachine: [{ machineName: 'CPU_SMALL', usage: shown(small) }],
+        byMachine: [{ machineName: 'cpu.small', machineKey: 'CPU_SMALL', usage: shown(small) }],
       },
       {
         id: 'usage-bucket/PROJECT/IDAaaS/DAY/2025-01-01T00:00:00.000Z/2025-01-01T00:00:00.000Z/2025-01-01T01:00:00.000Z',
@@ -203,8 +206,8 @@ describe('readUsageSeries', () => {
         failedHours: 0,
         usage: shown(both),
         byMachine: [
-          { machineName: 'ARTEMIS_MATLAB', usage: shown(matlab) },
-          { machineName: 'CPU_SMALL', usage: shown(small) },
+          { machineName: 'Artemis (Matlab)', machineKey: 'ARTEMIS_MATLAB', usage: shown(matlab) },
+          { machineName: 'cpu.small', machineKey: 'CPU_SMALL', usage: shown(small) },
         ],
       },
     ]);
