@@ -1,0 +1,3 @@
+export { openPostgresStore, PostgresStore, type PostgresStoreOptions } from './postgres-store';
+export { migrate, MIGRATIONS, SchemaTooNewError } from './migrations';
+export { redactUrl } from './connect';

@@ -1,0 +1,122 @@
+import type pg from 'pg';
+import { inTransaction } from './connect';
+import type { Logger } from '../../log';
+import { LOCK_NAMESPACE, LOCKS } from './locks';
+
+/**
+ * The schema, one numbered step at a time. A step is never edited once released: a change is a new
+ * step. Each runs in the transaction that records it, so a database is at one version or the next.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'usage, roll-ups, ledger and instance projects',
+    sql: `
+      -- One row a (level, key): the figures' tables name a key by its id.
+      CREATE TABLE usage_key (
+        id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        level text NOT NULL,
+        key text NOT NULL,
+        UNIQUE (level, key)
+      );
+      -- The hours of a key, one row an hour: a year of one key is one range of the primary key.
+      -- Partitioned by month (usage_hour_pYYYY_MM, made as ingestion reaches it) so old hours go
+      -- with a DROP TABLE. figures is null exactly when failed (see codec.ts for its layout).
+      CREATE TABLE usage_hour (
+        key_id integer NOT NULL,
+        hour timestamptz NOT NULL,
+        failed boolean NOT NULL,
+        machines text[] NOT NULL,
+        figures bytea,
+        PRIMARY KEY (key_id, hour),
+        CHECK (failed = (figures IS NULL))
+      ) PARTITION BY RANGE (hour);
+      -- Day totals (every hour that did not fail), month and year roll-ups: the sums of the rows
+      -- below them, kept so by the store in the transaction that changes those rows.
+      CREATE TABLE usage_day (
+        key_id integer NOT NULL REFERENCES usage_key (id),
+        day date NOT NULL,
+        machines text[] NOT NULL,
+        figures bytea NOT NULL,
+        PRIMARY KEY (key_id, day)
+      );
+      CREATE TABLE usage_month (
+        key_id integer NOT NULL REFERENCES usage_key (id),
+        month date NOT NULL,
+        machines text[] NOT NULL,
+        figures bytea NOT NULL,
+        PRIMARY KEY (key_id, month)
+      );
+      CREATE TABLE usage_year (
+        key_id integer NOT NULL REFERENCES usage_key (id),
+        year smallint NOT NULL,
+        machines text[] NOT NULL,
+        figures bytea NOT NULL,
+        PRIMARY KEY (key_id, year)
+      );
+      CREATE TABLE ledger_hour (
+        hour timestamptz PRIMARY KEY,
+        status text NOT NULL CHECK (status IN ('ok', 'failed')),
+        record jsonb NOT NULL
+      );
+      -- Counts the commits of ingestion, so a replica knows its cached answers are out of date.
+      CREATE TABLE store_version (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        version bigint NOT NULL
+      );
+      INSERT INTO store_version (version) VALUES (0);
+      CREATE TABLE instance_project (
+        instance text NOT NULL,
+        project text NOT NULL,
+        PRIMARY KEY (instance, project)
+      );
+    `,
+  },
+];
+
+/** The database holds a schema newer than this build knows: run the newer carbonledger. */
+export class SchemaTooNewError extends Error {
+  override readonly name = 'SchemaTooNewError';
+}
+
+/**
+ * Brings the database to the newest version, under an advisory lock so that replicas starting
+ * together migrate once. Returns the versions applied (none when it was up to date).
+ */
+export async function migrate(pool: pg.Pool, log: Logger, migrations = MIGRATIONS): Promise<number[]> {
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.migration]);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS schema_migration (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migration');
+    const applied = new Set(rows.map((row) => row.version));
+    const newest = migrations.at(-1)?.version ?? 0;
+    const unknown = [...applied].filter((version) => version > newest);
+    if (unknown.length > 0) {
+      throw new SchemaTooNewError(
+        `the database's schema is at version ${Math.max(...unknown)}, newer than this carbonledger ` +
+          `knows (${newest}): run the newer carbonledger, or restore a backup taken before its upgrade`,
+      );
+    }
+    const pending = migrations.filter((migration) => !applied.has(migration.version));
+    for (const migration of pending) {
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+      log.info('database migrated', { version: migration.version, name: migration.name });
+    }
+    return pending.map((migration) => migration.version);
+  });
+}

@@ -1,0 +1,120 @@
+import type pg from 'pg';
+import type { Level } from '../../domain/levels';
+import { nextBucketStart, periodStart } from '../../domain/time';
+import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
+import { silentLogger, type Logger } from '../../log';
+import type { Store } from '../store';
+import { applyBatch } from './apply';
+import { openPool, redactUrl } from './connect';
+import { migrate } from './migrations';
+import { CoalescedReads, iso } from './reads';
+
+export interface PostgresStoreOptions {
+  /** The primary: every write, and every read when there is no `readUrl`. */
+  url: string;
+  /** A hot standby (or any replica) that serves the API's reads. */
+  readUrl?: string;
+  /** Connections a pool at most. */
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  log?: Logger;
+  /** Run pending migrations on open (the default); false to refuse a database that needs them. */
+  migrate?: boolean;
+}
+
+/** The Store over PostgreSQL: hours, roll-ups and ledger in tables (see migrations.ts). */
+export class PostgresStore implements Store {
+  private readonly reads: CoalescedReads;
+
+  constructor(
+    /** The primary. */
+    readonly pool: pg.Pool,
+    /** Where reads go: the standby, or the primary itself. */
+    private readonly readPool: pg.Pool,
+    private readonly log: Logger,
+  ) {
+    this.reads = new CoalescedReads(readPool);
+  }
+
+  async applyBatch(batch: IngestBatch): Promise<void> {
+    await applyBatch(this.pool, batch);
+  }
+
+  /** Every batch leaves its roll-ups level with its days: nothing is ever deferred. */
+  async settleRollups(): Promise<void> {}
+
+  async readLedgerMonth(month: string): Promise<Map<number, LedgerHour>> {
+    const from = periodStart(month);
+    const { rows } = await this.readPool.query<{ hour: number; record: LedgerHour }>(
+      `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, record FROM ledger_hour
+       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
+      [iso(from), iso(nextBucketStart('MONTH', from))],
+    );
+    return new Map(rows.map(({ hour, record }) => [hour, record]));
+  }
+
+  readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>> {
+    return this.reads.read<DayEntry>('days', level, date, keys);
+  }
+
+  readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
+    return this.reads.read<MonthRollup>('months', level, month, keys);
+  }
+
+  readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
+    return this.reads.read<YearRollup>('years', level, year, keys);
+  }
+
+  async readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
+    const { rows } = await this.readPool.query<{ instance: string; project: string }>(
+      'SELECT instance, project FROM instance_project',
+    );
+    const projects = new Map<string, Set<string>>();
+    for (const { instance, project } of rows) {
+      projects.set(instance, (projects.get(instance) ?? new Set()).add(project));
+    }
+    return projects;
+  }
+
+  async listKeys(level: Level): Promise<string[]> {
+    const { rows } = await this.readPool.query<{ key: string }>(
+      `SELECT key FROM usage_key k
+       WHERE level = $1 AND EXISTS (SELECT 1 FROM usage_day d WHERE d.key_id = k.id)`,
+      [level],
+    );
+    // Sorted by UTF-16 code units, as the JSON store sorts, whatever the database's collation.
+    return rows.map((row) => row.key).sort();
+  }
+
+  async checkReadable(): Promise<void> {
+    await this.readPool.query('SELECT 1 FROM store_version');
+  }
+
+  async close(): Promise<void> {
+    await endPools(this.pool, this.readPool);
+    this.log.info('store closed');
+  }
+}
+
+/** Connects, migrates the primary (unless told not to) and returns the store. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const log = options.log ?? silentLogger;
+  const pool = { max: options.poolSize ?? 10, statementTimeoutMs: options.statementTimeoutMs ?? 30_000 };
+  const primary = openPool(options.url, pool, log);
+  const reads = options.readUrl ? openPool(options.readUrl, pool, log) : primary;
+  try {
+    if (options.migrate !== false) await migrate(primary, log);
+    log.info('store opened', {
+      url: redactUrl(options.url),
+      ...(options.readUrl && { readUrl: redactUrl(options.readUrl) }),
+    });
+    return new PostgresStore(primary, reads, log);
+  } catch (err) {
+    await endPools(primary, reads);
+    throw err;
+  }
+}
+
+async function endPools(primary: pg.Pool, reads: pg.Pool): Promise<void> {
+  await Promise.all([primary.end(), reads === primary ? undefined : reads.end()]);
+}

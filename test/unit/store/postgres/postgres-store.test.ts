@@ -1,0 +1,150 @@
+import pg from 'pg';
+import type { DayEntry } from '../../../../src/domain/usage';
+import { silentLogger } from '../../../../src/log';
+import { openPostgresStore, PostgresStore } from '../../../../src/store/postgres';
+import { PartialReadError, UnreadableDataError } from '../../../../src/store/store';
+import { batch, failedHour, okHour, usage } from '../../../support/describe-store';
+import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
+
+const HOURS_2025 = 8760;
+
+function yearOfHours(key: string): { outcomes: ReturnType<typeof okHour>[]; entries: DayEntry[] } {
+  const outcomes = [];
+  const entries: DayEntry[] = [];
+  for (let day = 0; day < HOURS_2025 / 24; day++) {
+    const date = new Date(Date.UTC(2025, 0, 1 + day)).toISOString().slice(0, 10);
+    const hours: DayEntry['hours'] = {};
+    for (let h = 0; h < 24; h++) {
+      const label = `${String(h).padStart(2, '0')}:00`;
+      outcomes.push(okHour(`${date}T${label}Z`));
+      hours[label] = usage(1);
+    }
+    entries.push({ level: 'PROJECT', key, date, hours, totals: usage(24) });
+  }
+  return { outcomes, entries };
+}
+
+describe('PostgresStore', () => {
+  let database: TestDatabase;
+  let store: PostgresStore;
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    store = await openPostgresStore({ url: database.url });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('answers the 365 day reads of a year of hours with one range query', async () => {
+    const { outcomes, entries } = yearOfHours('alpha');
+    await store.applyBatch(batch(outcomes, entries));
+    const statements: string[] = [];
+    const counted = new pg.Pool({ connectionString: database.url, max: 2 });
+    const query = counted.query.bind(counted) as (text: string, values?: unknown[]) => Promise<unknown>;
+    counted.query = ((text: string, values?: unknown[]) => {
+      statements.push(text);
+      return query(text, values);
+    }) as typeof counted.query;
+    const reader = new PostgresStore(counted, counted, silentLogger);
+    try {
+      const days = await Promise.all(
+        entries.map((entry) => reader.readDays('PROJECT', entry.date, ['alpha'])),
+      );
+      expect(days.map(([day]) => day)).toEqual(entries);
+      expect(statements.filter((text) => /usage_hour/.test(text))).toHaveLength(1);
+    } finally {
+      await counted.end();
+    }
+  });
+
+  it('keeps hours in monthly partitions, so a month of old hours goes with DROP TABLE', async () => {
+    const { outcomes, entries } = yearOfHours('alpha');
+    await store.applyBatch(batch(outcomes, entries));
+    const partitions = await database.query<{ name: string; rows: number }>(`
+      SELECT c.relname AS name, (SELECT count(*) FROM usage_hour h WHERE h.tableoid = c.oid)::int AS rows
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'usage_hour'::regclass ORDER BY 1`);
+    expect(partitions.map((p) => p.name)).toEqual(
+      Array.from({ length: 12 }, (_, m) => `usage_hour_p2025_${String(m + 1).padStart(2, '0')}`),
+    );
+    expect(partitions.find((p) => p.name === 'usage_hour_p2025_02')?.rows).toBe(28 * 24);
+    await database.query(`DROP TABLE usage_hour_p2025_01`);
+    expect(await store.readDays('PROJECT', '2025-01-15', ['alpha'])).toEqual([null]);
+    expect((await store.readDays('PROJECT', '2025-02-15', ['alpha']))[0]?.totals).toEqual(usage(24));
+  });
+
+  it('applies a batch whole or not at all: a statement failing part-way leaves every row as it was', async () => {
+    const first = batch(
+      [okHour('2025-09-21T03:00Z')],
+      [
+        {
+          level: 'PROJECT',
+          key: 'alpha',
+          date: '2025-09-21',
+          hours: { '03:00': usage(1) },
+          totals: usage(1),
+        },
+      ],
+    );
+    await store.applyBatch(first);
+    const snapshot = async () => ({
+      hours: await database.query(
+        `SELECT key_id, hour, failed, machines, figures FROM usage_hour ORDER BY 1, 2`,
+      ),
+      days: await database.query(`SELECT * FROM usage_day ORDER BY 1, 2`),
+      months: await database.query(`SELECT * FROM usage_month ORDER BY 1, 2`),
+      ledger: await database.query(`SELECT * FROM ledger_hour ORDER BY 1`),
+      keys: await database.query(`SELECT * FROM usage_key ORDER BY 1`),
+      version: await database.query(`SELECT version FROM store_version`),
+    });
+    const before = await snapshot();
+    // The year roll-ups are the last usage written: fail there, after the hours, days and months.
+    await database.query(`
+      CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+      CREATE TRIGGER refuse BEFORE INSERT ON usage_year FOR EACH ROW EXECUTE FUNCTION refuse();`);
+    const second = batch(
+      [okHour('2025-09-21T03:00Z'), okHour('2025-09-21T04:00Z'), failedHour('2025-09-21T05:00Z', 'down')],
+      [
+        {
+          level: 'PROJECT',
+          key: 'alpha',
+          date: '2025-09-21',
+          hours: { '03:00': usage(5), '04:00': usage(2) },
+          totals: usage(7),
+        },
+        { level: 'USER', key: 'bob', date: '2025-09-21', hours: { '04:00': usage(2) }, totals: usage(2) },
+      ],
+    );
+    await expect(store.applyBatch(second)).rejects.toThrow('disk full');
+    expect(await snapshot()).toEqual(before);
+    await database.query(`DROP TRIGGER refuse ON usage_year`);
+    await store.applyBatch(second);
+    expect((await store.readDays('PROJECT', '2025-09-21', ['alpha']))[0]?.totals).toEqual(usage(7));
+  });
+
+  it('fails only the key whose stored row is damaged, answering the others', async () => {
+    await store.applyBatch(
+      batch(
+        [okHour('2025-09-21T03:00Z')],
+        ['alpha', 'beta'].map((key) => ({
+          level: 'PROJECT' as const,
+          key,
+          date: '2025-09-21',
+          hours: { '03:00': usage(1) },
+          totals: usage(1),
+        })),
+      ),
+    );
+    await database.query(`
+      UPDATE usage_hour SET figures = '\\x0102'::bytea FROM usage_key k
+      WHERE k.id = usage_hour.key_id AND k.key = 'beta'`);
+    const read = store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta']);
+    await expect(read).rejects.toBeInstanceOf(PartialReadError);
+    const results = (await read.catch((error: PartialReadError<DayEntry>) => error.results)) as unknown[];
+    expect((results[0] as DayEntry).totals).toEqual(usage(1));
+    expect(results[1]).toBeInstanceOf(UnreadableDataError);
+  });
+});
