@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, listenHost, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
+import { dataDirProblem } from './cli/data-dir';
 import { progressBar } from './cli/progress';
 import { boundHeapGrowthForBackfill } from './ingest/heap';
 import { IngestLockedError, withIngestLock } from './ingest/lock';
@@ -82,6 +83,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
 
   const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
   const config = loadConfig(values.config);
+  await checkDataDir(config);
   const log = jsonLogger();
   boundHeapGrowthForBackfill();
   // Under the dataDir lock, so serve's schedule and another ingest never write at the same time;
@@ -113,6 +115,15 @@ async function ingestCommand(argv: string[]): Promise<number> {
   );
 }
 
+async function checkDataDir(config: Config): Promise<void> {
+  const problem = await dataDirProblem(config.store.dataDir);
+  if (problem !== null) {
+    throw new UsageError(
+      `store.dataDir (or DATA_DIR): ${config.store.dataDir} cannot hold the store: ${problem}`,
+    );
+  }
+}
+
 /** `--port` and `--host` win over the config file and the environment. */
 function withListenFlags(config: Config, host: string | undefined, port: string | undefined): Config {
   if (port !== undefined && !/^\d{1,5}$/.test(port))
@@ -138,6 +149,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     strict: true,
   });
   const config = withListenFlags(loadConfig(values.config), values.host, values.port);
+  await checkDataDir(config);
   const log = jsonLogger();
   const service = await startService({ config, log, schedule: !values['no-schedule'], demo: values.demo });
   process.stderr.write(`carbonledger: serving ${service.url} (open it in a browser for the playground)\n`);

@@ -10,7 +10,7 @@ import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { createActivePoller } from './plugins/active';
 import { PluginHost } from './plugins/host';
 import { buildAppSchema, createRequestContext } from './schema';
-import { startServer } from './server';
+import { checkCanListen, startServer } from './server';
 import { openJsonStore } from './store/json';
 import { jsonStoreVersion } from './store/json/read-cache';
 
@@ -68,6 +68,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const scopeIndex = storeScopeIndex(store, clock);
   try {
     if (options.demo) {
+      await checkCanListen(config.server.host, config.server.port);
       // The demo writes through the ingestion path, so it takes the same lock as any ingestion.
       await withIngestLock(
         config.store.dataDir,

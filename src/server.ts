@@ -241,6 +241,24 @@ export async function startServer<TContext extends BaseContext>(
   return { url, port, close: () => graphql.stop() };
 }
 
+/**
+ * Throws the ListenError that listening on host:port would meet now, so a slow start (the demo's
+ * store) fails at once on a port taken rather than after the work. Port 0 always has a port.
+ */
+export async function checkCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    throw new ListenError(host, port, err);
+  }
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
 /** The server could not listen: the host names no address here, the port is taken, or not ours. */
 export class ListenError extends Error {
   override readonly name = 'ListenError';

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const REASONS: Record<string, string> = {
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'a file, not a directory, is there',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'on a read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+/**
+ * Why `dataDir` cannot hold the store (created if missing, then written to), or null when it can.
+ * Checked at start-up so a read-only or impossible directory is named there, not found by the
+ * first scheduled ingest. Only writing a file proves it: a mode check says nothing of read-only
+ * mounts, immutable directories or ACLs, and root passes every mode check.
+ */
+export async function dataDirProblem(dataDir: string): Promise<string | null> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+    if (!(await stat(dataDir)).isDirectory()) return REASONS.EEXIST;
+    const probe = join(dataDir, `.write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await writeFile(probe, '', { flag: 'wx' });
+    await unlink(probe);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    return `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`;
+  }
+}

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { main } from '../../../src/cli';
+import { tempDirs } from '../../support/fake-ingest';
+
+const CLI = resolve(__dirname, '../../../dist/cli.js');
+const NOBODY = 65534;
+const dirs = tempDirs('cl-start-up-');
+afterEach(() => dirs.cleanup());
+
+async function run(argv: string[], env: Record<string, string> = {}) {
+  let stderr = '';
+  const err = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const saved = { ...process.env };
+  Object.assign(process.env, { CARBONLEDGER_CONFIG: '', PROMETHEUS_URL: 'http://127.0.0.1:9' }, env);
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.env = saved;
+    err.mockRestore();
+  }
+}
+
+/** Runs the built CLI as an unprivileged user, for whom a directory's mode counts (root passes them all). */
+async function runUnprivileged(argv: string[], env: Record<string, string>) {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) return run(argv, env);
+  return promisify(execFile)(process.execPath, [CLI, ...argv], {
+    uid: NOBODY,
+    gid: NOBODY,
+    env: {
+      PATH: process.env.PATH ?? '',
+      CARBONLEDGER_CONFIG: '',
+      PROMETHEUS_URL: 'http://127.0.0.1:9',
+      ...env,
+    },
+  }).then(
+    ({ stderr }) => ({ code: 0, stderr }),
+    (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+  );
+}
+
+const HOUR = ['--from', '2025-09-21T00:00:00Z', '--to', '2025-09-21T01:00:00Z'];
+
+describe('start-up checks', () => {
+  it('ingest and serve: a dataDir under a regular file is exit 2 naming store.dataDir and DATA_DIR, without a stack', async () => {
+    const file = join(dirs.make(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    for (const argv of [
+      ['ingest', ...HOUR],
+      ['serve', '--no-schedule', '--port', '0'],
+    ]) {
+      const { code, stderr } = await run(argv, { DATA_DIR: join(file, 'data') });
+      expect({ argv, code }).toEqual({ argv, code: 2 });
+      expect(stderr).toContain(`store.dataDir (or DATA_DIR): ${join(file, 'data')} cannot hold the store`);
+      expect(stderr).toContain('ENOTDIR');
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('serve: a read-only dataDir is exit 2 naming it, before anything listens or is scheduled', async () => {
+    const dataDir = join(dirs.make(), 'data');
+    mkdirSync(dataDir);
+    chmodSync(dataDir, 0o555);
+    const { code, stderr } = await runUnprivileged(['serve', '--no-schedule', '--port', '0'], {
+      DATA_DIR: dataDir,
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      `store.dataDir (or DATA_DIR): ${dataDir} cannot hold the store: permission denied (EACCES)`,
+    );
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('serve --demo: a port taken is found before the demo store is generated', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((listening) => taken.listen(0, '127.0.0.1', () => listening()));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = join(dirs.make(), 'data');
+    try {
+      const { code, stderr } = await run(['serve', '--demo', '--no-schedule', '--port', String(port)], {
+        DATA_DIR: dataDir,
+      });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`cannot listen on 127.0.0.1 port ${port}: the port is in use`);
+      expect(existsSync(join(dataDir, 'usage'))).toBe(false);
+    } finally {
+      await new Promise((closed) => taken.close(closed));
+    }
+  });
+});
