@@ -2,6 +2,7 @@ import schedule from 'node-schedule';
 import type { z } from 'zod';
 import type { Clock } from '../domain/clock';
 import { errorFields, type Logger } from '../log';
+import type { JobClaim, JobClaims } from '../store/job-claims';
 import type { Store } from '../store/store';
 
 export interface PluginContext {
@@ -35,13 +36,16 @@ export type RunOutcome =
 
 /** Where cron jobs come from; tests pass one they can tick by hand. */
 export interface Scheduler {
-  /** Throws when the expression is not a valid cron. */
-  schedule(cron: string, tick: () => void): { cancel(): void };
+  /**
+   * Throws when the expression is not a valid cron. `tick` is told the time the tick was due
+   * (epoch ms): the same on every process, whatever their clocks' skew.
+   */
+  schedule(cron: string, tick: (dueAt?: number) => void): { cancel(): void };
 }
 
 export const nodeScheduler: Scheduler = {
   schedule(cron, tick) {
-    const job = schedule.scheduleJob({ rule: cron, tz: 'Etc/UTC' }, tick);
+    const job = schedule.scheduleJob({ rule: cron, tz: 'Etc/UTC' }, (fireDate) => tick(fireDate.getTime()));
     if (!job) throw new Error(`"${cron}" is not a valid cron expression`);
     return { cancel: () => job.cancel() };
   },
@@ -74,6 +78,8 @@ export class PluginHost {
       scheduler?: Scheduler;
       /** Told the outcome of every run, scheduled or not, skips included (e.g. to feed metrics). */
       onRun?: (name: string, outcome: RunOutcome) => void;
+      /** Where scheduled ticks are claimed when several processes share the store. */
+      claims?: JobClaims;
     },
   ) {}
 
@@ -99,7 +105,7 @@ export class PluginHost {
     const scheduler = this.deps.scheduler ?? nodeScheduler;
     for (const [name, entry] of this.plugins) {
       if (entry.plugin.schedule === undefined) continue;
-      entry.job = scheduler.schedule(entry.plugin.schedule, () => void this.runNow(name));
+      entry.job = scheduler.schedule(entry.plugin.schedule, (dueAt) => void this.runTick(name, dueAt));
     }
   }
 
@@ -107,8 +113,35 @@ export class PluginHost {
     return this.plugins.get(name)?.running !== undefined;
   }
 
+  /**
+   * A scheduled tick: with `claims`, it runs only here if this process claims the tick, so that of
+   * several processes sharing the store one runs each tick. Never rejects.
+   */
+  private async runTick(name: string, dueAt = this.deps.clock.now()): Promise<RunOutcome> {
+    const claims = this.deps.claims;
+    if (!claims || this.stopping || this.isRunning(name)) return this.runNow(name);
+    let claim: JobClaim | null;
+    try {
+      claim = await claims.claim(name, dueAt);
+    } catch (err) {
+      const log = this.deps.log.child({ plugin: name });
+      log.error('could not claim the tick', errorFields(err));
+      return this.told(name, log, { outcome: 'error', error: `could not claim the tick: ${String(err)}` });
+    }
+    if (claim === null) {
+      const log = this.deps.log.child({ plugin: name });
+      return this.told(name, log, { outcome: 'skipped', reason: 'another process claimed this tick' });
+    }
+    if (this.stopping || this.isRunning(name)) {
+      // Either began while the claim was asked for: runNow reports the skip; the tick is let go.
+      await claim.release().catch(() => undefined);
+      return this.runNow(name);
+    }
+    return this.runNow(name, claim);
+  }
+
   /** Runs a plugin now, unless it is already running or the host is stopping. Never rejects. */
-  runNow(name: string): Promise<RunOutcome> {
+  runNow(name: string, claim?: JobClaim): Promise<RunOutcome> {
     const entry = this.plugins.get(name);
     if (!entry) return Promise.resolve({ outcome: 'error', error: `no plugin named "${name}"` });
     const log = this.deps.log.child({ plugin: name });
@@ -120,7 +153,10 @@ export class PluginHost {
     }
     const controller = new AbortController();
     entry.controller = controller;
-    const running = this.execute(entry, controller, log).then((outcome) => this.told(name, log, outcome));
+    claim?.lost.addEventListener('abort', () => controller.abort(claim.lost.reason), { once: true });
+    const running = this.execute(entry, controller, log)
+      .finally(() => claim?.release().catch((err) => log.warn('claim not released', errorFields(err))))
+      .then((outcome) => this.told(name, log, outcome));
     entry.running = running.finally(() => {
       entry.running = undefined;
       entry.controller = undefined;

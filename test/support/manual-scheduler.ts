@@ -1,8 +1,11 @@
 import type { Scheduler } from '../../src/plugins/host';
 
 /** A scheduler whose jobs fire only when a test ticks them. */
-export function manualScheduler(): Scheduler & { tick(cron: string): void; jobs(): string[] } {
-  const jobs = new Map<number, { cron: string; tick: () => void }>();
+export function manualScheduler(): Scheduler & {
+  tick(cron: string, dueAt?: number): void;
+  jobs(): string[];
+} {
+  const jobs = new Map<number, { cron: string; tick: (dueAt?: number) => void }>();
   let next = 0;
   return {
     schedule(cron, tick) {
@@ -11,8 +14,9 @@ export function manualScheduler(): Scheduler & { tick(cron: string): void; jobs(
       jobs.set(id, { cron, tick });
       return { cancel: () => jobs.delete(id) };
     },
-    tick(cron) {
-      for (const job of [...jobs.values()]) if (job.cron === cron) job.tick();
+    /** Fires the jobs of `cron`, as due at `dueAt` (epoch ms) when given. */
+    tick(cron, dueAt) {
+      for (const job of [...jobs.values()]) if (job.cron === cron) job.tick(dueAt);
     },
     jobs: () => [...jobs.values()].map((j) => j.cron),
   };

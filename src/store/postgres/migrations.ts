@@ -78,6 +78,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'job leases',
+    sql: `
+      -- The last tick of each scheduled job that a replica claimed. holder is null once the run
+      -- ended; a run whose holder stopped renewing expires_at may be overtaken by the next tick.
+      CREATE TABLE job_lease (
+        job text PRIMARY KEY,
+        tick timestamptz NOT NULL,
+        holder text,
+        expires_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */

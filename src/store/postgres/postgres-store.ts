@@ -3,8 +3,12 @@ import type { Level } from '../../domain/levels';
 import { nextBucketStart, periodStart } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
+import type { JobClaims } from '../job-claims';
 import type { Store } from '../store';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { applyBatch } from './apply';
+import { PostgresJobLeases } from './job-leases';
 import { openPool, redactUrl } from './connect';
 import { migrate } from './migrations';
 import { CoalescedReads, iso } from './reads';
@@ -20,11 +24,18 @@ export interface PostgresStoreOptions {
   log?: Logger;
   /** Run pending migrations on open (the default); false to refuse a database that needs them. */
   migrate?: boolean;
+  /** How long a scheduled job's claim outlives its holder's last renewal. */
+  jobLeaseMs?: number;
 }
+
+/** How long the store's version is trusted before it is read again: answers lag a commit by no more. */
+const VERSION_TTL_MS = 1000;
 
 /** The Store over PostgreSQL: hours, roll-ups and ledger in tables (see migrations.ts). */
 export class PostgresStore implements Store {
   private readonly reads: CoalescedReads;
+  readonly jobClaims: JobClaims;
+  private knownVersion: { at: number; value: Promise<string | undefined> } | undefined;
 
   constructor(
     /** The primary. */
@@ -32,8 +43,30 @@ export class PostgresStore implements Store {
     /** Where reads go: the standby, or the primary itself. */
     private readonly readPool: pg.Pool,
     private readonly log: Logger,
+    jobLeaseMs = 60_000,
   ) {
     this.reads = new CoalescedReads(readPool);
+    const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+    this.jobClaims = new PostgresJobLeases(pool, holder, jobLeaseMs, log);
+  }
+
+  /**
+   * The count of committed batches, as the database that serves the reads has it (a standby's
+   * own, so an answer is never cached under a version newer than the rows it was read from).
+   * Read at most once a second: a replica's cached answers lag a commit by about that.
+   */
+  version(): Promise<string | undefined> {
+    const now = Date.now();
+    if (this.knownVersion === undefined || now - this.knownVersion.at >= VERSION_TTL_MS) {
+      const value = this.readPool
+        .query<{ version: string }>('SELECT version::text AS version FROM store_version')
+        .then(
+          ({ rows }) => rows[0]?.version,
+          () => undefined,
+        );
+      this.knownVersion = { at: now, value };
+    }
+    return this.knownVersion.value;
   }
 
   async applyBatch(batch: IngestBatch): Promise<void> {
@@ -108,7 +141,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       url: redactUrl(options.url),
       ...(options.readUrl && { readUrl: redactUrl(options.readUrl) }),
     });
-    return new PostgresStore(primary, reads, log);
+    return new PostgresStore(primary, reads, log, options.jobLeaseMs);
   } catch (err) {
     await endPools(primary, reads);
     throw err;

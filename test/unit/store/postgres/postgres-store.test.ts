@@ -147,4 +147,22 @@ describe('PostgresStore', () => {
     expect((results[0] as DayEntry).totals).toEqual(usage(1));
     expect(results[1]).toBeInstanceOf(UnreadableDataError);
   });
+
+  it('gives another replica a new version within a second or so of a commit', async () => {
+    const other = await openPostgresStore({ url: database.url });
+    try {
+      const before = await other.version();
+      expect(before).toEqual(await store.version());
+      await store.applyBatch(batch([okHour('2025-09-21T03:00Z')], []));
+      let after = await other.version();
+      for (let i = 0; i < 40 && after === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        after = await other.version();
+      }
+      expect(after).not.toEqual(before);
+      expect(after).toBeDefined();
+    } finally {
+      await other.close();
+    }
+  });
 });
