@@ -10,7 +10,7 @@ import { dataDirProblem } from './cli/data-dir';
 import { progressBar } from './cli/progress';
 import { boundHeapGrowthForBackfill } from './ingest/heap';
 import { IngestLockedError, withIngestLock } from './ingest/lock';
-import { ingestRange } from './ingest/run';
+import { hourRanges, ingestRange, type IngestReport } from './ingest/run';
 import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
 import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
@@ -24,6 +24,12 @@ import { openJsonStore } from './store/json';
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
 const EXIT_BAD_INPUT = 2;
 const EXIT_SOME_FAILED = 3;
+/**
+ * `ingest --require-data`: every hour ok, but in some no instance at all had samples. Not a
+ * contract code (an hour with no samples is ok, so plain `ingest` exits 0); 1 is taken by crashes
+ * and a held lock, so the first free one.
+ */
+const EXIT_NO_DATA = 4;
 /** How long `ingest` waits for the dataDir lock: an hourly run takes seconds, a reconcile minutes. */
 const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
@@ -31,7 +37,7 @@ class UsageError extends Error {}
 
 const USAGE = `usage:
   carbonledger serve [--config FILE] [--host H] [--port N] [--no-schedule] [--demo]
-  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS]
+  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data]
   carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
   carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]`;
 
@@ -61,6 +67,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
       to: { type: 'string' },
       config: { type: 'string' },
       'lock-wait': { type: 'string' },
+      'require-data': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -101,17 +108,36 @@ async function ingestCommand(argv: string[]): Promise<number> {
         });
         const report = await ingestRange(deps, firstHour, endHour);
         bar?.finish();
-        const summary = { hours: report.hours, okHours: report.okHours, failedHours: report.failed.length };
+        const summary = {
+          hours: report.hours,
+          okHours: report.okHours,
+          failedHours: report.failed.length,
+          noDataHours: report.noDataHours.length,
+        };
         log.info('ingest finished', summary);
         for (const failure of report.failed.slice(0, 20)) {
           log.warn('hour failed', { hour: new Date(failure.hour).toISOString(), error: failure.error });
         }
-        return report.failed.length > 0 ? EXIT_SOME_FAILED : 0;
+        process.stderr.write(`${ingestSummaryLine(report, deps.sourceQuery)}\n`);
+        if (report.failed.length > 0) return EXIT_SOME_FAILED;
+        return values['require-data'] && report.noDataHours.length > 0 ? EXIT_NO_DATA : 0;
       } finally {
         await store.close();
       }
     },
     { purpose: 'carbonledger ingest', waitMs: lockWaitMs },
+  );
+}
+
+/** One line a person reads: what was ingested, and whether some hours held no data at all. */
+function ingestSummaryLine(report: IngestReport, query: string | undefined): string {
+  const failed = report.failed.length > 0 ? `, ${report.failed.length} failed (stored as failed)` : '';
+  const line = `carbonledger ingest: ${report.hours} hours, ${report.okHours} ok${failed}`;
+  if (report.noDataHours.length === 0) return `${line}.`;
+  const [first] = hourRanges(report.noDataHours, 1);
+  return (
+    `${line}; no data: in ${report.noDataHours.length} of the ok hours (from ${first}) no instance had ` +
+    `samples of ${query ?? 'the source'}: check prometheus.selector and that Prometheus scraped then.`
   );
 }
 

@@ -17,6 +17,7 @@ export interface ServiceMetrics {
   /** `outcome` as the plugin host reports a run: ok, failed, error, timeout, skipped. */
   ingestRuns: Counter<'outcome'>;
   ingestFailedHours: Counter;
+  ingestNoDataHours: Counter;
   /** Start of the newest hour ingested ok, in epoch seconds. */
   lastOkHour: Gauge;
 }
@@ -57,6 +58,13 @@ export function createServiceMetrics(): ServiceMetrics {
       help:
         'Hours an ingestion run could not fetch, each time it tried: stored as failed unless already ok ' +
         '(a good hour keeps its figures), and counted again when a later run retries and fails again',
+      registers,
+    }),
+    ingestNoDataHours: new Counter({
+      name: 'carbonledger_ingest_no_data_hours_total',
+      help:
+        'Hours Prometheus answered for but no instance at all had samples in (stored ok with no usage: ' +
+        'a selector that matches nothing, or no scraping then), each time a run ingested one',
       registers,
     }),
     lastOkHour: new Gauge({

@@ -49,4 +49,5 @@ export function addReport(total: IngestReport, report: IngestReport): void {
   total.okHours += report.okHours;
   total.failed.push(...report.failed);
   total.instanceHours += report.instanceHours;
+  total.noDataHours.push(...report.noDataHours);
 }

@@ -4,15 +4,19 @@ import type { Store } from '../store/store';
 import { findLastOkHour, INGEST_PLUGIN } from './plugin';
 import { RECONCILE_PLUGIN } from './reconcile';
 
-export type IngestMetrics = Pick<ServiceMetrics, 'ingestRuns' | 'ingestFailedHours' | 'lastOkHour'>;
+export type IngestMetrics = Pick<
+  ServiceMetrics,
+  'ingestRuns' | 'ingestFailedHours' | 'ingestNoDataHours' | 'lastOkHour'
+>;
 
 /** The plugins whose runs count as ingestion runs. */
 export const INGEST_PLUGIN_NAMES: ReadonlySet<string> = new Set([INGEST_PLUGIN, RECONCILE_PLUGIN]);
 
 /**
  * Feeds the ingestion metrics from one run's outcome: `ingestRuns` by outcome (a run that found the
- * ingest lock held counts as `skipped`), `ingestFailedHours` by the hours it stored as failed, and
- * `lastOkHour` from the newest ok hour it reports.
+ * ingest lock held counts as `skipped`), `ingestFailedHours` by the hours it stored as failed,
+ * `ingestNoDataHours` by the ok hours no instance had samples in, and `lastOkHour` from the newest
+ * ok hour it reports.
  */
 export function recordRunOutcome(metrics: IngestMetrics, outcome: RunOutcome): void {
   if (outcome.outcome !== 'ok' && outcome.outcome !== 'failed') {
@@ -23,6 +27,9 @@ export function recordRunOutcome(metrics: IngestMetrics, outcome: RunOutcome): v
   metrics.ingestRuns.inc({ outcome: detail.skipped === undefined ? outcome.outcome : 'skipped' });
   if (typeof detail.failedHours === 'number' && detail.failedHours > 0) {
     metrics.ingestFailedHours.inc(detail.failedHours);
+  }
+  if (typeof detail.noDataHours === 'number' && detail.noDataHours > 0) {
+    metrics.ingestNoDataHours.inc(detail.noDataHours);
   }
   if (typeof detail.lastOkHour === 'string') {
     const ms = Date.parse(detail.lastOkHour);

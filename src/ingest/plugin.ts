@@ -5,7 +5,7 @@ import type { PluginContext, RunReport, ScheduledPlugin } from '../plugins/host'
 import type { Store } from '../store/store';
 import { IngestLockedError, withIngestLock, type IngestLockOptions } from './lock';
 import { addReport, contiguousRanges, failedHoursBefore } from './ledger-hours';
-import { ingestRange, type IngestDeps, type IngestReport } from './run';
+import { emptyReport, ingestRange, type IngestDeps } from './run';
 import { ingestDeps } from './wiring';
 
 export const INGEST_PLUGIN = 'prometheus-ingest';
@@ -132,7 +132,7 @@ export function scheduledIngestPlugin(
           });
         }
         const deps = await makeDeps(config, ctx);
-        const total: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
+        const total = emptyReport();
         // New hours first: retries of a Prometheus that keeps timing out must not hold them back.
         if (fromHour < toHour) addReport(total, await ingestRange(deps, fromHour, toHour));
         for (const [from, to] of contiguousRanges(retried)) {
@@ -146,6 +146,7 @@ export function scheduledIngestPlugin(
             retriedFailedHours: retried.length,
             okHours: total.okHours,
             failedHours: total.failed.length,
+            noDataHours: total.noDataHours.length,
             remainingHours,
             lastOkHour: isoOrNull(await findLastOkHour(ctx.store, now)),
           },

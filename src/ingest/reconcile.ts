@@ -10,7 +10,7 @@ import {
   type IngestRunOptions,
 } from './plugin';
 import { addReport, contiguousRanges, readLedger, RETRY_LOOKBACK_DAYS } from './ledger-hours';
-import { ingestRange, type IngestReport } from './run';
+import { emptyReport, ingestRange } from './run';
 
 export const RECONCILE_PLUGIN = 'reconcile';
 
@@ -79,7 +79,7 @@ export function reconcilePlugin(
         const endHour = floorHour(now);
         const ledger = await readLedger(ctx.store, endHour - lookbackDays * DAY_MS, endHour);
         const plan = planReconcile(ledger, now, lookbackDays);
-        const total: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
+        const total = emptyReport();
         if (plan.ranges.length > 0) {
           const deps = await makeDeps(config, ctx);
           for (const [from, to] of plan.ranges) {
@@ -96,6 +96,7 @@ export function reconcilePlugin(
             refetchedEstimatedHours: plan.estimatedHours.length,
             okHours: total.okHours,
             failedHours: total.failed.length,
+            noDataHours: total.noDataHours.length,
             lastOkHour: lastOk === undefined ? null : new Date(lastOk).toISOString(),
           },
         };

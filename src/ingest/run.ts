@@ -9,6 +9,7 @@ import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
+import { contiguousRanges } from './ledger-hours';
 
 export interface IngestDeps {
   source: CpuSecondsSource;
@@ -17,6 +18,8 @@ export interface IngestDeps {
   store: Store;
   energy: EnergyConfig;
   labels: PrometheusConfig['labels'];
+  /** What the source asks for (the series and selector), named when an hour comes back empty. */
+  sourceQuery?: string;
   /** Most hours fetched, costed and stored together (a step); makes progress visible. */
   stepHours: number;
   /** Most instance-hours a step holds (default STEP_INSTANCE_HOURS); what bounds memory. */
@@ -33,6 +36,26 @@ export interface IngestReport {
   failed: Array<{ hour: number; error: string }>;
   /** Instance-hours written. */
   instanceHours: number;
+  /**
+   * Ok hours in which the source answered but no instance at all had samples: stored ok with no
+   * usage (contract section 1), yet more often a selector matching nothing or a Prometheus not
+   * scraping yet than an idle fleet, so they are told apart from hours of usage.
+   */
+  noDataHours: number[];
+}
+
+export function emptyReport(): IngestReport {
+  return { hours: 0, okHours: 0, failed: [], instanceHours: 0, noDataHours: [] };
+}
+
+/** Most hour ranges a no-data warning lists; the count says how many there were. */
+const LISTED_RANGES = 20;
+
+/** The hours as `from/to` ISO intervals, contiguous hours joined. */
+export function hourRanges(hours: readonly number[], limit = LISTED_RANGES): string[] {
+  return contiguousRanges(hours)
+    .slice(0, limit)
+    .map(([from, to]) => `${new Date(from).toISOString()}/${new Date(to).toISOString()}`);
 }
 
 /**
@@ -79,7 +102,7 @@ function peakInstances(fetched: Map<number, SourceHour>): number | undefined {
  * and settles them before returning, or failing.
  */
 export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: number): Promise<IngestReport> {
-  const report: IngestReport = { hours: 0, okHours: 0, failed: [], instanceHours: 0 };
+  const report = emptyReport();
   const totalHours = Math.max(0, (toHour - fromHour) / HOUR_MS);
   deps.onProgress?.(0, totalHours);
   const budget = deps.stepInstanceHours ?? STEP_INSTANCE_HOURS;
@@ -115,16 +138,18 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
       // A month behind the run is settled here, between steps, rather than by the store in the
       // middle of the next batch, while that batch's entries are also in memory.
       if (deferRollups && utcMonth(end) !== utcMonth(start)) await deps.store.settleRollups();
-      const { okHours, failed, instanceHours } = costedStep;
+      const { okHours, failed, instanceHours, noDataHours } = costedStep;
       report.hours += (end - start) / HOUR_MS;
       report.okHours += okHours;
       report.failed.push(...failed);
       report.instanceHours += instanceHours;
+      report.noDataHours.push(...noDataHours);
       deps.log.info('ingested step', {
         from: new Date(start).toISOString(),
         to: new Date(end).toISOString(),
         okHours,
         failedHours: failed.length,
+        noDataHours: noDataHours.length,
         instanceHours,
       });
       deps.onProgress?.(report.hours, totalHours);
@@ -143,7 +168,18 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
     throw err;
   }
   if (deferRollups) await deps.store.settleRollups();
+  warnOfNoData(deps, report.noDataHours);
   return report;
+}
+
+function warnOfNoData(deps: IngestDeps, hours: readonly number[]): void {
+  if (hours.length === 0) return;
+  deps.log.warn('no instance had samples in these hours: stored ok with no usage', {
+    noDataHours: hours.length,
+    hours: hourRanges(hours),
+    query: deps.sourceQuery,
+    hint: 'check prometheus.selector and that Prometheus scraped node_exporter then',
+  });
 }
 
 interface CostedStep {
@@ -151,6 +187,7 @@ interface CostedStep {
   okHours: number;
   failed: IngestReport['failed'];
   instanceHours: number;
+  noDataHours: number[];
 }
 
 /** One step's answers attributed, costed and aggregated into the batch the store applies. */
@@ -165,6 +202,7 @@ function costStep(
   const outcomes: HourOutcome[] = [];
   const okHours: number[] = [];
   const failed: CostedStep['failed'] = [];
+  const noDataHours: number[] = [];
   for (let hour = stepStart; hour < stepStop; hour += HOUR_MS) {
     const answer = fetched.get(hour) ?? {
       status: 'failed',
@@ -177,6 +215,7 @@ function costStep(
       continue;
     }
     if (!intensity) throw new Error(`carbon source gave no intensity for ${new Date(hour).toISOString()}`);
+    if (answer.rows.length === 0) noDataHours.push(hour);
     for (const row of answer.rows) {
       costed.push(
         costInstanceHour(attribute(row, deps.labels, deps.registry), deps.energy, intensity.gPerKwh),
@@ -204,5 +243,6 @@ function costStep(
     okHours: okHours.length,
     failed,
     instanceHours: costed.length,
+    noDataHours,
   };
 }

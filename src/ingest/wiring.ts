@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { createCarbonSource } from '../plugins/carbon';
+import { cpuSecondsSelector } from '../plugins/prometheus/promql';
 import { createPrometheusSource } from '../plugins/prometheus/source';
 import { emptyRegistry, loadWorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
@@ -30,6 +31,7 @@ export async function ingestDeps(
     store,
     energy: config.energy,
     labels: config.prometheus.labels,
+    sourceQuery: cpuSecondsSelector(config.prometheus.selector),
     stepHours: config.prometheus.chunkHours,
     log,
     ...extra,

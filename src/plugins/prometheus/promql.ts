@@ -45,6 +45,11 @@ function extraMatchers(selector: string): string {
   return unwrapped.replace(/^,+|,+$/g, '').trim();
 }
 
+/** The CPU series as the source selects it, for messages: `node_cpu_seconds_total{job="node"}`. */
+export function cpuSecondsSelector(selector: string): string {
+  return `node_cpu_seconds_total{${extraMatchers(selector)}}`;
+}
+
 export function cpuSecondsQueries(idleModes: readonly string[], selector: string): CpuSecondsQueries {
   const modes = quotePromqlString(idleModes.map(escapeRegex).join('|'));
   const extra = extraMatchers(selector);

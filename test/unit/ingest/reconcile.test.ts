@@ -175,6 +175,7 @@ describe('the reconcile plugin', () => {
             refetchedEstimatedHours: 0,
             okHours: 27,
             failedHours: 0,
+            noDataHours: 0,
             lastOkHour: '2025-09-20T01:00:00.000Z',
           },
         },
