@@ -7,6 +7,8 @@ import type { AttributedInstanceHour, RawInstanceHour } from './usage';
 export interface Workspace {
   owner: string | null;
   experiment: string | null;
+  /** When the workspace was deleted (epoch ms); null or absent while it exists. */
+  deletedAt?: number | null;
 }
 
 /** The workspace registry as attribution sees it; loading it (I/O) is the workspaces plugin's job. */

@@ -1,4 +1,5 @@
 import type { Breakdown, Figures } from './figures';
+import type { InstanceObservation } from './instances';
 import type { Level } from './levels';
 
 /** What a CPU-seconds source reports for one instance in one hour, before attribution. */
@@ -117,4 +118,6 @@ export interface IngestBatch {
    * series by project needs, since an instance's day entries are split by machine type only.
    */
   instanceProjects?: Readonly<Record<string, readonly string[]>>;
+  /** What the ok hours show of each instance's life, for the store's instance index. */
+  instances?: readonly InstanceObservation[];
 }

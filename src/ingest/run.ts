@@ -1,4 +1,5 @@
 import { instanceHoursByMachine, projectsByInstance, toAllLevelEntries } from '../aggregate/day-entries';
+import { observeInstances } from '../aggregate/instance-lives';
 import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
@@ -239,6 +240,10 @@ function costStep(
       entries: toAllLevelEntries(costed),
       attemptedAt: deps.now(),
       instanceProjects: projectsByInstance(costed),
+      instances: observeInstances(
+        costed,
+        (host, hour) => deps.registry.lookup(host, hour)?.deletedAt ?? null,
+      ),
     },
     okHours: okHours.length,
     failed,

@@ -1,5 +1,6 @@
 import type { Level } from '../domain/levels';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
+import type { InstanceIndex } from './instance-index';
 
 /**
  * The narrow interface between ingestion, the read side and a storage backend.
@@ -16,7 +17,8 @@ export interface Store {
    * - failed, and the ledger says ok: figures and status stay; only the attempt is recorded.
    * Day totals count only hours that did not fail; month and year roll-ups are brought level with
    * their days (with `deferRollups`, see ApplyOptions). A reader never sees a half-written file,
-   * and a crash part-way is repaired on the next open or apply.
+   * and a crash part-way is repaired on the next open or apply. The batch's `instances` go to the
+   * instance index, with its newest ok hour.
    */
   applyBatch(batch: IngestBatch, options?: ApplyOptions): Promise<void>;
 
@@ -44,6 +46,9 @@ export interface Store {
    * `instanceProjects`); an instance never ingested is absent.
    */
   readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>>;
+
+  /** Every instance's life, kept current by `applyBatch`. */
+  readonly instances: InstanceIndex;
 
   /** Every key the store holds usage for at a level, sorted. */
   listKeys(level: Level): Promise<string[]>;

@@ -106,6 +106,7 @@ function plainStore(store: JsonStore): Store {
     readMonths: (level, month, keys) => store.readMonths(level, month, keys),
     readYears: (level, year, keys) => store.readYears(level, year, keys),
     readInstanceProjects: () => store.readInstanceProjects(),
+    instances: store.instances,
     listKeys: (level) => store.listKeys(level),
     checkReadable: () => store.checkReadable(),
     close: () => store.close(),

@@ -157,6 +157,10 @@ export function memoryUsageStore(fixture: {
       return keys.map((key) => year(level, key, period));
     },
     readInstanceProjects: async () => new Map(),
+    instances: {
+      record: () => Promise.reject(new Error('memoryUsageStore is read-only')),
+      list: async () => ({ lives: [], throughHour: null }),
+    },
     listKeys: async (level) => {
       calls.listKeys.push(level);
       return [...new Set(fixture.entries.filter((e) => e.level === level).map((e) => e.key))].sort();

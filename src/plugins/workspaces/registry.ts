@@ -59,7 +59,7 @@ export function createWorkspaceRegistry(records: readonly WorkspaceRecord[]): Wo
       from: record.created_time,
       to: record.deleted_time ?? Infinity,
       latestToSoFar: 0,
-      workspace: { owner: record.owner, experiment: record.experiment },
+      workspace: { owner: record.owner, experiment: record.experiment, deletedAt: record.deleted_time },
     });
     byHost.set(record.hostname, tenancies);
   }

@@ -63,6 +63,7 @@ import {
 } from './quarantine';
 import { readStoreText, readStoreTextIfPresent } from './read';
 import { ReadCache } from './read-cache';
+import { JsonInstanceIndex } from './instance-index';
 import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from './merge';
 
 /** Files read or written at once: enough to keep the disk busy, few enough for the fd limit. */
@@ -153,6 +154,7 @@ function groupBy<T, K>(items: readonly T[], identity: (item: T) => K): Array<[K,
  * to the same directory at the same time.
  */
 export class JsonStore implements Store {
+  readonly instances: JsonInstanceIndex;
   private readonly layout: JsonLayout;
   private writing: Promise<unknown> = Promise.resolve();
   private readonly quarantine: QuarantineLayout;
@@ -179,6 +181,7 @@ export class JsonStore implements Store {
     private readonly log: Logger,
   ) {
     this.layout = new JsonLayout(dataDir);
+    this.instances = new JsonInstanceIndex(dataDir);
     this.quarantine = new QuarantineLayout(dataDir);
   }
 
@@ -494,6 +497,8 @@ export class JsonStore implements Store {
     });
     await putFiles(ledgerWrites, CONCURRENCY);
     await this.removeJournalOnceSettled();
+    // After the days: the index is derived from them, and re-ingesting the hours brings it level.
+    await this.instances.record(batch.instances ?? [], newestOkHour(batch));
   }
 
   private async removeJournalOnceSettled(): Promise<void> {
@@ -903,6 +908,11 @@ export async function openJsonStore(options: { dataDir: string; log?: Logger }):
     });
   }
   return store;
+}
+
+function newestOkHour(batch: IngestBatch): number | null {
+  const ok = batch.outcomes.filter((outcome) => outcome.status === 'ok').map((outcome) => outcome.hour);
+  return ok.length === 0 ? null : Math.max(...ok);
 }
 
 /**

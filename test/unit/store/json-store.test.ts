@@ -16,10 +16,19 @@ import {
   OK_LEDGER_HOUR,
   usage,
 } from '../../support/describe-store';
+import { describeInstanceIndex } from '../../support/describe-instance-index';
 
 const newRoot = (): Promise<string> => mkdtemp(join(tmpdir(), 'carbonledger-json-store-'));
 
 describeStore('json', async () => {
+  const root = await newRoot();
+  return {
+    store: await openJsonStore({ dataDir: join(root, 'data') }),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+describeInstanceIndex('json', async () => {
   const root = await newRoot();
   return {
     store: await openJsonStore({ dataDir: join(root, 'data') }),
@@ -163,6 +172,8 @@ describe('JSON store', () => {
       }),
     );
     expect([...(await snapshot(dataDir)).keys()].sort()).toEqual([
+      'index',
+      'index/instances.json',
       'ledger',
       'ledger/2025',
       'ledger/2025/2025-09.json',
@@ -341,7 +352,7 @@ describe('JSON store', () => {
       expect(await store.readYears('PROJECT', '2025', ['alpha'])).toEqual([
         { level: 'PROJECT', key: 'alpha', year: '2025', months: { '2025-09': usage(7) }, totals: usage(7) },
       ]);
-      expect((await readdir(dataDir)).sort()).toEqual(['ledger', 'usage']);
+      expect((await readdir(dataDir)).sort()).toEqual(['index', 'ledger', 'usage']);
     });
   });
 

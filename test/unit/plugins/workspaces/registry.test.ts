@@ -69,18 +69,21 @@ describe('loadWorkspaceRegistry', () => {
     expect(registry.lookup('ws-01', t('2025-09-01T09:30:00Z'))).toEqual({
       owner: 'alice',
       experiment: 'RB2510001',
+      deletedAt: t('2025-09-03T12:00:00Z'),
     });
     expect(registry.lookup('ws-01', t('2025-09-01T10:00:00Z'))).toEqual({
       owner: 'alice',
       experiment: 'RB2510001',
+      deletedAt: t('2025-09-03T12:00:00Z'),
     });
     expect(registry.lookup('ws-01', t('2025-09-03T11:00:00Z'))).toEqual({
       owner: 'alice',
       experiment: 'RB2510001',
+      deletedAt: t('2025-09-03T12:00:00Z'),
     });
     // deleted_time is exclusive: at 12:00 the host is bob's, with no experiment, and stays his.
-    expect(registry.lookup('ws-01', t('2025-09-03T12:00:00Z'))).toEqual({ owner: 'bob', experiment: null });
-    expect(registry.lookup('ws-01', t('2030-01-01T00:00:00Z'))).toEqual({ owner: 'bob', experiment: null });
+    expect(registry.lookup('ws-01', t('2025-09-03T12:00:00Z'))).toEqual({ owner: 'bob', experiment: null, deletedAt: null });
+    expect(registry.lookup('ws-01', t('2030-01-01T00:00:00Z'))).toEqual({ owner: 'bob', experiment: null, deletedAt: null });
     expect(registry.lookup('ws-03', t('2025-09-03T12:00:00Z'))).toBeUndefined();
   });
 
@@ -90,10 +93,12 @@ describe('loadWorkspaceRegistry', () => {
     expect(registry.lookup('ws-02', t('2025-09-01T22:00:00Z'))).toEqual({
       owner: 'carol',
       experiment: 'RB2510002',
+      deletedAt: t('2025-09-02T06:00:00Z'),
     });
     expect(registry.lookup('ws-02', t('2025-09-02T05:00:00Z'))).toEqual({
       owner: 'carol',
       experiment: 'RB2510002',
+      deletedAt: t('2025-09-02T06:00:00Z'),
     });
     expect(registry.lookup('ws-02', t('2025-09-02T06:00:00Z'))).toBeUndefined();
   });
