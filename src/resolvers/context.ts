@@ -6,11 +6,14 @@ import type { Logger } from '../log';
 import { abortable } from '../services/abortable';
 import { type ActiveWorkspaceSource, noActiveWorkspaces } from '../services/active-workspaces';
 import { createUsageReader, type UsageReader } from '../services/usage-reader';
+import type { InstanceIndex } from '../store/instance-index';
 import type { Store } from '../store/store';
 
 /** What every resolver receives. Built per request: its reader's loaders cache for that request only. */
 export interface AppContext {
   reader: UsageReader;
+  /** The store's instance index, its reads cut off at the request's deadline. */
+  instances: Pick<InstanceIndex, 'list'>;
   clock: Clock;
   log: Logger;
   activeWorkspaces: ActiveWorkspaceSource;
@@ -38,6 +41,7 @@ export function createRequestContext(deps: RequestContextDeps): AppContext {
   const scopeIndex = deps.scopeIndex ?? noInstanceProjects;
   return {
     reader: createUsageReader(deps.store, deps.signal),
+    instances: { list: (from, to) => guard(() => deps.store.instances.list(from, to)) },
     clock: deps.clock,
     log: deps.log,
     activeWorkspaces: { list: () => guard(() => workspaces.list()), status: () => workspaces.status() },

@@ -2,7 +2,13 @@
 import { UsageSeriesResolver } from './usage';
 import { MachineMetricsResolver } from './machine-metrics';
 import { ActiveWorkspacesResolver } from './active-workspaces';
+import { InstancesResolver } from './instances';
 
-export const resolvers = [UsageSeriesResolver, MachineMetricsResolver, ActiveWorkspacesResolver] as const;
+export const resolvers = [
+  UsageSeriesResolver,
+  MachineMetricsResolver,
+  ActiveWorkspacesResolver,
+  InstancesResolver,
+] as const;
 
 export { type AppContext, createRequestContext, type RequestContextDeps } from './context';

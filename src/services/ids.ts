@@ -58,3 +58,12 @@ export function machineMetricsId(machineName: string, days: number): string {
 export function activeWorkspaceId(instance: string, startedAt: number): string {
   return `active-workspace/${encodePart(instance)}/${iso(startedAt)}`;
 }
+
+export function instanceRecordId(life: {
+  instance: string;
+  project: string;
+  machineName: string;
+  user: string;
+}) {
+  return `instance/${[life.instance, life.project, life.machineName, life.user].map(encodePart).join('/')}`;
+}

@@ -239,7 +239,7 @@ function countLedgerHours(pieces: readonly ReadPiece[], ledger: Map<string, Ledg
 }
 
 /** Spelt out rather than spread: a literal of fixed shape is several times faster, per bucket. */
-function figuresView(figures: Figures): UsageFiguresView {
+export function figuresView(figures: Figures): UsageFiguresView {
   return {
     busyCpuSeconds: figures.busyCpuSeconds,
     idleCpuSeconds: figures.idleCpuSeconds,

@@ -82,8 +82,16 @@ describe('loadWorkspaceRegistry', () => {
       deletedAt: t('2025-09-03T12:00:00Z'),
     });
     // deleted_time is exclusive: at 12:00 the host is bob's, with no experiment, and stays his.
-    expect(registry.lookup('ws-01', t('2025-09-03T12:00:00Z'))).toEqual({ owner: 'bob', experiment: null, deletedAt: null });
-    expect(registry.lookup('ws-01', t('2030-01-01T00:00:00Z'))).toEqual({ owner: 'bob', experiment: null, deletedAt: null });
+    expect(registry.lookup('ws-01', t('2025-09-03T12:00:00Z'))).toEqual({
+      owner: 'bob',
+      experiment: null,
+      deletedAt: null,
+    });
+    expect(registry.lookup('ws-01', t('2030-01-01T00:00:00Z'))).toEqual({
+      owner: 'bob',
+      experiment: null,
+      deletedAt: null,
+    });
     expect(registry.lookup('ws-03', t('2025-09-03T12:00:00Z'))).toBeUndefined();
   });
 
