@@ -96,8 +96,8 @@ export function mergeLife(known: InstanceLife | undefined, seen: InstanceObserva
     machineName: known.machineName,
     user: known.user,
     experiment: seenIsLater ? seen.experiment : known.experiment,
-    deletedAt: seenIsLater ? seen.deletedAt : known.deletedAt,
     spans: normaliseSpans([...known.spans, ...seen.spans]),
+    deletedAt: seenIsLater ? seen.deletedAt : known.deletedAt,
   };
 }
 

@@ -49,7 +49,7 @@ export class JsonInstanceIndex implements InstanceIndex {
         newestOkHour === null
           ? current.throughHour
           : Math.max(current.throughHour ?? -Infinity, newestOkHour);
-      const next: IndexFile = { throughHour, lives: sortLives([...lives.values()]) };
+      const next: IndexFile = { throughHour, lives: sortLives([...lives.values()]).map(inFieldOrder) };
       const text = JSON.stringify(next);
       if (text !== JSON.stringify(current)) await writeFileAtomic(this.file, text);
     });
@@ -77,6 +77,12 @@ export class JsonInstanceIndex implements InstanceIndex {
     this.cached = { stamp, index };
     return index;
   }
+}
+
+/** One order of fields whichever way a life was made, so the same index is the same bytes. */
+function inFieldOrder(life: InstanceLife): InstanceLife {
+  const { instance, project, machineName, user, experiment, spans, deletedAt } = life;
+  return { instance, project, machineName, user, experiment, spans, deletedAt };
 }
 
 function safeJson(text: string): unknown {
