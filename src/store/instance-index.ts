@@ -1,4 +1,5 @@
 import type { InstanceLife, InstanceObservation } from '../domain/instances';
+import type { IngestBatch } from '../domain/usage';
 
 /** The lives an index holds for a range, and how far ingestion has gone (for `ended`). */
 export interface InstanceIndexView {
@@ -23,4 +24,10 @@ export interface InstanceIndex {
 
   /** The lives with samples in any hour overlapping [from, to). */
   list(from: number, to: number): Promise<InstanceIndexView>;
+}
+
+/** The start of a batch's newest ok hour, which the index's `throughHour` moves forward to. */
+export function newestOkHour(batch: IngestBatch): number | null {
+  const ok = batch.outcomes.filter((outcome) => outcome.status === 'ok').map((outcome) => outcome.hour);
+  return ok.length === 0 ? null : Math.max(...ok);
 }

@@ -64,6 +64,7 @@ import {
 import { readStoreText, readStoreTextIfPresent } from './read';
 import { ReadCache } from './read-cache';
 import { JsonInstanceIndex } from './instance-index';
+import { newestOkHour } from '../instance-index';
 import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from './merge';
 
 /** Files read or written at once: enough to keep the disk busy, few enough for the fd limit. */
@@ -908,11 +909,6 @@ export async function openJsonStore(options: { dataDir: string; log?: Logger }):
     });
   }
   return store;
-}
-
-function newestOkHour(batch: IngestBatch): number | null {
-  const ok = batch.outcomes.filter((outcome) => outcome.status === 'ok').map((outcome) => outcome.hour);
-  return ok.length === 0 ? null : Math.max(...ok);
 }
 
 /**

@@ -6,6 +6,8 @@ import { FAILED, type DayEntry, type IngestBatch, type LedgerHour } from '../../
 import { planBatch, validateBatch } from '../json/batch';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../json/merge';
 import { copyRows, inTransaction } from './connect';
+import { recordInstances } from './instance-index';
+import { newestOkHour } from '../instance-index';
 import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 import { ensureHourPartitions } from './partitions';
@@ -59,6 +61,7 @@ export async function applyBatch(pool: pg.Pool, batch: IngestBatch): Promise<num
        ON CONFLICT (hour) DO UPDATE SET status = excluded.status, record = excluded.record`,
       [hours, records.map((record) => record.status), records.map((record) => JSON.stringify(record))],
     );
+    await recordInstances(tx, batch.instances ?? [], newestOkHour(batch));
     const { rows } = await tx.query<{ version: number }>(
       'UPDATE store_version SET version = version + 1 RETURNING version::float8 AS version',
     );

@@ -92,6 +92,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'instance index',
+    sql: `
+      -- One row a life (domain/instances.ts), found by the hours it spans.
+      CREATE TABLE instance_life (
+        identity text PRIMARY KEY,
+        instance text NOT NULL,
+        first_hour timestamptz NOT NULL,
+        last_hour_end timestamptz NOT NULL,
+        life jsonb NOT NULL
+      );
+      CREATE INDEX instance_life_hours ON instance_life (first_hour, last_hour_end);
+      CREATE TABLE instance_index (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        through_hour timestamptz
+      );
+      INSERT INTO instance_index (through_hour) VALUES (NULL);
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */

@@ -8,6 +8,7 @@ import type { Store } from '../store';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { applyBatch } from './apply';
+import { PostgresInstanceIndex } from './instance-index';
 import { PostgresJobLeases } from './job-leases';
 import { openPool, redactUrl } from './connect';
 import { migrate } from './migrations';
@@ -33,6 +34,7 @@ const VERSION_TTL_MS = 1000;
 
 /** The Store over PostgreSQL: hours, roll-ups and ledger in tables (see migrations.ts). */
 export class PostgresStore implements Store {
+  readonly instances: PostgresInstanceIndex;
   private readonly reads: CoalescedReads;
   readonly jobClaims: JobClaims;
   private knownVersion: { at: number; value: Promise<string | undefined> } | undefined;
@@ -46,6 +48,7 @@ export class PostgresStore implements Store {
     jobLeaseMs = 60_000,
   ) {
     this.reads = new CoalescedReads(readPool);
+    this.instances = new PostgresInstanceIndex(pool, readPool);
     const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
     this.jobClaims = new PostgresJobLeases(pool, holder, jobLeaseMs, log);
   }

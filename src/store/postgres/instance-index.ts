@@ -1,0 +1,86 @@
+import type pg from 'pg';
+import {
+  type InstanceLife,
+  type InstanceObservation,
+  lifeIdentity,
+  mergeLife,
+  upDuring,
+} from '../../domain/instances';
+import type { InstanceIndex, InstanceIndexView } from '../instance-index';
+import { inTransaction, type Queryable } from './connect';
+import { iso } from './reads';
+
+/** The instance index in `instance_life` (one row a life) and `instance_index` (how far it goes). */
+export class PostgresInstanceIndex implements InstanceIndex {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly readPool: pg.Pool,
+  ) {}
+
+  record(observations: readonly InstanceObservation[], newestOkHour: number | null): Promise<void> {
+    return inTransaction(this.pool, (tx) => recordInstances(tx, observations, newestOkHour));
+  }
+
+  async list(from: number, to: number): Promise<InstanceIndexView> {
+    const [{ rows: lives }, { rows: index }] = await Promise.all([
+      this.readPool.query<{ life: InstanceLife }>(
+        `SELECT life FROM instance_life WHERE first_hour < $2 AND last_hour_end > $1`,
+        [iso(from), iso(to)],
+      ),
+      this.readPool.query<{ through: number | null }>(
+        'SELECT extract(epoch FROM through_hour)::float8 * 1000 AS through FROM instance_index',
+      ),
+    ]);
+    return {
+      lives: lives
+        .map((row) => row.life)
+        .filter((life) => upDuring(life, from, to))
+        .sort(
+          (a, b) =>
+            compareText(a.instance, b.instance) ||
+            a.spans[0].from - b.spans[0].from ||
+            compareText(lifeIdentity(a), lifeIdentity(b)),
+        ),
+      throughHour: index[0]?.through ?? null,
+    };
+  }
+}
+
+/** Merges observations into the index, in the caller's transaction (a batch's, or its own). */
+export async function recordInstances(
+  tx: Queryable,
+  observations: readonly InstanceObservation[],
+  newestOkHour: number | null,
+): Promise<void> {
+  if (newestOkHour !== null) {
+    await tx.query('UPDATE instance_index SET through_hour = greatest(through_hour, $1::timestamptz)', [
+      iso(newestOkHour),
+    ]);
+  }
+  if (observations.length === 0) return;
+  const identities = observations.map(lifeIdentity);
+  const { rows } = await tx.query<{ identity: string; life: InstanceLife }>(
+    'SELECT identity, life FROM instance_life WHERE identity = ANY($1::text[]) FOR UPDATE',
+    [identities],
+  );
+  const lives = new Map(rows.map((row) => [row.identity, row.life]));
+  observations.forEach((seen, i) => lives.set(identities[i], mergeLife(lives.get(identities[i]), seen)));
+  const merged = [...lives];
+  await tx.query(
+    `INSERT INTO instance_life (identity, instance, first_hour, last_hour_end, life)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[])
+     ON CONFLICT (identity) DO UPDATE SET first_hour = excluded.first_hour,
+       last_hour_end = excluded.last_hour_end, life = excluded.life`,
+    [
+      merged.map(([identity]) => identity),
+      merged.map(([, life]) => life.instance),
+      merged.map(([, life]) => iso(life.spans[0].from)),
+      merged.map(([, life]) => iso(Math.max(...life.spans.map((span) => span.to)))),
+      merged.map(([, life]) => JSON.stringify(life)),
+    ],
+  );
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
