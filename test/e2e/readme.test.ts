@@ -66,7 +66,7 @@ describe('the README', () => {
 
   it('opens with the command that runs the service and the one that runs the tests, as .ci/run does', () => {
     const blocks = codeBlocks('sh');
-    expect(blocks[0].trim()).toBe('npm install && npx carbonledger serve --demo --no-schedule');
+    expect(blocks[0].trim()).toBe('npm install && node dist/cli.js serve --demo --no-schedule');
     expect(blocks[1].trim()).toBe('npm ci && npm test');
     expect(readFileSync(resolve(__dirname, '../../.ci/run'), 'utf8')).toContain('\nnpm ci && npm test\n');
   });
@@ -111,7 +111,7 @@ describe('the README', () => {
   });
 
   it('has an export example that writes a CSV with a header and a row a day', async () => {
-    const [line] = shellLines('npx carbonledger export');
+    const [line] = shellLines('node dist/cli.js export');
     const argv = line
       .replace(/\s*>.*$/, '')
       .split(/\s+/)

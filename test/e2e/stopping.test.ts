@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const UNIT = readFileSync(join(ROOT, 'docs/carbonledger.service'), 'utf8');
+
+/**
+ * Starts `argv` as an operator's shell or systemd would (the process itself, no wrapper), waits
+ * until it serves, sends SIGTERM to that process and answers its exit code and stderr.
+ */
+async function serveThenTerminate(argv: string[], env: Record<string, string>) {
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  try {
+    while (!stderr.includes('carbonledger: serving ')) {
+      if (child.exitCode !== null) throw new Error(`serve exited early:\n${stderr}`);
+      await new Promise((wait) => setTimeout(wait, 100));
+    }
+    child.kill('SIGTERM');
+    return { code: await exited, stderr };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe('stopping the server the documented ways', () => {
+  let dir: string;
+  let config: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'carbonledger-stop-'));
+    config = join(dir, 'carbonledger.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        store: { dataDir: join(dir, 'data') },
+        server: { port: 0 },
+        prometheus: { url: 'http://127.0.0.1:9' },
+      }),
+    );
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("the README's serve command stops on SIGTERM to the process it starts", async () => {
+    const [line] = README.split('\n').filter((l) => /^node dist\/cli\.js serve --config /.test(l));
+    expect(line).toBeDefined();
+    const argv = line.trim().split(/\s+/);
+    argv[0] = process.execPath;
+    argv[argv.indexOf('--config') + 1] = config;
+    const { code, stderr } = await serveThenTerminate(argv, {});
+    expect(code).toBe(0);
+    expect(stderr).toContain('"msg":"stopping","signal":"SIGTERM"');
+  });
+
+  it("the systemd unit's ExecStart, with its environment, stops on SIGTERM (its KillSignal)", async () => {
+    const setting = (name: string) =>
+      UNIT.split('\n')
+        .filter((l) => l.startsWith(`${name}=`))
+        .map((l) => l.slice(name.length + 1));
+    expect(setting('KillSignal')).toEqual(['SIGTERM']);
+    const [execStart] = setting('ExecStart');
+    const argv = execStart
+      .replaceAll('/opt/carbonledger', ROOT)
+      .split(/\s+/)
+      .map((arg, i) => (i === 0 ? process.execPath : arg));
+    expect(argv.slice(1)).toEqual([join(ROOT, 'dist/cli.js'), 'serve']);
+    const env = Object.fromEntries(
+      setting('Environment').map((pair) => pair.split('=', 2) as [string, string]),
+    );
+    expect(Object.keys(env).sort()).toEqual(['CARBONLEDGER_CONFIG', 'DATA_DIR']);
+    const { code, stderr } = await serveThenTerminate(argv, {
+      CARBONLEDGER_CONFIG: config,
+      DATA_DIR: join(dir, 'state'),
+    });
+    expect(code).toBe(0);
+    expect(stderr).toContain('"msg":"stopping","signal":"SIGTERM"');
+  });
+});
