@@ -7,6 +7,7 @@ import { ConfigError, listenHost, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
 import { dataDirProblem } from './cli/data-dir';
+import { COMMAND_HELP, USAGE } from './cli/help';
 import { progressBar } from './cli/progress';
 import { boundHeapGrowthForBackfill } from './ingest/heap';
 import { IngestLockedError, withIngestLock } from './ingest/lock';
@@ -34,12 +35,6 @@ const EXIT_NO_DATA = 4;
 const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
 class UsageError extends Error {}
-
-const USAGE = `usage:
-  carbonledger serve [--config FILE] [--host H] [--port N] [--no-schedule] [--demo]
-  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data]
-  carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
-  carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]`;
 
 function parseInstant(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`--${name} is required`);
@@ -305,8 +300,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  if (name === 'help' || name === '-h' || argv.includes('--help')) {
-    process.stdout.write(`${USAGE}\n`);
+  if (name === 'help' || name === '-h' || argv.includes('--help') || argv.includes('-h')) {
+    const topic = name === 'help' ? rest[0] : name;
+    const help = topic !== undefined && Object.hasOwn(COMMAND_HELP, topic) ? COMMAND_HELP[topic] : USAGE;
+    process.stdout.write(`${help}\n`);
     return 0;
   }
   const command = name === undefined ? undefined : commands[name];

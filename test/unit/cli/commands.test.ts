@@ -3,6 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main } from '../../../src/cli';
 import { parseConfig } from '../../../src/config';
+import { LEVELS } from '../../../src/domain/levels';
+import { GRANULARITIES } from '../../../src/domain/time';
 import { tempDirs } from '../../support/fake-ingest';
 
 const dirs = tempDirs('cl-cli-');
@@ -33,6 +35,39 @@ describe('the command line', () => {
       expect({ argv, code }).toEqual({ argv, code: 0 });
       expect(stdout).toContain('carbonledger ingest --from ISO --to ISO');
     }
+  });
+
+  it.each(['serve', 'ingest', 'export', 'token'])(
+    '%s --help (and help VERB) prints that command’s own help: every flag, its exit codes, its environment',
+    async (verb) => {
+      const { code, stdout } = await run([verb, '--help']);
+      expect(code).toBe(0);
+      expect((await run(['help', verb])).stdout).toBe(stdout);
+      expect(stdout).toMatch(new RegExp(`^usage: carbonledger ${verb}`));
+      const synopsis = stdout.split('\n')[0];
+      const flags = [...synopsis.matchAll(/--[a-z-]+/g)].map(([flag]) => flag);
+      expect(flags.length).toBeGreaterThan(0);
+      const body = stdout.slice(synopsis.length);
+      for (const flag of flags)
+        expect({ verb, flag, described: body.includes(`  ${flag}`) }).toMatchObject({ described: true });
+      expect(stdout).toContain('\nexit codes:\n');
+      expect(stdout).toContain('\nenvironment');
+    },
+  );
+
+  it('names the values a flag takes and every exit code a command can give', async () => {
+    const exportHelp = (await run(['export', '--help'])).stdout;
+    for (const value of [...LEVELS, ...GRANULARITIES, 'csv', 'json']) expect(exportHelp).toContain(value);
+    const ingestHelp = (await run(['ingest', '--help'])).stdout;
+    for (const exit of ['0', '1', '2', '3', '4']) expect(ingestHelp).toMatch(new RegExp(`\\n  ${exit}  \\S`));
+    for (const variable of ['CARBONLEDGER_CONFIG', 'PROMETHEUS_URL', 'DATA_DIR'])
+      expect(ingestHelp).toContain(variable);
+    expect((await run(['serve', '--help'])).stdout).toContain('HOST, PORT');
+    // Each command's help is its own.
+    const helps = await Promise.all(
+      ['serve', 'ingest', 'export', 'token'].map(async (verb) => (await run([verb, '-h'])).stdout),
+    );
+    expect(new Set(helps).size).toBe(4);
   });
 
   it("prints the package's version for --version", async () => {

@@ -1,0 +1,112 @@
+import { LEVELS } from '../domain/levels';
+import { GRANULARITIES } from '../domain/time';
+import { EXPORT_FORMATS } from '../export';
+
+/** What every command reads from the environment (contract section 6). */
+const CONFIG_ENV = `  CARBONLEDGER_CONFIG   the config file when --config is not given
+  PROMETHEUS_URL        overrides prometheus.url
+  DATA_DIR              overrides store.dataDir`;
+
+const CONFIG_FLAG = `  --config FILE         the JSON config (docs/CONFIGURATION.md); without it, CARBONLEDGER_CONFIG,
+                        else every default`;
+
+export const USAGE = `usage:
+  carbonledger serve [--config FILE] [--host H] [--port N] [--no-schedule] [--demo]
+  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data]
+  carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
+  carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]
+
+carbonledger COMMAND --help says more of each command.`;
+
+/** Each command's own --help: its flags, the values they take, its exit codes and environment. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  serve: `usage: carbonledger serve [--config FILE] [--host H] [--port N] [--no-schedule] [--demo]
+
+Serves the GraphQL API (POST/GET /graphql, the playground in a browser, /healthz, /readyz,
+/metrics) and, unless --no-schedule, runs the schedule: the hourly ingest (schedule.ingest), the
+daily reconcile (schedule.reconcile) and the active-workspace poll (schedule.active).
+
+flags:
+${CONFIG_FLAG}
+  --host H              address to listen on (server.host, default 127.0.0.1); beyond loopback
+                        only with an "auth" section
+  --port N              port to listen on (server.port, default 4000; 0 picks a free one)
+  --no-schedule         serve only: no ingestion, no poll (activeWorkspaces polls when read)
+  --demo                fill an empty store with a year of generated usage first
+
+Stops on SIGTERM or SIGINT: the schedule, a running ingest (waited for up to 30 s), the server.
+Run it as \`node dist/cli.js serve\`, not through npx, whose wrapper does not pass SIGTERM on.
+
+exit codes:
+  0  stopped by SIGTERM or SIGINT
+  1  an unexpected error, or the port is in use or not allowed
+  2  bad arguments or config (the message names the flag or config path), a host that is no
+     address here, or a dataDir that cannot be written
+
+environment:
+${CONFIG_ENV}
+  HOST, PORT            override server.host, server.port (the flags win over both)`,
+
+  ingest: `usage: carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data]
+
+Ingests the whole UTC hours in [from, to) from Prometheus: idempotent, the same hours again give
+the same store. An hour Prometheus could not answer is stored as failed (never as zero) and
+retried by serve's schedule. A progress bar on stderr when it is a terminal; a summary line last.
+
+flags:
+  --from ISO            first instant, e.g. 2025-09-21T00:00Z (rounded up to a whole hour)
+  --to ISO              end instant, exclusive (rounded down); not after the current hour began
+${CONFIG_FLAG}
+  --lock-wait SECONDS   how long to wait for the dataDir's ingest lock (default 600)
+  --require-data        exit 4 when in some ok hour no instance at all had samples
+
+exit codes:
+  0  every hour ingested ok (hours with no samples included: they are ok with no usage)
+  1  an unexpected error, or the ingest lock stayed held past --lock-wait
+  2  bad arguments or config, or a dataDir that cannot be written
+  3  some hours failed: stored as failed, retried later
+  4  with --require-data only: every hour ok, but in some no instance had samples
+
+environment:
+${CONFIG_ENV}`,
+
+  export: `usage: carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
+
+Writes one series to stdout, computed through the GraphQL schema from the store (no server needed):
+CSV (a header row, one row a bucket, empty figures where no hour is ok) or JSON.
+
+flags:
+  --level L             ${LEVELS.join(', ')}
+  --key K               the key at that level (usageKeys lists them)
+  --from ISO            start of the range [from, to), e.g. 2026-10-01 or 2026-10-01T00:00Z
+  --to ISO              end of the range, exclusive
+  --granularity G       ${GRANULARITIES.join(', ')} (longest range: HOUR 366 days, DAY 5 years,
+                        MONTH and YEAR 50 years)
+  --format F            ${EXPORT_FORMATS.join(', ')} (default csv)
+${CONFIG_FLAG}
+
+exit codes:
+  0  written
+  1  an unexpected error
+  2  bad arguments or config, or a dataDir that does not exist
+
+environment:
+${CONFIG_ENV}`,
+
+  token: `usage: carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]
+
+Prints a new random bearer token once, and the entry to add to "auth.tokens" in the config, which
+holds only its SHA-256. Give --admin, or --projects and/or --users to scope it.
+
+flags:
+  --name N              the entry's name (default token-YYYY-MM-DD)
+  --projects P,…        sees these projects' PROJECT and INSTANCE series and active workspaces
+  --users U,…           sees these users' USER series and active workspaces
+  --admin               sees everything
+
+exit codes:
+  0  printed
+  2  bad arguments (no scope, or admin and a scope both)
+
+environment: none.`,
+};
