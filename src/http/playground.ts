@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 
 import { BASE_HEADERS } from './respond';
+import { StaticAssets, type AssetSource } from './static-assets';
 
 /**
  * The GraphiQL playground, served entirely by us so it works without internet access: the page,
@@ -122,20 +120,6 @@ const START_SCRIPT = `'use strict';
 })();
 `;
 
-interface AssetSource {
-  contentType: string;
-  load(): Promise<Buffer>;
-}
-
-interface LoadedAsset {
-  contentType: string;
-  body: Buffer;
-  gzipped: Buffer;
-  etag: string;
-}
-
-const gzipAsync = promisify(gzip);
-
 function graphiqlDist(): string {
   return join(dirname(require.resolve('@graphql-yoga/graphiql/package.json')), 'dist');
 }
@@ -160,14 +144,13 @@ function assetSources(): Map<string, AssetSource> {
   ]);
 }
 
-/** Serves the playground page and its assets; assets are read and compressed once, on first use. */
+/** Serves the playground page and its assets. */
 export class Playground {
-  private readonly sources = assetSources();
-  private readonly loaded = new Map<string, Promise<LoadedAsset>>();
+  private readonly assets = new StaticAssets(assetSources(), PAGE_HEADERS);
 
   /** True when `pathname` (under PLAYGROUND_PREFIX) names an asset we serve. */
   hasAsset(pathname: string): boolean {
-    return this.sources.has(pathname.slice(PLAYGROUND_PREFIX.length));
+    return this.assets.has(pathname.slice(PLAYGROUND_PREFIX.length));
   }
 
   servePage(res: ServerResponse): void {
@@ -180,45 +163,8 @@ export class Playground {
     res.end(PAGE);
   }
 
-  async serveAsset(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
-    const asset = await this.load(pathname.slice(PLAYGROUND_PREFIX.length));
-    const headers = {
-      ...PAGE_HEADERS,
-      etag: asset.etag,
-      // Names carry no version, so caches keep them a while and then revalidate by ETag.
-      'cache-control': 'public, max-age=3600',
-      vary: 'accept-encoding',
-    };
-    if (req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    const acceptsGzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-    const body = acceptsGzip ? asset.gzipped : asset.body;
-    res.writeHead(200, {
-      ...headers,
-      'content-type': asset.contentType,
-      'content-length': body.length,
-      ...(acceptsGzip ? { 'content-encoding': 'gzip' } : {}),
-    });
-    res.end(body);
+  serveAsset(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    // Names carry no version, so caches keep them a while and then revalidate by ETag.
+    return this.assets.serve(req, res, pathname.slice(PLAYGROUND_PREFIX.length), 'public, max-age=3600');
   }
-
-  private load(name: string): Promise<LoadedAsset> {
-    let asset = this.loaded.get(name);
-    if (!asset) {
-      asset = loadAsset(this.sources.get(name)!);
-      // A failed read is retried on the next request rather than cached.
-      asset.catch(() => this.loaded.delete(name));
-      this.loaded.set(name, asset);
-    }
-    return asset;
-  }
-}
-
-async function loadAsset(source: AssetSource): Promise<LoadedAsset> {
-  const body = await source.load();
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-  return { contentType: source.contentType, body, gzipped: await gzipAsync(body), etag };
 }
