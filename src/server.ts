@@ -7,6 +7,7 @@ import { ANONYMOUS, type Principal } from './auth/principal';
 import { createAuthenticator } from './auth/tokens';
 import type { AuthConfig } from './config';
 import { startGraphQLEndpoint, type ContextFactory } from './http/graphql';
+import { Dashboard, DASHBOARD_PREFIX } from './http/dashboard';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './http/operation-limits';
 import { PLAYGROUND_PREFIX, Playground } from './http/playground';
 import { sendGraphQLError, sendText } from './http/respond';
@@ -60,11 +61,19 @@ export interface RunningServer {
 
 /** A fixed set of names for the metrics' `route` label. */
 type RouteName =
-  'graphql' | 'playground' | 'playground_asset' | 'healthz' | 'readyz' | 'metrics' | 'unmatched';
+  | 'graphql'
+  | 'playground'
+  | 'playground_asset'
+  | 'dashboard'
+  | 'dashboard_asset'
+  | 'healthz'
+  | 'readyz'
+  | 'metrics'
+  | 'unmatched';
 
 /**
- * Who may use a route: anyone (the probes, and the playground's files: its user types a token into
- * its Headers pane), a valid token once tokens are configured (/metrics), or a GraphQL principal.
+ * Who may use a route: anyone (the probes, and the playground's and dashboard's files: their user
+ * types a token into the page), a valid token once tokens are configured (/metrics), or a GraphQL principal.
  */
 type Guard = 'open' | 'token-when-configured' | 'principal';
 
@@ -82,6 +91,7 @@ export async function startServer<TContext extends BaseContext>(
 ): Promise<RunningServer> {
   const { log, metrics } = opts;
   const playground = new Playground();
+  const dashboard = new Dashboard();
   const authenticator = createAuthenticator(opts.auth);
   const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
   const httpServer = createServer({
@@ -123,6 +133,18 @@ export async function startServer<TContext extends BaseContext>(
       guard: 'open',
       handle: (req, res, url) => playground.serveAsset(req, res, url.pathname),
     },
+    dashboard: {
+      name: 'dashboard',
+      methods: READ_METHODS,
+      guard: 'open',
+      handle: (req, res) => dashboard.servePage(req, res),
+    },
+    dashboardAsset: {
+      name: 'dashboard_asset',
+      methods: READ_METHODS,
+      guard: 'open',
+      handle: (req, res, url) => dashboard.serveAsset(req, res, url.pathname),
+    },
     healthz: {
       name: 'healthz',
       methods: READ_METHODS,
@@ -150,8 +172,10 @@ export async function startServer<TContext extends BaseContext>(
     },
   } satisfies Record<string, Route>;
 
-  function routeFor(req: IncomingMessage, url: URL): Route | undefined {
+  async function routeFor(req: IncomingMessage, url: URL): Promise<Route | undefined> {
     switch (url.pathname) {
+      case '/':
+        return routes.dashboard;
       case '/graphql':
         return isBrowserNavigation(req) ? routes.playground : routes.graphql;
       case '/healthz':
@@ -161,15 +185,19 @@ export async function startServer<TContext extends BaseContext>(
       case '/metrics':
         return routes.metrics;
       default:
-        return url.pathname.startsWith(PLAYGROUND_PREFIX) && playground.hasAsset(url.pathname)
-          ? routes.playgroundAsset
-          : undefined;
+        if (url.pathname.startsWith(PLAYGROUND_PREFIX) && playground.hasAsset(url.pathname)) {
+          return routes.playgroundAsset;
+        }
+        if (url.pathname.startsWith(DASHBOARD_PREFIX) && (await dashboard.hasAsset(url.pathname))) {
+          return routes.dashboardAsset;
+        }
+        return undefined;
     }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = parseTarget(req.url);
-    const route = url && routeFor(req, url);
+    const route = url && (await routeFor(req, url));
     const routeName: RouteName = route?.name ?? 'unmatched';
     const stopTimer = metrics.httpRequestDuration.startTimer({ route: routeName });
     res.once('close', () => {

@@ -1,14 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ensureDebianPackage } from '../../src/bench/debian';
 
 /** Runs once before the suite: the system tools the tests drive must be on the machine. */
 export default async function globalSetup(): Promise<void> {
   // The Prometheus lab backfills TSDB blocks with promtool and serves them with prometheus.
   await ensureDebianPackage('prometheus', ['prometheus', 'promtool']);
-  // Tests that spawn the `carbonledger` binary run dist/cli.js: build it from the sources under test.
+  // Tests that spawn the `carbonledger` binary run dist/cli.js, and the server serves the dashboard
+  // from dist/web: build both from the sources under test.
   const root = resolve(__dirname, '../..');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  const vite = join(dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.mts'], {
     cwd: root,
     stdio: 'inherit',
   });

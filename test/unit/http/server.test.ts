@@ -105,7 +105,7 @@ describe('HTTP server', () => {
   });
 
   it('answers unknown routes 404 and wrong methods 405', async () => {
-    expect((await fetch(`${server.origin}/`)).status).toBe(404);
+    expect((await fetch(`${server.origin}/nothing`)).status).toBe(404);
     expect((await fetch(`${server.origin}/playground/../package.json`)).status).toBe(404);
     expect((await fetch(`${server.origin}/playground/nothing.js`)).status).toBe(404);
     const wrongMethod = await fetch(`${server.origin}/healthz`, { method: 'POST' });
