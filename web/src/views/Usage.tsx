@@ -2,7 +2,7 @@ import { useQuery } from '@apollo/client/react';
 import { useMemo } from 'preact/hooks';
 
 import { formatBucket, formatFigure } from '../format';
-import { RESOURCES, SERIES, type Figures, type SeriesVariables } from '../queries';
+import { RESOURCES, SERIES, type Figures, type ResourceFigures, type SeriesVariables } from '../queries';
 import { shownSeries, toCsv, type ShownSeries } from '../shown';
 import { Panel } from './Panel';
 import { TimeChart } from './TimeChart';
@@ -38,7 +38,7 @@ export function Usage({ variables, withResources }: Props) {
     >
       {data && shown && (
         <>
-          <Totals total={data.total} shown={shown} />
+          <Totals total={data.total} resources={resources.data?.usageSeries.resourcesTotal} shown={shown} />
           <Gaps shown={shown} />
           <h3 class="chart-title">Energy (kWh)</h3>
           <TimeChart
@@ -65,7 +65,13 @@ export function Usage({ variables, withResources }: Props) {
   );
 }
 
-function Totals({ total, shown }: { total: Figures; shown: ShownSeries }) {
+interface TotalsProps {
+  total: Figures;
+  resources: ResourceFigures | undefined;
+  shown: ShownSeries;
+}
+
+function Totals({ total, resources, shown }: TotalsProps) {
   const failedBuckets = shown.status.filter((status) => status === 'FAILED').length;
   const failedHours = shown.failedHours.reduce((sum, hours) => sum + hours, 0);
   const busyShare = total.totalKwh > 0 ? total.busyKwh / total.totalKwh : 0;
@@ -89,6 +95,26 @@ function Totals({ total, shown }: { total: Figures; shown: ShownSeries }) {
           {formatFigure(busyShare * 100)} <span class="unit">%</span>
         </dd>
       </div>
+      {resources && (
+        <>
+          <div>
+            <dt>Memory, storage, network</dt>
+            <dd
+              data-total="resourcesKwh"
+              data-value={resources.memoryKwh + resources.storageKwh + resources.networkKwh}
+            >
+              {formatFigure(resources.memoryKwh + resources.storageKwh + resources.networkKwh)}{' '}
+              <span class="unit">kWh</span>
+            </dd>
+          </div>
+          <div>
+            <dt>Embodied carbon (apart)</dt>
+            <dd data-total="embodiedGco2eq" data-value={resources.embodiedGco2eq}>
+              {formatFigure(resources.embodiedGco2eq)} <span class="unit">gCO₂eq</span>
+            </dd>
+          </div>
+        </>
+      )}
       <div class={failedHours > 0 ? 'total-failed' : undefined}>
         <dt>Failed hours</dt>
         <dd data-total="failedHours" data-value={failedHours}>
