@@ -31,6 +31,13 @@ export function App() {
     new Set(capabilities.data?.[type]?.fields.map((field) => field.name));
   const withResources = fields('bucket').has('resources');
 
+  // A link or bookmark to another view, or the browser's back button, changes only the hash.
+  useEffect(() => {
+    const follow = () => setSelection(readSelection(location.hash));
+    addEventListener('hashchange', follow);
+    return () => removeEventListener('hashchange', follow);
+  }, []);
+
   const select = (next: Selection) => {
     setSelection(next);
     history.replaceState(null, '', writeSelection(next));

@@ -43,16 +43,14 @@ export interface SeriesData {
 }
 
 const FIGURES = `busyKwh idleKwh totalKwh busyGco2eq idleGco2eq totalGco2eq`;
+const SERIES_PARAMETERS = `$level: UsageLevel!, $key: String!, $from: DateTime!, $to: DateTime!, $granularity: Granularity!`;
+const SERIES_ARGUMENTS = `level: $level, key: $key, from: $from, to: $to, granularity: $granularity`;
+const MANY_PARAMETERS = `$level: UsageLevel!, $keys: [String!]!, $from: DateTime!, $to: DateTime!, $granularity: Granularity!`;
+const MANY_ARGUMENTS = `level: $level, keys: $keys, from: $from, to: $to, granularity: $granularity`;
 
 export const SERIES: TypedDocumentNode<SeriesData, SeriesVariables> = gql`
-  query DashboardSeries(
-    $level: UsageLevel!
-    $key: String!
-    $from: DateTime!
-    $to: DateTime!
-    $granularity: Granularity!
-  ) {
-    usageSeries(level: $level, key: $key, from: $from, to: $to, granularity: $granularity) {
+  query DashboardSeries(${SERIES_PARAMETERS}) {
+    usageSeries(${SERIES_ARGUMENTS}) {
       id
       key
       granularity
@@ -84,14 +82,8 @@ export interface ResourcesData {
 const RESOURCE_FIGURES = `memoryKwh storageKwh networkKwh memoryGco2eq storageGco2eq networkGco2eq embodiedGco2eq`;
 
 export const RESOURCES: TypedDocumentNode<ResourcesData, SeriesVariables> = gql`
-  query DashboardResources(
-    $level: UsageLevel!
-    $key: String!
-    $from: DateTime!
-    $to: DateTime!
-    $granularity: Granularity!
-  ) {
-    usageSeries(level: $level, key: $key, from: $from, to: $to, granularity: $granularity) {
+  query DashboardResources(${SERIES_PARAMETERS}) {
+    usageSeries(${SERIES_ARGUMENTS}) {
       id
       resourcesTotal { ${RESOURCE_FIGURES} }
       buckets { id resources { ${RESOURCE_FIGURES} } }
@@ -107,14 +99,8 @@ export interface MachinesData {
 }
 
 export const MACHINES: TypedDocumentNode<MachinesData, SeriesVariables> = gql`
-  query DashboardMachines(
-    $level: UsageLevel!
-    $key: String!
-    $from: DateTime!
-    $to: DateTime!
-    $granularity: Granularity!
-  ) {
-    usageSeries(level: $level, key: $key, from: $from, to: $to, granularity: $granularity) {
+  query DashboardMachines(${SERIES_PARAMETERS}) {
+    usageSeries(${SERIES_ARGUMENTS}) {
       id
       buckets { id byMachine { machineName usage { ${FIGURES} } } }
     }
@@ -133,14 +119,8 @@ export interface TopKeysData {
 
 export const TOP_KEYS: TypedDocumentNode<TopKeysData, Omit<SeriesVariables, 'key'> & { keys: string[] }> =
   gql`
-  query DashboardTopKeys(
-    $level: UsageLevel!
-    $keys: [String!]!
-    $from: DateTime!
-    $to: DateTime!
-    $granularity: Granularity!
-  ) {
-    usageSeriesMany(level: $level, keys: $keys, from: $from, to: $to, granularity: $granularity) {
+  query DashboardTopKeys(${MANY_PARAMETERS}) {
+    usageSeriesMany(${MANY_ARGUMENTS}) {
       id
       key
       total { ${FIGURES} }

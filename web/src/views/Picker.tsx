@@ -12,7 +12,9 @@ interface Props {
 /** Level, key, range and granularity: plain labelled form controls, usable from the keyboard. */
 export function Picker({ selection, keys, granularity, problem, onChange }: Props) {
   const set = (change: Partial<Selection>) => onChange({ ...selection, ...change });
-  const keyList = keys ?? [];
+  // A key from a link that the level's list does not hold (out of the token's scope, say) stays shown.
+  const keyList =
+    selection.key && !(keys ?? []).includes(selection.key) ? [selection.key, ...(keys ?? [])] : (keys ?? []);
   return (
     <form class="picker" aria-label="What to show" onSubmit={(event) => event.preventDefault()}>
       <div class="field">

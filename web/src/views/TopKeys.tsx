@@ -1,10 +1,9 @@
 import { useQuery } from '@apollo/client/react';
 
-import { formatFigure } from '../format';
 import { TOP_KEYS, type SeriesVariables } from '../queries';
 import { LEVEL_LABELS, type Level } from '../range';
 import { Panel } from './Panel';
-import { ShareBar } from './MachineSplit';
+import { EnergyTable } from './EnergyTable';
 
 /** The API's limit on keys in one usageSeriesMany. */
 const MAX_KEYS = 200;
@@ -25,51 +24,31 @@ export function TopKeys({ variables, keys, selected, onSelect }: Props) {
     skip: asked.length === 0,
   });
   const ranked = [...(data?.usageSeriesMany ?? [])].sort((a, b) => b.total.totalKwh - a.total.totalKwh);
-  const all = ranked.reduce((sum, series) => sum + series.total.totalKwh, 0);
   const level = LEVEL_LABELS[variables.level as Level].toLowerCase();
   return (
     <Panel id="top-keys" title={`Top ${level}s`} loading={loading && !data} error={error}>
       {ranked.length === 0 ? (
         <p class="empty">No {level}s to rank.</p>
       ) : (
-        <table class="figures">
-          <caption class="visually-hidden">
-            The {Math.min(SHOWN, ranked.length)} {level}s with the most CPU energy over the range
-            {(keys?.length ?? 0) > MAX_KEYS ? `, among the first ${MAX_KEYS}` : ''}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">{LEVEL_LABELS[variables.level as Level]}</th>
-              <th scope="col" class="num">
-                kWh
-              </th>
-              <th scope="col" class="num">
-                gCO₂eq
-              </th>
-              <th scope="col">Share of energy</th>
-            </tr>
-          </thead>
-          <tbody>
-            {ranked.slice(0, SHOWN).map((series) => (
-              <tr key={series.id} aria-current={series.key === selected ? 'true' : undefined}>
-                <th scope="row">
-                  <button type="button" class="link" onClick={() => onSelect(series.key)}>
-                    {series.key}
-                  </button>
-                </th>
-                <td class="num" data-value={series.total.totalKwh}>
-                  {formatFigure(series.total.totalKwh)}
-                </td>
-                <td class="num" data-value={series.total.totalGco2eq}>
-                  {formatFigure(series.total.totalGco2eq)}
-                </td>
-                <td>
-                  <ShareBar share={all > 0 ? series.total.totalKwh / all : 0} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <EnergyTable
+          caption={
+            `The ${Math.min(SHOWN, ranked.length)} ${level}s with the most CPU energy over the range` +
+            ((keys?.length ?? 0) > MAX_KEYS ? `, among the first ${MAX_KEYS}` : '')
+          }
+          heading={LEVEL_LABELS[variables.level as Level]}
+          totalKwh={ranked.reduce((sum, series) => sum + series.total.totalKwh, 0)}
+          rows={ranked.slice(0, SHOWN).map((series) => ({
+            id: series.id,
+            label: (
+              <button type="button" class="link" onClick={() => onSelect(series.key)}>
+                {series.key}
+              </button>
+            ),
+            kwh: series.total.totalKwh,
+            gco2eq: series.total.totalGco2eq,
+            current: series.key === selected,
+          }))}
+        />
       )}
     </Panel>
   );

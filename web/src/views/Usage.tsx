@@ -119,7 +119,12 @@ function Totals({ total, resources, shown }: TotalsProps) {
         <dt>Failed hours</dt>
         <dd data-total="failedHours" data-value={failedHours}>
           {failedHours}
-          {failedBuckets > 0 ? <span class="unit"> in {failedBuckets} failed buckets</span> : null}
+          {failedBuckets > 0 ? (
+            <span class="unit">
+              {' '}
+              in {failedBuckets} failed bucket{failedBuckets === 1 ? '' : 's'}
+            </span>
+          ) : null}
         </dd>
       </div>
     </dl>
