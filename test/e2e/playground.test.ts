@@ -1,53 +1,25 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
-import { ensureChromium } from '../support/chromium';
+import { launchChromium, offlineContext } from '../support/chromium';
 import { FIXTURE_DAY, startTestServer, type TestServer } from '../support/http';
 
 const OUTPUT_DIR = join(__dirname, '..', '..', 'test-output');
 
-/** URLs the page may load without leaving this machine. */
-function isLocal(url: string): boolean {
-  const { protocol, hostname } = new URL(url);
-  return protocol === 'data:' || protocol === 'blob:' || hostname === '127.0.0.1';
-}
-
 describe('playground in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  const offMachine = new Set<string>();
+  let offMachine: Set<string>;
   const problems: string[] = [];
 
   beforeAll(async () => {
     server = await startTestServer();
-    browser = await chromium.launch({
-      executablePath: await ensureChromium(),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    // Anything not served by this machine is recorded and refused: the playground must work offline.
-    await context.route('**/*', async (route) => {
-      const url = route.request().url();
-      if (isLocal(url)) return route.continue();
-      offMachine.add(url);
-      return route.abort('blockedbyclient');
-    });
-    // Also seen from the other side, in case a request ever slipped past routing.
-    context.on('request', (request) => {
-      if (!isLocal(request.url())) offMachine.add(request.url());
-    });
-    page = await context.newPage();
+    browser = await launchChromium();
+    const offline = await offlineContext(browser, { viewport: { width: 1400, height: 900 } });
+    offMachine = offline.offMachine;
+    page = await offline.context.newPage();
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
