@@ -8,17 +8,18 @@ import { benchFleet, writeBenchRegistry, type BenchFleetSpec } from './fleet';
 import { ingestFleet, prometheusFloor, seedMethod, warmUpRequests, type IngestFigures } from './ingest';
 import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
 import { runApiBench } from './api';
+import { runDashboardBench } from './dashboard';
 
 /**
  * `npm run bench`: builds (or reuses) the fleet's Prometheus data, measures ingestion against
  * Prometheus's own time and the seed's method, then the API against an HTTP floor and a framework
  * floor. Every target is a ratio to a floor measured in the same run on the same machine.
  */
-const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--only ingest|api] [--duration S] [--seed-hours H]
+const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--only ingest|api|dashboard] [--duration S] [--seed-hours H]
   --instances  VMs in the fleet (default 100; BENCH_INSTANCES)
   --days       days of data from 2025-01-01 (default 365; BENCH_DAYS)
   --full       the full fleet: 1,000 VMs × 365 days
-  --only       run only the ingestion or only the API bench
+  --only       run only the ingestion, the API or the dashboard bench
   --duration   seconds per autocannon run (default 10)
   --seed-hours hours sampled to time the seed's one-request-per-project-per-hour method (default 24)`;
 
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const only = values.only;
+  if (only === 'dashboard') return runDashboardBench();
   const spec: BenchFleetSpec = benchFleet(instances, days);
   console.log(
     `carbonledger bench: ${instances} instances × ${days} days, scrape every ${spec.scrapeIntervalMs / 60_000} min; ` +
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
   if (only !== 'ingest') {
     await runApiBench({ spec, dataDir: join(storeDir, 'data'), durationSeconds: Number(values.duration) });
   }
+  if (only === undefined) await runDashboardBench();
 }
 
 main().catch((err: unknown) => {
