@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ensureDebianPackage } from '../../src/bench/debian';
 
@@ -13,9 +14,23 @@ export default async function globalSetup(): Promise<void> {
     cwd: root,
     stdio: 'inherit',
   });
+  if (webBuildIsCurrent(root)) return;
   const vite = join(dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
   execFileSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.mts'], {
     cwd: root,
     stdio: 'inherit',
   });
+}
+
+/** The dashboard in dist/web is newer than every file under web/ and the lock file: no rebuild needed. */
+function webBuildIsCurrent(root: string): boolean {
+  const built = join(root, 'dist', 'web', 'index.html');
+  if (!existsSync(built)) return false;
+  const newest = (path: string): number =>
+    statSync(path).isDirectory()
+      ? Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))))
+      : statSync(path).mtimeMs;
+  return (
+    statSync(built).mtimeMs > Math.max(newest(join(root, 'web')), newest(join(root, 'package-lock.json')))
+  );
 }
