@@ -1,11 +1,12 @@
 import type pg from 'pg';
+import type { Logger } from '../../log';
 import { zeroBreakdown, type Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
 import { DAY_MS, hourLabel, hourOfDay, periodStart, utcDate, utcMonth } from '../../domain/time';
 import { FAILED, type DayEntry, type IngestBatch, type LedgerHour } from '../../domain/usage';
 import { planBatch, validateBatch } from '../json/batch';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../json/merge';
-import { copyRows, inTransaction } from './connect';
+import { copyRows, inTransaction, isTransient } from './connect';
 import { recordInstances } from './instance-index';
 import { newestOkHour } from '../instance-index';
 import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
@@ -23,6 +24,32 @@ interface Candidate {
 }
 
 type Hours = DayEntry['hours'];
+
+/**
+ * applyBatch, tried again while the database is away (a restart, a failover) for up to `retryMs`:
+ * the batch is one transaction, so a try that failed wrote nothing and the next starts afresh.
+ */
+export async function applyBatchRetrying(
+  pool: pg.Pool,
+  batch: IngestBatch,
+  options: { retryMs: number; log: Logger },
+): Promise<number> {
+  const giveUpAt = Date.now() + options.retryMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyBatch(pool, batch);
+    } catch (err) {
+      const pauseMs = Math.min(250 * 2 ** (attempt - 1), 5000);
+      if (!isTransient(err) || Date.now() + pauseMs > giveUpAt) throw err;
+      options.log.warn('batch not applied; the database is away, trying again', {
+        attempt,
+        pauseMs,
+        error: (err as Error).message,
+      });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
 
 /**
  * Applies one batch in one transaction (see Store.applyBatch for what it does): a crash or a

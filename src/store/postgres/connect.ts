@@ -41,15 +41,20 @@ export function openPool(url: string, options: PoolOptions, log: Logger): pg.Poo
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection that breaks between two statements says so by an event, not by a rejection:
+  // unheard, it would end the process. The next statement then fails, and the batch with it.
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
@@ -74,4 +79,31 @@ export function redactUrl(url: string): string {
     // Not a URL we can parse: show its scheme at most, never what might be a password.
     return url.replace(/^([a-z]+:\/\/).*$/i, '$1…');
   }
+}
+
+const TRANSIENT_SQLSTATES = new Set([
+  '57P01', // admin_shutdown: the server is restarting
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: the server is starting
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+]);
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * An error after which the same transaction may succeed if tried again: the connection or the
+ * server went (SQLSTATE class 08, a shutdown), or the server chose this transaction to fail.
+ * See https://www.postgresql.org/docs/current/errcodes-appendix.html.
+ */
+export function isTransient(err: unknown): boolean {
+  // Not `instanceof Error`: socket errors may come from another realm (a VM context, a worker).
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || TRANSIENT_SQLSTATES.has(code))) return true;
+  if (typeof code === 'string' && TRANSIENT_SOCKET_CODES.has(code)) return true;
+  // node-postgres names these in the message only.
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect/i.test(message)
+  );
 }

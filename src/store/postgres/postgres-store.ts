@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Level } from '../../domain/levels';
 import { nextBucketStart, periodStart } from '../../domain/time';
@@ -5,9 +7,7 @@ import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from 
 import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
 import type { Store } from '../store';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { applyBatch } from './apply';
+import { applyBatchRetrying } from './apply';
 import { PostgresInstanceIndex } from './instance-index';
 import { PostgresJobLeases } from './job-leases';
 import { openPool, redactUrl } from './connect';
@@ -25,8 +25,18 @@ export interface PostgresStoreOptions {
   log?: Logger;
   /** Run pending migrations on open (the default); false to refuse a database that needs them. */
   migrate?: boolean;
+  /** How long a query waits for a connection (to open, or to come free in a full pool). */
+  connectionTimeoutMs?: number;
   /** How long a scheduled job's claim outlives its holder's last renewal. */
   jobLeaseMs?: number;
+  /** How long a batch is tried again while the database is away (restarting, failing over). */
+  batchRetryMs?: number;
+}
+
+interface StoreSettings {
+  log: Logger;
+  jobLeaseMs: number;
+  batchRetryMs: number;
 }
 
 /** How long the store's version is trusted before it is read again: answers lag a commit by no more. */
@@ -39,18 +49,24 @@ export class PostgresStore implements Store {
   readonly jobClaims: JobClaims;
   private knownVersion: { at: number; value: Promise<string | undefined> } | undefined;
 
+  private readonly log: Logger;
+
   constructor(
     /** The primary. */
     readonly pool: pg.Pool,
     /** Where reads go: the standby, or the primary itself. */
     private readonly readPool: pg.Pool,
-    private readonly log: Logger,
-    jobLeaseMs = 60_000,
+    private readonly settings: StoreSettings = {
+      log: silentLogger,
+      jobLeaseMs: 60_000,
+      batchRetryMs: 60_000,
+    },
   ) {
+    this.log = settings.log;
     this.reads = new CoalescedReads(readPool);
     this.instances = new PostgresInstanceIndex(pool, readPool);
     const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
-    this.jobClaims = new PostgresJobLeases(pool, holder, jobLeaseMs, log);
+    this.jobClaims = new PostgresJobLeases(pool, holder, settings.jobLeaseMs, settings.log);
   }
 
   /**
@@ -73,7 +89,7 @@ export class PostgresStore implements Store {
   }
 
   async applyBatch(batch: IngestBatch): Promise<void> {
-    await applyBatch(this.pool, batch);
+    await applyBatchRetrying(this.pool, batch, { retryMs: this.settings.batchRetryMs, log: this.log });
   }
 
   /** Every batch leaves its roll-ups level with its days: nothing is ever deferred. */
@@ -135,7 +151,11 @@ export class PostgresStore implements Store {
 /** Connects, migrates the primary (unless told not to) and returns the store. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const log = options.log ?? silentLogger;
-  const pool = { max: options.poolSize ?? 10, statementTimeoutMs: options.statementTimeoutMs ?? 30_000 };
+  const pool = {
+    max: options.poolSize ?? 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
+    connectionTimeoutMs: options.connectionTimeoutMs,
+  };
   const primary = openPool(options.url, pool, log);
   const reads = options.readUrl ? openPool(options.readUrl, pool, log) : primary;
   try {
@@ -144,7 +164,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       url: redactUrl(options.url),
       ...(options.readUrl && { readUrl: redactUrl(options.readUrl) }),
     });
-    return new PostgresStore(primary, reads, log, options.jobLeaseMs);
+    return new PostgresStore(primary, reads, {
+      log,
+      jobLeaseMs: options.jobLeaseMs ?? 60_000,
+      batchRetryMs: options.batchRetryMs ?? 60_000,
+    });
   } catch (err) {
     await endPools(primary, reads);
     throw err;

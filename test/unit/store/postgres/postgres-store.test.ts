@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { DayEntry } from '../../../../src/domain/usage';
-import { silentLogger } from '../../../../src/log';
 import { openPostgresStore, PostgresStore } from '../../../../src/store/postgres';
 import { PartialReadError, UnreadableDataError } from '../../../../src/store/store';
 import { batch, failedHour, okHour, usage } from '../../../support/describe-store';
@@ -48,7 +47,7 @@ describe('PostgresStore', () => {
       statements.push(text);
       return query(text, values);
     }) as typeof counted.query;
-    const reader = new PostgresStore(counted, counted, silentLogger);
+    const reader = new PostgresStore(counted, counted);
     try {
       const days = await Promise.all(
         entries.map((entry) => reader.readDays('PROJECT', entry.date, ['alpha'])),
