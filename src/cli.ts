@@ -63,6 +63,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'lock-wait': { type: 'string' },
       'require-data': { type: 'boolean', default: false },
+      replace: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -100,6 +101,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
         const deps = await ingestDeps(config, store, bar ? log.child({}) : log, {
           now: Date.now,
           onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
+          replace: values.replace,
         });
         const report = await ingestRange(deps, firstHour, endHour);
         bar?.finish();
@@ -108,6 +110,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
           okHours: report.okHours,
           failedHours: report.failed.length,
           noDataHours: report.noDataHours.length,
+          keptHours: report.kept.length,
         };
         log.info('ingest finished', summary);
         for (const failure of report.failed.slice(0, 20)) {

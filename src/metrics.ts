@@ -18,6 +18,8 @@ export interface ServiceMetrics {
   ingestRuns: Counter<'outcome'>;
   ingestFailedHours: Counter;
   ingestNoDataHours: Counter;
+  /** Ok hours whose stored figures a run kept because the source answered with fewer series. */
+  ingestKeptHours: Counter;
   /** Start of the newest hour ingested ok, in epoch seconds. */
   lastOkHour: Gauge;
 }
@@ -65,6 +67,13 @@ export function createServiceMetrics(): ServiceMetrics {
       help:
         'Hours Prometheus answered for but no instance at all had samples in (stored ok with no usage: ' +
         'a selector that matches nothing, or no scraping then), each time a run ingested one',
+      registers,
+    }),
+    ingestKeptHours: new Counter({
+      name: 'carbonledger_ingest_kept_hours_total',
+      help:
+        'Ok hours a run re-ingested whose stored figures it kept: the source answered with fewer series ' +
+        'than they hold (a Prometheus that lost its data); `carbonledger ingest --replace` replaces them',
       registers,
     }),
     lastOkHour: new Gauge({

@@ -12,7 +12,7 @@ const CONFIG_FLAG = `  --config FILE         the JSON config (docs/CONFIGURATION
 
 export const USAGE = `usage:
   carbonledger serve [--config FILE] [--host H] [--port N] [--no-schedule] [--demo]
-  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data]
+  carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data] [--replace]
   carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
   carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]
 
@@ -47,11 +47,13 @@ environment:
 ${CONFIG_ENV}
   HOST, PORT            override server.host, server.port (the flags win over both)`,
 
-  ingest: `usage: carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data]
+  ingest: `usage: carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data] [--replace]
 
 Ingests the whole UTC hours in [from, to) from Prometheus: idempotent, the same hours again give
 the same store. An hour Prometheus could not answer is stored as failed (never as zero) and
-retried by serve's schedule. A progress bar on stderr when it is a terminal; a summary line last.
+retried by serve's schedule. An ok hour keeps its stored figures when Prometheus now answers it
+with fewer series (a Prometheus that lost its data): logged, and counted in the summary as
+keptHours. A progress bar on stderr when it is a terminal; a summary line last.
 
 flags:
   --from ISO            first instant, e.g. 2025-09-21T00:00Z (rounded up to a whole hour)
@@ -59,6 +61,7 @@ flags:
 ${CONFIG_FLAG}
   --lock-wait SECONDS   how long to wait for the dataDir's ingest lock (default 600)
   --require-data        exit 4 when in some ok hour no instance at all had samples
+  --replace             replace ok hours with what Prometheus answers now, even with fewer series
 
 exit codes:
   0  every hour ingested ok (hours with no samples included: they are ok with no usage)

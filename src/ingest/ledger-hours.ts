@@ -48,6 +48,7 @@ export function addReport(total: IngestReport, report: IngestReport): void {
   total.hours += report.hours;
   total.okHours += report.okHours;
   total.failed.push(...report.failed);
+  total.kept.push(...report.kept);
   total.instanceHours += report.instanceHours;
   total.noDataHours.push(...report.noDataHours);
 }

@@ -6,7 +6,7 @@ import { RECONCILE_PLUGIN } from './reconcile';
 
 export type IngestMetrics = Pick<
   ServiceMetrics,
-  'ingestRuns' | 'ingestFailedHours' | 'ingestNoDataHours' | 'lastOkHour'
+  'ingestRuns' | 'ingestFailedHours' | 'ingestNoDataHours' | 'ingestKeptHours' | 'lastOkHour'
 >;
 
 /** The plugins whose runs count as ingestion runs. */
@@ -15,8 +15,9 @@ export const INGEST_PLUGIN_NAMES: ReadonlySet<string> = new Set([INGEST_PLUGIN, 
 /**
  * Feeds the ingestion metrics from one run's outcome: `ingestRuns` by outcome (a run that found the
  * ingest lock held counts as `skipped`), `ingestFailedHours` by the hours it stored as failed,
- * `ingestNoDataHours` by the ok hours no instance had samples in, and `lastOkHour` from the newest
- * ok hour it reports.
+ * `ingestNoDataHours` by the ok hours no instance had samples in, `ingestKeptHours` by the ok
+ * hours whose figures it kept against an answer with fewer series, and `lastOkHour` from the
+ * newest ok hour it reports.
  */
 export function recordRunOutcome(metrics: IngestMetrics, outcome: RunOutcome): void {
   if (outcome.outcome !== 'ok' && outcome.outcome !== 'failed') {
@@ -30,6 +31,9 @@ export function recordRunOutcome(metrics: IngestMetrics, outcome: RunOutcome): v
   }
   if (typeof detail.noDataHours === 'number' && detail.noDataHours > 0) {
     metrics.ingestNoDataHours.inc(detail.noDataHours);
+  }
+  if (typeof detail.keptHours === 'number' && detail.keptHours > 0) {
+    metrics.ingestKeptHours.inc(detail.keptHours);
   }
   if (typeof detail.lastOkHour === 'string') {
     const ms = Date.parse(detail.lastOkHour);

@@ -147,6 +147,7 @@ export function scheduledIngestPlugin(
             okHours: total.okHours,
             failedHours: total.failed.length,
             noDataHours: total.noDataHours.length,
+            keptHours: total.kept.length,
             remainingHours,
             lastOkHour: isoOrNull(await findLastOkHour(ctx.store, now)),
           },

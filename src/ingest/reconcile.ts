@@ -97,6 +97,7 @@ export function reconcilePlugin(
             okHours: total.okHours,
             failedHours: total.failed.length,
             noDataHours: total.noDataHours.length,
+            keptHours: total.kept.length,
             lastOkHour: lastOk === undefined ? null : new Date(lastOk).toISOString(),
           },
         };

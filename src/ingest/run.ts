@@ -9,6 +9,7 @@ import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
+import type { KeptHour } from '../store/kept-figures';
 import type { Store } from '../store/store';
 import { contiguousRanges } from './ledger-hours';
 
@@ -29,12 +30,16 @@ export interface IngestDeps {
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (doneHours: number, totalHours: number) => void;
+  /** Ok answers replace ok hours even with fewer series than stored (`ingest --replace`). */
+  replace?: boolean;
 }
 
 export interface IngestReport {
   hours: number;
   okHours: number;
   failed: Array<{ hour: number; error: string }>;
+  /** Ok hours whose stored figures were kept: the source answered with fewer series (see `seriesVanished`). */
+  kept: KeptHour[];
   /** Instance-hours written. */
   instanceHours: number;
   /**
@@ -46,7 +51,7 @@ export interface IngestReport {
 }
 
 export function emptyReport(): IngestReport {
-  return { hours: 0, okHours: 0, failed: [], instanceHours: 0, noDataHours: [] };
+  return { hours: 0, okHours: 0, failed: [], kept: [], instanceHours: 0, noDataHours: [] };
 }
 
 /** Most hour ranges a no-data warning lists; the count says how many there were. */
@@ -135,7 +140,10 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
       // Built before the store is awaited, so only the batch, not the answers and costed hours it
       // came from, stays in memory while the store works.
       const costedStep = costStep(deps, start, end, fetched, intensities);
-      await deps.store.applyBatch(costedStep.batch, { deferRollups });
+      const { keptHours } = await deps.store.applyBatch(costedStep.batch, {
+        deferRollups,
+        replace: deps.replace === true,
+      });
       // A month behind the run is settled here, between steps, rather than by the store in the
       // middle of the next batch, while that batch's entries are also in memory.
       if (deferRollups && utcMonth(end) !== utcMonth(start)) await deps.store.settleRollups();
@@ -143,6 +151,7 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
       report.hours += (end - start) / HOUR_MS;
       report.okHours += okHours;
       report.failed.push(...failed);
+      report.kept.push(...keptHours);
       report.instanceHours += instanceHours;
       report.noDataHours.push(...noDataHours);
       deps.log.info('ingested step', {
@@ -151,8 +160,15 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
         okHours,
         failedHours: failed.length,
         noDataHours: noDataHours.length,
+        keptHours: keptHours.length,
         instanceHours,
       });
+      for (const kept of keptHours) {
+        deps.log.warn('kept the stored figures of an ok hour', {
+          hour: new Date(kept.hour).toISOString(),
+          reason: kept.reason,
+        });
+      }
       deps.onProgress?.(report.hours, totalHours);
       step = following;
     }

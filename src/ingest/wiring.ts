@@ -19,7 +19,7 @@ export async function ingestDeps(
   config: IngestSettings,
   store: Store,
   log: Logger,
-  extra: Pick<IngestDeps, 'now' | 'signal' | 'onProgress'>,
+  extra: Pick<IngestDeps, 'now' | 'signal' | 'onProgress' | 'replace'>,
 ): Promise<IngestDeps> {
   return {
     source: createPrometheusSource(config.prometheus, { log }),

@@ -1,4 +1,5 @@
 import type { Level } from '../domain/levels';
+import type { KeptHour } from './kept-figures';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
 import type { InstanceIndex } from './instance-index';
 
@@ -15,12 +16,15 @@ export interface Store {
    *   including keys first seen in this batch) holds `"failed"` for that hour; the ledger records
    *   the error and counts the attempt.
    * - failed, and the ledger says ok: figures and status stay; only the attempt is recorded.
+   * - ok, and the ledger says ok with more instance-hours of some machine type than the batch has
+   *   (series vanished from the source): figures and ledger record stay, and the hour is in the
+   *   result's `keptHours` (see `seriesVanished`), unless `options.replace`.
    * Day totals count only hours that did not fail; month and year roll-ups are brought level with
    * their days (with `deferRollups`, see ApplyOptions). A reader never sees a half-written file,
    * and a crash part-way is repaired on the next open or apply. The batch's `instances` go to the
    * instance index, with its newest ok hour.
    */
-  applyBatch(batch: IngestBatch, options?: ApplyOptions): Promise<void>;
+  applyBatch(batch: IngestBatch, options?: ApplyOptions): Promise<ApplyResult>;
 
   /** Brings every roll-up that batches deferred level with its days. */
   settleRollups(): Promise<void>;
@@ -67,6 +71,16 @@ export interface ApplyOptions {
    * level; another process may see a month's roll-ups behind its days until then.
    */
   deferRollups?: boolean;
+  /**
+   * Ok outcomes replace ok hours even when series vanished from the source (`ingest --replace`):
+   * an operator's explicit choice, never the default.
+   */
+  replace?: boolean;
+}
+
+export interface ApplyResult {
+  /** Ok hours whose stored figures were kept because the batch held fewer series than they. */
+  keptHours: KeptHour[];
 }
 
 /**

@@ -33,7 +33,9 @@ type Fault =
   | 'status-error-200'
   | 'slow'
   | 'connection-cut'
-  | 'truncated-json';
+  | 'truncated-json'
+  | 'empty-success'
+  | 'fewer-series';
 
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 300;
@@ -47,6 +49,11 @@ const SIX = [
   'busy_gCo2eq',
   'idle_gCo2eq',
 ];
+
+interface MatrixAnswer {
+  status: string;
+  data: { resultType: string; result: Array<{ metric: Record<string, string>; values: unknown[] }> };
+}
 
 let fault: Fault = 'none';
 let requests: SentRequest[] = [];
@@ -121,6 +128,15 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
       setTimeout(() => res.socket?.destroy(), 20);
       return;
     }
+    case 'empty-success':
+      // A Prometheus restarted without its volume: it answers, and knows no series.
+      return json(200, { status: 'success', data: { resultType: 'matrix', result: [] } });
+    case 'fewer-series': {
+      // A fresh replica that scraped only some instances: one instance's series are missing.
+      const answered = (await good(request).json()) as MatrixAnswer;
+      const result = answered.data.result.filter((series) => series.metric.instance !== '10.0.0.1:9100');
+      return json(200, { ...answered, data: { ...answered.data, result } });
+    }
     case 'truncated-json': {
       const text = await good(request).text();
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -156,7 +172,13 @@ interface Run {
   logs: Array<Record<string, unknown>>;
 }
 
-async function ingest(dataDir: string, url: string, fromHour: number, toHour: number): Promise<Run> {
+async function ingest(
+  dataDir: string,
+  url: string,
+  fromHour: number,
+  toHour: number,
+  options: { replace?: boolean } = {},
+): Promise<Run> {
   const logs: Array<Record<string, unknown>> = [];
   const log = jsonLogger((line) => logs.push(JSON.parse(line)));
   const config = parseConfig({
@@ -166,7 +188,10 @@ async function ingest(dataDir: string, url: string, fromHour: number, toHour: nu
   });
   const store = await openJsonStore({ dataDir, log });
   try {
-    const deps = await ingestDeps(config, store, log, { now: () => Date.parse('2025-10-01T00:00:00Z') });
+    const deps = await ingestDeps(config, store, log, {
+      now: () => Date.parse('2025-10-01T00:00:00Z'),
+      replace: options.replace,
+    });
     return { report: await ingestRange(deps, at(fromHour), at(toHour)), logs };
   } finally {
     await store.close();
@@ -317,3 +342,57 @@ describe.each(faults)('Prometheus fault: $fault', ({ fault: which, reason, tries
     expect(await snapshotFiles(dataDir, 'usage')).toEqual(cleanUsage);
   });
 });
+
+describe.each<{ fault: Fault }>([{ fault: 'empty-success' }, { fault: 'fewer-series' }])(
+  'Prometheus answers success with fewer series: $fault',
+  ({ fault: which }) => {
+    let dataDir: string;
+    let run: Run;
+
+    beforeAll(async () => {
+      dataDir = await tempDir();
+      fault = 'none';
+      expect((await ingest(dataDir, prometheusUrl, 0, 6)).report.failed).toEqual([]);
+      fault = which;
+      run = await ingest(dataDir, prometheusUrl, 3, 6);
+      fault = 'none';
+    });
+
+    it('keeps every stored figure and ok status, byte for byte', async () => {
+      expect(run.report).toMatchObject({ hours: 3, okHours: 3, failed: [] });
+      expect(await snapshotFiles(dataDir, 'usage')).toEqual(cleanUsage);
+      const store = await openJsonStore({ dataDir });
+      const ledger = await store.readLedgerMonth('2025-09');
+      await store.close();
+      for (const hour of [3, 4, 5]) {
+        expect(ledger.get(at(hour))).toMatchObject({ status: 'ok' });
+        expect(ledger.get(at(hour))).not.toHaveProperty('failedAttempts');
+      }
+    });
+
+    it('says so in the report and the log, hour by hour', () => {
+      expect(run.report.kept.map((kept) => kept.hour)).toEqual([at(3), at(4), at(5)]);
+      for (const kept of run.report.kept) expect(kept.reason).toMatch(/fewer series.*--replace/);
+      const warnings = run.logs.filter((line) => line.msg === 'kept the stored figures of an ok hour');
+      expect(warnings.map((line) => line.hour)).toEqual([3, 4, 5].map((h) => new Date(at(h)).toISOString()));
+    });
+
+    it('replaces them when told to (ingest --replace), and the next plain run brings them back', async () => {
+      const copy = await tempDir();
+      fault = 'none';
+      await ingest(copy, prometheusUrl, 0, 6);
+      fault = which;
+      const replaced = await ingest(copy, prometheusUrl, 3, 6, { replace: true });
+      fault = 'none';
+      expect(replaced.report.kept).toEqual([]);
+      const entry = await readDayEntryFile(copy, 'PROJECT', 'IDAaaS', DATE);
+      const cleanEntry = JSON.parse(cleanUsage.get(`usage/project/IDAaaS/2025/${DATE}.json`)!);
+      const busy = (e: typeof cleanEntry, label: string) =>
+        Number(e?.timeseries[label]?.all.busy_cpu_seconds_total ?? 0);
+      expect(busy(entry, '04:00')).toBeLessThan(busy(cleanEntry, '04:00'));
+      // A good answer has more series than the replaced hours hold: a plain run takes it.
+      expect((await ingest(copy, prometheusUrl, 3, 6)).report.kept).toEqual([]);
+      expect(await snapshotFiles(copy, 'usage')).toEqual(cleanUsage);
+    });
+  },
+);

@@ -32,8 +32,8 @@ export const STATIC_INTENSITY = { gPerKwh: 200, estimated: false, source: 'stati
 
 export const at = (iso: string): number => Date.parse(iso);
 
-export function okHour(iso: string): HourOutcome {
-  return { hour: at(iso), status: 'ok', intensity: STATIC_INTENSITY, instanceHours: { small: 1 } };
+export function okHour(iso: string, instanceHours: Record<string, number> = { small: 1 }): HourOutcome {
+  return { hour: at(iso), status: 'ok', intensity: STATIC_INTENSITY, instanceHours };
 }
 
 export function failedHour(iso: string, error: string): HourOutcome {
@@ -490,6 +490,54 @@ export function describeStore(
       expect(await store.readLedgerMonth('2025-09')).toEqual(
         new Map([[at('2025-09-21T03:00Z'), { ...OK_LEDGER_HOUR, failedAttempts: 2, lastError: 'bang' }]]),
       );
+    });
+
+    it('keeps an ok hour whose new answer has fewer instance-hours, unless told to replace it', async () => {
+      const alpha: DayEntry = {
+        level: 'PROJECT',
+        key: 'alpha',
+        date: '2025-09-21',
+        hours: { '03:00': usage(3), '04:00': usage(4) },
+        totals: usage(7),
+      };
+      const twoInstances = (iso: string): HourOutcome => okHour(iso, { small: 2 });
+      await store.applyBatch(
+        batch([twoInstances('2025-09-21T03:00Z'), twoInstances('2025-09-21T04:00Z')], [alpha]),
+      );
+      const ledgerBefore = await store.readLedgerMonth('2025-09');
+
+      // An empty answer for 03:00, one series of two for 04:00: both are kept, and said to be.
+      const emptied = okHour('2025-09-21T03:00Z', {});
+      const fewer = okHour('2025-09-21T04:00Z', { small: 1 });
+      const lower: DayEntry = { ...alpha, hours: { '04:00': usage(1) }, totals: usage(1) };
+      const result = await store.applyBatch(batch([emptied, fewer], [lower]));
+      expect(result.keptHours.map((kept) => kept.hour)).toEqual([
+        at('2025-09-21T03:00Z'),
+        at('2025-09-21T04:00Z'),
+      ]);
+      expect(result.keptHours[1].reason).toMatch(/1 of 2 "small"/);
+      expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([alpha]);
+      expect(await store.readMonths('PROJECT', '2025-09', ['alpha'])).toMatchObject([{ totals: usage(7) }]);
+      expect(await store.readLedgerMonth('2025-09')).toEqual(ledgerBefore);
+
+      // As many series, or more, replace the hour; so does an explicit replacement with fewer.
+      const more = await store.applyBatch(
+        batch(
+          [okHour('2025-09-21T04:00Z', { small: 3 })],
+          [{ ...lower, hours: { '04:00': usage(5) }, totals: usage(5) }],
+        ),
+      );
+      expect(more.keptHours).toEqual([]);
+      expect((await store.readDays('PROJECT', '2025-09-21', ['alpha']))[0]?.hours['04:00']).toEqual(usage(5));
+      const replaced = await store.applyBatch(batch([emptied], []), { replace: true });
+      expect(replaced.keptHours).toEqual([]);
+      expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([
+        { ...alpha, hours: { '04:00': usage(5) }, totals: usage(5) },
+      ]);
+      expect((await store.readLedgerMonth('2025-09')).get(at('2025-09-21T03:00Z'))).toMatchObject({
+        status: 'ok',
+        instanceHours: {},
+      });
     });
 
     it("removes a key's bucket when its hour is re-ingested without it, and leaves other hours alone", async () => {

@@ -25,6 +25,8 @@ export interface FakeCpuSource extends CpuSecondsSource {
   calls: Array<[number, number]>;
   /** Hours answered failed. */
   failing: Set<number>;
+  /** Hours answered ok with no series (a Prometheus that lost its data). */
+  emptied: Set<number>;
   /** When set, each fetch waits for it (or for the run's abort). */
   gate?: Promise<void>;
   /** Hours asked for, over every call. */
@@ -36,6 +38,7 @@ export function fakeCpuSource(): FakeCpuSource {
   const source: FakeCpuSource = {
     calls: [],
     failing: new Set(),
+    emptied: new Set(),
     hoursAsked: () => source.calls.flatMap(([from, to]) => hoursIn(from, to)),
     async fetchHours(fromHour, toHour, signal) {
       source.calls.push([fromHour, toHour]);
@@ -51,18 +54,25 @@ export function fakeCpuSource(): FakeCpuSource {
           hour,
           source.failing.has(hour)
             ? { status: 'failed', error: 'Prometheus answered 503' }
-            : {
-                status: 'ok',
-                rows: [
-                  {
-                    hour,
-                    instance: 'i-1:9100',
-                    labels: { cloud_project_name: 'P', machine_name: 'M', host: 'h1', instance: 'i-1:9100' },
-                    busyCpuSeconds: 3600,
-                    idleCpuSeconds: 0,
-                  },
-                ],
-              },
+            : source.emptied.has(hour)
+              ? { status: 'ok', rows: [] }
+              : {
+                  status: 'ok',
+                  rows: [
+                    {
+                      hour,
+                      instance: 'i-1:9100',
+                      labels: {
+                        cloud_project_name: 'P',
+                        machine_name: 'M',
+                        host: 'h1',
+                        instance: 'i-1:9100',
+                      },
+                      busyCpuSeconds: 3600,
+                      idleCpuSeconds: 0,
+                    },
+                  ],
+                },
         );
       }
       return out;

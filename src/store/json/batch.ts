@@ -2,6 +2,7 @@ import { FIGURE_FIELDS, type Breakdown, type Figures } from '../../domain/figure
 import { LEVELS } from '../../domain/levels';
 import { HOUR_MS, hourLabel, isWholeHour, periodStart, utcDate, utcMonth } from '../../domain/time';
 import { FAILED, type HourOutcome, type IngestBatch, type LedgerHour } from '../../domain/usage';
+import { type KeptHour, seriesVanished } from '../kept-figures';
 import { encodeKey, isDate } from './layout';
 import { nextLedgerHour } from './ledger';
 import type { DayChange } from './merge';
@@ -68,21 +69,33 @@ export interface BatchPlan {
   days: Map<string, DayChange>;
   /** The ledger months (`YYYY-MM`) after the batch, whole, for every month it touches. */
   ledger: Map<string, Map<number, LedgerHour>>;
+  /** Ok hours whose stored figures stay as they are, ledger record and all (see `seriesVanished`). */
+  kept: KeptHour[];
 }
 
-/** Decides, from the ledger as it stands, what each outcome does to the day entries and the ledger. */
+/**
+ * Decides, from the ledger as it stands, what each outcome does to the day entries and the ledger.
+ * `replace`: an ok answer replaces an ok hour even with fewer series (an operator's explicit choice).
+ */
 export function planBatch(
   outcomes: readonly HourOutcome[],
   ledgerBefore: ReadonlyMap<string, ReadonlyMap<number, LedgerHour>>,
   attemptedAt: number,
+  replace = false,
 ): BatchPlan {
   const days = new Map<string, { replace: string[]; markFailed: string[] }>();
   const ledger = new Map<string, Map<number, LedgerHour>>();
+  const kept: KeptHour[] = [];
   for (const outcome of [...outcomes].sort((a, b) => a.hour - b.hour)) {
     const month = utcMonth(outcome.hour);
     const monthLedger = ledger.get(month) ?? new Map(ledgerBefore.get(month));
     ledger.set(month, monthLedger);
     const previous = monthLedger.get(outcome.hour);
+    const vanished = replace ? undefined : seriesVanished(previous, outcome);
+    if (vanished !== undefined) {
+      kept.push({ hour: outcome.hour, reason: vanished });
+      continue;
+    }
     monthLedger.set(outcome.hour, nextLedgerHour(previous, outcome, attemptedAt));
 
     // An hour failed since a damaged day entry went may still have other keys' figures: kept too.
@@ -95,5 +108,5 @@ export function planBatch(
     days.set(date, change);
     (outcome.status === 'ok' ? change.replace : change.markFailed).push(hourLabel(outcome.hour));
   }
-  return { days, ledger };
+  return { days, ledger, kept };
 }

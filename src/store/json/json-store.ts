@@ -14,7 +14,13 @@ import {
 } from '../../domain/usage';
 import { INGEST_LOCK_FILE, removeDeadWritersTemporaries, withIngestLockIfFree } from '../../ingest/lock';
 import { errorFields, silentLogger, type Logger } from '../../log';
-import { PartialReadError, UnreadableDataError, type ApplyOptions, type Store } from '../store';
+import {
+  PartialReadError,
+  UnreadableDataError,
+  type ApplyOptions,
+  type ApplyResult,
+  type Store,
+} from '../store';
 import { planBatch, validateBatch } from './batch';
 import {
   dayFileText,
@@ -186,8 +192,8 @@ export class JsonStore implements Store {
     this.quarantine = new QuarantineLayout(dataDir);
   }
 
-  applyBatch(batch: IngestBatch, options: ApplyOptions = {}): Promise<void> {
-    return this.serially(() => this.applyNow(batch, options.deferRollups === true));
+  applyBatch(batch: IngestBatch, options: ApplyOptions = {}): Promise<ApplyResult> {
+    return this.serially(() => this.applyNow(batch, options));
   }
 
   /**
@@ -215,7 +221,7 @@ export class JsonStore implements Store {
   }
 
   /** Batches and settlements from this process, one after another. */
-  private serially(work: () => Promise<void>): Promise<void> {
+  private serially<T>(work: () => Promise<T>): Promise<T> {
     const done = this.writing.then(work);
     this.writing = done.catch(() => undefined);
     return done;
@@ -454,13 +460,13 @@ export class JsonStore implements Store {
     if (after !== text) await writeFileAtomic(path, after);
   }
 
-  private async applyNow(batch: IngestBatch, deferRollups: boolean): Promise<void> {
+  private async applyNow(batch: IngestBatch, options: ApplyOptions): Promise<ApplyResult> {
     validateBatch(batch);
     await this.repairQuarantining();
     // A damaged file the batch comes across is moved aside, and the batch planned again without it.
     for (let round = 1; ; round++) {
       try {
-        return await this.applyOnce(batch, deferRollups);
+        return await this.applyOnce(batch, options);
       } catch (err) {
         // What is pending may no longer be what the disk holds; the journal names it all.
         this.forgetPending();
@@ -470,10 +476,11 @@ export class JsonStore implements Store {
     }
   }
 
-  private async applyOnce(batch: IngestBatch, deferRollups: boolean): Promise<void> {
+  private async applyOnce(batch: IngestBatch, options: ApplyOptions): Promise<ApplyResult> {
+    const deferRollups = options.deferRollups === true;
     const ledger = await this.readLedgerMonths(batch.outcomes.map((outcome) => utcMonth(outcome.hour)));
     const ledgerBefore = new Map([...ledger].map(([month, { hours }]) => [month, hours]));
-    const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt);
+    const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt, options.replace === true);
     const candidates = await this.dayCandidates(batch.entries, plan.days);
     // Before the days: a crash then leaves the index knowing a project too many (a scoped token is
     // refused the instance), never one too few (it would see another project's usage).
@@ -500,6 +507,7 @@ export class JsonStore implements Store {
     await this.removeJournalOnceSettled();
     // After the days: the index is derived from them, and re-ingesting the hours brings it level.
     await this.instances.record(batch.instances ?? [], newestOkHour(batch));
+    return { keptHours: plan.kept };
   }
 
   private async removeJournalOnceSettled(): Promise<void> {

@@ -3,6 +3,7 @@ import { fixedClock } from '../../../src/domain/clock';
 import { acquireIngestLock } from '../../../src/ingest/lock';
 import { ingestRunRecorder, primeLastOkHour, recordRunOutcome } from '../../../src/ingest/metrics';
 import { INGEST_PLUGIN, scheduledIngestPlugin } from '../../../src/ingest/plugin';
+import { RECONCILE_PLUGIN, reconcilePlugin } from '../../../src/ingest/reconcile';
 import { silentLogger, type Logger } from '../../../src/log';
 import { createServiceMetrics, type ServiceMetrics } from '../../../src/metrics';
 import { PluginHost } from '../../../src/plugins/host';
@@ -90,6 +91,34 @@ describe('ingestRunRecorder as the PluginHost onRun listener', () => {
     const restarted = createServiceMetrics();
     await primeLastOkHour(restarted, store, Date.parse('2025-09-20T12:00:00Z'));
     expect(await lastOkHour(restarted)).toBe(Date.parse('2025-09-20T08:00:00Z') / 1000);
+  });
+
+  it('counts the ok hours a run kept against an answer with fewer series', async () => {
+    const dataDir = dirs.make();
+    const store = await openJsonStore({ dataDir, log: silentLogger });
+    const metrics = createServiceMetrics();
+    const source = fakeCpuSource();
+    const host = new PluginHost({
+      store,
+      clock: fixedClock(Date.parse('2025-09-20T10:05:00Z')),
+      log: silentLogger,
+      scheduler: manualScheduler(),
+      onRun: ingestRunRecorder(metrics),
+    });
+    host.register(
+      reconcilePlugin({ schedule: '0 2 * * *', makeDeps: fakeDeps(source, fakeCarbon()) }),
+      ingestConfig(dataDir, 24),
+    );
+    await host.runNow(RECONCILE_PLUGIN);
+    const before = await store.readDays('INSTANCE', '2025-09-19', ['i-1:9100']);
+    for (let hour = 0; hour < 24; hour++)
+      source.emptied.add(Date.parse('2025-09-19T00:00:00Z') + hour * 3_600_000);
+    await host.runNow(RECONCILE_PLUGIN);
+    await host.stop();
+    expect(await store.readDays('INSTANCE', '2025-09-19', ['i-1:9100'])).toEqual(before);
+    expect((await metrics.ingestKeptHours.get()).values[0].value).toBe(24);
+    expect(await runsByOutcome(metrics)).toEqual({ ok: 2 });
+    expect(await metrics.registry.metrics()).toMatch(/^carbonledger_ingest_kept_hours_total 24$/m);
   });
 
   it('a listener that throws is logged and never breaks a run', async () => {

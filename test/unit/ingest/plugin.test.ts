@@ -88,6 +88,7 @@ describe('the hourly ingest plugin', () => {
             okHours: 5,
             failedHours: 0,
             noDataHours: 0,
+            keptHours: 0,
             remainingHours: 0,
             lastOkHour: '2025-09-20T09:00:00.000Z',
           },

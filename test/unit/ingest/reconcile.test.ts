@@ -176,6 +176,7 @@ describe('the reconcile plugin', () => {
             okHours: 27,
             failedHours: 0,
             noDataHours: 0,
+            keptHours: 0,
             lastOkHour: '2025-09-20T01:00:00.000Z',
           },
         },
