@@ -276,7 +276,8 @@ function tokenCommand(argv: string[]): number {
   }
   const token = randomBytes(32).toString('base64url');
   const entry = {
-    name: values.name ?? `token-${new Date().toISOString().slice(0, 10)}`,
+    // Unique without --name: the config refuses two tokens of one name.
+    name: values.name ?? `token-${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`,
     sha256: createHash('sha256').update(token).digest('hex'),
     ...(values.admin ? { role: 'admin' } : {}),
     ...(projects?.length ? { projects } : {}),

@@ -195,20 +195,26 @@ export const AuthSchema = z
       )
       .default([])
       .check((context) => {
-        // One token with two entries would be granted whichever scope the lookup met first.
-        const first = new Map<string, number>();
-        context.value.forEach((token, index) => {
-          const earlier = first.get(token.sha256);
-          if (earlier === undefined) first.set(token.sha256, index);
-          else {
-            context.issues.push({
-              code: 'custom',
-              input: token.sha256,
-              path: [index, 'sha256'],
-              message: `the same token as auth.tokens.${earlier}`,
-            });
-          }
-        });
+        // One token with two entries would be granted whichever scope the lookup met first; two
+        // tokens of one name could not be told apart in errors, logs and the operator's config.
+        for (const [field, what] of [
+          ['sha256', 'token'],
+          ['name', 'name'],
+        ] as const) {
+          const first = new Map<string, number>();
+          context.value.forEach((token, index) => {
+            const earlier = first.get(token[field]);
+            if (earlier === undefined) first.set(token[field], index);
+            else {
+              context.issues.push({
+                code: 'custom',
+                input: token[field],
+                path: [index, field],
+                message: `the same ${what} as auth.tokens.${earlier}`,
+              });
+            }
+          });
+        }
       }),
   })
   .strict();

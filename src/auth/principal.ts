@@ -14,3 +14,13 @@ export const ANONYMOUS: Principal = { kind: 'anonymous' };
 export function seesEverything(principal: Principal): principal is Exclude<Principal, { kind: 'scoped' }> {
   return principal.kind !== 'scoped';
 }
+
+/**
+ * What a principal may see, as a string: equal for two principals exactly when every answer to one
+ * is an answer to the other. Keys cached answers; a token's name, a label, never does.
+ */
+export function scopeKey(principal: Principal): string {
+  if (seesEverything(principal)) return 'all';
+  const sorted = (set: ReadonlySet<string>) => [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify({ projects: sorted(principal.projects), users: sorted(principal.users) });
+}

@@ -9,7 +9,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-import type { Principal } from '../auth/principal';
+import { scopeKey, type Principal } from '../auth/principal';
 import { maskError, QueryTimeoutError } from '../errors';
 import { errorFields, type Logger } from '../log';
 import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
@@ -111,7 +111,7 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       const cacheKey =
         version === undefined
           ? undefined
-          : JSON.stringify([principalKey(principal), search, req.headers.accept ?? '', body]);
+          : JSON.stringify([scopeKey(principal), search, req.headers.accept ?? '', body]);
       const cached = cacheKey === undefined ? undefined : responseCache.get(cacheKey, version!);
       if (cached !== undefined) {
         for (const operation of cached.rootFields) {
@@ -169,11 +169,6 @@ const REJECTED = Symbol('rejected');
 
 function isJsonRequest(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
-}
-
-/** Whom an answer may be replayed to: everyone who sees everything shares answers; a scoped token only its own. */
-function principalKey(principal: Principal): string {
-  return principal.kind === 'scoped' ? `scoped:${principal.name}` : 'all';
 }
 
 /** The document a request carries, where Apollo will look for it; undefined when there is none. */

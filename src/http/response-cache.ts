@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { LRUCache } from 'lru-cache';
 import { rootFieldNames } from './root-fields';
 
 /**
@@ -7,6 +8,8 @@ import { rootFieldNames } from './root-fields';
  * executing and serialising it again is almost all of its cost. An answer is reused only for the
  * same request (body, query string, Accept), the same principal and the same store version, and
  * only for root fields whose answer depends on nothing else (not the clock, not live Prometheus).
+ * "The same principal" is what it may see (`scopeKey`), never its name: names are labels, and
+ * two tokens of one name but other scopes must never share an answer.
  */
 export const CACHEABLE_ROOT_FIELDS: ReadonlySet<string> = new Set([
   'usageSeries',
@@ -22,40 +25,31 @@ export interface CachedResponse {
   rootFields: string[];
 }
 
+/**
+ * The rendered answers, least recently used out first, bounded by their characters (bodies and
+ * keys). An answer of another store version is forgotten when met.
+ */
 export class ResponseCache {
-  private readonly entries = new Map<string, CachedResponse & { version: string }>();
-  private chars = 0;
+  private readonly entries: LRUCache<string, CachedResponse & { version: string }>;
 
-  constructor(private readonly maxChars: number) {}
+  constructor(maxChars: number) {
+    // lru-cache: eviction by size and recency, and refusal of one entry over a quarter of it.
+    this.entries = new LRUCache({
+      maxSize: maxChars,
+      maxEntrySize: maxChars / 4,
+      sizeCalculation: (entry, key) => entry.body.length + key.length,
+    });
+  }
 
   get(key: string, version: string): CachedResponse | undefined {
     const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
+    if (entry === undefined || entry.version === version) return entry;
     this.entries.delete(key);
-    if (entry.version !== version) {
-      this.chars -= entry.body.length + key.length;
-      return undefined;
-    }
-    // Most recently used last, so eviction takes the least recently used first.
-    this.entries.set(key, entry);
-    return entry;
+    return undefined;
   }
 
   set(key: string, version: string, response: CachedResponse): void {
-    const chars = response.body.length + key.length;
-    if (chars > this.maxChars / 4) return;
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.entries.delete(key);
-      this.chars -= old.body.length + key.length;
-    }
     this.entries.set(key, { ...response, version });
-    this.chars += chars;
-    for (const [oldest, entry] of this.entries) {
-      if (this.chars <= this.maxChars) break;
-      this.entries.delete(oldest);
-      this.chars -= entry.body.length + oldest.length;
-    }
   }
 }
 

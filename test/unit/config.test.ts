@@ -101,7 +101,7 @@ describe('config', () => {
     );
   });
 
-  it('refuses one token listed twice, and an admin token that is also scoped', () => {
+  it('refuses one token listed twice, two tokens of one name, and an admin token that is also scoped', () => {
     const sha256 = 'a'.repeat(64);
     expect(
       problemsOf(() =>
@@ -116,6 +116,19 @@ describe('config', () => {
         }),
       ),
     ).toEqual(['auth.tokens.2.sha256: the same token as auth.tokens.0']);
+    expect(
+      problemsOf(() =>
+        parseConfig({
+          auth: {
+            tokens: [
+              { name: 'isis', sha256: 'a'.repeat(64), projects: ['ISIS'] },
+              { name: 'clf', sha256: 'b'.repeat(64), projects: ['CLF'] },
+              { name: 'isis', sha256: 'c'.repeat(64), projects: ['CLF'] },
+            ],
+          },
+        }),
+      ),
+    ).toEqual(['auth.tokens.2.name: the same name as auth.tokens.0']);
     expect(
       problemsOf(() =>
         parseConfig({ auth: { tokens: [{ name: 'ops', sha256, role: 'admin', projects: ['ISIS'] }] } }),

@@ -87,6 +87,17 @@ describe('the command line', () => {
     });
   });
 
+  it('token: names tokens made without --name apart, so a config can hold them all', async () => {
+    const entries = [];
+    for (let i = 0; i < 3; i++) {
+      const { stdout } = await run(['token', '--projects', i === 0 ? 'ISIS' : 'CLF']);
+      entries.push(JSON.parse(stdout.slice(stdout.indexOf('{'))));
+    }
+    expect(new Set(entries.map((entry) => entry.name)).size).toBe(3);
+    for (const entry of entries) expect(entry.name).toMatch(/^token-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}$/);
+    expect(parseConfig({ auth: { tokens: entries } }).auth?.tokens).toHaveLength(3);
+  });
+
   it('token: refuses a token both admin and scoped, and one with no scope, exit 2 saying why once', async () => {
     const both = await run(['token', '--admin', '--projects', 'ISIS']);
     expect(both).toMatchObject({ code: 2, stdout: '' });

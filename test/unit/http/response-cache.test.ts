@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { ResponseCache } from '../../../src/http/response-cache';
 import { FIXTURE_DAY, startTestServer, usageFixture, type TestServer } from '../../support/http';
 import type { CountingStore } from '../../support/memory-usage';
@@ -77,6 +79,67 @@ describe('answer cache of usage queries', () => {
     expect(bad.errors).toBeDefined();
     const again = await ask(SERIES.replace(`${FIXTURE_DAY}T12`, `${FIXTURE_DAY}T00`), { key: 'IDAaaS' });
     expect(again.errors).toBeDefined();
+  });
+});
+
+describe('answer cache with scoped tokens', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  let server: TestServer;
+  const fixture = usageFixture();
+  const reads = () => (fixture.store as CountingStore).calls.readDays.length;
+
+  beforeAll(async () => {
+    // Two tokens of one name (a config from before names had to be unique, or one built in code):
+    // the cache must tell them apart by what they may see.
+    server = await startTestServer({
+      store: fixture.store,
+      storeVersion: () => 'v1',
+      auth: {
+        anonymous: false,
+        tokens: [
+          { name: 'token-2026-11-27', sha256: sha256('idaaas-secret'), projects: ['IDAaaS'] },
+          { name: 'token-2026-11-27', sha256: sha256('isis-secret'), projects: ['ISIS'] },
+          { name: 'isis-too', sha256: sha256('isis-too-secret'), projects: ['ISIS'] },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const ask = async (token: string, query: string) => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as {
+      data?: Record<string, unknown>;
+      errors?: Array<{ extensions: { code: string } }>;
+    };
+  };
+  const series = (key: string) =>
+    SERIES.replace('query($key: String!)', 'query').replace('key: $key', `key: ${JSON.stringify(key)}`);
+
+  it('never replays one scope’s answer to a token of another scope with the same name', async () => {
+    expect(await ask('idaaas-secret', '{ usageKeys(level: PROJECT) }')).toEqual({
+      data: { usageKeys: ['IDAaaS'] },
+    });
+    expect(await ask('isis-secret', '{ usageKeys(level: PROJECT) }')).toEqual({
+      data: { usageKeys: ['ISIS'] },
+    });
+    expect((await ask('idaaas-secret', series('IDAaaS'))).data).toBeDefined();
+    const refused = await ask('isis-secret', series('IDAaaS'));
+    expect(refused.data ?? null).toBeNull();
+    expect(refused.errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('shares answers between tokens that see the same', async () => {
+    await ask('isis-secret', series('ISIS'));
+    const before = reads();
+    expect((await ask('isis-too-secret', series('ISIS'))).data).toBeDefined();
+    expect(reads()).toBe(before);
   });
 });
 
