@@ -65,7 +65,9 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const metrics = createServiceMetrics();
   const host = new PluginHost({ store, clock, log, onRun: ingestRunRecorder(metrics) });
   const poller = createActivePoller({ config, log, clock, pollOnRead: !options.schedule });
-  const scopeIndex = storeScopeIndex(store, clock);
+  const storeVersion = () => jsonStoreVersion(config.store.dataDir);
+  // The access index and the answer cache follow one version, so a change reaches both at once.
+  const scopeIndex = storeScopeIndex(store, storeVersion);
   try {
     if (options.demo) {
       await checkCanListen(config.server.host, config.server.port);
@@ -101,7 +103,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       host: config.server.host,
       port: config.server.port,
       metrics,
-      storeVersion: () => jsonStoreVersion(config.store.dataDir),
+      storeVersion,
     });
     return {
       url: server.url,

@@ -2,7 +2,7 @@ import type { Level } from '../domain/levels';
 import { ForbiddenError } from '../errors';
 import type { ActiveWorkspaceRecord, ActiveWorkspaceSource } from '../services/active-workspaces';
 import { type Principal, seesEverything } from './principal';
-import type { ScopeIndex } from './scope-index';
+import type { InstanceProjects, ScopeIndex } from './scope-index';
 
 /**
  * What one request may read (contract section 7; the README's "Access" says it for users). Admin
@@ -39,17 +39,15 @@ export function accessFor(principal: Principal, scopeIndex: ScopeIndex): Access 
   }
   const { name, projects, users } = principal;
 
-  // Per request, like the loaders: an INSTANCE level read asks about the same instances repeatedly.
-  const instanceInScope = new Map<string, Promise<boolean>>();
-  const isInstanceInScope = (instance: string): Promise<boolean> => {
-    let answer = instanceInScope.get(instance);
-    if (!answer) {
-      answer = scopeIndex
-        .projectsOfInstance(instance)
-        .then((ranUnder) => ranUnder.size > 0 && [...ranUnder].every((project) => projects.has(project)));
-      instanceInScope.set(instance, answer);
-    }
-    return answer;
+  // Read once per request, like the loaders: an INSTANCE level read asks about many instances, and
+  // one request sees one index.
+  let index: Promise<InstanceProjects> | undefined;
+  const isInstanceInScope = async (instance: string): Promise<boolean> => {
+    index ??= scopeIndex.read();
+    const ranUnder = (await index).get(instance);
+    return (
+      ranUnder !== undefined && ranUnder.size > 0 && [...ranUnder].every((project) => projects.has(project))
+    );
   };
 
   const inScope = async (level: Level, key: string): Promise<boolean> => {

@@ -1,5 +1,7 @@
-import type { Clock } from '../domain/clock';
 import type { Store } from '../store/store';
+
+/** Instance → every project it was attributed to in any ingested hour. */
+export type InstanceProjects = ReadonlyMap<string, ReadonlySet<string>>;
 
 /**
  * Which projects an instance has run under: what scoping INSTANCE series needs and the usage data
@@ -8,45 +10,45 @@ import type { Store } from '../store/store';
  * Access section says what scoped tokens see.
  */
 export interface ScopeIndex {
-  /** Every project the instance was attributed to in any ingested hour; empty when unknown. */
-  projectsOfInstance(instance: string): Promise<ReadonlySet<string>>;
+  /** The index as it stands; an instance absent from it is known under no project. */
+  read(): Promise<InstanceProjects>;
 }
 
-const NONE: ReadonlySet<string> = new Set();
-
 /** Knows no instance, so scoped tokens see no INSTANCE series: the safe answer while nothing records it. */
-export const noInstanceProjects: ScopeIndex = { projectsOfInstance: async () => NONE };
+export const noInstanceProjects: ScopeIndex = { read: async () => new Map() };
 
 /** An index over a known mapping, instance → the projects it ran under. */
 export function scopeIndexOf(projectsByInstance: Readonly<Record<string, readonly string[]>>): ScopeIndex {
-  const index = new Map(
+  const index: InstanceProjects = new Map(
     Object.entries(projectsByInstance).map(([instance, projects]) => [instance, new Set(projects)]),
   );
-  return { projectsOfInstance: async (instance) => index.get(instance) ?? NONE };
+  return { read: async () => index };
 }
 
 /**
- * The store's instance → projects index, read at most once per `maxAgeMs`: it changes only when an
- * ingest writes, and a request may ask about hundreds of instances. A failed read is not kept.
+ * The store's instance → projects index, kept while the store's version stays the one it was read
+ * at: the same version the answer cache keys on (see `jsonStoreVersion`), so an ingestion that
+ * widens an instance's projects, narrowing what a scoped token may read, reaches both at once.
+ * Undefined from `version` (the store is changing, or cannot tell): read afresh every time. A
+ * failed read is not kept.
  */
 export function storeScopeIndex(
   store: Pick<Store, 'readInstanceProjects'>,
-  clock: Clock,
-  maxAgeMs = 30_000,
+  version: () => string | undefined,
 ): ScopeIndex {
-  let cached: { readAt: number; index: Promise<Map<string, ReadonlySet<string>>> } | undefined;
+  let cached: { version: string; index: Promise<InstanceProjects> } | undefined;
   return {
-    async projectsOfInstance(instance) {
-      const now = clock.now();
-      if (cached === undefined || now - cached.readAt >= maxAgeMs) {
-        const index = store.readInstanceProjects();
-        const entry = { readAt: now, index };
+    read() {
+      const now = version();
+      if (now === undefined) return store.readInstanceProjects();
+      if (cached?.version !== now) {
+        const entry = { version: now, index: store.readInstanceProjects() };
         cached = entry;
-        index.catch(() => {
+        entry.index.catch(() => {
           if (cached === entry) cached = undefined;
         });
       }
-      return (await cached.index).get(instance) ?? NONE;
+      return cached.index;
     },
   };
 }

@@ -45,8 +45,6 @@ export function createRequestContext(deps: RequestContextDeps): AppContext {
     clock: deps.clock,
     log: deps.log,
     activeWorkspaces: { list: () => guard(() => workspaces.list()), status: () => workspaces.status() },
-    access: accessFor(deps.principal ?? ANONYMOUS, {
-      projectsOfInstance: (instance) => guard(() => scopeIndex.projectsOfInstance(instance)),
-    }),
+    access: accessFor(deps.principal ?? ANONYMOUS, { read: () => guard(() => scopeIndex.read()) }),
   };
 }

@@ -6,7 +6,11 @@ import { hashToken } from '../../src/auth/tokens';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
 import { silentLogger } from '../../src/log';
+import { ingestRange } from '../../src/ingest/run';
 import { startService, type RunningService } from '../../src/serve';
+import { openJsonStore } from '../../src/store/json';
+import { jsonStoreVersion } from '../../src/store/json/read-cache';
+import { directIngestDeps } from '../support/fake-ingest';
 
 const NOW = Date.parse('2026-11-27T00:00:00Z');
 const CLF_TOKEN = 'clf-token-for-tests';
@@ -75,5 +79,44 @@ describe('serve: a project-scoped token and INSTANCE series', () => {
     const other = await ask(CLF_TOKEN, instanceSeries('idaaas-matlab-01:9100'));
     expect(other.errors?.[0].extensions.code).toBe('FORBIDDEN');
     expect(other.errors?.[0].message).toContain('idaaas-matlab-01:9100');
+  });
+
+  it('loses an instance the moment an ingestion records it under another project', async () => {
+    // Both caches warm: the store version settled, the answer and the index read under it.
+    while (jsonStoreVersion(dataDir) === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let i = 0; i < 2; i++)
+      expect((await ask(CLF_TOKEN, instanceSeries('clf-sim-02:9100'))).errors).toBeUndefined();
+    expect((await ask(CLF_TOKEN, '{ usageKeys(level: INSTANCE) }')).data!.usageKeys).toContain(
+      'clf-sim-02:9100',
+    );
+
+    // An ingestion of a later hour (another process's store, as `carbonledger ingest` is) finds the
+    // instance under IDAaaS too.
+    const hour = NOW;
+    const store = await openJsonStore({ dataDir, log: silentLogger });
+    const labels = { cloud_project_name: 'IDAaaS', machine_name: 'sim', instance: 'clf-sim-02:9100' };
+    const source = {
+      fetchHours: async () =>
+        new Map([
+          [
+            hour,
+            {
+              status: 'ok' as const,
+              rows: [{ hour, instance: labels.instance, labels, busyCpuSeconds: 60, idleCpuSeconds: 0 }],
+            },
+          ],
+        ]),
+    };
+    try {
+      await ingestRange(directIngestDeps(store, source), hour, hour + 3_600_000);
+    } finally {
+      await store.close();
+    }
+
+    const refused = await ask(CLF_TOKEN, instanceSeries('clf-sim-02:9100'));
+    expect(refused.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    expect((await ask(CLF_TOKEN, '{ usageKeys(level: INSTANCE) }')).data!.usageKeys).not.toContain(
+      'clf-sim-02:9100',
+    );
   });
 });

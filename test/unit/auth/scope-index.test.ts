@@ -1,5 +1,4 @@
 import { storeScopeIndex } from '../../../src/auth/scope-index';
-import { fixedClock } from '../../../src/domain/clock';
 
 describe('storeScopeIndex', () => {
   function countingStore(answers: Array<Map<string, ReadonlySet<string>> | Error>) {
@@ -16,28 +15,34 @@ describe('storeScopeIndex', () => {
     };
   }
 
-  it('answers from one read of the store until the index is older than maxAgeMs', async () => {
-    const clock = fixedClock(0);
+  it('answers from one read while the store version holds, and reads again as soon as it changes', async () => {
     const store = countingStore([
       new Map([['vm1:9100', new Set(['IDAaaS'])]]),
       new Map([['vm1:9100', new Set(['IDAaaS', 'ISIS'])]]),
     ]);
-    const index = storeScopeIndex(store, clock, 1000);
-    expect(await index.projectsOfInstance('vm1:9100')).toEqual(new Set(['IDAaaS']));
-    expect(await index.projectsOfInstance('vm9:9100')).toEqual(new Set());
-    clock.advance(999);
-    expect(await index.projectsOfInstance('vm1:9100')).toEqual(new Set(['IDAaaS']));
+    let version: string | undefined = 'v1';
+    const index = storeScopeIndex(store, () => version);
+    expect((await index.read()).get('vm1:9100')).toEqual(new Set(['IDAaaS']));
+    expect(await index.read()).toBe(await index.read());
     expect(store.reads).toBe(1);
-    clock.advance(1);
-    expect(await index.projectsOfInstance('vm1:9100')).toEqual(new Set(['IDAaaS', 'ISIS']));
+    version = 'v2';
+    expect((await index.read()).get('vm1:9100')).toEqual(new Set(['IDAaaS', 'ISIS']));
+    expect(store.reads).toBe(2);
+  });
+
+  it('reads every time while the store gives no version (it is changing)', async () => {
+    const store = countingStore([new Map()]);
+    const index = storeScopeIndex(store, () => undefined);
+    await index.read();
+    await index.read();
     expect(store.reads).toBe(2);
   });
 
   it('does not keep a failed read: the next question reads again', async () => {
     const store = countingStore([new Error('disk gone'), new Map([['vm1:9100', new Set(['CLF'])]])]);
-    const index = storeScopeIndex(store, fixedClock(0), 1000);
-    await expect(index.projectsOfInstance('vm1:9100')).rejects.toThrow('disk gone');
-    expect(await index.projectsOfInstance('vm1:9100')).toEqual(new Set(['CLF']));
+    const index = storeScopeIndex(store, () => 'v1');
+    await expect(index.read()).rejects.toThrow('disk gone');
+    expect((await index.read()).get('vm1:9100')).toEqual(new Set(['CLF']));
     expect(store.reads).toBe(2);
   });
 });
