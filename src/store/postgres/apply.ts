@@ -5,6 +5,7 @@ import type { Level } from '../../domain/levels';
 import { DAY_MS, hourLabel, hourOfDay, periodStart, utcDate, utcMonth } from '../../domain/time';
 import { FAILED, type DayEntry, type IngestBatch, type LedgerHour } from '../../domain/usage';
 import { planBatch, validateBatch } from '../json/batch';
+import type { ApplyOptions, ApplyResult } from '../store';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../json/merge';
 import { copyRows, inTransaction, isTransient } from './connect';
 import { recordInstances } from './instance-index';
@@ -32,12 +33,12 @@ type Hours = DayEntry['hours'];
 export async function applyBatchRetrying(
   pool: pg.Pool,
   batch: IngestBatch,
-  options: { retryMs: number; log: Logger },
-): Promise<number> {
+  options: ApplyOptions & { retryMs: number; log: Logger },
+): Promise<{ version: number } & ApplyResult> {
   const giveUpAt = Date.now() + options.retryMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await applyBatch(pool, batch);
+      return await applyBatch(pool, batch, options);
     } catch (err) {
       const pauseMs = Math.min(250 * 2 ** (attempt - 1), 5000);
       if (!isTransient(err) || Date.now() + pauseMs > giveUpAt) throw err;
@@ -54,9 +55,13 @@ export async function applyBatchRetrying(
 /**
  * Applies one batch in one transaction (see Store.applyBatch for what it does): a crash or a
  * failed statement leaves the store as it was before the batch, never half of it. Returns the
- * store's version after the batch.
+ * store's version after the batch and the ok hours it kept (see `seriesVanished`).
  */
-export async function applyBatch(pool: pg.Pool, batch: IngestBatch): Promise<number> {
+export async function applyBatch(
+  pool: pg.Pool,
+  batch: IngestBatch,
+  options: ApplyOptions = {},
+): Promise<{ version: number } & ApplyResult> {
   validateBatch(batch);
   await ensureHourPartitions(
     pool,
@@ -75,7 +80,7 @@ export async function applyBatch(pool: pg.Pool, batch: IngestBatch): Promise<num
       const month = ledgerBefore.get(utcMonth(hour)) ?? new Map<number, LedgerHour>();
       ledgerBefore.set(utcMonth(hour), month.set(hour, record));
     }
-    const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt);
+    const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt, options.replace === true);
     await mergeInstanceProjects(tx, batch.instanceProjects ?? {});
     if (plan.days.size > 0) await applyDays(tx, batch.entries, plan.days);
     const records = batch.outcomes.map((outcome) =>
@@ -94,7 +99,7 @@ export async function applyBatch(pool: pg.Pool, batch: IngestBatch): Promise<num
     );
     // Delivered at commit, to every replica listening.
     await tx.query('SELECT pg_notify($1, $2)', [VERSION_CHANNEL, String(rows[0].version)]);
-    return rows[0].version;
+    return { version: rows[0].version, keptHours: plan.kept };
   });
 }
 

@@ -6,7 +6,7 @@ import { nextBucketStart, periodStart } from '../../domain/time';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
-import type { Store } from '../store';
+import type { ApplyOptions, ApplyResult, Store } from '../store';
 import { applyBatchRetrying } from './apply';
 import { PostgresInstanceIndex } from './instance-index';
 import { PostgresJobLeases } from './job-leases';
@@ -88,8 +88,13 @@ export class PostgresStore implements Store {
     return this.knownVersion.value;
   }
 
-  async applyBatch(batch: IngestBatch): Promise<void> {
-    await applyBatchRetrying(this.pool, batch, { retryMs: this.settings.batchRetryMs, log: this.log });
+  async applyBatch(batch: IngestBatch, options?: ApplyOptions): Promise<ApplyResult> {
+    const { keptHours } = await applyBatchRetrying(this.pool, batch, {
+      ...options,
+      retryMs: this.settings.batchRetryMs,
+      log: this.log,
+    });
+    return { keptHours };
   }
 
   /** Every batch leaves its roll-ups level with its days: nothing is ever deferred. */
