@@ -85,7 +85,7 @@ async function run(
       clock,
       log: silentLogger,
       principal,
-      scopeIndex: storeScopeIndex(store, clock),
+      scopeIndex: storeScopeIndex(store, () => undefined),
     }),
   })) as { data?: { instances: Listed } | null; errors?: readonly { extensions: unknown }[] };
 }
