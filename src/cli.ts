@@ -87,7 +87,9 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
   const config = loadConfig(values.config);
   await checkDataDir(config);
-  const log = jsonLogger();
+  // On a terminal, log lines go above the progress bar rather than onto its line.
+  const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
+  const log = bar ? jsonLogger((line) => bar.writeLine(line)) : jsonLogger();
   boundHeapGrowthForBackfill();
   // Under the dataDir lock, so serve's schedule and another ingest never write at the same time;
   // the store is opened (and any crash repaired) only once the lock is ours.
@@ -96,9 +98,8 @@ async function ingestCommand(argv: string[]): Promise<number> {
     log,
     async () => {
       const store = await openJsonStore({ dataDir: config.store.dataDir, log });
-      const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
       try {
-        const deps = await ingestDeps(config, store, bar ? log.child({}) : log, {
+        const deps = await ingestDeps(config, store, log, {
           now: Date.now,
           onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
           replace: values.replace,

@@ -25,6 +25,8 @@ export interface ScheduledPlugin<C = unknown> {
   /** Cron in UTC; five fields, or six with seconds. */
   schedule?: string;
   timeoutMs: number;
+  /** A frequent job (every minute): an ok run is not logged, so the log keeps to what matters. */
+  quiet?: boolean;
   run(ctx: PluginContext, config: C): Promise<RunReport>;
 }
 
@@ -187,7 +189,9 @@ export class PluginHost {
         { store: this.deps.store, clock: this.deps.clock, log, signal: controller.signal },
         entry.config,
       );
-      log.info('run finished', { ok: report.ok, ms: this.deps.clock.now() - started, ...report.detail });
+      if (!(plugin.quiet && report.ok)) {
+        log.info('run finished', { ok: report.ok, ms: this.deps.clock.now() - started, ...report.detail });
+      }
       return { outcome: report.ok ? 'ok' : 'failed', report };
     } catch (err) {
       if (timedOut) {

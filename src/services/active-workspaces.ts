@@ -1,5 +1,6 @@
 import { machineKey } from '../domain/machine-key';
 import { activeWorkspaceId } from './ids';
+import { presented } from './precision';
 
 /** A running instance and its usage since it booted, as the active-workspace poller sees it. */
 export interface ActiveWorkspaceRecord {
@@ -66,7 +67,14 @@ export async function readActiveWorkspaces(
         (filter.user === null || workspace.user === filter.user) &&
         (wantedMachine === null || machineKey(workspace.machineName) === wantedMachine),
     )
-    .map((workspace) => ({ ...workspace, id: activeWorkspaceId(workspace.instance, workspace.startedAt) }))
+    .map((workspace) => ({
+      ...workspace,
+      id: activeWorkspaceId(workspace.instance, workspace.startedAt),
+      busyKwh: presented(workspace.busyKwh),
+      idleKwh: presented(workspace.idleKwh),
+      busyGco2eq: presented(workspace.busyGco2eq),
+      idleGco2eq: presented(workspace.idleGco2eq),
+    }))
     .sort(byInstanceThenStart);
 }
 

@@ -3,6 +3,7 @@ import { type Breakdown, zeroBreakdown } from '../domain/figures';
 import { machineKey } from '../domain/machine-key';
 import { bucketStart, DAY_MS, monthsOverlapping } from '../domain/time';
 import { machineMetricsId } from './ids';
+import { presented } from './precision';
 import { filesToRead, planReads, type ReadPiece } from './read-plan';
 import { addStoredFigures, loadStoredFiles } from './stored-figures';
 import type { UsageReader } from './usage-reader';
@@ -60,10 +61,13 @@ export async function readMachineMetrics(
       {
         id: machineMetricsId(machineName, query.days),
         machineName,
-        energyKwh: { busy: { average: all.busyKwh / hours }, idle: { average: all.idleKwh / hours } },
+        energyKwh: {
+          busy: { average: presented(all.busyKwh / hours) },
+          idle: { average: presented(all.idleKwh / hours) },
+        },
         carbonGco2eq: {
-          busy: { average: all.busyGco2eq / hours },
-          idle: { average: all.idleGco2eq / hours },
+          busy: { average: presented(all.busyGco2eq / hours) },
+          idle: { average: presented(all.idleGco2eq / hours) },
         },
         instanceHours: hours,
       },

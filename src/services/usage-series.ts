@@ -10,6 +10,7 @@ import {
   monthsOverlapping,
 } from '../domain/time';
 import { usageBucketId, usageBucketIdPrefix, usageSeriesId } from './ids';
+import { presented } from './precision';
 import { filesToRead, type FilesToRead, planReads, type ReadPiece } from './read-plan';
 import { addStoredFigures, loadEach, loadStoredFiles } from './stored-figures';
 import type { LedgerMonth, UsageReader } from './usage-reader';
@@ -238,17 +239,21 @@ function countLedgerHours(pieces: readonly ReadPiece[], ledger: Map<string, Ledg
   return { okHours, failedHours };
 }
 
-/** Spelt out rather than spread: a literal of fixed shape is several times faster, per bucket. */
+/**
+ * The figures as answered, rounded to the stated precision (services/precision.ts); sums are taken
+ * before rounding. Spelt out rather than spread: a literal of fixed shape is several times faster,
+ * per bucket.
+ */
 export function figuresView(figures: Figures): UsageFiguresView {
   return {
-    busyCpuSeconds: figures.busyCpuSeconds,
-    idleCpuSeconds: figures.idleCpuSeconds,
-    busyKwh: figures.busyKwh,
-    idleKwh: figures.idleKwh,
-    busyGco2eq: figures.busyGco2eq,
-    idleGco2eq: figures.idleGco2eq,
-    totalKwh: figures.busyKwh + figures.idleKwh,
-    totalGco2eq: figures.busyGco2eq + figures.idleGco2eq,
+    busyCpuSeconds: presented(figures.busyCpuSeconds),
+    idleCpuSeconds: presented(figures.idleCpuSeconds),
+    busyKwh: presented(figures.busyKwh),
+    idleKwh: presented(figures.idleKwh),
+    busyGco2eq: presented(figures.busyGco2eq),
+    idleGco2eq: presented(figures.idleGco2eq),
+    totalKwh: presented(figures.busyKwh + figures.idleKwh),
+    totalGco2eq: presented(figures.busyGco2eq + figures.idleGco2eq),
   };
 }
 

@@ -176,6 +176,7 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
       configSchema: z.undefined(),
       schedule: config.schedule.active,
       timeoutMs: POLL_TIMEOUT_MS,
+      quiet: true,
       run: (ctx) => pollOnce(ctx.clock, ctx.signal, ctx.log),
     },
     source: {

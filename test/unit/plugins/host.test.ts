@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fixedClock } from '../../../src/domain/clock';
-import { silentLogger } from '../../../src/log';
+import { jsonLogger, silentLogger } from '../../../src/log';
 import { nodeScheduler, PluginHost, type ScheduledPlugin } from '../../../src/plugins/host';
 import type { Store } from '../../../src/store/store';
 import { manualScheduler } from '../../support/manual-scheduler';
@@ -63,6 +63,29 @@ describe('PluginHost runs', () => {
     expect(h.isRunning('test-plugin')).toBe(false);
     await h.runNow('test-plugin');
     expect(runs).toBe(2);
+  });
+
+  it('a quiet plugin (the minute poll) logs no ok run, and still logs one that failed', async () => {
+    const lines: string[] = [];
+    const h = new PluginHost({
+      store,
+      clock: fixedClock(0),
+      log: jsonLogger((line) => lines.push(line)),
+      scheduler: manualScheduler(),
+    });
+    let ok = true;
+    h.register(plugin({ quiet: true, run: async () => ({ ok }) }), {});
+    h.register(plugin({ name: 'loud-plugin' }), {});
+    await h.runNow('test-plugin');
+    expect(lines).toEqual([]);
+    await h.runNow('loud-plugin');
+    expect(lines).toHaveLength(1);
+    ok = false;
+    await h.runNow('test-plugin');
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([
+      { msg: 'run finished', plugin: 'loud-plugin' },
+      { msg: 'run finished', plugin: 'test-plugin', ok: false },
+    ]);
   });
 
   it('never rejects: a thrown error becomes an outcome', async () => {

@@ -2,6 +2,7 @@ import { graphql, type GraphQLSchema } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { presented } from '../../../src/services/precision';
 import type { ActiveWorkspaceSource } from '../../../src/services/active-workspaces';
 import type { Store } from '../../../src/store/store';
 import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
@@ -203,8 +204,8 @@ describe('machineMetrics', () => {
             id: 'machine-metrics/Artemis%20(Matlab)/365',
             machineName: 'Artemis (Matlab)',
             instanceHours: 3,
-            energyKwh: { busy: { average: 0.5 / 3 }, idle: { average: 0.25 / 3 } },
-            carbonGco2eq: { busy: { average: 100 / 3 }, idle: { average: 50 / 3 } },
+            energyKwh: { busy: { average: presented(0.5 / 3) }, idle: { average: presented(0.25 / 3) } },
+            carbonGco2eq: { busy: { average: presented(100 / 3) }, idle: { average: presented(50 / 3) } },
           },
         ],
       },

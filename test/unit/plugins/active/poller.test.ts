@@ -150,6 +150,12 @@ const busyKwh = (seconds: number) => (seconds * 12) / 3_600_000;
 const idleKwh = (seconds: number) => seconds / 3_600_000;
 
 describe('createActivePoller', () => {
+  it('polls every minute without an info line for each ok poll', async () => {
+    const { logs, poll } = setUp([alice]);
+    for (let i = 0; i < 3; i++) expect(await poll()).toMatchObject({ outcome: 'ok' });
+    expect(logs.filter((line) => line.level === 'info')).toEqual([]);
+  });
+
   it('lists the running instances from three instant queries, attributed and costed since boot', async () => {
     const { prometheus, poller, poll } = setUp([alice, mantid]);
 
