@@ -9,6 +9,8 @@ import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
 import { dataDirProblem } from './cli/data-dir';
 import { COMMAND_HELP, USAGE } from './cli/help';
 import { progressBar } from './cli/progress';
+import { sinksCommand } from './cli/sinks';
+import { UsageError } from './cli/usage-error';
 import { boundHeapGrowthForBackfill } from './ingest/heap';
 import { IngestLockedError, withIngestLock } from './ingest/lock';
 import { hourRanges, ingestRange, type IngestReport } from './ingest/run';
@@ -34,7 +36,6 @@ const EXIT_NO_DATA = 4;
 /** How long `ingest` waits for the dataDir lock: an hourly run takes seconds, a reconcile minutes. */
 const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
-class UsageError extends Error {}
 
 function parseInstant(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`--${name} is required`);
@@ -297,6 +298,7 @@ const commands: Record<string, Command> = {
   ingest: ingestCommand,
   export: exportCommand,
   token: tokenCommand,
+  sinks: sinksCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

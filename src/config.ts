@@ -101,9 +101,70 @@ export const PrometheusSchema = z
     chunkHours: positiveInt.max(10_000).default(24 * 7),
     /** Tries per request before its hours are stored as failed. */
     attempts: positiveInt.max(10).default(3),
+    /** False when every instance comes from another source (e.g. `sources.opennebula`). */
+    enabled: z.boolean({ error: 'expected true or false' }).default(true),
   })
   .strict();
 export type PrometheusConfig = z.infer<typeof PrometheusSchema>;
+
+const nameMap = (what: string) =>
+  z.record(
+    z.string(),
+    z.string({ error: `expected ${what} name` }).min(1, { error: `expected ${what} name` }),
+  );
+
+/** Contract section 10: OpenNebula's accounting database as a source of instance-hours. */
+export const OpenNebulaSchema = z
+  .object({
+    url: z
+      .string({ error: 'expected "mysql://user:password@host:port/database" or "sqlite:FILE"' })
+      .regex(/^(mysql:\/\/.+|sqlite:.+)$/, {
+        error: 'expected "mysql://user:password@host:port/database" or "sqlite:FILE"',
+      }),
+    /** Project by OpenNebula group id; an unmapped group is `gid-<id>`. */
+    groups: nameMap('a project').default({}),
+    /** User by OpenNebula user id; an unmapped user is `uid-<id>`. */
+    users: nameMap('a user').default({}),
+    /** Machine type by VM name prefix (up to the first "-"); an unmapped prefix is itself. */
+    machines: nameMap('a machine type').default({}),
+    /** Longest one fetch of a range may take before its hours are stored as failed. */
+    timeoutMs: positiveInt.default(60_000),
+    /** Most rows read from a table in one query. */
+    batchRows: positiveInt.max(1_000_000).default(10_000),
+  })
+  .strict();
+export type OpenNebulaConfig = z.infer<typeof OpenNebulaSchema>;
+
+export const SourcesSchema = z.object({ opennebula: OpenNebulaSchema.optional() }).strict();
+
+/** Contract section 10: each complete day's usage posted to PERSEUS's usage reporting. */
+export const PerseusSchema = z
+  .object({
+    url: httpUrl,
+    token: z.string({ error: 'expected the bearer token' }).min(1, { error: 'expected the bearer token' }),
+    /** PERSEUS project_oid by our project key; projects not listed are not reported. */
+    projects: nameMap('a PERSEUS project_oid'),
+    resource: z.string({ error: 'expected a resource_id' }).min(1, { error: 'expected a resource_id' }),
+    unit: z
+      .enum(['cpu-core-hours', 'kwh'], { error: 'expected "cpu-core-hours" or "kwh"' })
+      .default('cpu-core-hours'),
+    // Each user's share of a project's day needs project × user figures, which the store does not keep yet.
+    perUser: z
+      .literal(false, {
+        error: 'per-user reports are not available yet (the store keeps no project × user figures)',
+      })
+      .default(false),
+    partition: z.literal('machine', { error: 'expected "machine" or null' }).nullable().default(null),
+    priority: z.string().min(1, { error: 'expected a priority name or null' }).nullable().default(null),
+    contingentFactor: nonNegativeNumber.default(1),
+    timeoutMs: positiveInt.default(30_000),
+    /** Days back (before today) each run checks for complete days not yet accepted. */
+    lookbackDays: positiveInt.max(366).default(7),
+  })
+  .strict();
+export type PerseusConfig = z.infer<typeof PerseusSchema>;
+
+export const SinksSchema = z.object({ perseus: PerseusSchema.optional() }).strict();
 
 export const WorkspacesSchema = z
   .object({
@@ -230,6 +291,8 @@ export const ConfigSchema = z
     server: ServerSchema.prefault({}),
     schedule: ScheduleSchema.prefault({}),
     auth: AuthSchema.optional(),
+    sources: SourcesSchema.prefault({}),
+    sinks: SinksSchema.prefault({}),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;

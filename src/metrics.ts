@@ -22,6 +22,12 @@ export interface ServiceMetrics {
   ingestKeptHours: Counter;
   /** Start of the newest hour ingested ok, in epoch seconds. */
   lastOkHour: Gauge;
+  /** Every plugin's runs (a source's fetches, a sink's deliveries), by plugin and outcome. */
+  pluginRuns: Counter<'plugin' | 'outcome'>;
+  /** Runs that failed, errored or timed out, by plugin. */
+  pluginFailures: Counter<'plugin'>;
+  /** End of the newest ok run, in epoch seconds, by plugin. */
+  pluginLastSuccess: Gauge<'plugin'>;
 }
 
 export function createServiceMetrics(): ServiceMetrics {
@@ -79,6 +85,24 @@ export function createServiceMetrics(): ServiceMetrics {
     lastOkHour: new Gauge({
       name: 'carbonledger_last_ok_hour_timestamp_seconds',
       help: 'Start of the newest hour ingested ok, as a Unix timestamp',
+      registers,
+    }),
+    pluginRuns: new Counter({
+      name: 'carbonledger_plugin_runs_total',
+      help: 'Runs of each plugin (a source counts each fetch), by outcome (ok, failed, error, timeout, skipped)',
+      labelNames: ['plugin', 'outcome'],
+      registers,
+    }),
+    pluginFailures: new Counter({
+      name: 'carbonledger_plugin_failures_total',
+      help: 'Runs of each plugin that failed, errored or timed out',
+      labelNames: ['plugin'],
+      registers,
+    }),
+    pluginLastSuccess: new Gauge({
+      name: 'carbonledger_plugin_last_success_timestamp_seconds',
+      help: 'When each plugin last finished a run ok, as a Unix timestamp',
+      labelNames: ['plugin'],
       registers,
     }),
   };

@@ -9,6 +9,7 @@ import type { Logger } from './log';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { createActivePoller } from './plugins/active';
 import { PluginHost } from './plugins/host';
+import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
 import { checkCanListen, startServer } from './server';
 import { openJsonStore } from './store/json';
@@ -63,7 +64,15 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     log: log.child({ component: 'store' }),
   });
   const metrics = createServiceMetrics();
-  const host = new PluginHost({ store, clock, log, onRun: ingestRunRecorder(metrics) });
+  const host = new PluginHost({
+    store,
+    clock,
+    log,
+    onRun: allListeners(
+      ingestRunRecorder(metrics),
+      pluginRunRecorder(metrics, () => clock.now()),
+    ),
+  });
   const poller = createActivePoller({ config, log, clock, pollOnRead: !options.schedule });
   const storeVersion = () => jsonStoreVersion(config.store.dataDir);
   // The access index and the answer cache follow one version, so a change reaches both at once.

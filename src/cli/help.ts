@@ -15,6 +15,8 @@ export const USAGE = `usage:
   carbonledger ingest --from ISO --to ISO [--config FILE] [--lock-wait SECONDS] [--require-data] [--replace]
   carbonledger export --level L --key K --from ISO --to ISO --granularity G [--format csv|json] [--config FILE]
   carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]
+  carbonledger sinks run [--from DAY --to DAY] [--config FILE]
+  carbonledger sinks status [--config FILE]
 
 carbonledger COMMAND --help says more of each command.`;
 
@@ -112,4 +114,25 @@ exit codes:
   2  bad arguments (no scope, or admin and a scope both)
 
 environment: none.`,
+
+  sinks: `usage: carbonledger sinks run [--from DAY --to DAY] [--config FILE]
+       carbonledger sinks status [--config FILE]
+
+run: delivers every complete day (all 24 hours ok) of [--from, --to] (both days included; by
+default the last sinks.perseus.lookbackDays) to PERSEUS: each entry never accepted, or whose
+figures changed since, is sent with the same match key, so PERSEUS overwrites it.
+status: lists each entry sent: day, project, user/partition, answer, HTTP status, when, attempts.
+
+flags:
+  --from DAY, --to DAY  days such as 2025-09-21, given together; --to must be over
+${CONFIG_FLAG}
+
+exit codes:
+  0  every complete day was accepted (status: listed)
+  1  an unexpected error
+  2  bad arguments or config, or no sinks.perseus configured
+  3  some entries were refused or PERSEUS could not be reached (retried by the next run)
+
+environment:
+${CONFIG_ENV}`,
 };

@@ -1,7 +1,9 @@
 import type { Config } from '../config';
 import type { PluginHost } from '../plugins/host';
+import { perseusSinkPlugin } from '../plugins/perseus/sink';
+import { deliveryLogFor } from '../store/capabilities';
 import { scheduledIngestPlugin, type IngestRunOptions } from './plugin';
-import { reconcilePlugin } from './reconcile';
+import { RECONCILE_PLUGIN, reconcilePlugin } from './reconcile';
 
 /**
  * Registers the ingestion schedule of `carbonledger serve` (contract section 5): the hourly ingest
@@ -15,4 +17,22 @@ export function registerIngestion(
 ): void {
   host.register(scheduledIngestPlugin({ schedule: config.schedule.ingest, ...options }), config);
   host.register(reconcilePlugin({ schedule: config.schedule.reconcile, ...options }), config);
+  registerSinks(host, config);
+}
+
+/**
+ * The sinks of contract section 10, each run after every reconcile (which completes yesterday and
+ * retries failed hours), so a day is delivered once it is complete and retried until accepted.
+ */
+export function registerSinks(host: PluginHost, config: Config, fetchImpl?: typeof fetch): void {
+  if (config.sinks.perseus !== undefined) {
+    host.register(
+      perseusSinkPlugin({
+        deliveries: deliveryLogFor(config.store),
+        after: RECONCILE_PLUGIN,
+        fetch: fetchImpl,
+      }),
+      config.sinks.perseus,
+    );
+  }
 }

@@ -11,6 +11,11 @@ export interface PluginContext {
   log: Logger;
   /** Aborted when the run times out or the host stops. */
   signal: AbortSignal;
+  /**
+   * Reports the outcome of work a run did for another plugin (a source's fetch inside an ingest
+   * run), so it is logged and counted as that plugin's run.
+   */
+  report?(plugin: string, outcome: RunOutcome): void;
 }
 
 export interface RunReport {
@@ -21,9 +26,13 @@ export interface RunReport {
 export interface ScheduledPlugin<C = unknown> {
   /** Unique, kebab-case. */
   name: string;
+  /** Where its config sits in the config file (`sinks.perseus`), for error messages; else `name`. */
+  configPath?: string;
   configSchema: z.ZodType<C>;
   /** Cron in UTC; five fields, or six with seconds. */
   schedule?: string;
+  /** Runs each time the named plugin's run ends (other than skipped), e.g. a sink after the reconcile. */
+  after?: string;
   timeoutMs: number;
   /** A frequent job (every minute): an ok run is not logged, so the log keeps to what matters. */
   quiet?: boolean;
@@ -71,6 +80,7 @@ const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 export class PluginHost {
   private readonly plugins = new Map<string, Registered>();
   private stopping = false;
+  private started = false;
 
   constructor(
     private readonly deps: {
@@ -91,7 +101,7 @@ export class PluginHost {
     const parsed = plugin.configSchema.safeParse(rawConfig);
     if (!parsed.success) {
       const problems = parsed.error.issues.map(
-        (i) => `${[plugin.name, ...i.path.map(String)].join('.')}: ${i.message}`,
+        (i) => `${[plugin.configPath ?? plugin.name, ...i.path.map(String)].join('.')}: ${i.message}`,
       );
       throw new Error(`plugin "${plugin.name}" has a bad config:\n  ${problems.join('\n  ')}`);
     }
@@ -102,8 +112,15 @@ export class PluginHost {
     this.plugins.set(plugin.name, { plugin: plugin as ScheduledPlugin<unknown>, config: parsed.data });
   }
 
-  /** Starts every plugin's cron job. */
+  /** Starts every plugin's cron job; a plugin registered `after` another waits for that one's runs. */
   start(): void {
+    for (const entry of this.plugins.values()) {
+      const after = entry.plugin.after;
+      if (after !== undefined && !this.plugins.has(after)) {
+        throw new Error(`plugin "${entry.plugin.name}" runs after "${after}", which is not registered`);
+      }
+    }
+    this.started = true;
     const scheduler = this.deps.scheduler ?? nodeScheduler;
     for (const [name, entry] of this.plugins) {
       if (entry.plugin.schedule === undefined) continue;
@@ -166,14 +183,34 @@ export class PluginHost {
     return entry.running;
   }
 
-  /** Hands an outcome to `onRun`; a throwing listener is logged, never turned into a rejection. */
+  /**
+   * Hands an outcome to `onRun`, and starts the plugins that run after this one; a throwing
+   * listener is logged, never turned into a rejection.
+   */
   private told(name: string, log: Logger, outcome: RunOutcome): RunOutcome {
     try {
       this.deps.onRun?.(name, outcome);
     } catch (err) {
       log.error('onRun listener threw', errorFields(err));
     }
+    if (outcome.outcome !== 'skipped' && this.started) {
+      for (const entry of this.plugins.values()) {
+        if (entry.plugin.after === name) void this.runNow(entry.plugin.name);
+      }
+    }
     return outcome;
+  }
+
+  /** What a plugin did inside another's run (see PluginContext.report), logged and counted. */
+  private reported(name: string, outcome: RunOutcome): void {
+    const log = this.deps.log.child({ plugin: name });
+    if (outcome.outcome === 'error') log.warn('fetch failed', { error: outcome.error });
+    else if (outcome.outcome === 'timeout') log.warn('fetch timed out');
+    try {
+      this.deps.onRun?.(name, outcome);
+    } catch (err) {
+      log.error('onRun listener threw', errorFields(err));
+    }
   }
 
   private async execute(entry: Registered, controller: AbortController, log: Logger): Promise<RunOutcome> {
@@ -186,7 +223,13 @@ export class PluginHost {
     }, plugin.timeoutMs);
     try {
       const report = await plugin.run(
-        { store: this.deps.store, clock: this.deps.clock, log, signal: controller.signal },
+        {
+          store: this.deps.store,
+          clock: this.deps.clock,
+          log,
+          signal: controller.signal,
+          report: (plugin, outcome) => this.reported(plugin, outcome),
+        },
         entry.config,
       );
       if (!(plugin.quiet && report.ok)) {

@@ -1,0 +1,62 @@
+import type { DeliveryStatus } from '../../store/deliveries';
+import type { UsageReportBody } from './report';
+
+/** How much of an answer's body is kept. */
+const ANSWER_CHARS = 300;
+
+export interface PostOutcome {
+  status: DeliveryStatus;
+  httpStatus: number | null;
+  answer: string;
+}
+
+export interface PerseusClientOptions {
+  url: string;
+  token: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+/** 401 and 403 say the token is wrong; 408, 429 and 5xx say try later; other 4xx say no. */
+function statusOf(httpStatus: number): DeliveryStatus {
+  if (httpStatus >= 200 && httpStatus < 300) return 'accepted';
+  if (httpStatus === 401 || httpStatus === 403) return 'unauthorized';
+  if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) return 'unreachable';
+  return 'refused';
+}
+
+/**
+ * Posts one usage report to `{url}/service/UsageReporting/{project_oid}` with the bearer token. It
+ * never throws for what PERSEUS answers or for a network failure: those are outcomes to record.
+ * The token goes in the header only, never into an outcome or a log line.
+ */
+export async function postUsageReport(
+  options: PerseusClientOptions,
+  body: UsageReportBody,
+  signal?: AbortSignal,
+): Promise<PostOutcome> {
+  const url = `${options.url.replace(/\/+$/, '')}/service/UsageReporting/${encodeURIComponent(body.project_oid)}`;
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  try {
+    const response = await (options.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    const text = await response.text().catch(() => '');
+    return {
+      status: statusOf(response.status),
+      httpStatus: response.status,
+      answer: text.slice(0, ANSWER_CHARS),
+    };
+  } catch (err) {
+    signal?.throwIfAborted();
+    const reason = timeout.aborted
+      ? `no answer within ${options.timeoutMs} ms`
+      : err instanceof Error
+        ? ((err.cause as Error | undefined)?.message ?? err.message)
+        : String(err);
+    return { status: 'unreachable', httpStatus: null, answer: reason.split(options.token).join('***') };
+  }
+}

@@ -1,0 +1,241 @@
+import { parseConfig, type PerseusConfig } from '../../../src/config';
+import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
+import { ingestRange } from '../../../src/ingest/run';
+import { jsonLogger, type Logger } from '../../../src/log';
+import { deliverDays, PERSEUS_SINK, type PerseusDeps } from '../../../src/plugins/perseus/sink';
+import { jsonDeliveryLog } from '../../../src/store/json/deliveries';
+import { openJsonStore, type JsonStore } from '../../../src/store/json';
+import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import { directIngestDeps, tempDirs } from '../../support/fake-ingest';
+import { startFakePerseus, type FakePerseus } from '../../support/perseus-server';
+
+const TOKEN = 'secret-token-9f2c';
+const DAY = Date.parse('2025-03-10T00:00:00Z');
+const NOW = DAY + 2 * DAY_MS + 3 * HOUR_MS;
+
+/** Two projects, one instance each; busy seconds per project and hour as `busy` says; idle fills the hour. */
+function projectSource(
+  busy: (project: string, hour: number) => number,
+  failing: Set<number>,
+): CpuSecondsSource {
+  return {
+    async fetchHours(from, to) {
+      const out = new Map<number, SourceHour>();
+      for (let hour = from; hour < to; hour += HOUR_MS) {
+        if (failing.has(hour)) {
+          out.set(hour, { status: 'failed', error: 'down' });
+          continue;
+        }
+        out.set(hour, {
+          status: 'ok',
+          rows: ['P', 'Q'].map((project) => ({
+            hour,
+            instance: `${project}-vm:9100`,
+            labels: {
+              cloud_project_name: project,
+              machine_name: project === 'P' ? 'big-a' : 'small',
+              instance: `${project}-vm:9100`,
+            },
+            busyCpuSeconds: busy(project, hour),
+            idleCpuSeconds: 2 * 3600 - busy(project, hour),
+          })),
+        });
+      }
+      return out;
+    },
+  };
+}
+
+const dirs = tempDirs('cl-perseus-');
+let perseus: FakePerseus;
+let store: JsonStore;
+let dataDir: string;
+let logged: string;
+let log: Logger;
+
+beforeEach(async () => {
+  perseus = await startFakePerseus(TOKEN);
+  dataDir = dirs.make();
+  store = await openJsonStore({ dataDir });
+  logged = '';
+  log = jsonLogger((line) => (logged += line + '\n'));
+});
+afterEach(async () => {
+  await store.close();
+  await perseus.close();
+  dirs.cleanup();
+});
+
+function sinkConfig(overrides: Record<string, unknown> = {}): PerseusConfig {
+  return parseConfig({
+    sinks: {
+      perseus: {
+        url: perseus.url,
+        token: TOKEN,
+        projects: { P: 'oid-p', Q: 'oid-q' },
+        resource: 'cloud',
+        ...overrides,
+      },
+    },
+  }).sinks.perseus!;
+}
+
+const deps = (): PerseusDeps => ({ deliveries: jsonDeliveryLog(dataDir) });
+const deliver = (config: PerseusConfig, days = ['2025-03-10']) =>
+  deliverDays({ store, log, now: NOW }, config, deps(), days);
+
+describe('the PERSEUS sink over a real store and a server that overwrites on its match key', () => {
+  it('sends a day once complete, and after a repair and a re-run holds one entry per key with the repaired figures', async () => {
+    const busy = new Map<string, number>();
+    const busyOf = (project: string, hour: number) =>
+      busy.get(`${project}@${hour}`) ?? (project === 'P' ? 3600 : 1800);
+    const failing = new Set([DAY + 10 * HOUR_MS]);
+    const source = projectSource(busyOf, failing);
+    const ingest = (from: number, to: number) => ingestRange(directIngestDeps(store, source), from, to);
+    await ingest(DAY, DAY + DAY_MS);
+
+    const incomplete = await deliver(sinkConfig());
+    expect(incomplete).toMatchObject({ completeDays: [], incompleteDays: ['2025-03-10'], sent: 0 });
+    expect(perseus.requests).toHaveLength(0);
+
+    failing.clear();
+    await ingest(DAY + 10 * HOUR_MS, DAY + 11 * HOUR_MS);
+    const first = await deliver(sinkConfig());
+    expect(first).toMatchObject({ completeDays: ['2025-03-10'], sent: 2, accepted: 2, notAccepted: [] });
+    expect(perseus.entries).toHaveLength(2);
+    const p = perseus.entries.find((e) => e.projectOid === 'oid-p')!.body;
+    expect(p).toMatchObject({
+      project_oid: 'oid-p',
+      compute_project_id: 'P',
+      resource_id: 'cloud',
+      start: '2025-03-10T00:00:00.000Z',
+      end: '2025-03-11T00:00:00.000Z',
+      contingent_factor: 1,
+    });
+    // Two CPUs all day: 48 core-hours; P busy 3600 s and idle 3600 s an hour.
+    expect(p.usage).toBeCloseTo(48, 9);
+    const busyKwh = (24 * 3600 * 12) / 3.6e6;
+    const idleKwh = (24 * 3600 * 1) / 3.6e6;
+    expect(p.additional_metrics).toEqual([
+      { metric_id: 'busy_kwh', usage: expect.closeTo(busyKwh, 9), contingent_factor: 0 },
+      { metric_id: 'idle_kwh', usage: expect.closeTo(idleKwh, 9), contingent_factor: 0 },
+      { metric_id: 'gco2eq', usage: expect.closeTo((busyKwh + idleKwh) * 100, 6), contingent_factor: 0 },
+    ]);
+    expect(p.additional_data).toMatchObject({
+      generator: 'carbonledger',
+      unit: 'cpu-core-hours',
+      complete_hours: 24,
+    });
+
+    // Nothing changed: nothing is sent again.
+    expect(await deliver(sinkConfig())).toMatchObject({ sent: 0, unchanged: 2 });
+
+    // A repair of one hour: P was idle in hour 5 after all.
+    busy.set(`P@${DAY + 5 * HOUR_MS}`, 0);
+    await ingest(DAY + 5 * HOUR_MS, DAY + 6 * HOUR_MS);
+    expect(await deliver(sinkConfig())).toMatchObject({ sent: 1, accepted: 1, unchanged: 1 });
+    expect(perseus.entries).toHaveLength(2);
+    const repaired = perseus.entries.find((e) => e.projectOid === 'oid-p')!.body;
+    expect(repaired.additional_metrics).toEqual([
+      { metric_id: 'busy_kwh', usage: expect.closeTo((23 * 3600 * 12) / 3.6e6, 9), contingent_factor: 0 },
+      {
+        metric_id: 'idle_kwh',
+        usage: expect.closeTo(((24 * 3600 + 3600) * 1) / 3.6e6, 9),
+        contingent_factor: 0,
+      },
+      expect.objectContaining({ metric_id: 'gco2eq' }),
+    ]);
+    expect(logged).not.toContain(TOKEN);
+    expect(perseus.requests.every((r) => r.token === TOKEN)).toBe(true);
+  });
+
+  it('splits by machine type and in kWh, and sends zero for a split a repair took away', async () => {
+    let gone = false;
+    const source: CpuSecondsSource = {
+      async fetchHours(from, to) {
+        const base = await projectSource(() => 1800, new Set()).fetchHours(from, to);
+        for (const answer of base.values()) {
+          if (answer.status === 'ok' && gone)
+            answer.rows = answer.rows.filter((r) => r.labels.cloud_project_name !== 'Q');
+        }
+        return base;
+      },
+    };
+    await ingestRange(directIngestDeps(store, source), DAY, DAY + DAY_MS);
+    const config = sinkConfig({
+      partition: 'machine',
+      unit: 'kwh',
+      priority: 'normal',
+      contingentFactor: 0.5,
+    });
+    await deliver(config);
+    expect(perseus.entries.map((e) => [e.projectOid, e.body.partition, e.body.priority])).toEqual([
+      ['oid-p', 'BIG_A', 'normal'],
+      ['oid-q', 'SMALL', 'normal'],
+    ]);
+    const kwh = (24 * 1800 * 12 + 24 * (7200 - 1800) * 1) / 3.6e6;
+    expect(perseus.entries[1].body).toMatchObject({ usage: expect.closeTo(kwh, 9), contingent_factor: 0.5 });
+
+    gone = true;
+    await ingestRange(directIngestDeps(store, source), DAY, DAY + DAY_MS);
+    await deliver(config);
+    expect(perseus.entries).toHaveLength(2);
+    expect(perseus.entries[1].body).toMatchObject({ partition: 'SMALL', usage: 0 });
+  });
+
+  it('retries a day PERSEUS failed for on the next run, until it is accepted', async () => {
+    await ingestRange(
+      directIngestDeps(
+        store,
+        projectSource(() => 3600, new Set()),
+      ),
+      DAY,
+      DAY + DAY_MS,
+    );
+    perseus.failNext.push(500, 500, 500);
+    const failed = await deliver(sinkConfig());
+    expect(failed.notAccepted.map((n) => [n.project, n.status, n.httpStatus])).toEqual([
+      ['P', 'unreachable', 500],
+      ['Q', 'unreachable', 500],
+    ]);
+    const log1 = await jsonDeliveryLog(dataDir).read(PERSEUS_SINK);
+    expect(log1.map((d) => [d.status, d.attempts])).toEqual([
+      ['unreachable', 1],
+      ['unreachable', 1],
+    ]);
+    // The next run meets one more 500 (P's), then PERSEUS has recovered.
+    const second = await deliver(sinkConfig());
+    expect(second).toMatchObject({ sent: 2, accepted: 1 });
+    const third = await deliver(sinkConfig());
+    expect(third).toMatchObject({ sent: 1, accepted: 1, unchanged: 1, notAccepted: [] });
+    expect(perseus.entries).toHaveLength(2);
+    const log3 = await jsonDeliveryLog(dataDir).read(PERSEUS_SINK);
+    expect(log3.map((d) => [d.project, d.status, d.httpStatus, d.attempts])).toEqual([
+      ['P', 'accepted', 201, 3],
+      ['Q', 'accepted', 201, 2],
+    ]);
+  });
+
+  it('reports a bad token and stops at the first refusal instead of sending on', async () => {
+    await ingestRange(
+      directIngestDeps(
+        store,
+        projectSource(() => 3600, new Set()),
+      ),
+      DAY,
+      DAY + 3 * DAY_MS,
+    );
+    const bad = sinkConfig({ token: 'wrong-token-1234' });
+    const report = await deliver(bad, ['2025-03-10', '2025-03-11']);
+    expect(report).toMatchObject({ unauthorized: true, sent: 1, accepted: 0 });
+    expect(report.notAccepted).toEqual([
+      expect.objectContaining({ status: 'unauthorized', httpStatus: 401, project: 'P' }),
+    ]);
+    expect(perseus.requests).toHaveLength(1);
+    expect(logged).toContain('refused the token');
+    expect(logged).not.toContain('wrong-token-1234');
+    // Fixed: the next run sends everything.
+    perseus.tokens.add('wrong-token-1234');
+    expect(await deliver(bad, ['2025-03-10', '2025-03-11'])).toMatchObject({ accepted: 4, notAccepted: [] });
+  });
+});
