@@ -294,7 +294,11 @@ export const ConfigSchema = z
     sources: SourcesSchema.prefault({}),
     sinks: SinksSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.prometheus.enabled || config.sources.opennebula !== undefined, {
+    error: 'no source is enabled: keep prometheus.enabled true or configure sources.opennebula',
+    path: ['prometheus', 'enabled'],
+  });
 export type Config = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {

@@ -51,6 +51,20 @@ export function attribute(
   labels: AttributionLabels,
   registry: WorkspaceRegistry,
 ): AttributedInstanceHour {
+  if (raw.attribution !== undefined) {
+    const { host, project, machineName, user, experiment } = raw.attribution;
+    return {
+      hour: raw.hour,
+      instance: usageKey(raw.instance),
+      host,
+      project: usageKey(project),
+      machineName: usageKey(machineName),
+      user: usageKey(user),
+      experiment: usageKey(experiment),
+      busyCpuSeconds: raw.busyCpuSeconds,
+      idleCpuSeconds: raw.idleCpuSeconds,
+    };
+  }
   const host = labelValue(raw.labels, labels.host) ?? hostOfInstance(raw.instance);
   const userLabel = labelValue(raw.labels, labels.user);
   const experimentLabel = labelValue(raw.labels, labels.experiment);

@@ -12,6 +12,20 @@ export interface RawInstanceHour {
   labels: Record<string, string>;
   busyCpuSeconds: number;
   idleCpuSeconds: number;
+  /**
+   * Keys a source already knows (OpenNebula's maps): used as they are, instead of labels and the
+   * workspace registry.
+   */
+  attribution?: SourceAttribution;
+}
+
+/** The keys of an instance-hour as a source that knows them says. */
+export interface SourceAttribution {
+  host: string;
+  project: string;
+  machineName: string;
+  user: string;
+  experiment: string;
 }
 
 /** An instance-hour with every key it is counted under. */

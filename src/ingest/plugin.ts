@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { CarbonSchema, EnergySchema, PrometheusSchema, StoreSchema, WorkspacesSchema } from '../config';
+import {
+  CarbonSchema,
+  EnergySchema,
+  PrometheusSchema,
+  SourcesSchema,
+  StoreSchema,
+  WorkspacesSchema,
+} from '../config';
 import { floorHour, HOUR_MS, periodStart, utcMonth } from '../domain/time';
 import type { PluginContext, RunReport, ScheduledPlugin } from '../plugins/host';
 import type { Store } from '../store/store';
@@ -16,6 +23,7 @@ export const IngestPluginConfigSchema = z.object({
   energy: EnergySchema,
   carbon: CarbonSchema,
   store: StoreSchema,
+  sources: SourcesSchema.prefault({}),
 });
 export type IngestPluginConfig = z.infer<typeof IngestPluginConfigSchema>;
 
@@ -23,7 +31,11 @@ export type IngestPluginConfig = z.infer<typeof IngestPluginConfigSchema>;
 export type IngestDepsFactory = (config: IngestPluginConfig, ctx: PluginContext) => Promise<IngestDeps>;
 
 export const configuredIngestDeps: IngestDepsFactory = (config, ctx) =>
-  ingestDeps(config, ctx.store, ctx.log, { now: () => ctx.clock.now(), signal: ctx.signal });
+  ingestDeps(config, ctx.store, ctx.log, {
+    now: () => ctx.clock.now(),
+    signal: ctx.signal,
+    report: ctx.report,
+  });
 
 /** What the scheduled ingestion plugins share. */
 export interface IngestRunOptions {

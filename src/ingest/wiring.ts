@@ -2,7 +2,11 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import { createCarbonSource } from '../plugins/carbon';
 import { cpuSecondsSelector } from '../plugins/prometheus/promql';
+import type { RunOutcome } from '../plugins/host';
+import { createOpenNebulaSource, OPENNEBULA_SOURCE } from '../plugins/opennebula/source';
 import { createPrometheusSource } from '../plugins/prometheus/source';
+import { combineSources, type NamedSource } from '../plugins/sources';
+import { hostHistoryFor } from '../store/capabilities';
 import { emptyRegistry, loadWorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
 import { keepingRecordedIntensities } from './recorded-intensities';
@@ -13,16 +17,48 @@ import type { IngestDeps } from './run';
  * edited registry file counts from the next run on.
  */
 /** The parts of the config that ingestion reads. */
-export type IngestSettings = Pick<Config, 'prometheus' | 'workspaces' | 'energy' | 'carbon' | 'store'>;
+export type IngestSettings = Pick<
+  Config,
+  'prometheus' | 'workspaces' | 'energy' | 'carbon' | 'store' | 'sources'
+>;
+
+/**
+ * The enabled source plugins (contract section 10). Prometheus bounds each request itself; its
+ * fetch (one chunk a step) is given time for every attempt.
+ */
+export function configuredSources(config: IngestSettings, log: Logger, now: () => number): NamedSource[] {
+  const sources: NamedSource[] = [];
+  if (config.prometheus.enabled) {
+    sources.push({
+      name: 'prometheus',
+      source: createPrometheusSource(config.prometheus, { log }),
+      timeoutMs: config.prometheus.timeoutMs * (config.prometheus.attempts + 1),
+    });
+  }
+  const opennebula = config.sources.opennebula;
+  if (opennebula !== undefined) {
+    const hostHistory = hostHistoryFor(config.store);
+    sources.push({
+      name: OPENNEBULA_SOURCE,
+      source: createOpenNebulaSource(opennebula, { log, now, onHostHistory: (h) => hostHistory.write(h) }),
+      timeoutMs: opennebula.timeoutMs,
+    });
+  }
+  return sources;
+}
 
 export async function ingestDeps(
   config: IngestSettings,
   store: Store,
   log: Logger,
-  extra: Pick<IngestDeps, 'now' | 'signal' | 'onProgress' | 'replace'>,
+  extra: Pick<IngestDeps, 'now' | 'signal' | 'onProgress' | 'replace'> & {
+    /** Told each source's fetch as that plugin's run (PluginContext.report). */
+    report?: (plugin: string, outcome: RunOutcome) => void;
+  },
 ): Promise<IngestDeps> {
+  const { report, ...rest } = extra;
   return {
-    source: createPrometheusSource(config.prometheus, { log }),
+    source: combineSources(configuredSources(config, log, extra.now), report),
     carbon: keepingRecordedIntensities(
       createCarbonSource(config.carbon, { dataDir: config.store.dataDir, log }),
       store,
@@ -31,9 +67,9 @@ export async function ingestDeps(
     store,
     energy: config.energy,
     labels: config.prometheus.labels,
-    sourceQuery: cpuSecondsSelector(config.prometheus.selector),
+    sourceQuery: config.prometheus.enabled ? cpuSecondsSelector(config.prometheus.selector) : undefined,
     stepHours: config.prometheus.chunkHours,
     log,
-    ...extra,
+    ...rest,
   };
 }

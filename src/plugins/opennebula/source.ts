@@ -1,0 +1,131 @@
+import type { OpenNebulaConfig } from '../../config';
+import { UNKNOWN } from '../../domain/levels';
+import { HOUR_MS, isWholeHour } from '../../domain/time';
+import type { RawInstanceHour } from '../../domain/usage';
+import { silentLogger, type Logger } from '../../log';
+import type { HostPeriodRecord } from '../../store/host-history';
+import type { CpuSecondsSource, SourceHour } from '../source';
+import { registersOf, samplesOf, VM_GROUP, vmIdsRunningIn, vmsOf, type VmRow } from './accounting';
+import { openAccountingDb, type AccountingDb } from './database';
+import { integrateVm, reasonName, type Register } from './integrate';
+
+export const OPENNEBULA_SOURCE = 'opennebula';
+
+export interface OpenNebulaSourceDeps {
+  log?: Logger;
+  /** The current time: an open register (retime 0) runs until then. */
+  now: () => number;
+  /** Told the host history of every VM a fetch met (to keep it in the store). */
+  onHostHistory?: (histories: ReadonlyMap<string, readonly HostPeriodRecord[]>) => Promise<void>;
+}
+
+export const instanceOf = (vmId: number) => `one-${vmId}`;
+
+/** The VM name up to its first "-": `matlab-7` → `matlab`. */
+const namePrefix = (name: string) => name.split('-')[0] || UNKNOWN;
+
+/** Contract section 10's keys of a VM, from the config's maps or their fallbacks. */
+function keysOf(config: OpenNebulaConfig, vm: VmRow) {
+  const prefix = namePrefix(vm.name);
+  return {
+    project: config.groups[String(vm.gid)] ?? `gid-${vm.gid}`,
+    user: config.users[String(vm.uid)] ?? `uid-${vm.uid}`,
+    machineName: config.machines[prefix] ?? prefix,
+    experiment: UNKNOWN,
+  };
+}
+
+function hostPeriods(registers: readonly Register[]): HostPeriodRecord[] {
+  return registers
+    .filter((r) => r.rstime > 0)
+    .map((r) => ({
+      host: r.hostname,
+      from: r.rstime * 1000,
+      to: r.retime === 0 ? null : r.retime * 1000,
+      // The reason says why it left the host, so a period still open has none yet.
+      reason: r.retime === 0 ? null : reasonName(r.reason),
+    }));
+}
+
+/** Instance-hours of every VM that ran in [fromHour, toHour), read a group of VMs at a time. */
+async function readHours(
+  db: AccountingDb,
+  config: OpenNebulaConfig,
+  fromHour: number,
+  toHour: number,
+  now: number,
+  signal: AbortSignal | undefined,
+): Promise<{ rows: RawInstanceHour[]; histories: Map<string, HostPeriodRecord[]> }> {
+  const [from, to] = [fromHour / 1000, toHour / 1000];
+  const ids = await vmIdsRunningIn(db, from, to, config.batchRows);
+  const rows: RawInstanceHour[] = [];
+  const histories = new Map<string, HostPeriodRecord[]>();
+  for (let at = 0; at < ids.length; at += VM_GROUP) {
+    signal?.throwIfAborted();
+    const group = ids.slice(at, at + VM_GROUP);
+    const [vms, registers, samples] = [
+      await vmsOf(db, group),
+      await registersOf(db, group),
+      await samplesOf(db, group, from, to, config.batchRows),
+    ];
+    for (const vm of vms) {
+      const own = registers.filter((r) => r.vmId === vm.id);
+      const instance = instanceOf(vm.id);
+      histories.set(instance, hostPeriods(own));
+      const keys = keysOf(config, vm);
+      const history = { vcpu: vm.vcpu, registers: own, samples: samples.get(vm.id) ?? [] };
+      for (const hour of integrateVm(history, fromHour, toHour, now)) {
+        rows.push({
+          hour: hour.hour,
+          instance,
+          labels: {},
+          busyCpuSeconds: hour.busyCpuSeconds,
+          idleCpuSeconds: hour.idleCpuSeconds,
+          attribution: { ...keys, host: hour.host },
+        });
+      }
+    }
+  }
+  return { rows, histories };
+}
+
+/**
+ * CPU seconds per VM and hour from OpenNebula's accounting database (seed 004, contract section
+ * 10). Each fetch opens the database, reads only the VMs that ran in the range, a group at a time,
+ * and closes it. A database that cannot be read fails every hour of the fetch, as Prometheus being
+ * down does.
+ */
+export function createOpenNebulaSource(
+  config: OpenNebulaConfig,
+  deps: OpenNebulaSourceDeps,
+): CpuSecondsSource {
+  const log = (deps.log ?? silentLogger).child({ source: OPENNEBULA_SOURCE });
+  return {
+    async fetchHours(fromHour, toHour, signal) {
+      if (!isWholeHour(fromHour) || !isWholeHour(toHour)) {
+        throw new RangeError(`fetchHours expects whole hours, got ${fromHour} to ${toHour}`);
+      }
+      const answers = new Map<number, SourceHour>();
+      let read: Awaited<ReturnType<typeof readHours>>;
+      try {
+        const db = await openAccountingDb(config.url, config.timeoutMs);
+        try {
+          read = await readHours(db, config, fromHour, toHour, deps.now(), signal);
+        } finally {
+          await db.close().catch(() => undefined);
+        }
+      } catch (err) {
+        signal?.throwIfAborted();
+        const reason = `OpenNebula accounting database: ${err instanceof Error ? err.message : String(err)}`;
+        log.warn('accounting database could not be read', { reason });
+        for (let hour = fromHour; hour < toHour; hour += HOUR_MS)
+          answers.set(hour, { status: 'failed', error: reason });
+        return answers;
+      }
+      await deps.onHostHistory?.(read.histories);
+      for (let hour = fromHour; hour < toHour; hour += HOUR_MS) answers.set(hour, { status: 'ok', rows: [] });
+      for (const row of read.rows) (answers.get(row.hour) as { rows: RawInstanceHour[] }).rows.push(row);
+      return answers;
+    },
+  };
+}
