@@ -23,8 +23,8 @@ export type IngestSettings = Pick<
 >;
 
 /**
- * The enabled source plugins (contract section 10). Prometheus bounds each request itself; its
- * fetch (one chunk a step) is given time for every attempt.
+ * The enabled source plugins (contract section 10). Prometheus bounds each request and its retries
+ * itself (`prometheus.timeoutMs`, `attempts`); OpenNebula's fetch is bounded as a whole.
  */
 export function configuredSources(config: IngestSettings, log: Logger, now: () => number): NamedSource[] {
   const sources: NamedSource[] = [];
@@ -32,7 +32,6 @@ export function configuredSources(config: IngestSettings, log: Logger, now: () =
     sources.push({
       name: 'prometheus',
       source: createPrometheusSource(config.prometheus, { log }),
-      timeoutMs: config.prometheus.timeoutMs * (config.prometheus.attempts + 1),
     });
   }
   const opennebula = config.sources.opennebula;

@@ -6,8 +6,8 @@ import type { CpuSecondsSource, SourceHour } from './source';
 export interface NamedSource {
   name: string;
   source: CpuSecondsSource;
-  /** Longest one fetch may take; its hours are failed after that. */
-  timeoutMs: number;
+  /** Longest one fetch may take, its hours failed after that; none for a source that bounds its own requests. */
+  timeoutMs?: number;
 }
 
 function failedAll(fromHour: number, toHour: number, error: string): Map<number, SourceHour> {
@@ -24,12 +24,13 @@ async function fetchReported(
   signal: AbortSignal | undefined,
   report: (plugin: string, outcome: RunOutcome) => void,
 ): Promise<Map<number, SourceHour>> {
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const signals = [signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   try {
     const answers = await source.fetchHours(
       fromHour,
       toHour,
-      signal ? AbortSignal.any([signal, timeout]) : timeout,
+      signals.length > 1 ? AbortSignal.any(signals) : signals[0],
     );
     const failedHours = [...answers.values()].filter((a) => a.status === 'failed').length;
     report(name, {
@@ -39,7 +40,7 @@ async function fetchReported(
     return answers;
   } catch (err) {
     signal?.throwIfAborted();
-    if (timeout.aborted) {
+    if (timeout?.aborted) {
       report(name, { outcome: 'timeout' });
       return failedAll(fromHour, toHour, `${name}: no answer within ${timeoutMs} ms`);
     }

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
+import { mulberry32 } from './lab/fleet';
 
 export const MARIADB = 'mysql://root@127.0.0.1:3306';
 
@@ -36,17 +37,6 @@ export interface FleetVm {
   samples: Array<{ timestamp: number; cpu: number }>;
 }
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run writes the same fleet. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Samples at irregular steps (30 s to 7 min) in [from, to), skipping `gaps`, cpu 0–`maxCpu` %. */
 function irregularSamples(
   next: () => number,
@@ -69,7 +59,7 @@ function irregularSamples(
  * resumed on another host; a VM that ran only the day before; samples before the day too.
  */
 export function fleet(day: number): FleetVm[] {
-  const next = random(17);
+  const next = mulberry32(17);
   const h = 3600;
   return [
     {

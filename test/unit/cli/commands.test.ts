@@ -1,32 +1,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { main } from '../../../src/cli';
 import { parseConfig } from '../../../src/config';
 import { LEVELS } from '../../../src/domain/levels';
 import { GRANULARITIES } from '../../../src/domain/time';
+import { runCli } from '../../support/cli';
 import { tempDirs } from '../../support/fake-ingest';
 
 const dirs = tempDirs('cl-cli-');
 afterEach(() => dirs.cleanup());
 
-/** Runs the CLI in this process, keeping what it writes. */
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('the command line', () => {
   it('prints its usage for --help, after a command too, and exits 0', async () => {

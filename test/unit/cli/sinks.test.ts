@@ -1,27 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../src/cli';
 import { DAY_MS } from '../../../src/domain/time';
 import { ingestRange } from '../../../src/ingest/run';
 import { openJsonStore } from '../../../src/store/json';
+import { runCli } from '../../support/cli';
 import { directIngestDeps, fakeCpuSource, tempDirs } from '../../support/fake-ingest';
 import { startFakePerseus } from '../../support/perseus-server';
 
 const dirs = tempDirs('cl-cli-sinks-');
 afterEach(() => dirs.cleanup());
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('carbonledger sinks', () => {
   it('run sends the complete days asked for (exit 0, or 3 when some were not accepted); status lists them', async () => {
