@@ -148,12 +148,8 @@ export const PerseusSchema = z
     unit: z
       .enum(['cpu-core-hours', 'kwh'], { error: 'expected "cpu-core-hours" or "kwh"' })
       .default('cpu-core-hours'),
-    // Each user's share of a project's day needs project × user figures, which the store does not keep yet.
-    perUser: z
-      .literal(false, {
-        error: 'per-user reports are not available yet (the store keeps no project × user figures)',
-      })
-      .default(false),
+    /** One entry per user of each project (users as attributed: labels, registry, OpenNebula's map). */
+    perUser: z.boolean({ error: 'expected true or false' }).default(false),
     partition: z.literal('machine', { error: 'expected "machine" or null' }).nullable().default(null),
     priority: z.string().min(1, { error: 'expected a priority name or null' }).nullable().default(null),
     contingentFactor: nonNegativeNumber.default(1),

@@ -2,7 +2,7 @@ import { addInto, type Breakdown, sameFigures, zeroBreakdown, zeroFigures } from
 import { LEVELS, type Level } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import { hourLabel, utcDate } from '../domain/time';
-import type { AttributedInstanceHour, CostedInstanceHour, DayEntry } from '../domain/usage';
+import type { AttributedInstanceHour, CostedInstanceHour, DayEntry, ProjectUserHour } from '../domain/usage';
 
 /** The key an instance-hour is counted under at a level. */
 export function keyAt(level: Level, hour: AttributedInstanceHour): string {
@@ -119,4 +119,20 @@ export function instanceHoursByMachine(
     perMachine[hour.machineName] = (perMachine[hour.machineName] ?? 0) + 1;
   }
   return counts;
+}
+
+/** Each hour's usage by project and user, split by machine key: what per-user reports need. */
+export function projectUserHours(hours: readonly CostedInstanceHour[]): ProjectUserHour[] {
+  const rows = new Map<string, ProjectUserHour>();
+  for (const hour of hours) {
+    const id = JSON.stringify([hour.hour, hour.project, hour.user]);
+    let row = rows.get(id);
+    if (row === undefined) {
+      row = { hour: hour.hour, project: hour.project, user: hour.user, figures: zeroBreakdown() };
+      rows.set(id, row);
+    }
+    addInto(row.figures.all, hour);
+    addInto((row.figures.byMachine[machineKey(hour.machineName)] ??= zeroFigures()), hour);
+  }
+  return [...rows.values()];
 }

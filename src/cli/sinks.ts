@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config';
 import { DAY_MS, utcDate } from '../domain/time';
 import { jsonLogger } from '../log';
 import { deliverDays, PERSEUS_SINK } from '../plugins/perseus/sink';
-import { deliveryLogFor } from '../store/capabilities';
+import { deliveryLogFor, projectUsersFor } from '../store/capabilities';
 import type { Delivery } from '../store/deliveries';
 import { openJsonStore } from '../store/json';
 import { COMMAND_HELP } from './help';
@@ -70,7 +70,7 @@ async function runCommand(argv: string[]): Promise<number> {
     const report = await deliverDays(
       { store, log, now },
       perseus,
-      { deliveries: deliveryLogFor(config.store) },
+      { deliveries: deliveryLogFor(config.store), projectUsers: projectUsersFor(config.store) },
       days,
     );
     const lines = [

@@ -135,3 +135,12 @@ export interface IngestBatch {
   /** What the ok hours show of each instance's life, for the store's instance index. */
   instances?: readonly InstanceObservation[];
 }
+
+/** One hour of one user's usage in one project (no level holds that pairing). */
+export interface ProjectUserHour {
+  /** Epoch ms. */
+  hour: number;
+  project: string;
+  user: string;
+  figures: Breakdown;
+}

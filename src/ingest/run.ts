@@ -1,15 +1,27 @@
-import { instanceHoursByMachine, projectsByInstance, toAllLevelEntries } from '../aggregate/day-entries';
+import {
+  instanceHoursByMachine,
+  projectsByInstance,
+  projectUserHours,
+  toAllLevelEntries,
+} from '../aggregate/day-entries';
 import { observeInstances } from '../aggregate/instance-lives';
 import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { costInstanceHour } from '../domain/energy';
 import { DAY_MS, HOUR_MS, utcMonth } from '../domain/time';
-import type { CostedInstanceHour, HourIntensity, HourOutcome, IngestBatch } from '../domain/usage';
+import type {
+  CostedInstanceHour,
+  HourIntensity,
+  HourOutcome,
+  IngestBatch,
+  ProjectUserHour,
+} from '../domain/usage';
 import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { KeptHour } from '../store/kept-figures';
+import type { ProjectUserFigures } from '../store/project-users';
 import type { Store } from '../store/store';
 import { contiguousRanges } from './ledger-hours';
 
@@ -32,6 +44,8 @@ export interface IngestDeps {
   onProgress?: (doneHours: number, totalHours: number) => void;
   /** Ok answers replace ok hours even with fewer series than stored (`ingest --replace`). */
   replace?: boolean;
+  /** Where each ok hour's usage by project and user goes, when a sink reports per user. */
+  projectUsers?: ProjectUserFigures;
 }
 
 export interface IngestReport {
@@ -144,6 +158,12 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
         deferRollups,
         replace: deps.replace === true,
       });
+      if (deps.projectUsers !== undefined) {
+        // Hours whose stored figures the store kept keep their project × user figures too.
+        const kept = new Set(keptHours.map((k) => k.hour));
+        const replaced = costedStep.okHourStarts.filter((hour) => !kept.has(hour));
+        await deps.projectUsers.replaceHours(replaced, costedStep.projectUsers);
+      }
       // A month behind the run is settled here, between steps, rather than by the store in the
       // middle of the next batch, while that batch's entries are also in memory.
       if (deferRollups && utcMonth(end) !== utcMonth(start)) await deps.store.settleRollups();
@@ -202,6 +222,9 @@ function warnOfNoData(deps: IngestDeps, hours: readonly number[]): void {
 interface CostedStep {
   batch: IngestBatch;
   okHours: number;
+  okHourStarts: number[];
+  /** Filled only when `deps.projectUsers` is set. */
+  projectUsers: ProjectUserHour[];
   failed: IngestReport['failed'];
   instanceHours: number;
   noDataHours: number[];
@@ -262,6 +285,8 @@ function costStep(
       ),
     },
     okHours: okHours.length,
+    okHourStarts: okHours,
+    projectUsers: deps.projectUsers === undefined ? [] : projectUserHours(costed),
     failed,
     instanceHours: costed.length,
     noDataHours,

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { PluginHost } from '../plugins/host';
 import { perseusSinkPlugin } from '../plugins/perseus/sink';
-import { deliveryLogFor } from '../store/capabilities';
+import { deliveryLogFor, projectUsersFor } from '../store/capabilities';
 import { scheduledIngestPlugin, type IngestRunOptions } from './plugin';
 import { RECONCILE_PLUGIN, reconcilePlugin } from './reconcile';
 
@@ -29,6 +29,7 @@ export function registerSinks(host: PluginHost, config: Config, fetchImpl?: type
     host.register(
       perseusSinkPlugin({
         deliveries: deliveryLogFor(config.store),
+        projectUsers: projectUsersFor(config.store),
         after: RECONCILE_PLUGIN,
         fetch: fetchImpl,
       }),

@@ -6,7 +6,7 @@ import type { RunOutcome } from '../plugins/host';
 import { createOpenNebulaSource, OPENNEBULA_SOURCE } from '../plugins/opennebula/source';
 import { createPrometheusSource } from '../plugins/prometheus/source';
 import { combineSources, type NamedSource } from '../plugins/sources';
-import { hostHistoryFor } from '../store/capabilities';
+import { hostHistoryFor, projectUsersFor } from '../store/capabilities';
 import { emptyRegistry, loadWorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
 import { keepingRecordedIntensities } from './recorded-intensities';
@@ -69,6 +69,7 @@ export async function ingestDeps(
     sourceQuery: config.prometheus.enabled ? cpuSecondsSelector(config.prometheus.selector) : undefined,
     stepHours: config.prometheus.chunkHours,
     log,
+    projectUsers: projectUsersFor(config.store),
     ...rest,
   };
 }

@@ -137,8 +137,14 @@ export function reportsOfDay(
   config: PerseusConfig,
   projectDay: ProjectDay,
   provenance: DayProvenance,
-  previousKeys: readonly string[] = [],
+  options: {
+    /** Keys sent before for this project and day. */
+    previousKeys?: readonly string[];
+    /** Machine type by machine key, to name a partition; a key not here names itself. */
+    machineNames?: ReadonlyMap<string, string>;
+  } = {},
 ): UsageReport[] {
+  const { previousKeys = [], machineNames = new Map<string, string>() } = options;
   const projectOid = config.projects[projectDay.project];
   if (projectOid === undefined) return [];
   const byUser: Array<[string | undefined, Breakdown | null]> = config.perUser
@@ -152,7 +158,7 @@ export function reportsOfDay(
   for (const [user, totals] of byUser) {
     if (config.partition === 'machine') {
       for (const [machine, figures] of Object.entries(totals?.byMachine ?? {}))
-        make(figures, { user, partition: machine });
+        make(figures, { user, partition: machineNames.get(machine) ?? machine });
     } else {
       make(totals?.all ?? zeroFigures(), { user });
     }

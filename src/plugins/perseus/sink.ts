@@ -1,8 +1,10 @@
 import { PerseusSchema, type PerseusConfig } from '../../config';
+import { machineKey } from '../../domain/machine-key';
 import { DAY_MS, HOUR_MS, periodStart, utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, LedgerHour } from '../../domain/usage';
 import type { Logger } from '../../log';
 import type { Delivery, DeliveryLog } from '../../store/deliveries';
+import type { ProjectUserFigures } from '../../store/project-users';
 import { PartialReadError, UnreadableDataError, type Store } from '../../store/store';
 import type { ScheduledPlugin } from '../host';
 import { postUsageReport } from './client';
@@ -12,6 +14,8 @@ export const PERSEUS_SINK = 'perseus';
 
 export interface PerseusDeps {
   deliveries: DeliveryLog;
+  /** Usage by project and user, for `perUser`. */
+  projectUsers: ProjectUserFigures;
   fetch?: typeof fetch;
 }
 
@@ -64,6 +68,17 @@ async function projectDays(
   }
 }
 
+/**
+ * Machine types by the key a day entry splits them under (`ARTEMIS_MATLAB` → `Artemis (Matlab)`),
+ * so a partition is named as the MACHINE level names it.
+ */
+async function machineNamesByKey(store: Store): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const name of await store.listKeys('MACHINE'))
+    if (!names.has(machineKey(name))) names.set(machineKey(name), name);
+  return names;
+}
+
 /** The days a scheduled run looks at: the last `lookbackDays` before today, and every day not yet accepted. */
 export function daysToDeliver(now: number, lookbackDays: number, deliveries: readonly Delivery[]): string[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
@@ -97,6 +112,7 @@ export async function deliverDays(
   const previous = new Map((await deps.deliveries.read(PERSEUS_SINK)).map((d) => [d.key, d]));
   const ledgers = new Map<string, Map<number, LedgerHour>>();
   const projects = Object.keys(config.projects);
+  const machineNames = await machineNamesByKey(ctx.store);
   for (const day of [...days].sort()) {
     const month = utcMonth(periodStart(day));
     if (!ledgers.has(month)) ledgers.set(month, await ctx.store.readLedgerMonth(month));
@@ -107,22 +123,26 @@ export async function deliverDays(
     }
     const entries = await projectDays(ctx.store, day, projects);
     const reports: UsageReport[] = [];
-    projects.forEach((project, i) => {
+    for (const [i, project] of projects.entries()) {
       const entry = entries[i];
       if (entry instanceof UnreadableDataError) {
         ctx.log.warn('a project day cannot be read; it is delivered once it is re-ingested', {
           project,
           day,
         });
-        return;
+        continue;
       }
+      const byUser = config.perUser ? await deps.projectUsers.readDay(day, project) : undefined;
       const sentBefore = [...previous.values()]
         .filter((d) => d.project === project && d.day === day)
         .map((d) => d.key);
       reports.push(
-        ...reportsOfDay(config, { project, day, totals: entry?.totals ?? null }, provenance, sentBefore),
+        ...reportsOfDay(config, { project, day, totals: entry?.totals ?? null, byUser }, provenance, {
+          previousKeys: sentBefore,
+          machineNames,
+        }),
       );
-    });
+    }
     if (entries.some((entry) => entry instanceof UnreadableDataError)) report.incompleteDays.push(day);
     else report.completeDays.push(day);
     const recorded = await sendAll(ctx, config, deps, reports, previous, report);

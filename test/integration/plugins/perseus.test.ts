@@ -4,6 +4,7 @@ import { ingestRange } from '../../../src/ingest/run';
 import { jsonLogger, type Logger } from '../../../src/log';
 import { deliverDays, PERSEUS_SINK, type PerseusDeps } from '../../../src/plugins/perseus/sink';
 import { jsonDeliveryLog } from '../../../src/store/json/deliveries';
+import { jsonProjectUsers } from '../../../src/store/json/project-users';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
 import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
 import { directIngestDeps, tempDirs } from '../../support/fake-ingest';
@@ -80,7 +81,10 @@ function sinkConfig(overrides: Record<string, unknown> = {}): PerseusConfig {
   }).sinks.perseus!;
 }
 
-const deps = (): PerseusDeps => ({ deliveries: jsonDeliveryLog(dataDir) });
+const deps = (): PerseusDeps => ({
+  deliveries: jsonDeliveryLog(dataDir),
+  projectUsers: jsonProjectUsers(dataDir),
+});
 const deliver = (config: PerseusConfig, days = ['2025-03-10']) =>
   deliverDays({ store, log, now: NOW }, config, deps(), days);
 
@@ -91,7 +95,8 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
       busy.get(`${project}@${hour}`) ?? (project === 'P' ? 3600 : 1800);
     const failing = new Set([DAY + 10 * HOUR_MS]);
     const source = projectSource(busyOf, failing);
-    const ingest = (from: number, to: number) => ingestRange(directIngestDeps(store, source), from, to);
+    const ingest = (from: number, to: number) =>
+      ingestRange(directIngestDeps(store, source, { projectUsers: jsonProjectUsers(dataDir) }), from, to);
     await ingest(DAY, DAY + DAY_MS);
 
     const incomplete = await deliver(sinkConfig());
@@ -161,7 +166,11 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
         return base;
       },
     };
-    await ingestRange(directIngestDeps(store, source), DAY, DAY + DAY_MS);
+    await ingestRange(
+      directIngestDeps(store, source, { projectUsers: jsonProjectUsers(dataDir) }),
+      DAY,
+      DAY + DAY_MS,
+    );
     const config = sinkConfig({
       partition: 'machine',
       unit: 'kwh',
@@ -170,17 +179,21 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     });
     await deliver(config);
     expect(perseus.entries.map((e) => [e.projectOid, e.body.partition, e.body.priority])).toEqual([
-      ['oid-p', 'BIG_A', 'normal'],
-      ['oid-q', 'SMALL', 'normal'],
+      ['oid-p', 'big-a', 'normal'],
+      ['oid-q', 'small', 'normal'],
     ]);
     const kwh = (24 * 1800 * 12 + 24 * (7200 - 1800) * 1) / 3.6e6;
     expect(perseus.entries[1].body).toMatchObject({ usage: expect.closeTo(kwh, 9), contingent_factor: 0.5 });
 
     gone = true;
-    await ingestRange(directIngestDeps(store, source), DAY, DAY + DAY_MS);
+    await ingestRange(
+      directIngestDeps(store, source, { projectUsers: jsonProjectUsers(dataDir) }),
+      DAY,
+      DAY + DAY_MS,
+    );
     await deliver(config);
     expect(perseus.entries).toHaveLength(2);
-    expect(perseus.entries[1].body).toMatchObject({ partition: 'SMALL', usage: 0 });
+    expect(perseus.entries[1].body).toMatchObject({ partition: 'small', usage: 0 });
   });
 
   it('retries a day PERSEUS failed for on the next run, until it is accepted', async () => {
@@ -237,5 +250,45 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     // Fixed: the next run sends everything.
     perseus.tokens.add('wrong-token-1234');
     expect(await deliver(bad, ['2025-03-10', '2025-03-11'])).toMatchObject({ accepted: 4, notAccepted: [] });
+  });
+
+  it('sends one entry per user of each project with perUser, each user’s share, and the same keys on a re-send', async () => {
+    const users: CpuSecondsSource = {
+      async fetchHours(from, to) {
+        const out = new Map<number, SourceHour>();
+        for (let hour = from; hour < to; hour += HOUR_MS) {
+          const row = (instance: string, project: string, user: string, busy: number) => ({
+            hour,
+            instance,
+            labels: { cloud_project_name: project, machine_name: 'm', owner: user, instance },
+            busyCpuSeconds: busy,
+            idleCpuSeconds: 0,
+          });
+          out.set(hour, {
+            status: 'ok',
+            rows: [row('a', 'P', 'alice', 3600), row('b', 'P', 'bob', 1800), row('c', 'Q', 'alice', 900)],
+          });
+        }
+        return out;
+      },
+    };
+    const labels = { ...parseConfig({}).prometheus.labels, user: 'owner' };
+    const ingest = () =>
+      ingestRange(
+        directIngestDeps(store, users, { labels, projectUsers: jsonProjectUsers(dataDir) }),
+        DAY,
+        DAY + DAY_MS,
+      );
+    await ingest();
+    const config = sinkConfig({ perUser: true });
+    expect(await deliver(config)).toMatchObject({ sent: 3, accepted: 3 });
+    expect(perseus.entries.map((e) => [e.projectOid, e.body.user, e.body.usage])).toEqual([
+      ['oid-p', 'alice', 24],
+      ['oid-p', 'bob', 12],
+      ['oid-q', 'alice', 6],
+    ]);
+    await ingest();
+    expect(await deliver(config)).toMatchObject({ sent: 0, unchanged: 3 });
+    expect(perseus.entries).toHaveLength(3);
   });
 });

@@ -9,6 +9,7 @@ import { PluginHost, type RunOutcome } from '../../../src/plugins/host';
 import { PERSEUS_SINK, perseusSinkPlugin } from '../../../src/plugins/perseus/sink';
 import { allListeners, pluginRunRecorder } from '../../../src/plugins/run-metrics';
 import { jsonDeliveryLog } from '../../../src/store/json/deliveries';
+import { jsonProjectUsers } from '../../../src/store/json/project-users';
 import { openJsonStore } from '../../../src/store/json';
 import {
   fakeCarbon,
@@ -34,7 +35,13 @@ describe('sinks in the plugin host', () => {
     ).toThrow(ConfigError);
     const host = new PluginHost({ store: {} as never, clock: fixedClock(0), log: silentLogger });
     expect(() =>
-      host.register(perseusSinkPlugin({ deliveries: jsonDeliveryLog(dirs.make()) }), { url: 'http://x' }),
+      host.register(
+        perseusSinkPlugin({
+          deliveries: jsonDeliveryLog(dirs.make()),
+          projectUsers: jsonProjectUsers(dirs.make()),
+        }),
+        { url: 'http://x' },
+      ),
     ).toThrow(/sinks\.perseus\.token: expected the bearer token/);
   });
 

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { addBreakdownInto, zeroBreakdown, type Breakdown } from '../../domain/figures';
+import { hourLabel, utcDate } from '../../domain/time';
+import { readTextIfExists, writeFileAtomic } from '../../fs/files';
+import type { ProjectUserFigures } from '../project-users';
+
+/** `HH:00` → project → user → figures. */
+type DayFile = Record<string, Record<string, Record<string, Breakdown>>>;
+
+/** One file a day, `<dataDir>/project-users/<YYYY-MM-DD>.json`, rewritten atomically. */
+export function jsonProjectUsers(dataDir: string): ProjectUserFigures {
+  const pathOf = (day: string) => join(dataDir, 'project-users', `${day}.json`);
+  const load = async (day: string): Promise<DayFile> => {
+    const text = await readTextIfExists(pathOf(day));
+    return text === null ? {} : (JSON.parse(text) as DayFile);
+  };
+  return {
+    async replaceHours(hours, rows) {
+      const days = new Map<string, number[]>();
+      for (const hour of hours) days.set(utcDate(hour), [...(days.get(utcDate(hour)) ?? []), hour]);
+      for (const [day, dayHours] of days) {
+        const file = await load(day);
+        for (const hour of dayHours) delete file[hourLabel(hour)];
+        const replaced = new Set(dayHours);
+        for (const row of rows) {
+          if (!replaced.has(row.hour)) continue;
+          const byProject = (file[hourLabel(row.hour)] ??= {});
+          addBreakdownInto(((byProject[row.project] ??= {})[row.user] ??= zeroBreakdown()), row.figures);
+        }
+        await writeFileAtomic(pathOf(day), `${JSON.stringify(file)}\n`);
+      }
+    },
+    async readDay(day, project) {
+      const totals = new Map<string, Breakdown>();
+      for (const byProject of Object.values(await load(day))) {
+        for (const [user, figures] of Object.entries(byProject[project] ?? {})) {
+          const total = totals.get(user) ?? zeroBreakdown();
+          totals.set(user, addBreakdownInto(total, figures));
+        }
+      }
+      return totals;
+    },
+  };
+}
