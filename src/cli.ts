@@ -36,7 +36,6 @@ const EXIT_NO_DATA = 4;
 /** How long `ingest` waits for the dataDir lock: an hourly run takes seconds, a reconcile minutes. */
 const DEFAULT_LOCK_WAIT_SECONDS = 600;
 
-
 function parseInstant(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`--${name} is required`);
   // The API's own reading: a date that names no real day (30 February) is refused, not rolled over.
