@@ -3,7 +3,7 @@ import { UNKNOWN } from '../../domain/levels';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
 import type { RawInstanceHour } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
-import type { HostPeriodRecord } from '../../store/host-history';
+import type { HostPeriodRecord, InstanceHostHistory } from '../../store/host-history';
 import type { CpuSecondsSource, SourceHour } from '../source';
 import { registersOf, samplesOf, VM_GROUP, vmIdsRunningIn, vmsOf, type VmRow } from './accounting';
 import { openAccountingDb, type AccountingDb } from './database';
@@ -16,7 +16,7 @@ export interface OpenNebulaSourceDeps {
   /** The current time: an open register (retime 0) runs until then. */
   now: () => number;
   /** Told the host history of every VM a fetch met (to keep it in the store). */
-  onHostHistory?: (histories: ReadonlyMap<string, readonly HostPeriodRecord[]>) => Promise<void>;
+  onHostHistory?: (histories: ReadonlyMap<string, InstanceHostHistory>) => Promise<void>;
 }
 
 export const instanceOf = (vmId: number) => `one-${vmId}`;
@@ -55,11 +55,11 @@ async function readHours(
   toHour: number,
   now: number,
   signal: AbortSignal | undefined,
-): Promise<{ rows: RawInstanceHour[]; histories: Map<string, HostPeriodRecord[]> }> {
+): Promise<{ rows: RawInstanceHour[]; histories: Map<string, InstanceHostHistory> }> {
   const [from, to] = [fromHour / 1000, toHour / 1000];
   const ids = await vmIdsRunningIn(db, from, to, config.batchRows);
   const rows: RawInstanceHour[] = [];
-  const histories = new Map<string, HostPeriodRecord[]>();
+  const histories = new Map<string, InstanceHostHistory>();
   for (let at = 0; at < ids.length; at += VM_GROUP) {
     signal?.throwIfAborted();
     const group = ids.slice(at, at + VM_GROUP);
@@ -71,7 +71,8 @@ async function readHours(
     for (const vm of vms) {
       const own = registers.filter((r) => r.vmId === vm.id);
       const instance = instanceOf(vm.id);
-      histories.set(instance, hostPeriods(own));
+      // etime is when the VM entered DONE (seed 004).
+      histories.set(instance, { periods: hostPeriods(own), endedAt: vm.etime > 0 ? vm.etime * 1000 : null });
       const keys = keysOf(config, vm);
       const history = { vcpu: vm.vcpu, registers: own, samples: samples.get(vm.id) ?? [] };
       for (const hour of integrateVm(history, fromHour, toHour, now)) {

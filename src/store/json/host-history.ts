@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { listNames, mapLimit, readTextIfExists, writeFileAtomic } from '../../fs/files';
-import type { HostHistoryStore, HostPeriodRecord } from '../host-history';
+import type { HostHistoryStore, InstanceHostHistory } from '../host-history';
 import { decodeKey, encodeKey } from './layout';
 
 /** Files read or written at once. */
@@ -13,24 +13,24 @@ const CONCURRENCY = 8;
 export function jsonHostHistory(dataDir: string): HostHistoryStore {
   const dir = join(dataDir, 'instances', 'hosts');
   const pathOf = (instance: string) => join(dir, `${encodeKey(instance)}.json`);
-  const readOne = async (instance: string): Promise<HostPeriodRecord[] | null> => {
+  const readOne = async (instance: string): Promise<InstanceHostHistory | null> => {
     const text = await readTextIfExists(pathOf(instance));
-    return text === null ? null : (JSON.parse(text) as HostPeriodRecord[]);
+    return text === null ? null : (JSON.parse(text) as InstanceHostHistory);
   };
   return {
     async write(histories) {
-      await mapLimit([...histories], CONCURRENCY, async ([instance, periods]) => {
-        const text = `${JSON.stringify(periods)}\n`;
+      await mapLimit([...histories], CONCURRENCY, async ([instance, history]) => {
+        const text = `${JSON.stringify(history)}\n`;
         if ((await readTextIfExists(pathOf(instance))) !== text)
           await writeFileAtomic(pathOf(instance), text);
       });
     },
     async read(instances) {
-      const found = new Map<string, HostPeriodRecord[]>();
+      const found = new Map<string, InstanceHostHistory>();
       const read = await mapLimit([...instances], CONCURRENCY, readOne);
       instances.forEach((instance, i) => {
-        const periods = read[i];
-        if (periods !== null) found.set(instance, periods);
+        const history = read[i];
+        if (history !== null) found.set(instance, history);
       });
       return found;
     },

@@ -141,17 +141,24 @@ describe('the OpenNebula source against MariaDB', () => {
 
       const histories = await hostHistoryFor(config(dataDir, db.url).store).read(['one-1', 'one-2', 'one-3']);
       const s = (offset: number) => DAY + offset * 1000;
-      expect(histories.get('one-2')).toEqual([
-        { host: 'node-a', from: s(3600 + 1234), to: s(5 * 3600 + 2233), reason: 'USER' },
-        { host: 'node-b', from: s(5 * 3600 + 2301), to: s(20 * 3600 + 611), reason: 'NONE' },
-      ]);
-      expect(histories.get('one-3')).toEqual([
-        { host: 'node-b', from: s(2 * 3600), to: s(8 * 3600 + 1800), reason: 'STOP_RESUME' },
-        { host: 'node-a', from: s(11 * 3600 + 901), to: null, reason: null },
-      ]);
-      expect(histories.get('one-1')).toEqual([
-        { host: 'node-a', from: s(-5 * 3600 + 17), to: null, reason: null },
-      ]);
+      expect(histories.get('one-2')).toEqual({
+        periods: [
+          { host: 'node-a', from: s(3600 + 1234), to: s(5 * 3600 + 2233), reason: 'USER' },
+          { host: 'node-b', from: s(5 * 3600 + 2301), to: s(20 * 3600 + 611), reason: 'NONE' },
+        ],
+        endedAt: s(20 * 3600 + 611),
+      });
+      expect(histories.get('one-3')).toEqual({
+        periods: [
+          { host: 'node-b', from: s(2 * 3600), to: s(8 * 3600 + 1800), reason: 'STOP_RESUME' },
+          { host: 'node-a', from: s(11 * 3600 + 901), to: null, reason: null },
+        ],
+        endedAt: null,
+      });
+      expect(histories.get('one-1')).toEqual({
+        periods: [{ host: 'node-a', from: s(-5 * 3600 + 17), to: null, reason: null }],
+        endedAt: null,
+      });
     } finally {
       await store.close();
     }
