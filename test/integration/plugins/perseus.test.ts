@@ -185,9 +185,10 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     const kwh = (24 * 1800 * 12 + 24 * (7200 - 1800) * 1) / 3.6e6;
     expect(perseus.entries[1].body).toMatchObject({ usage: expect.closeTo(kwh, 9), contingent_factor: 0.5 });
 
+    // An explicit repair (`ingest --replace`): Q had no usage that day after all.
     gone = true;
     await ingestRange(
-      directIngestDeps(store, source, { projectUsers: jsonProjectUsers(dataDir) }),
+      directIngestDeps(store, source, { projectUsers: jsonProjectUsers(dataDir), replace: true }),
       DAY,
       DAY + DAY_MS,
     );
