@@ -20,6 +20,7 @@ import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } fro
 import { buildAppSchema } from './schema';
 import { parseDateTimeInput, parseIsoDateTime } from './schema/date-time';
 import { ListenError } from './server';
+import { selectorProblem } from './plugins/prometheus/selector-check';
 import { startService, UnsafeListenError } from './serve';
 import { validateRange } from './services/validation';
 import { openJsonStore } from './store/json';
@@ -87,6 +88,12 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
   const config = loadConfig(values.config);
   await checkDataDir(config);
+  const badSelector = await selectorProblem(config.prometheus);
+  if (badSelector !== null) {
+    throw new UsageError(
+      `prometheus.selector: ${JSON.stringify(config.prometheus.selector)} is not valid PromQL (${badSelector})`,
+    );
+  }
   // On a terminal, log lines go above the progress bar rather than onto its line.
   const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
   const log = bar ? jsonLogger((line) => bar.writeLine(line)) : jsonLogger();

@@ -8,6 +8,7 @@ import { registerIngestion } from './ingest/schedule';
 import type { Logger } from './log';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { createActivePoller } from './plugins/active';
+import { selectorProblem } from './plugins/prometheus/selector-check';
 import { PluginHost } from './plugins/host';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
@@ -89,6 +90,16 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       );
     }
     await primeLastOkHour(metrics, store, clock.now());
+    if (options.schedule) {
+      // Only Prometheus's 400 at the first ingest would say so otherwise; the service still starts.
+      const badSelector = await selectorProblem(config.prometheus);
+      if (badSelector !== null) {
+        log.warn('prometheus.selector: not valid PromQL; every ingested hour will fail until it is fixed', {
+          selector: config.prometheus.selector,
+          error: badSelector,
+        });
+      }
+    }
     if (options.schedule) {
       registerIngestion(host, config);
       host.register(poller.plugin, undefined);

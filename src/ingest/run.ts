@@ -7,6 +7,7 @@ import {
 import { observeInstances } from '../aggregate/instance-lives';
 import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
+import { UNKNOWN } from '../domain/levels';
 import { costInstanceHour } from '../domain/energy';
 import { DAY_MS, HOUR_MS, utcMonth } from '../domain/time';
 import type {
@@ -206,7 +207,34 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
   }
   if (deferRollups) await deps.store.settleRollups();
   warnOfNoData(deps, report.noDataHours);
+  if (report.instanceHours > 0) await warnOfUnmatchedConfig(deps);
   return report;
+}
+
+/**
+ * Config that matches nothing changes no figure, so it would stay silent: an `energy.machines`
+ * entry no instance has ever had (a typo keeps the default watts), and a project label no series
+ * has (everything counted under `unknown`). Checked against every key the store holds.
+ */
+async function warnOfUnmatchedConfig(deps: IngestDeps): Promise<void> {
+  const [machines, projects] = await Promise.all([
+    deps.store.listKeys('MACHINE'),
+    deps.store.listKeys('PROJECT'),
+  ]);
+  const known = new Set(machines);
+  const unmatched = Object.keys(deps.energy.machines).filter((name) => !known.has(name));
+  if (unmatched.length > 0) {
+    deps.log.warn('energy.machines: no instance has ever had these machine types; their watts are unused', {
+      unmatched: unmatched.map((name) => `energy.machines.${name}`),
+      label: deps.labels.machine,
+      machineTypes: machines.slice(0, 20),
+    });
+  }
+  if (projects.length === 1 && projects[0] === UNKNOWN) {
+    deps.log.warn(`prometheus.labels.project: no series has the label "${deps.labels.project}"`, {
+      consequence: `all usage is counted under the project "${UNKNOWN}"`,
+    });
+  }
 }
 
 function warnOfNoData(deps: IngestDeps, hours: readonly number[]): void {
