@@ -1,6 +1,7 @@
 import { parseExpression } from 'cron-parser';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MAX_G_PER_KWH } from './domain/plausible';
 
 /** The one source of configuration types: defaults live here, and every error names its path. */
 
@@ -10,6 +11,19 @@ const positiveNumber = z
 const nonNegativeNumber = z
   .number({ error: 'expected a number ≥ 0' })
   .nonnegative({ error: 'expected a number ≥ 0' });
+/**
+ * Upper bounds on coefficients, so that no figure they multiply can overflow or swamp a sum: far
+ * above any real value, far below where a double loses meaning.
+ */
+const MAX_WATTS_PER_CORE = 10_000;
+const MAX_PUE = 10;
+const wattsPerCore = (min: 'positive' | 'nonnegative') =>
+  (min === 'positive' ? positiveNumber : nonNegativeNumber).max(MAX_WATTS_PER_CORE, {
+    error: `expected at most ${MAX_WATTS_PER_CORE} W per core`,
+  });
+const gramsPerKwh = nonNegativeNumber.max(MAX_G_PER_KWH, {
+  error: `expected at most ${MAX_G_PER_KWH} gCO2eq/kWh (the dirtiest grids emit about 1,000)`,
+});
 const positiveInt = z
   .number({ error: 'expected a positive whole number' })
   .int({ error: 'expected a positive whole number' })
@@ -51,8 +65,8 @@ const cron = z
 
 export const MachinePowerSchema = z
   .object({
-    busyWattsPerCore: positiveNumber.default(12),
-    idleWattsPerCore: nonNegativeNumber.default(1),
+    busyWattsPerCore: wattsPerCore('positive').default(12),
+    idleWattsPerCore: wattsPerCore('nonnegative').default(1),
   })
   .strict();
 export type MachinePower = z.infer<typeof MachinePowerSchema>;
@@ -66,13 +80,17 @@ export const EnergySchema = z
         z.string(),
         z
           .object({
-            busyWattsPerCore: positiveNumber.optional(),
-            idleWattsPerCore: nonNegativeNumber.optional(),
+            busyWattsPerCore: wattsPerCore('positive').optional(),
+            idleWattsPerCore: wattsPerCore('nonnegative').optional(),
           })
           .strict(),
       )
       .default({}),
-    pue: z.number({ error: 'expected a number ≥ 1' }).min(1, { error: 'expected a number ≥ 1' }).default(1),
+    pue: z
+      .number({ error: 'expected a number from 1 to 10' })
+      .min(1, { error: 'expected a number from 1 to 10' })
+      .max(MAX_PUE, { error: 'expected a number from 1 to 10' })
+      .default(1),
   })
   .strict();
 export type EnergyConfig = z.infer<typeof EnergySchema>;
@@ -173,12 +191,12 @@ export type WorkspacesConfig = z.infer<typeof WorkspacesSchema>;
 export const CarbonSchema = z.discriminatedUnion(
   'source',
   [
-    z.object({ source: z.literal('static'), gPerKwh: nonNegativeNumber.default(200) }).strict(),
+    z.object({ source: z.literal('static'), gPerKwh: gramsPerKwh.default(200) }).strict(),
     z
       .object({
         source: z.literal('carbon-intensity-api'),
         url: httpUrl.default('https://api.carbonintensity.org.uk'),
-        fallbackGPerKwh: nonNegativeNumber.default(200),
+        fallbackGPerKwh: gramsPerKwh.default(200),
         timeoutMs: positiveInt.default(30_000),
       })
       .strict(),
@@ -186,7 +204,7 @@ export const CarbonSchema = z.discriminatedUnion(
       .object({
         source: z.literal('csv'),
         file: z.string().min(1),
-        fallbackGPerKwh: nonNegativeNumber.default(200),
+        fallbackGPerKwh: gramsPerKwh.default(200),
       })
       .strict(),
   ],

@@ -9,6 +9,7 @@ import type { EnergyConfig, PrometheusConfig } from '../config';
 import { attribute } from '../domain/attribution';
 import { UNKNOWN } from '../domain/levels';
 import { costInstanceHour } from '../domain/energy';
+import { cpuSecondsProblem, figuresProblem, intensityProblem } from '../domain/plausible';
 import { DAY_MS, HOUR_MS, utcMonth } from '../domain/time';
 import type {
   CostedInstanceHour,
@@ -16,6 +17,7 @@ import type {
   HourOutcome,
   IngestBatch,
   ProjectUserHour,
+  RawInstanceHour,
 } from '../domain/usage';
 import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
@@ -247,6 +249,44 @@ function warnOfNoData(deps: IngestDeps, hours: readonly number[]): void {
   });
 }
 
+/**
+ * One ok hour's rows attributed and costed, or why the hour must fail: whatever the source, a
+ * figure that cannot be true (CPU seconds no machine can spend, an energy or carbon figure that is
+ * not a finite number ≥ 0) fails its hour with the reason, and the rest of the run goes on.
+ */
+function costHour(
+  deps: IngestDeps,
+  rows: readonly RawInstanceHour[],
+  intensity: HourIntensity,
+): { status: 'ok'; costed: CostedInstanceHour[] } | { status: 'failed'; error: string } {
+  const badIntensity = intensityProblem(intensity.gPerKwh);
+  if (badIntensity !== undefined) {
+    return { status: 'failed', error: `the carbon intensity ${intensity.gPerKwh} g/kWh ${badIntensity}` };
+  }
+  const costed: CostedInstanceHour[] = [];
+  for (const row of rows) {
+    for (const side of ['busyCpuSeconds', 'idleCpuSeconds'] as const) {
+      const problem = cpuSecondsProblem(row[side]);
+      if (problem !== undefined) {
+        return {
+          status: 'failed',
+          error: `${side} ${row[side]} of instance ${JSON.stringify(row.instance)} ${problem}`,
+        };
+      }
+    }
+    const hour = costInstanceHour(attribute(row, deps.labels, deps.registry), deps.energy, intensity.gPerKwh);
+    const problem = figuresProblem(hour);
+    if (problem !== undefined) {
+      return {
+        status: 'failed',
+        error: `the figures of instance ${JSON.stringify(row.instance)} overflow: ${problem}`,
+      };
+    }
+    costed.push(hour);
+  }
+  return { status: 'ok', costed };
+}
+
 interface CostedStep {
   batch: IngestBatch;
   okHours: number;
@@ -277,18 +317,16 @@ function costStep(
       error: 'the source gave no answer for this hour',
     };
     const intensity = intensities.get(hour);
-    if (answer.status === 'failed') {
-      outcomes.push({ hour, status: 'failed', error: answer.error });
-      failed.push({ hour, error: answer.error });
+    if (!intensity && answer.status === 'ok')
+      throw new Error(`carbon source gave no intensity for ${new Date(hour).toISOString()}`);
+    const hourCosted = answer.status === 'failed' ? answer : costHour(deps, answer.rows, intensity!);
+    if (hourCosted.status === 'failed') {
+      outcomes.push({ hour, status: 'failed', error: hourCosted.error });
+      failed.push({ hour, error: hourCosted.error });
       continue;
     }
-    if (!intensity) throw new Error(`carbon source gave no intensity for ${new Date(hour).toISOString()}`);
-    if (answer.rows.length === 0) noDataHours.push(hour);
-    for (const row of answer.rows) {
-      costed.push(
-        costInstanceHour(attribute(row, deps.labels, deps.registry), deps.energy, intensity.gPerKwh),
-      );
-    }
+    if (answer.status === 'ok' && answer.rows.length === 0) noDataHours.push(hour);
+    costed.push(...hourCosted.costed);
     okHours.push(hour);
   }
   const counts = instanceHoursByMachine(costed);

@@ -35,6 +35,7 @@ type Fault =
   | 'connection-cut'
   | 'truncated-json'
   | 'empty-success'
+  | 'absurd-numbers'
   | 'fewer-series';
 
 const ATTEMPTS = 3;
@@ -127,6 +128,22 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
       res.write(text.slice(0, text.length >> 1));
       setTimeout(() => res.socket?.destroy(), 20);
       return;
+    }
+    case 'absurd-numbers': {
+      // A broken exporter: one instance's counter grew by 1e308 in hour 04:00, -5 in 05:00 busy (a
+      // point at the end of its hour).
+      const answered = (await good(request).json()) as MatrixAnswer;
+      const absurd = new Map([
+        [at(5) / 1000, request.query === LAB_QUERIES.busy ? '1e308' : '3'],
+        [at(6) / 1000, request.query === LAB_QUERIES.busy ? '-5' : '3'],
+      ]);
+      const result = answered.data.result.map((series) => ({
+        ...series,
+        values: (series.values as Array<[number, string]>).map(([t, v]) =>
+          series.metric.instance === '10.0.0.1:9100' && absurd.has(t) ? [t, absurd.get(t)!] : [t, v],
+        ),
+      }));
+      return json(200, { ...answered, data: { ...answered.data, result } });
     }
     case 'empty-success':
       // A Prometheus restarted without its volume: it answers, and knows no series.
@@ -396,3 +413,30 @@ describe.each<{ fault: Fault }>([{ fault: 'empty-success' }, { fault: 'fewer-ser
     });
   },
 );
+
+describe('Prometheus fault: absurd-numbers', () => {
+  it('fails each hour that holds one, with the reason, and stores the others', async () => {
+    const dataDir = await tempDir();
+    fault = 'absurd-numbers';
+    const { report } = await ingest(dataDir, prometheusUrl, 0, 6);
+    fault = 'none';
+    expect(report.failed.map((f) => f.hour)).toEqual([at(4), at(5)]);
+    expect(report.failed[0].error).toMatch(
+      /busy CPU seconds "1e308" for .*10\.0\.0\.1:9100.* \(is over 14,745,600/,
+    );
+    expect(report.failed[1].error).toMatch(/busy CPU seconds "-5" .* \(is negative\)/);
+    expect(report.okHours).toBe(4);
+
+    const store = await openJsonStore({ dataDir });
+    const ledger = await store.readLedgerMonth('2025-09');
+    await store.close();
+    for (const hour of [0, 1, 2, 3]) expect(ledger.get(at(hour))).toMatchObject({ status: 'ok' });
+    expect(ledger.get(at(4))).toMatchObject({ status: 'failed' });
+    // The stored hours are those of a clean run; the absurd ones read "failed", never a figure.
+    const entry = await readDayEntryFile(dataDir, 'PROJECT', 'IDAaaS', DATE);
+    const clean = JSON.parse(cleanUsage.get(`usage/project/IDAaaS/2025/${DATE}.json`)!);
+    for (const label of ['00:00', '01:00', '02:00', '03:00'])
+      expect(entry!.timeseries[label]).toEqual(clean.timeseries[label]);
+    expect(entry!.timeseries['04:00']).toEqual({ all: Object.fromEntries(SIX.map((f) => [f, 'failed'])) });
+  });
+});

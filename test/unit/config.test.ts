@@ -101,6 +101,31 @@ describe('config', () => {
     );
   });
 
+  it('refuses coefficients whose products would overflow, naming the path', () => {
+    expect(
+      problemsOf(() =>
+        parseConfig({
+          carbon: { source: 'static', gPerKwh: 1e308 },
+          energy: {
+            default: { busyWattsPerCore: 1e308 },
+            machines: { big: { idleWattsPerCore: 1e308 } },
+            pue: 1e308,
+          },
+        }),
+      ),
+    ).toEqual([
+      'energy.default.busyWattsPerCore: expected at most 10000 W per core',
+      'energy.machines.big.idleWattsPerCore: expected at most 10000 W per core',
+      'energy.pue: expected a number from 1 to 10',
+      'carbon.gPerKwh: expected at most 10000 gCO2eq/kWh (the dirtiest grids emit about 1,000)',
+    ]);
+    expect(
+      problemsOf(() =>
+        parseConfig({ carbon: { source: 'carbon-intensity-api', fallbackGPerKwh: Infinity } }),
+      ),
+    ).toHaveLength(1);
+  });
+
   it('refuses one token listed twice, two tokens of one name, and an admin token that is also scoped', () => {
     const sha256 = 'a'.repeat(64);
     expect(

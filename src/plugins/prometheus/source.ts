@@ -1,6 +1,7 @@
 import type { PrometheusConfig } from '../../config';
 import { UNKNOWN } from '../../domain/levels';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
+import { cpuSecondsProblem } from '../../domain/plausible';
 import type { RawInstanceHour } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
 import type { CpuSecondsSource, SourceHour } from '../source';
@@ -58,9 +59,9 @@ function cpuSecondsOf(text: string): number {
 
 /**
  * Turns the idle and busy answers of one chunk into an answer per hour. A series contributes a row
- * to each hour where either side has a point (the missing side counts 0). A value that is not a
- * finite CPU-seconds count (NaN, ±Inf, negative) fails that hour: it would be wrong to store it, and
- * wrong to store the hour without it.
+ * to each hour where either side has a point (the missing side counts 0). A value that cannot be an
+ * hour's CPU seconds (NaN, ±Inf, negative, absurdly large: `cpuSecondsProblem`) fails that hour: it
+ * would be wrong to store it, and wrong to store the hour without it.
  */
 function hoursOfChunk(chunk: Chunk, idle: MatrixSeries[], busy: MatrixSeries[]): Map<number, SourceHour> {
   const rowsByHour = new Map<number, Map<string, RawInstanceHour>>();
@@ -82,9 +83,12 @@ function hoursOfChunk(chunk: Chunk, idle: MatrixSeries[], busy: MatrixSeries[]):
           );
         }
         const cpuSeconds = cpuSecondsOf(text);
-        if (!(Number.isFinite(cpuSeconds) && cpuSeconds >= 0)) {
+        const problem = cpuSecondsProblem(cpuSeconds);
+        if (problem !== undefined) {
           const bad = badValuesByHour.get(hour) ?? [];
-          bad.push(`${side} CPU seconds ${JSON.stringify(text)} for ${describeSeries(series.metric)}`);
+          bad.push(
+            `${side} CPU seconds ${JSON.stringify(text)} for ${describeSeries(series.metric)} (${problem})`,
+          );
           badValuesByHour.set(hour, bad);
           continue;
         }

@@ -92,6 +92,60 @@ describe('ingestRange', () => {
   const from = at('2025-01-25T00:00:00Z');
   const to = at('2025-02-09T05:00:00Z');
 
+  it('fails an hour holding a figure that cannot be true, whatever the source, and stores the others', async () => {
+    const first = at('2025-03-10T10:00:00Z');
+    const hour = (n: number) => first + n * HOUR_MS;
+    const row = (h: number, busyCpuSeconds: number) => ({
+      hour: h,
+      instance: 'vm:9100',
+      labels: { instance: 'vm:9100', cloud_project_name: 'P', machine_name: 'Small' },
+      busyCpuSeconds,
+      idleCpuSeconds: 100,
+    });
+    const busy = [100, 1e308, Number.NaN, -1, 100, 100];
+    const source: CpuSecondsSource = {
+      async fetchHours(from, to) {
+        return new Map<number, SourceHour>(
+          hoursIn(from, to).map((h) => [h, { status: 'ok', rows: [row(h, busy[(h - first) / HOUR_MS])] }]),
+        );
+      },
+    };
+    // Hour 4's intensity is absurd; hour 5 overflows through an energy model built in code.
+    const carbon = {
+      async intensities(from: number, to: number) {
+        return new Map(
+          hoursIn(from, to).map((h) => [
+            h,
+            { gPerKwh: h === hour(4) ? 1e308 : 200, estimated: false, source: 'test' },
+          ]),
+        );
+      },
+    };
+    const store = await openJsonStore({ dataDir: dirs.make(), log: silentLogger });
+    const energy = parseConfig({}).energy;
+    const report = await ingestRange(
+      await deps(store, source, { carbon, energy: { ...energy, pue: 1e306 } }),
+      first,
+      hour(6),
+    );
+    expect(report.failed.map((f) => (f.hour - first) / HOUR_MS)).toEqual([0, 1, 2, 3, 4, 5]);
+    const honest = await ingestRange(await deps(store, source, { carbon }), first, hour(6));
+    expect(honest.failed.map((f) => [(f.hour - first) / HOUR_MS, f.error])).toEqual([
+      [1, expect.stringMatching(/^busyCpuSeconds 1e\+308 of instance "vm:9100" is over 14,745,600/)],
+      [2, 'busyCpuSeconds NaN of instance "vm:9100" is not a finite number'],
+      [3, 'busyCpuSeconds -1 of instance "vm:9100" is negative'],
+      [4, 'the carbon intensity 1e+308 g/kWh is over 10,000'],
+    ]);
+    expect(report.failed[0].error).toMatch(
+      /^the figures of instance "vm:9100" overflow: busyKwh .* is not a finite/,
+    );
+    expect(honest.okHours).toBe(2);
+    const [day] = await store.readDays('PROJECT', '2025-03-10', ['P']);
+    expect(Object.keys(day!.hours)).toEqual(['10:00', '11:00', '12:00', '13:00', '14:00', '15:00']);
+    expect(day!.hours['15:00']).not.toBe('failed');
+    expect(day!.hours['11:00']).toBe('failed');
+  });
+
   it('stores a label too long, or too broken, to name a directory, and every other instance with it', async () => {
     const longProject = '研究'.repeat(15); // 270 bytes percent-encoded: over a file name's 255
     const hour = at('2025-03-10T12:00:00Z');
