@@ -11,11 +11,14 @@ import { mayRead } from '../../../src/resolvers/selection';
 import { createRequestContext } from '../../../src/schema';
 import { systemClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
+import { FRAGMENT_BOMBS } from '../../support/fragment-bombs';
+import { countFragmentWalks } from '../../support/fragment-walks';
 import { FIXTURE_DAY, testAppSchema, usageFixture } from '../../support/http';
 
 /** The resolve info of the operation's first root field, as far as `mayRead` looks. */
-function infoOf(source: string): GraphQLResolveInfo {
+function infoOf(source: string, countWalks?: (walks: () => number) => void): GraphQLResolveInfo {
   const document = parse(source);
+  if (countWalks) countWalks(countFragmentWalks(document));
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
   )!;
@@ -30,6 +33,15 @@ function infoOf(source: string): GraphQLResolveInfo {
 
 describe('mayRead', () => {
   const path = ['buckets', 'byMachine'];
+
+  it.each(FRAGMENT_BOMBS)('walks each fragment at most once a step in a bomb of $shape', ({ document }) => {
+    const levels = 30;
+    let walks = () => 0;
+    const info = infoOf(document(levels), (counter) => (walks = counter));
+    mayRead(info, path);
+    // Expanding every spread would walk 2^30 fragments (Fibonacci(30) for the ladder).
+    expect(walks()).toBeLessThanOrEqual(path.length * (levels + 1));
+  });
 
   it('finds a field selected directly, under an alias, or through fragments', () => {
     expect(mayRead(infoOf('{ s { buckets { byMachine { machineName } } } }'), path)).toBe(true);
