@@ -87,7 +87,8 @@ function hoursOfChunk(chunk: Chunk, idle: MatrixSeries[], busy: MatrixSeries[]):
         if (problem !== undefined) {
           const bad = badValuesByHour.get(hour) ?? [];
           bad.push(
-            `${side} CPU seconds ${JSON.stringify(text)} for ${describeSeries(series.metric)} (${problem})`,
+            `${side} CPU seconds ${JSON.stringify(text)} for ${describeSeries(series.metric)}` +
+              (cpuSeconds > 0 && Number.isFinite(cpuSeconds) ? ` (${problem})` : ''),
           );
           badValuesByHour.set(hour, bad);
           continue;
