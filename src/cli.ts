@@ -23,7 +23,8 @@ import { ListenError } from './server';
 import { selectorProblem } from './plugins/prometheus/selector-check';
 import { startService, UnsafeListenError } from './serve';
 import { validateRange } from './services/validation';
-import { openJsonStore } from './store/json';
+import { migrate, openPostgresStore } from './store/postgres';
+import { openStore } from './store/open';
 
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
 const EXIT_BAD_INPUT = 2;
@@ -104,7 +105,7 @@ async function ingestCommand(argv: string[]): Promise<number> {
     config.store.dataDir,
     log,
     async () => {
-      const store = await openJsonStore({ dataDir: config.store.dataDir, log });
+      const store = await openStore(config.store, log);
       try {
         const deps = await ingestDeps(config, store, log, {
           now: Date.now,
@@ -224,7 +225,7 @@ async function exportCommand(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   // Opening would create it: a mistyped DATA_DIR would then export a plausible series of MISSING.
   // The range is checked first, as the export itself checks it, so a mistake there is named as such.
-  if (!existsSync(config.store.dataDir)) {
+  if (config.store.kind === 'json' && !existsSync(config.store.dataDir)) {
     try {
       validateRange({
         from: parseDateTimeInput(values.from),
@@ -239,7 +240,7 @@ async function exportCommand(argv: string[]): Promise<number> {
     );
   }
   const log = jsonLogger();
-  const store = await openJsonStore({ dataDir: config.store.dataDir, log });
+  const store = await openStore(config.store, log);
   try {
     const text = await exportSeries(
       { schema: await buildAppSchema(), store, log },
@@ -297,6 +298,27 @@ function tokenCommand(argv: string[]): number {
   return 0;
 }
 
+/** `carbonledger migrate`: brings a PostgreSQL store's schema to this build's version, and says so. */
+async function migrateCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true });
+  const config = loadConfig(values.config);
+  if (config.store.kind !== 'postgres') {
+    throw new UsageError(`store.kind: "${config.store.kind}" has no schema to migrate (only "postgres" has)`);
+  }
+  const store = await openPostgresStore({ url: config.store.url, log: jsonLogger(), migrate: false });
+  try {
+    const applied = await migrate(store.pool, jsonLogger());
+    process.stdout.write(
+      applied.length === 0
+        ? 'carbonledger migrate: the schema is up to date\n'
+        : `carbonledger migrate: applied ${applied.map((version) => `version ${version}`).join(', ')}\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
 type Command = (argv: string[]) => Promise<number> | number;
 
 const commands: Record<string, Command> = {
@@ -305,6 +327,7 @@ const commands: Record<string, Command> = {
   export: exportCommand,
   token: tokenCommand,
   sinks: sinksCommand,
+  migrate: migrateCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -212,12 +212,45 @@ export const CarbonSchema = z.discriminatedUnion(
 );
 export type CarbonConfig = z.infer<typeof CarbonSchema>;
 
-export const StoreSchema = z
+const postgresUrl = z.url({
+  protocol: /^postgres(ql)?$/,
+  error: 'expected a postgres:// URL', // never the value: it may hold a password
+});
+
+export const JsonStoreSchema = z
   .object({
-    kind: z.literal('json', { error: 'expected "json"' }).default('json'),
+    kind: z.literal('json'),
     dataDir: z.string().min(1).default('./data'),
   })
   .strict();
+
+export const PostgresStoreSchema = z
+  .object({
+    kind: z.literal('postgres'),
+    /** The primary: every write (and every read without `readUrl`). */
+    url: postgresUrl,
+    /** A hot standby that serves the API's reads. */
+    readUrl: postgresUrl.optional(),
+    /** Connections per pool (one pool for the primary, one for `readUrl`). */
+    poolSize: positiveInt.max(1000).default(10),
+    /** PostgreSQL's statement_timeout for every statement the store sends. */
+    statementTimeoutMs: positiveInt.default(30_000),
+    /** This process's local files (the ingest lock of this host, the carbon intensity cache). */
+    dataDir: z.string().min(1).default('./data'),
+  })
+  .strict();
+
+export const StoreSchema = z.preprocess(
+  // The JSON store is the embedded default: a store section that names no kind is one, unless it
+  // names a database (`url`, or DATABASE_URL alone).
+  (raw) =>
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw) && !('kind' in raw)
+      ? { kind: 'url' in raw ? 'postgres' : 'json', ...raw }
+      : raw,
+  z.discriminatedUnion('kind', [JsonStoreSchema, PostgresStoreSchema], {
+    error: 'expected kind "json" or "postgres"',
+  }),
+);
 export type StoreConfig = z.infer<typeof StoreSchema>;
 
 /** `[::1]` → `::1`: the brackets of a URL are no part of the address `listen` takes. */
@@ -349,6 +382,7 @@ type Env = Record<string, string | undefined>;
 const ENV_OVERRIDES: ReadonlyArray<readonly [string, string]> = [
   ['PROMETHEUS_URL', 'prometheus.url'],
   ['DATA_DIR', 'store.dataDir'],
+  ['DATABASE_URL', 'store.url'],
   ['HOST', 'server.host'],
   ['PORT', 'server.port'],
 ];

@@ -13,8 +13,8 @@ import { PluginHost } from './plugins/host';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
 import { checkCanListen, startServer } from './server';
-import { openJsonStore } from './store/json';
 import { jsonStoreVersion } from './store/json/read-cache';
+import { openStore, type OpenedStore } from './store/open';
 
 export interface ServeOptions {
   config: Config;
@@ -60,10 +60,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const clock = options.clock ?? systemClock;
   checkListenSafety(config);
 
-  const store = await openJsonStore({
-    dataDir: config.store.dataDir,
-    log: log.child({ component: 'store' }),
-  });
+  const store = await openStore(config.store, log.child({ component: 'store' }));
   const metrics = createServiceMetrics();
   const host = new PluginHost({
     store,
@@ -73,9 +70,11 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       ingestRunRecorder(metrics),
       pluginRunRecorder(metrics, () => clock.now()),
     ),
+    claims: store.jobClaims,
   });
+  const version = storeVersionOf(config, store);
   const poller = createActivePoller({ config, log, clock, pollOnRead: !options.schedule });
-  const storeVersion = () => jsonStoreVersion(config.store.dataDir);
+  const storeVersion = version.current;
   // The access index and the answer cache follow one version, so a change reaches both at once.
   const scopeIndex = storeScopeIndex(store, storeVersion);
   try {
@@ -132,12 +131,38 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       async close() {
         await host.stop();
         await server.close();
+        version.stop();
         await store.close();
       },
     };
   } catch (err) {
     await host.stop();
+    version.stop();
     await store.close();
     throw err;
   }
+}
+
+/** How often a replica reads a shared store's version: its cached answers lag a commit by about this. */
+const VERSION_POLL_MS = 1000;
+
+/**
+ * The store's version for the answer cache, which asks for it synchronously: the JSON store's
+ * from its files; a shared store's as last read, read again every second in the background.
+ */
+function storeVersionOf(
+  config: Config,
+  store: OpenedStore,
+): { current: () => string | undefined; stop(): void } {
+  const readVersion = store.version?.bind(store);
+  if (config.store.kind === 'json' || readVersion === undefined) {
+    const dataDir = config.store.dataDir;
+    return { current: () => jsonStoreVersion(dataDir), stop: () => undefined };
+  }
+  let last: string | undefined;
+  const refresh = () => void readVersion().then((value) => (last = value));
+  refresh();
+  const timer = setInterval(refresh, VERSION_POLL_MS);
+  timer.unref();
+  return { current: () => last, stop: () => clearInterval(timer) };
 }

@@ -5,7 +5,8 @@ import { EXPORT_FORMATS } from '../export';
 /** What every command reads from the environment (contract section 6). */
 const CONFIG_ENV = `  CARBONLEDGER_CONFIG   the config file when --config is not given
   PROMETHEUS_URL        overrides prometheus.url
-  DATA_DIR              overrides store.dataDir`;
+  DATA_DIR              overrides store.dataDir
+  DATABASE_URL          overrides store.url (a store section without a kind is then "postgres")`;
 
 const CONFIG_FLAG = `  --config FILE         the JSON config (docs/CONFIGURATION.md); without it, CARBONLEDGER_CONFIG,
                         else every default`;
@@ -17,6 +18,7 @@ export const USAGE = `usage:
   carbonledger token [--name N] [--projects P,…] [--users U,…] [--admin]
   carbonledger sinks run [--from DAY --to DAY] [--config FILE]
   carbonledger sinks status [--config FILE]
+  carbonledger migrate [--config FILE]
 
 carbonledger COMMAND --help says more of each command.`;
 
@@ -132,6 +134,22 @@ exit codes:
   1  an unexpected error
   2  bad arguments or config, or no sinks.perseus configured
   3  some entries were refused or PERSEUS could not be reached (retried by the next run)
+
+environment:
+${CONFIG_ENV}`,
+  migrate: `usage: carbonledger migrate [--config FILE]
+
+Brings the schema of a PostgreSQL store (store.kind "postgres") to this build's version, each
+pending step in a transaction of its own, and says which it applied. serve and ingest do the same
+as they start; this lets an operator upgrade the schema first, on its own.
+
+flags:
+${CONFIG_FLAG}
+
+exit codes:
+  0  the schema is at this build's version
+  1  the database could not be reached, or holds a newer schema than this build knows
+  2  bad arguments or config (a store that is not "postgres")
 
 environment:
 ${CONFIG_ENV}`,

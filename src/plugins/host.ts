@@ -36,6 +36,8 @@ export interface ScheduledPlugin<C = unknown> {
   timeoutMs: number;
   /** A frequent job (every minute): an ok run is not logged, so the log keeps to what matters. */
   quiet?: boolean;
+  /** Runs on every process sharing the store, never claimed: what it makes lives in memory. */
+  everyProcess?: boolean;
   run(ctx: PluginContext, config: C): Promise<RunReport>;
 }
 
@@ -137,7 +139,7 @@ export class PluginHost {
    * several processes sharing the store one runs each tick. Never rejects.
    */
   private async runTick(name: string, dueAt = this.deps.clock.now()): Promise<RunOutcome> {
-    const claims = this.deps.claims;
+    const claims = this.plugins.get(name)?.plugin.everyProcess ? undefined : this.deps.claims;
     if (!claims || this.stopping || this.isRunning(name)) return this.runNow(name);
     let claim: JobClaim | null;
     try {

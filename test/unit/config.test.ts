@@ -166,4 +166,43 @@ describe('config', () => {
       parseConfig({ auth: { tokens: [{ name: 'ops', sha256, role: 'admin', projects: [] }] } }).auth?.tokens,
     ).toHaveLength(1);
   });
+
+  it('takes a PostgreSQL store, DATABASE_URL over store.url, and never echoes a URL it refuses', () => {
+    expect(parseConfig({ store: { kind: 'postgres', url: 'postgres://db/ledger' } }).store).toEqual({
+      kind: 'postgres',
+      url: 'postgres://db/ledger',
+      poolSize: 10,
+      statementTimeoutMs: 30_000,
+      dataDir: './data',
+    });
+    const env = { DATABASE_URL: 'postgresql://app:pw@primary/ledger' };
+    expect(loadConfig(undefined, env).store).toMatchObject({ kind: 'postgres', url: env.DATABASE_URL });
+    const dir = mkdtempSync(join(tmpdir(), 'carbonledger-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ store: { kind: 'postgres', url: 'postgres://a/b', readUrl: 'postgres://standby/b' } }),
+    );
+    expect(loadConfig(file, env).store).toMatchObject({
+      url: env.DATABASE_URL,
+      readUrl: 'postgres://standby/b',
+    });
+    const problems = problemsOf(() =>
+      parseConfig({
+        store: { kind: 'postgres', url: 'mysql://u:secret@h/db', readUrl: 'nope', poolSize: 0 },
+      }),
+    );
+    expect(problems).toEqual([
+      'store.url: expected a postgres:// URL',
+      'store.readUrl: expected a postgres:// URL',
+      'store.poolSize: expected a positive whole number',
+    ]);
+    expect(problems.join('\n')).not.toContain('secret');
+    expect(problemsOf(() => parseConfig({ store: { kind: 'sqlite' } }))).toEqual([
+      'store.kind: expected kind "json" or "postgres"',
+    ]);
+    expect(problemsOf(() => loadConfig(undefined, { DATABASE_URL: 'http://x' }))).toEqual([
+      'store.url (from DATABASE_URL): expected a postgres:// URL',
+    ]);
+  });
 });

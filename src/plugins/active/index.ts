@@ -173,6 +173,8 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
   return {
     plugin: {
       name: ACTIVE_WORKSPACES_PLUGIN,
+      // Each replica answers activeWorkspaces from its own poll.
+      everyProcess: true,
       configSchema: z.undefined(),
       schedule: config.schedule.active,
       timeoutMs: POLL_TIMEOUT_MS,

@@ -1,0 +1,25 @@
+import type { StoreConfig } from '../config';
+import type { Logger } from '../log';
+import { openJsonStore } from './json';
+import { openPostgresStore } from './postgres';
+import type { JobClaims } from './job-claims';
+import type { Store } from './store';
+
+/** A store and what only some backends provide. */
+export type OpenedStore = Store & { jobClaims?: JobClaims; version?: () => Promise<string | undefined> };
+
+/** The store the config names, opened for reading (and repaired, or migrated, as it opens). */
+export function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore> {
+  switch (config.kind) {
+    case 'json':
+      return openJsonStore({ dataDir: config.dataDir, log });
+    case 'postgres':
+      return openPostgresStore({
+        url: config.url,
+        readUrl: config.readUrl,
+        poolSize: config.poolSize,
+        statementTimeoutMs: config.statementTimeoutMs,
+        log,
+      });
+  }
+}
