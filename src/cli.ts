@@ -12,7 +12,6 @@ import { progressBar } from './cli/progress';
 import { sinksCommand } from './cli/sinks';
 import { UsageError } from './cli/usage-error';
 import { boundHeapGrowthForBackfill } from './ingest/heap';
-import { IngestLockedError, withIngestLock } from './ingest/lock';
 import { hourRanges, ingestRange, type IngestReport } from './ingest/run';
 import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
@@ -25,6 +24,7 @@ import { startService, UnsafeListenError } from './serve';
 import { validateRange } from './services/validation';
 import { migrate, openPostgresStore } from './store/postgres';
 import { openStore } from './store/open';
+import { StoreLockedError, withWriter } from './store/store';
 
 /** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
 const EXIT_BAD_INPUT = 2;
@@ -99,41 +99,36 @@ async function ingestCommand(argv: string[]): Promise<number> {
   const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
   const log = bar ? jsonLogger((line) => bar.writeLine(line)) : jsonLogger();
   boundHeapGrowthForBackfill();
-  // Under the dataDir lock, so serve's schedule and another ingest never write at the same time;
-  // the store is opened (and any crash repaired) only once the lock is ours.
-  return withIngestLock(
-    config.store.dataDir,
-    log,
-    async () => {
-      const store = await openStore(config.store, log);
-      try {
-        const deps = await ingestDeps(config, store, log, {
-          now: Date.now,
-          onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
-          replace: values.replace,
-        });
-        const report = await ingestRange(deps, firstHour, endHour);
-        bar?.finish();
-        const summary = {
-          hours: report.hours,
-          okHours: report.okHours,
-          failedHours: report.failed.length,
-          noDataHours: report.noDataHours.length,
-          keptHours: report.kept.length,
-        };
-        log.info('ingest finished', summary);
-        for (const failure of report.failed.slice(0, 20)) {
-          log.warn('hour failed', { hour: new Date(failure.hour).toISOString(), error: failure.error });
-        }
-        process.stderr.write(`${ingestSummaryLine(report, deps.sourceQuery)}\n`);
-        if (report.failed.length > 0) return EXIT_SOME_FAILED;
-        return values['require-data'] && report.noDataHours.length > 0 ? EXIT_NO_DATA : 0;
-      } finally {
-        await store.close();
+  // Holding the store's writer, so serve's schedule and another ingest never write at the same
+  // time; what a crash left is repaired once the writer is ours.
+  const store = await openStore(config.store, log);
+  try {
+    return await withWriter(store, { purpose: 'carbonledger ingest', waitMs: lockWaitMs }, async (writer) => {
+      const deps = await ingestDeps(config, store, log, {
+        now: Date.now,
+        onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
+        replace: values.replace,
+      });
+      const report = await ingestRange({ ...deps, writer }, firstHour, endHour);
+      bar?.finish();
+      const summary = {
+        hours: report.hours,
+        okHours: report.okHours,
+        failedHours: report.failed.length,
+        noDataHours: report.noDataHours.length,
+        keptHours: report.kept.length,
+      };
+      log.info('ingest finished', summary);
+      for (const failure of report.failed.slice(0, 20)) {
+        log.warn('hour failed', { hour: new Date(failure.hour).toISOString(), error: failure.error });
       }
-    },
-    { purpose: 'carbonledger ingest', waitMs: lockWaitMs },
-  );
+      process.stderr.write(`${ingestSummaryLine(report, deps.sourceQuery)}\n`);
+      if (report.failed.length > 0) return EXIT_SOME_FAILED;
+      return values['require-data'] && report.noDataHours.length > 0 ? EXIT_NO_DATA : 0;
+    });
+  } finally {
+    await store.close();
+  }
 }
 
 /** One line a person reads: what was ingested, and whether some hours held no data at all. */
@@ -363,7 +358,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
       return err.addressUnknown ? EXIT_BAD_INPUT : 1;
     }
-    if (err instanceof IngestLockedError) {
+    if (err instanceof StoreLockedError) {
       process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
       return 1;
     }

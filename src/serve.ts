@@ -2,7 +2,6 @@ import { storeScopeIndex } from './auth/scope-index';
 import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { seedDemo } from './demo/seed';
-import { withIngestLock } from './ingest/lock';
 import { ingestRunRecorder, primeLastOkHour } from './ingest/metrics';
 import { registerIngestion } from './ingest/schedule';
 import type { Logger } from './log';
@@ -13,8 +12,8 @@ import { PluginHost } from './plugins/host';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
 import { checkCanListen, startServer } from './server';
-import { jsonStoreVersion } from './store/json/read-cache';
-import { openStore, type OpenedStore } from './store/open';
+import { openStore } from './store/open';
+import { withWriter } from './store/store';
 
 export interface ServeOptions {
   config: Config;
@@ -72,20 +71,22 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     ),
     claims: store.jobClaims,
   });
-  const version = storeVersionOf(config, store);
-  const poller = createActivePoller({ config, log, clock, pollOnRead: !options.schedule });
-  const storeVersion = version.current;
+  const poller = createActivePoller({
+    config,
+    log,
+    clock,
+    pollOnRead: !options.schedule,
+    intensityCache: store.intensityCache,
+  });
+  const storeVersion = () => store.version();
   // The access index and the answer cache follow one version, so a change reaches both at once.
   const scopeIndex = storeScopeIndex(store, storeVersion);
   try {
     if (options.demo) {
       await checkCanListen(config.server.host, config.server.port);
-      // The demo writes through the ingestion path, so it takes the same lock as any ingestion.
-      await withIngestLock(
-        config.store.dataDir,
-        log,
-        () => seedDemo({ store, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
-        { purpose: 'serve --demo' },
+      // The demo writes through the ingestion path, so it takes the writer as any ingestion does.
+      await withWriter(store, { purpose: 'serve --demo' }, (writer) =>
+        seedDemo({ store, writer, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
       );
     }
     await primeLastOkHour(metrics, store, clock.now());
@@ -131,38 +132,12 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       async close() {
         await host.stop();
         await server.close();
-        version.stop();
         await store.close();
       },
     };
   } catch (err) {
     await host.stop();
-    version.stop();
     await store.close();
     throw err;
   }
-}
-
-/** How often a replica reads a shared store's version: its cached answers lag a commit by about this. */
-const VERSION_POLL_MS = 1000;
-
-/**
- * The store's version for the answer cache, which asks for it synchronously: the JSON store's
- * from its files; a shared store's as last read, read again every second in the background.
- */
-function storeVersionOf(
-  config: Config,
-  store: OpenedStore,
-): { current: () => string | undefined; stop(): void } {
-  const readVersion = store.version?.bind(store);
-  if (config.store.kind === 'json' || readVersion === undefined) {
-    const dataDir = config.store.dataDir;
-    return { current: () => jsonStoreVersion(dataDir), stop: () => undefined };
-  }
-  let last: string | undefined;
-  const refresh = () => void readVersion().then((value) => (last = value));
-  refresh();
-  const timer = setInterval(refresh, VERSION_POLL_MS);
-  timer.unref();
-  return { current: () => last, stop: () => clearInterval(timer) };
 }

@@ -48,7 +48,7 @@ export interface StartServerOptions<TContext extends BaseContext> {
   /** Depth, root fields, aliases and cost of one operation. Default DEFAULT_OPERATION_LIMITS. */
   operationLimits?: OperationLimits;
   /** Lets the GraphQL endpoint replay answers of usage queries while the store is unchanged. */
-  storeVersion?: () => string | undefined;
+  storeVersion?: () => Promise<string | undefined>;
 }
 
 export interface RunningServer {

@@ -27,19 +27,19 @@ export function scopeIndexOf(projectsByInstance: Readonly<Record<string, readonl
 
 /**
  * The store's instance → projects index, kept while the store's version stays the one it was read
- * at: the same version the answer cache keys on (see `jsonStoreVersion`), so an ingestion that
+ * at: the same version the answer cache keys on (`Store.version`), so an ingestion that
  * widens an instance's projects, narrowing what a scoped token may read, reaches both at once.
  * Undefined from `version` (the store is changing, or cannot tell): read afresh every time. A
  * failed read is not kept.
  */
 export function storeScopeIndex(
   store: Pick<Store, 'readInstanceProjects'>,
-  version: () => string | undefined,
+  version: () => Promise<string | undefined>,
 ): ScopeIndex {
   let cached: { version: string; index: Promise<InstanceProjects> } | undefined;
   return {
-    read() {
-      const now = version();
+    async read() {
+      const now = await version();
       if (now === undefined) return store.readInstanceProjects();
       if (cached?.version !== now) {
         const entry = { version: now, index: store.readInstanceProjects() };

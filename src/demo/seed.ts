@@ -4,7 +4,7 @@ import { floorHour, HOUR_MS } from '../domain/time';
 import { ingestRange, type IngestReport } from '../ingest/run';
 import type { Logger } from '../log';
 import { emptyRegistry } from '../plugins/workspaces/registry';
-import type { Store } from '../store/store';
+import type { Store, StoreWriter } from '../store/store';
 import { DEMO_LABELS, demoIntensity, demoSource } from './demo-source';
 
 async function isEmpty(store: Store): Promise<boolean> {
@@ -18,6 +18,8 @@ async function isEmpty(store: Store): Promise<boolean> {
  */
 export async function seedDemo(options: {
   store: Store;
+  /** The store's writer, when the caller holds it; otherwise the ingestion takes it. */
+  writer?: StoreWriter;
   energy: EnergyConfig;
   log: Logger;
   now: number;
@@ -40,6 +42,7 @@ export async function seedDemo(options: {
       carbon: demoIntensity(),
       registry: emptyRegistry,
       store,
+      writer: options.writer,
       energy: options.energy,
       labels: DEMO_LABELS,
       stepHours: 24 * 7,

@@ -119,3 +119,8 @@ export function daysOverlapping(from: number, to: number): string[] {
 export function monthsOverlapping(from: number, to: number): string[] {
   return bucketsOverlapping('MONTH', from, to).map(([start]) => utcMonth(start));
 }
+
+/** A real UTC date `YYYY-MM-DD`. */
+export function isDate(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && utcDate(periodStart(value)) === value;
+}

@@ -35,6 +35,11 @@ export function usageKey(value: string): string {
 const KNOWN = new Map<string, string>();
 const MAX_REMEMBERED = 100_000;
 
+/** `value` with each lone UTF-16 surrogate (not Unicode, so no database text holds it) as U+FFFD. */
+export function wellFormed(value: string): string {
+  return value.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 function storableKey(value: string): string {
   const wellFormed = value.replace(LONE_SURROGATE, '\uFFFD');
   if (encodedBytes(wellFormed) <= MAX_ENCODED_KEY_BYTES) return wellFormed;

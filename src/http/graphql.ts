@@ -44,10 +44,10 @@ export interface GraphQLEndpointOptions<TContext extends BaseContext> {
   executionTimeoutMs: number;
   operationLimits: OperationLimits;
   /**
-   * The store's version (see `jsonStoreVersion`): when given, answers of read-only usage queries
+   * The store's version (`Store.version`): when given, answers of read-only usage queries
    * are kept and replayed while it stays the same. Undefined from it: not now.
    */
-  storeVersion?: () => string | undefined;
+  storeVersion?: () => Promise<string | undefined>;
 }
 
 /** Characters of rendered answers kept: thousands of dashboards, or ~40 years of hours in columns. */
@@ -106,7 +106,7 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       // answer skips no check Apollo would have made.
       const version =
         opts.storeVersion !== undefined && req.method === 'POST' && isJsonRequest(req)
-          ? opts.storeVersion()
+          ? await opts.storeVersion()
           : undefined;
       const cacheKey =
         version === undefined

@@ -1,5 +1,4 @@
-import { DAY_MS, HOUR_MS, monthsOverlapping } from '../domain/time';
-import type { LedgerHour } from '../domain/usage';
+import { DAY_MS, HOUR_MS } from '../domain/time';
 import type { Store } from '../store/store';
 import type { IngestReport } from './run';
 
@@ -18,15 +17,6 @@ export function contiguousRanges(hours: Iterable<number>): Array<[number, number
   return ranges;
 }
 
-/** The ledger records of the months overlapping [from, to). */
-export async function readLedger(store: Store, from: number, to: number): Promise<Map<number, LedgerHour>> {
-  const ledger = new Map<number, LedgerHour>();
-  for (const month of monthsOverlapping(from, to)) {
-    for (const [hour, record] of await store.readLedgerMonth(month)) ledger.set(hour, record);
-  }
-  return ledger;
-}
-
 /** The hours in [endHour − lookbackDays, before) the ledger holds as failed, ascending. */
 export async function failedHoursBefore(
   store: Store,
@@ -36,9 +26,9 @@ export async function failedHoursBefore(
 ): Promise<number[]> {
   const from = endHour - lookbackDays * DAY_MS;
   if (from >= before) return [];
-  const ledger = await readLedger(store, from, before);
+  const ledger = await store.readLedger(from, before);
   return [...ledger]
-    .filter(([hour, record]) => hour >= from && hour < before && record.status === 'failed')
+    .filter(([, record]) => record.status === 'failed')
     .map(([hour]) => hour)
     .sort((a, b) => a - b);
 }

@@ -7,10 +7,15 @@ import {
   StoreSchema,
   WorkspacesSchema,
 } from '../config';
-import { floorHour, HOUR_MS, periodStart, utcMonth } from '../domain/time';
+import { floorHour, HOUR_MS, nextBucketStart, periodStart, utcMonth } from '../domain/time';
 import type { PluginContext, RunReport, ScheduledPlugin } from '../plugins/host';
-import type { Store } from '../store/store';
-import { IngestLockedError, withIngestLock, type IngestLockOptions } from './lock';
+import {
+  StoreLockedError,
+  withWriter,
+  type Store,
+  type StoreWriter,
+  type WriterOptions,
+} from '../store/store';
 import { addReport, contiguousRanges, failedHoursBefore } from './ledger-hours';
 import { emptyReport, ingestRange, type IngestDeps } from './run';
 import { ingestDeps } from './wiring';
@@ -43,15 +48,15 @@ export interface IngestRunOptions {
   schedule: string;
   timeoutMs?: number;
   makeDeps?: IngestDepsFactory;
-  /** How a run waits for the dataDir ingest lock; by default it does not (a held lock skips the run). */
-  lock?: Pick<IngestLockOptions, 'waitMs' | 'pollMs' | 'isAlive'>;
+  /** How a run waits for the store's writer; by default it does not (a held writer skips the run). */
+  lock?: Pick<WriterOptions, 'waitMs' | 'pollMs'>;
 }
 
 /** The newest ok hour in the ledger that has ended by `now`, looking back at most `months` months. */
 export async function findLastOkHour(store: Store, now: number, months = 13): Promise<number | undefined> {
   let monthStart = periodStart(utcMonth(now));
   for (let i = 0; i < months; i++) {
-    const ledger = await store.readLedgerMonth(utcMonth(monthStart));
+    const ledger = await store.readLedger(monthStart, nextBucketStart('MONTH', monthStart));
     let newest: number | undefined;
     for (const [hour, record] of ledger) {
       if (record.status === 'ok' && hour + HOUR_MS <= now && (newest === undefined || hour > newest)) {
@@ -65,24 +70,19 @@ export async function findLastOkHour(store: Store, now: number, months = 13): Pr
 }
 
 /**
- * Runs `fn` holding the ingest lock of the config's dataDir. A lock held elsewhere (the `ingest`
- * command, another server on the same dataDir, the other plugin) skips the run: ok false, with why.
+ * Runs `fn` holding the store's writer. A writer held elsewhere (the `ingest` command, another
+ * server on the same store, the other plugin) skips the run: ok false, with why.
  */
 export async function withRunLock(
   ctx: PluginContext,
-  config: Pick<IngestPluginConfig, 'store'>,
   purpose: string,
   lock: IngestRunOptions['lock'],
-  fn: () => Promise<RunReport>,
+  fn: (writer: StoreWriter) => Promise<RunReport>,
 ): Promise<RunReport> {
   try {
-    return await withIngestLock(config.store.dataDir, ctx.log, fn, {
-      ...lock,
-      purpose,
-      signal: ctx.signal,
-    });
+    return await withWriter(ctx.store, { ...lock, purpose, signal: ctx.signal }, fn);
   } catch (err) {
-    if (!(err instanceof IngestLockedError)) throw err;
+    if (!(err instanceof StoreLockedError)) throw err;
     ctx.log.warn('ingest lock held elsewhere; this run is skipped', { reason: err.message });
     return {
       ok: false,
@@ -115,7 +115,7 @@ export function scheduledIngestPlugin(
     schedule: options.schedule,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     run: (ctx, config) =>
-      withRunLock(ctx, config, INGEST_PLUGIN, options.lock, async () => {
+      withRunLock(ctx, INGEST_PLUGIN, options.lock, async (writer) => {
         const now = ctx.clock.now();
         const endHour = floorHour(now);
         const lastOk = await findLastOkHour(ctx.store, now);
@@ -143,7 +143,7 @@ export function scheduledIngestPlugin(
             remainingHours,
           });
         }
-        const deps = await makeDeps(config, ctx);
+        const deps = { ...(await makeDeps(config, ctx)), writer };
         const total = emptyReport();
         // New hours first: retries of a Prometheus that keeps timing out must not hold them back.
         if (fromHour < toHour) addReport(total, await ingestRange(deps, fromHour, toHour));

@@ -9,7 +9,7 @@ import {
   type IngestPluginConfig,
   type IngestRunOptions,
 } from './plugin';
-import { addReport, contiguousRanges, readLedger, RETRY_LOOKBACK_DAYS } from './ledger-hours';
+import { addReport, contiguousRanges, RETRY_LOOKBACK_DAYS } from './ledger-hours';
 import { emptyReport, ingestRange } from './run';
 
 export const RECONCILE_PLUGIN = 'reconcile';
@@ -74,14 +74,14 @@ export function reconcilePlugin(
     schedule: options.schedule,
     timeoutMs: options.timeoutMs ?? 60 * 60_000,
     run: (ctx, config) =>
-      withRunLock(ctx, config, RECONCILE_PLUGIN, options.lock, async () => {
+      withRunLock(ctx, RECONCILE_PLUGIN, options.lock, async (writer) => {
         const now = ctx.clock.now();
         const endHour = floorHour(now);
-        const ledger = await readLedger(ctx.store, endHour - lookbackDays * DAY_MS, endHour);
+        const ledger = await ctx.store.readLedger(endHour - lookbackDays * DAY_MS, endHour);
         const plan = planReconcile(ledger, now, lookbackDays);
         const total = emptyReport();
         if (plan.ranges.length > 0) {
-          const deps = await makeDeps(config, ctx);
+          const deps = { ...(await makeDeps(config, ctx)), writer };
           for (const [from, to] of plan.ranges) {
             addReport(total, await ingestRange(deps, from, to));
           }

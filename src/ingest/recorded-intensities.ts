@@ -1,6 +1,5 @@
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { Store } from '../store/store';
-import { readLedger } from './ledger-hours';
 
 /**
  * `carbon`, except that an hour it could only estimate keeps the intensity the ledger already
@@ -18,7 +17,7 @@ export function keepingRecordedIntensities(
       const found = await carbon.intensities(fromHour, toHour, signal);
       const estimated = [...found].filter(([, intensity]) => intensity.estimated).map(([hour]) => hour);
       if (estimated.length === 0) return found;
-      const ledger = await readLedger(store, fromHour, toHour);
+      const ledger = await store.readLedger(fromHour, toHour);
       for (const hour of estimated) {
         const record = ledger.get(hour);
         if (record?.status === 'ok' && record.intensity.source !== found.get(hour)!.source) {

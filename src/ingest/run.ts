@@ -10,7 +10,7 @@ import { attribute } from '../domain/attribution';
 import { UNKNOWN } from '../domain/levels';
 import { costInstanceHour } from '../domain/energy';
 import { cpuSecondsProblem, figuresProblem, intensityProblem } from '../domain/plausible';
-import { DAY_MS, HOUR_MS, utcMonth } from '../domain/time';
+import { DAY_MS, HOUR_MS } from '../domain/time';
 import type {
   CostedInstanceHour,
   HourIntensity,
@@ -19,13 +19,13 @@ import type {
   ProjectUserHour,
   RawInstanceHour,
 } from '../domain/usage';
-import { errorFields, type Logger } from '../log';
+import type { Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { KeptHour } from '../store/kept-figures';
 import type { ProjectUserFigures } from '../store/project-users';
-import type { Store } from '../store/store';
+import type { Store, StoreWriter } from '../store/store';
 import { contiguousRanges } from './ledger-hours';
 
 export interface IngestDeps {
@@ -33,6 +33,8 @@ export interface IngestDeps {
   carbon: CarbonIntensitySource;
   registry: WorkspaceRegistry;
   store: Store;
+  /** The store's writer when the caller holds it already; otherwise the run takes it. */
+  writer?: StoreWriter;
   energy: EnergyConfig;
   labels: PrometheusConfig['labels'];
   /** What the source asks for (the series and selector), named when an hour comes back empty. */
@@ -121,10 +123,25 @@ function peakInstances(fetched: Map<number, SourceHour>): number | undefined {
  * Ingests the whole hours in [fromHour, toHour): fetches CPU seconds, attributes and costs each
  * instance-hour, aggregates every level and hands each step to the store. A failed hour is stored
  * as failed, never as zero. Idempotent: the store replaces exactly the hours it is given.
- * A range of many steps lets the store bring roll-ups level once a month rather than once a step,
- * and settles them before returning, or failing.
+ * The store's writer is released (every roll-up level) before returning, or failing, unless the
+ * caller handed in its own.
  */
 export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: number): Promise<IngestReport> {
+  if (deps.writer !== undefined) return ingestWith(deps, deps.writer, fromHour, toHour);
+  const writer = await deps.store.openWriter({ purpose: 'ingest', signal: deps.signal });
+  try {
+    return await ingestWith(deps, writer, fromHour, toHour);
+  } finally {
+    await writer.release();
+  }
+}
+
+async function ingestWith(
+  deps: IngestDeps,
+  writer: StoreWriter,
+  fromHour: number,
+  toHour: number,
+): Promise<IngestReport> {
   const report = emptyReport();
   const totalHours = Math.max(0, (toHour - fromHour) / HOUR_MS);
   deps.onProgress?.(0, totalHours);
@@ -141,73 +158,52 @@ export async function ingestRange(deps: IngestDeps, fromHour: number, toHour: nu
     return fetching;
   };
   let step = stepFrom(fromHour, undefined);
-  const deferRollups = step !== undefined && step[1] < toHour;
   // One step ahead: Prometheus answers the next step while this one is costed, aggregated and
   // stored, so neither waits for the other. Memory holds two steps at most.
   let next = step === undefined ? undefined : fetchStep(step);
   let instances: number | undefined;
-  try {
-    while (step !== undefined) {
-      const [start, end] = step;
-      deps.signal?.throwIfAborted();
-      const [fetched, intensities] = await next!;
-      instances = peakInstances(fetched) ?? instances;
-      const following = stepFrom(end, instances);
-      next = following === undefined ? undefined : fetchStep(following);
-      // Built before the store is awaited, so only the batch, not the answers and costed hours it
-      // came from, stays in memory while the store works.
-      const costedStep = costStep(deps, start, end, fetched, intensities);
-      const { keptHours } = await deps.store.applyBatch(costedStep.batch, {
-        deferRollups,
-        replace: deps.replace === true,
-      });
-      if (deps.projectUsers !== undefined) {
-        // Hours whose stored figures the store kept keep their project × user figures too.
-        const kept = new Set(keptHours.map((k) => k.hour));
-        const replaced = costedStep.okHourStarts.filter((hour) => !kept.has(hour));
-        await deps.projectUsers.replaceHours(replaced, costedStep.projectUsers);
-      }
-      // A month behind the run is settled here, between steps, rather than by the store in the
-      // middle of the next batch, while that batch's entries are also in memory.
-      if (deferRollups && utcMonth(end) !== utcMonth(start)) await deps.store.settleRollups();
-      const { okHours, failed, instanceHours, noDataHours } = costedStep;
-      report.hours += (end - start) / HOUR_MS;
-      report.okHours += okHours;
-      report.failed.push(...failed);
-      report.kept.push(...keptHours);
-      report.instanceHours += instanceHours;
-      report.noDataHours.push(...noDataHours);
-      deps.log.info('ingested step', {
-        from: new Date(start).toISOString(),
-        to: new Date(end).toISOString(),
-        okHours,
-        failedHours: failed.length,
-        noDataHours: noDataHours.length,
-        keptHours: keptHours.length,
-        instanceHours,
-      });
-      for (const kept of keptHours) {
-        deps.log.warn('kept the stored figures of an ok hour', {
-          hour: new Date(kept.hour).toISOString(),
-          reason: kept.reason,
-        });
-      }
-      deps.onProgress?.(report.hours, totalHours);
-      step = following;
+  while (step !== undefined) {
+    const [start, end] = step;
+    deps.signal?.throwIfAborted();
+    const [fetched, intensities] = await next!;
+    instances = peakInstances(fetched) ?? instances;
+    const following = stepFrom(end, instances);
+    next = following === undefined ? undefined : fetchStep(following);
+    // Built before the store is awaited, so only the batch, not the answers and costed hours it
+    // came from, stays in memory while the store works.
+    const costedStep = costStep(deps, start, end, fetched, intensities);
+    const { keptHours } = await writer.applyBatch(costedStep.batch, { replace: deps.replace === true });
+    if (deps.projectUsers !== undefined) {
+      // Hours whose stored figures the store kept keep their project × user figures too.
+      const kept = new Set(keptHours.map((k) => k.hour));
+      const replaced = costedStep.okHourStarts.filter((hour) => !kept.has(hour));
+      await deps.projectUsers.replaceHours(replaced, costedStep.projectUsers);
     }
-  } catch (err) {
-    // What the steps stored is brought level now, under this run's lock, rather than by the next
-    // run's repair; the failure that stopped the run is the one to report.
-    if (deferRollups) {
-      await deps.store.settleRollups().catch((settleErr: unknown) =>
-        deps.log.error('could not bring roll-ups level after a failed ingestion; the next run will', {
-          ...errorFields(settleErr),
-        }),
-      );
+    const { okHours, failed, instanceHours, noDataHours } = costedStep;
+    report.hours += (end - start) / HOUR_MS;
+    report.okHours += okHours;
+    report.failed.push(...failed);
+    report.kept.push(...keptHours);
+    report.instanceHours += instanceHours;
+    report.noDataHours.push(...noDataHours);
+    deps.log.info('ingested step', {
+      from: new Date(start).toISOString(),
+      to: new Date(end).toISOString(),
+      okHours,
+      failedHours: failed.length,
+      noDataHours: noDataHours.length,
+      keptHours: keptHours.length,
+      instanceHours,
+    });
+    for (const kept of keptHours) {
+      deps.log.warn('kept the stored figures of an ok hour', {
+        hour: new Date(kept.hour).toISOString(),
+        reason: kept.reason,
+      });
     }
-    throw err;
+    deps.onProgress?.(report.hours, totalHours);
+    step = following;
   }
-  if (deferRollups) await deps.store.settleRollups();
   warnOfNoData(deps, report.noDataHours);
   if (report.instanceHours > 0) await warnOfUnmatchedConfig(deps);
   return report;

@@ -59,7 +59,7 @@ export async function ingestDeps(
   return {
     source: combineSources(configuredSources(config, log, extra.now), report),
     carbon: keepingRecordedIntensities(
-      createCarbonSource(config.carbon, { dataDir: config.store.dataDir, log }),
+      createCarbonSource(config.carbon, { cache: store.intensityCache, log }),
       store,
     ),
     registry: config.workspaces.file ? await loadWorkspaceRegistry(config.workspaces.file) : emptyRegistry,

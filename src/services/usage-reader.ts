@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Level } from '../domain/levels';
+import { nextBucketStart, periodStart } from '../domain/time';
 import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
 import { DataUnavailableError } from '../errors';
 import { PartialReadError, UnreadableDataError, type Store } from '../store/store';
@@ -46,7 +47,11 @@ export function createUsageReader(store: Store, signal?: AbortSignal): UsageRead
   );
   const ledger = new DataLoader<string, LedgerMonth>((monthsToRead) =>
     Promise.all(
-      monthsToRead.map((month) => guard(() => store.readLedgerMonth(month)).then(summariseLedgerMonth)),
+      monthsToRead.map((month) =>
+        guard(() => store.readLedger(periodStart(month), nextBucketStart('MONTH', periodStart(month)))).then(
+          summariseLedgerMonth,
+        ),
+      ),
     ),
   );
   return {

@@ -6,9 +6,9 @@ import type { JobClaims } from './job-claims';
 import type { Store } from './store';
 
 /** A store and what only some backends provide. */
-export type OpenedStore = Store & { jobClaims?: JobClaims; version?: () => Promise<string | undefined> };
+export type OpenedStore = Store & { jobClaims?: JobClaims };
 
-/** The store the config names, opened for reading (and repaired, or migrated, as it opens). */
+/** The store the config names, opened for reading (repaired when no writer holds it, or migrated). */
 export function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore> {
   switch (config.kind) {
     case 'json':

@@ -9,7 +9,6 @@ import { silentLogger } from '../../src/log';
 import { ingestRange } from '../../src/ingest/run';
 import { startService, type RunningService } from '../../src/serve';
 import { openJsonStore } from '../../src/store/json';
-import { jsonStoreVersion } from '../../src/store/json/read-cache';
 import { directIngestDeps } from '../support/fake-ingest';
 
 const NOW = Date.parse('2026-11-27T00:00:00Z');
@@ -83,7 +82,9 @@ describe('serve: a project-scoped token and INSTANCE series', () => {
 
   it('loses an instance the moment an ingestion records it under another project', async () => {
     // Both caches warm: the store version settled, the answer and the index read under it.
-    while (jsonStoreVersion(dataDir) === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+    const reader = await openJsonStore({ dataDir });
+    while ((await reader.version()) === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+    await reader.close();
     for (let i = 0; i < 2; i++)
       expect((await ask(CLF_TOKEN, instanceSeries('clf-sim-02:9100'))).errors).toBeUndefined();
     expect((await ask(CLF_TOKEN, '{ usageKeys(level: INSTANCE) }')).data!.usageKeys).toContain(

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
-import { acquireIngestLock, IngestLockedError } from '../../src/ingest/lock';
+import { acquireIngestLock } from '../../src/store/json/lock';
 import { silentLogger } from '../../src/log';
 import { startService } from '../../src/serve';
+import { StoreLockedError } from '../../src/store/store';
 
 const NOW = Date.parse('2026-11-27T10:20:00Z');
 
@@ -47,7 +48,7 @@ describe('serve with its schedule', () => {
       const config = parseConfig({ store: { dataDir }, server: { port: 0 } });
       await expect(
         startService({ config, log: silentLogger, schedule: false, demo: true, demoDays: 1 }),
-      ).rejects.toThrow(IngestLockedError);
+      ).rejects.toThrow(StoreLockedError);
     } finally {
       await held.release();
     }

@@ -14,6 +14,7 @@ import {
   temporaryFiles,
   unreadableFiles,
 } from '../support/store-invariants';
+import { ledgerMonth } from '../support/describe-store';
 
 /**
  * `kill -9` of `carbonledger ingest` at random moments, against the real Prometheus lab: after
@@ -180,7 +181,7 @@ describe('kill -9 of ingest at random moments', () => {
       expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
       expect({
         round,
-        unrecorded: await hoursWithoutLedgerRecord(dataDir, (m) => store.readLedgerMonth(m)),
+        unrecorded: await hoursWithoutLedgerRecord(dataDir, (m) => ledgerMonth(store, m)),
       }).toEqual({ round, unrecorded: [] });
       await store.close();
       expect({ round, disagreements: await rollupDisagreements(dataDir) }).toEqual({

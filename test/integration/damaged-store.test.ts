@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { main } from '../../src/cli';
 import { parseConfig } from '../../src/config';
 import { HOUR_MS } from '../../src/domain/time';
-import { readLedger } from '../../src/ingest/ledger-hours';
 import { planReconcile } from '../../src/ingest/reconcile';
 import { ingestRange } from '../../src/ingest/run';
 import { jsonLogger, silentLogger } from '../../src/log';
@@ -24,6 +23,7 @@ import {
   LAB_START,
   labPrometheus,
 } from '../unit/plugins/prometheus/fake-prometheus';
+import { ledgerMonth } from '../support/describe-store';
 
 /**
  * A damaged file in the store (contract: never lose or corrupt a stored figure): the server
@@ -99,9 +99,11 @@ async function copyOfClean(): Promise<string> {
 /** The test server spreads its store into a wrapper: a class instance's methods would not survive. */
 function plainStore(store: JsonStore): Store {
   return {
-    applyBatch: (batch, options) => store.applyBatch(batch, options),
-    settleRollups: () => store.settleRollups(),
-    readLedgerMonth: (month) => store.readLedgerMonth(month),
+    openWriter: (options) => store.openWriter(options),
+    readLedger: (from, to) => store.readLedger(from, to),
+    version: () => store.version(),
+    storedKey: (value) => store.storedKey(value),
+    intensityCache: store.intensityCache,
     readDays: (level, date, keys) => store.readDays(level, date, keys),
     readMonths: (level, month, keys) => store.readMonths(level, month, keys),
     readYears: (level, year, keys) => store.readYears(level, year, keys),
@@ -190,7 +192,7 @@ describe('a damaged day entry found by the server', () => {
     expect(await readDayEntryFile(dataDir, 'PROJECT', 'IDAaaS', DATE)).toBeUndefined();
     expect(await rollupDisagreements(dataDir)).toEqual([]);
 
-    const ledger = await store.readLedgerMonth('2025-09');
+    const ledger = await ledgerMonth(store, '2025-09');
     for (let hour = 0; hour < 6; hour++) {
       expect(ledger.get(at(hour))).toMatchObject({
         status: 'failed',
@@ -201,7 +203,7 @@ describe('a damaged day entry found by the server', () => {
       });
     }
     // The daily reconcile, three days on, retries those hours by itself.
-    const plan = planReconcile(await readLedger(store, at(0), at(24)), at(72));
+    const plan = planReconcile(await store.readLedger(at(0), at(24)), at(72));
     expect(plan.failedHours).toEqual([0, 1, 2, 3, 4, 5].map(at));
 
     // The other project's hours read as failed, though its figures are still stored: the ledger
@@ -222,7 +224,7 @@ describe('a damaged day entry found by the server', () => {
     const report = await ingest(store, 0, 6, true);
     expect(report.failed).toHaveLength(6);
     expect(await readFile(dayEntryPath(dataDir, 'PROJECT', 'Mantid', DATE), 'utf8')).toBe(mantid);
-    expect((await store.readLedgerMonth('2025-09')).get(at(0))).toMatchObject({
+    expect((await ledgerMonth(store, '2025-09')).get(at(0))).toMatchObject({
       status: 'failed',
       attempts: 1,
       keepsFigures: true,

@@ -13,6 +13,7 @@ import { openJsonStore } from '../../src/store/json';
 import { expectedByLevel, expectedInstanceHours, type ExpectedByLevel } from '../support/lab/expected';
 import { startLab, type Lab } from '../support/lab/prometheus-lab';
 import { readDayEntryFile, snapshotFiles, type StoredSix } from '../support/store-files';
+import { ledgerMonth } from '../support/describe-store';
 
 const G_PER_KWH = 250;
 const ENERGY = {
@@ -181,7 +182,7 @@ describe('ingest from a real Prometheus', () => {
 
   it('records every hour as ok in the ledger, with the intensity used', async () => {
     const store = await openJsonStore({ dataDir });
-    const ledger = await store.readLedgerMonth(lab.spec.days[0].slice(0, 7));
+    const ledger = await ledgerMonth(store, lab.spec.days[0].slice(0, 7));
     for (let hour = Date.parse(fromIso); hour < Date.parse(toIso); hour += HOUR_MS) {
       expect(ledger.get(hour)).toMatchObject({
         status: 'ok',
@@ -209,7 +210,7 @@ describe('ingest from a real Prometheus', () => {
     }
     expect(await snapshotFiles(dataDir, 'usage')).toEqual(cleanStore);
     const store = await openJsonStore({ dataDir });
-    const record = (await store.readLedgerMonth(lab.spec.days[0].slice(0, 7))).get(Date.parse(fromIso));
+    const record = (await ledgerMonth(store, lab.spec.days[0].slice(0, 7))).get(Date.parse(fromIso));
     expect(record).toMatchObject({ status: 'ok', failedAttempts: 1 });
     await store.close();
   });
@@ -254,7 +255,7 @@ describe('ingest from a real Prometheus', () => {
       ),
       9,
     );
-    const ledger = await store.readLedgerMonth(lab.spec.days[0].slice(0, 7));
+    const ledger = await ledgerMonth(store, lab.spec.days[0].slice(0, 7));
     expect(ledger.get(Date.parse(fromIso) + 12 * HOUR_MS)).toMatchObject({ status: 'failed', attempts: 1 });
     await store.close();
 

@@ -18,6 +18,7 @@ import {
   labPrometheus,
   type SentRequest,
 } from '../unit/plugins/prometheus/fake-prometheus';
+import { ledgerMonth } from '../support/describe-store';
 
 /**
  * Ingestion end to end (ingestRange, the real Prometheus client and the JSON store) against an
@@ -307,7 +308,7 @@ describe.each(faults)('Prometheus fault: $fault', ({ fault: which, reason, tries
     for (const failure of run.report.failed) expect(failure.error).toMatch(reason);
 
     const store = await openJsonStore({ dataDir });
-    const ledger = await store.readLedgerMonth('2025-09');
+    const ledger = await ledgerMonth(store, '2025-09');
     await store.close();
     for (const hour of [3, 4, 5]) {
       const record = ledger.get(at(hour));
@@ -379,7 +380,7 @@ describe.each<{ fault: Fault }>([{ fault: 'empty-success' }, { fault: 'fewer-ser
       expect(run.report).toMatchObject({ hours: 3, okHours: 3, failed: [] });
       expect(await snapshotFiles(dataDir, 'usage')).toEqual(cleanUsage);
       const store = await openJsonStore({ dataDir });
-      const ledger = await store.readLedgerMonth('2025-09');
+      const ledger = await ledgerMonth(store, '2025-09');
       await store.close();
       for (const hour of [3, 4, 5]) {
         expect(ledger.get(at(hour))).toMatchObject({ status: 'ok' });
@@ -428,7 +429,7 @@ describe('Prometheus fault: absurd-numbers', () => {
     expect(report.okHours).toBe(4);
 
     const store = await openJsonStore({ dataDir });
-    const ledger = await store.readLedgerMonth('2025-09');
+    const ledger = await ledgerMonth(store, '2025-09');
     await store.close();
     for (const hour of [0, 1, 2, 3]) expect(ledger.get(at(hour))).toMatchObject({ status: 'ok' });
     expect(ledger.get(at(4))).toMatchObject({ status: 'failed' });

@@ -1,7 +1,7 @@
 import type { InstanceObservation } from '../../src/domain/instances';
 import { HOUR_MS } from '../../src/domain/time';
 import type { Store } from '../../src/store/store';
-import { at, batch, okHour } from './describe-store';
+import { at, batch, okHour, apply } from './describe-store';
 
 /** An observation of `instance` on `host` for the hours [fromIso, toIso). */
 export function seen(
@@ -162,7 +162,7 @@ export function describeInstanceIndex(
 
     it('is kept current by applyBatch, with the batch newest ok hour', async () => {
       const hour = '2025-09-21T04:00:00Z';
-      await store.applyBatch({
+      await apply(store, {
         ...batch([okHour(hour)], []),
         instances: [seen({ instance: 'a:9100' }, 'h', hour, new Date(at(hour) + HOUR_MS).toISOString())],
       });

@@ -7,7 +7,42 @@ import {
   type IngestBatch,
   type LedgerHour,
 } from '../../src/domain/usage';
-import type { Store } from '../../src/store/store';
+import { nextBucketStart, periodStart } from '../../src/domain/time';
+import {
+  InvalidBatchError,
+  PartialReadError,
+  StoreLockedError,
+  UnreadableDataError,
+  withWriter,
+  type ApplyOptions,
+  type ApplyResult,
+  type Store,
+} from '../../src/store/store';
+
+/** Applies each batch in turn with the store's writer, then releases it. */
+export async function apply(store: Pick<Store, 'openWriter'>, ...batches: IngestBatch[]): Promise<void> {
+  await withWriter(store, { purpose: 'a test' }, async (writer) => {
+    for (const each of batches) await writer.applyBatch(each);
+  });
+}
+
+/** Applies one batch with the store's writer, then releases it; what the batch kept. */
+export function applyOne(
+  store: Pick<Store, 'openWriter'>,
+  each: IngestBatch,
+  options?: ApplyOptions,
+): Promise<ApplyResult> {
+  return withWriter(store, { purpose: 'a test' }, (writer) => writer.applyBatch(each, options));
+}
+
+/** The ledger records of one month (`YYYY-MM`). */
+export function ledgerMonth(
+  store: Pick<Store, 'readLedger'>,
+  month: string,
+): Promise<Map<number, LedgerHour>> {
+  const start = periodStart(month);
+  return store.readLedger(start, nextBucketStart('MONTH', start));
+}
 
 /** Six figures from one number; with whole `n` every value is exact in binary, so sums compare with toEqual. */
 export function figures(n: number): Figures {
@@ -110,22 +145,46 @@ async function expectRollupsEqualDays(store: Store, level: Level, key: string, y
   expectBreakdownClose(yearRollup!.totals, sum(Object.values(monthTotals)));
 }
 
-/** The behaviour every Store backend must show; run it with a factory of empty stores. */
+/** What the shared suite needs of a backend, made afresh (and empty) for each test. */
+export interface StoreFixture {
+  store: Store;
+  /** Another handle on the same stored data, as another process would open it. */
+  openAnother(): Promise<Store>;
+  /** Makes the stored day entry of (level, key, date) unreadable, as a damaged file or row is. */
+  damageDay?(level: Level, key: string, date: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * The behaviour every Store backend must show. A new backend is one line in a test:
+ * `describeStore('name', makeFixture)`, where `makeFixture` gives an empty store (test/unit/store/
+ * contract.test.ts runs every backend).
+ */
 export function describeStore(
   name: string,
-  makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>,
+  makeFixture: () => Promise<StoreFixture>,
+  /** `damage: false` for a backend that does not yet move a damaged record aside. */
+  options: { damage?: boolean } = {},
 ): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
-    let cleanup: () => Promise<void>;
+    let fixture: StoreFixture;
+    const others: Store[] = [];
+    const another = async (): Promise<Store> => {
+      const other = await fixture.openAnother();
+      others.push(other);
+      return other;
+    };
 
     beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
+      fixture = await makeFixture();
+      store = fixture.store;
     });
 
     afterEach(async () => {
+      for (const other of others.splice(0)) await other.close();
       await store.close();
-      await cleanup();
+      await fixture.cleanup();
     });
 
     it('reads back days, months and years at several levels, in the order of the keys asked', async () => {
@@ -172,7 +231,7 @@ export function describeStore(
         okHour('2025-09-21T04:00Z'),
         okHour('2025-09-22T00:00Z'),
       ];
-      await store.applyBatch(batch(outcomes, [alpha, alphaNextDay, beta, alice, artemis]));
+      await apply(store, batch(outcomes, [alpha, alphaNextDay, beta, alice, artemis]));
 
       expect(await store.readDays('PROJECT', '2025-09-21', ['beta', 'nobody', 'alpha'])).toEqual([
         beta,
@@ -217,18 +276,19 @@ export function describeStore(
         { level: 'USER', key: 'alice', year: '2025', months: { '2025-09': usage(2) }, totals: usage(2) },
       ]);
       expect(await store.readYears('PROJECT', '2024', ['alpha'])).toEqual([null]);
-      expect(await store.readLedgerMonth('2025-09')).toEqual(
+      expect(await ledgerMonth(store, '2025-09')).toEqual(
         new Map([
           [at('2025-09-21T03:00Z'), OK_LEDGER_HOUR],
           [at('2025-09-21T04:00Z'), OK_LEDGER_HOUR],
           [at('2025-09-22T00:00Z'), OK_LEDGER_HOUR],
         ]),
       );
-      expect(await store.readLedgerMonth('2025-08')).toEqual(new Map());
+      expect(await ledgerMonth(store, '2025-08')).toEqual(new Map());
     });
 
     it('keeps roll-ups equal to the sum of their days across UTC month and year edges', async () => {
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [
             okHour('2024-02-28T23:00Z'),
@@ -261,7 +321,8 @@ export function describeStore(
           ],
         ),
       );
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-12-31T23:00Z'), okHour('2026-01-01T00:00Z')],
           [
@@ -317,7 +378,8 @@ export function describeStore(
         hours: { '03:00': usage(3) },
         totals: usage(3),
       });
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-20T10:00Z'), okHour('2025-09-21T03:00Z')],
           [
@@ -340,7 +402,8 @@ export function describeStore(
 
     /** 05:00 ok with a new key `gamma`, 06:00 failed. */
     async function failSixOClock(): Promise<void> {
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T05:00Z'), failedHour('2025-09-21T06:00Z', 'query timed out')],
           [
@@ -400,7 +463,7 @@ export function describeStore(
         },
       ]);
       await expectRollupsEqualDays(store, 'PROJECT', 'gamma', '2025');
-      expect((await store.readLedgerMonth('2025-09')).get(at('2025-09-21T06:00Z'))).toEqual({
+      expect((await ledgerMonth(store, '2025-09')).get(at('2025-09-21T06:00Z'))).toEqual({
         status: 'failed',
         attempts: 1,
         error: 'query timed out',
@@ -408,13 +471,14 @@ export function describeStore(
       });
 
       const daysAfterOneFailure = await store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta', 'gamma']);
-      await store.applyBatch(
+      await apply(
+        store,
         batch([failedHour('2025-09-21T06:00Z', 'connection refused')], [], '2025-09-21T08:05:00Z'),
       );
       expect(await store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta', 'gamma'])).toEqual(
         daysAfterOneFailure,
       );
-      expect((await store.readLedgerMonth('2025-09')).get(at('2025-09-21T06:00Z'))).toEqual({
+      expect((await ledgerMonth(store, '2025-09')).get(at('2025-09-21T06:00Z'))).toEqual({
         status: 'failed',
         attempts: 2,
         error: 'connection refused',
@@ -425,7 +489,8 @@ export function describeStore(
     it('replaces failed markers with figures, or removes them, when the hour later succeeds', async () => {
       await storeWithKnownKeys();
       await failSixOClock();
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T06:00Z')],
           [
@@ -471,7 +536,7 @@ export function describeStore(
       ]);
       for (const key of ['alpha', 'beta', 'gamma'])
         await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
-      expect((await store.readLedgerMonth('2025-09')).get(at('2025-09-21T06:00Z'))).toEqual(OK_LEDGER_HOUR);
+      expect((await ledgerMonth(store, '2025-09')).get(at('2025-09-21T06:00Z'))).toEqual(OK_LEDGER_HOUR);
     });
 
     it('keeps the figures and ok status of an hour that later fails, recording only the attempt', async () => {
@@ -482,12 +547,12 @@ export function describeStore(
         hours: { '03:00': usage(3) },
         totals: usage(3),
       };
-      await store.applyBatch(batch([okHour('2025-09-21T03:00Z')], [alpha]));
-      await store.applyBatch(batch([failedHour('2025-09-21T03:00Z', 'boom')], []));
-      await store.applyBatch(batch([failedHour('2025-09-21T03:00Z', 'bang')], []));
+      await apply(store, batch([okHour('2025-09-21T03:00Z')], [alpha]));
+      await apply(store, batch([failedHour('2025-09-21T03:00Z', 'boom')], []));
+      await apply(store, batch([failedHour('2025-09-21T03:00Z', 'bang')], []));
 
       expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([alpha]);
-      expect(await store.readLedgerMonth('2025-09')).toEqual(
+      expect(await ledgerMonth(store, '2025-09')).toEqual(
         new Map([[at('2025-09-21T03:00Z'), { ...OK_LEDGER_HOUR, failedAttempts: 2, lastError: 'bang' }]]),
       );
     });
@@ -501,16 +566,17 @@ export function describeStore(
         totals: usage(7),
       };
       const twoInstances = (iso: string): HourOutcome => okHour(iso, { small: 2 });
-      await store.applyBatch(
+      await apply(
+        store,
         batch([twoInstances('2025-09-21T03:00Z'), twoInstances('2025-09-21T04:00Z')], [alpha]),
       );
-      const ledgerBefore = await store.readLedgerMonth('2025-09');
+      const ledgerBefore = await ledgerMonth(store, '2025-09');
 
       // An empty answer for 03:00, one series of two for 04:00: both are kept, and said to be.
       const emptied = okHour('2025-09-21T03:00Z', {});
       const fewer = okHour('2025-09-21T04:00Z', { small: 1 });
       const lower: DayEntry = { ...alpha, hours: { '04:00': usage(1) }, totals: usage(1) };
-      const result = await store.applyBatch(batch([emptied, fewer], [lower]));
+      const result = await applyOne(store, batch([emptied, fewer], [lower]));
       expect(result.keptHours.map((kept) => kept.hour)).toEqual([
         at('2025-09-21T03:00Z'),
         at('2025-09-21T04:00Z'),
@@ -518,10 +584,11 @@ export function describeStore(
       expect(result.keptHours[1].reason).toMatch(/1 of 2 "small"/);
       expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([alpha]);
       expect(await store.readMonths('PROJECT', '2025-09', ['alpha'])).toMatchObject([{ totals: usage(7) }]);
-      expect(await store.readLedgerMonth('2025-09')).toEqual(ledgerBefore);
+      expect(await ledgerMonth(store, '2025-09')).toEqual(ledgerBefore);
 
       // As many series, or more, replace the hour; so does an explicit replacement with fewer.
-      const more = await store.applyBatch(
+      const more = await applyOne(
+        store,
         batch(
           [okHour('2025-09-21T04:00Z', { small: 3 })],
           [{ ...lower, hours: { '04:00': usage(5) }, totals: usage(5) }],
@@ -529,12 +596,12 @@ export function describeStore(
       );
       expect(more.keptHours).toEqual([]);
       expect((await store.readDays('PROJECT', '2025-09-21', ['alpha']))[0]?.hours['04:00']).toEqual(usage(5));
-      const replaced = await store.applyBatch(batch([emptied], []), { replace: true });
+      const replaced = await applyOne(store, batch([emptied], []), { replace: true });
       expect(replaced.keptHours).toEqual([]);
       expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([
         { ...alpha, hours: { '04:00': usage(5) }, totals: usage(5) },
       ]);
-      expect((await store.readLedgerMonth('2025-09')).get(at('2025-09-21T03:00Z'))).toMatchObject({
+      expect((await ledgerMonth(store, '2025-09')).get(at('2025-09-21T03:00Z'))).toMatchObject({
         status: 'ok',
         instanceHours: {},
       });
@@ -548,7 +615,8 @@ export function describeStore(
         hours,
         totals,
       });
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T03:00Z'), okHour('2025-09-21T04:00Z')],
           [
@@ -559,7 +627,8 @@ export function describeStore(
           ],
         ),
       );
-      await store.applyBatch(
+      await apply(
+        store,
         batch([okHour('2025-09-21T03:00Z')], [day('PROJECT', 'alpha', { '03:00': usage(7) }, usage(7))]),
       );
 
@@ -625,16 +694,17 @@ export function describeStore(
         keys: await Promise.all(LEVELS.map((level) => store.listKeys(level))),
       });
 
-      await store.applyBatch(twice);
+      await apply(store, twice);
       const once = await readAll();
-      await store.applyBatch(twice);
+      await apply(store, twice);
       expect(await readAll()).toEqual(once);
       expect(once.keys).toEqual([['alpha'], [], [], ['alice'], []]);
     });
 
     it('lists keys sorted, per level', async () => {
       const keys = ['b', 'B', 'a', 'Ä', '10', '9', 'a b'];
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T03:00Z')],
           [
@@ -655,14 +725,15 @@ export function describeStore(
     });
 
     it('records hours without usage, and failures with no key known, in the ledger alone', async () => {
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T03:00Z'), failedHour('2025-09-21T04:00Z', 'down')],
           [],
           '2025-09-21T05:00:00Z',
         ),
       );
-      expect(await store.readLedgerMonth('2025-09')).toEqual(
+      expect(await ledgerMonth(store, '2025-09')).toEqual(
         new Map<number, LedgerHour>([
           [at('2025-09-21T03:00Z'), OK_LEDGER_HOUR],
           [
@@ -676,16 +747,16 @@ export function describeStore(
 
     it('keeps the union of the projects each instance ran under, across batches', async () => {
       expect(await store.readInstanceProjects()).toEqual(new Map());
-      await store.applyBatch({
+      await apply(store, {
         ...batch([okHour('2025-09-21T03:00Z')], []),
         instanceProjects: { 'vm-1:9100': ['alpha'], 'vm-2:9100': ['beta', 'gamma'] },
       });
-      await store.applyBatch({
+      await apply(store, {
         ...batch([okHour('2025-09-21T04:00Z')], []),
         instanceProjects: { 'vm-1:9100': ['beta'], 'vm-3:9100': ['alpha'] },
       });
       // A batch that says nothing of instances forgets none.
-      await store.applyBatch(batch([okHour('2025-09-21T05:00Z')], []));
+      await apply(store, batch([okHour('2025-09-21T05:00Z')], []));
       expect(await store.readInstanceProjects()).toEqual(
         new Map([
           ['vm-1:9100', new Set(['alpha', 'beta'])],
@@ -694,6 +765,195 @@ export function describeStore(
         ]),
       );
     });
+
+    it('reads the ledger of a range of hours, and nothing outside it', async () => {
+      await apply(
+        store,
+        batch([okHour('2025-09-30T22:00Z'), okHour('2025-09-30T23:00Z'), okHour('2025-10-01T00:00Z')], []),
+      );
+      expect(await store.readLedger(at('2025-09-30T23:00Z'), at('2025-10-01T01:00Z'))).toEqual(
+        new Map([
+          [at('2025-09-30T23:00Z'), OK_LEDGER_HOUR],
+          [at('2025-10-01T00:00Z'), OK_LEDGER_HOUR],
+        ]),
+      );
+      expect(await store.readLedger(at('2025-10-01T01:00Z'), at('2025-11-01T00:00Z'))).toEqual(new Map());
+    });
+
+    it('rejects a batch that contradicts itself, writing nothing', async () => {
+      const before = await store.version();
+      const contradiction = batch(
+        [failedHour('2025-09-21T03:00Z', 'down')],
+        [
+          {
+            level: 'PROJECT',
+            key: 'alpha',
+            date: '2025-09-21',
+            hours: { '03:00': usage(1) },
+            totals: usage(1),
+          },
+        ],
+      );
+      await expect(apply(store, contradiction)).rejects.toBeInstanceOf(InvalidBatchError);
+      expect(await store.listKeys('PROJECT')).toEqual([]);
+      expect(await store.readLedger(at('2025-09-01T00:00Z'), at('2025-10-01T00:00Z'))).toEqual(new Map());
+      expect(await store.version()).toBe(before);
+    });
+
+    it('lets one writer in at a time across handles, naming the holder to the others', async () => {
+      const other = await another();
+      const writer = await store.openWriter({ purpose: 'the first writer' });
+      const refused = other.openWriter({ purpose: 'the second writer' });
+      await expect(refused).rejects.toBeInstanceOf(StoreLockedError);
+      await expect(refused).rejects.toThrow('the first writer');
+      // The same handle is refused too: one writer means one, not one per handle.
+      await expect(store.openWriter({ purpose: 'a third writer' })).rejects.toBeInstanceOf(StoreLockedError);
+      const waiting = other.openWriter({ purpose: 'the second writer', waitMs: 30_000, pollMs: 10 });
+      await writer.applyBatch(batch([okHour('2025-09-21T03:00Z')], []));
+      await writer.release();
+      await writer.release();
+      const second = await waiting;
+      await second.applyBatch(batch([okHour('2025-09-21T04:00Z')], []));
+      await second.release();
+      expect([...(await store.readLedger(at('2025-09-21T00:00Z'), at('2025-09-22T00:00Z'))).keys()]).toEqual([
+        at('2025-09-21T03:00Z'),
+        at('2025-09-21T04:00Z'),
+      ]);
+    });
+
+    it('gives a new version after every batch that changes anything, the same to every handle', async () => {
+      const other = await another();
+      const seen = [await store.version()];
+      const steps = [
+        batch(
+          [okHour('2025-09-21T03:00Z')],
+          [{ level: 'USER', key: 'al', date: '2025-09-21', hours: { '03:00': usage(1) }, totals: usage(1) }],
+        ),
+        batch([failedHour('2025-09-21T04:00Z', 'down')], []),
+        { ...batch([okHour('2025-09-21T05:00Z')], []), instanceProjects: { 'vm-1:9100': ['alpha'] } },
+        batch([okHour('2025-09-21T03:00Z')], []),
+      ];
+      for (const step of steps) {
+        await apply(store, step);
+        const version = await store.version();
+        expect(version).toBeDefined();
+        expect(seen).not.toContain(version);
+        // Another handle (a replica, say) may take a moment to see it, never longer than a few.
+        const deadline = Date.now() + 5000;
+        while ((await other.version()) !== version && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(await other.version()).toBe(version);
+        seen.push(version);
+      }
+    });
+
+    it('keeps roll-ups equal to their days for every reader while a writer is part-way', async () => {
+      const other = await another();
+      const writer = await store.openWriter({ purpose: 'a backfill' });
+      for (const date of ['2025-09-29', '2025-09-30', '2025-10-01', '2025-10-02']) {
+        await writer.applyBatch(
+          batch(
+            [okHour(`${date}T12:00Z`)],
+            [{ level: 'PROJECT', key: 'alpha', date, hours: { '12:00': usage(1) }, totals: usage(1) }],
+          ),
+        );
+        await expectRollupsEqualDays(other, 'PROJECT', 'alpha', '2025');
+      }
+      await expectRollupsEqualDays(store, 'PROJECT', 'alpha', '2025');
+      await writer.release();
+      await expectRollupsEqualDays(other, 'PROJECT', 'alpha', '2025');
+    });
+
+    it('finishes on close what its writer left pending, and lets the next writer in', async () => {
+      const writer = await store.openWriter({ purpose: 'a backfill closed part-way' });
+      await writer.applyBatch(
+        batch(
+          [okHour('2025-12-31T23:00Z'), okHour('2026-01-01T00:00Z')],
+          [
+            {
+              level: 'PROJECT',
+              key: 'alpha',
+              date: '2025-12-31',
+              hours: { '23:00': usage(1) },
+              totals: usage(1),
+            },
+            {
+              level: 'PROJECT',
+              key: 'alpha',
+              date: '2026-01-01',
+              hours: { '00:00': usage(2) },
+              totals: usage(2),
+            },
+          ],
+        ),
+      );
+      await store.close();
+      const other = await another();
+      await expectRollupsEqualDays(other, 'PROJECT', 'alpha', '2025');
+      await expectRollupsEqualDays(other, 'PROJECT', 'alpha', '2026');
+      expect(await other.version()).toBeDefined();
+      await (await other.openWriter({ purpose: 'the next writer' })).release();
+    });
+
+    it('keeps carbon intensities of settled hours for every handle, and no estimates', async () => {
+      const other = await another();
+      const hour = at('2025-09-21T03:00Z');
+      await store.intensityCache.put(
+        new Map([
+          [hour, { gPerKwh: 180, estimated: false, source: 'carbon-intensity-api' }],
+          [hour + 3_600_000, { gPerKwh: 200, estimated: true, source: 'fallback' }],
+        ]),
+      );
+      expect(await other.intensityCache.get(hour, hour + 2 * 3_600_000)).toEqual(
+        new Map([[hour, { gPerKwh: 180, estimated: false, source: 'carbon-intensity-api' }]]),
+      );
+    });
+
+    const itWithDamage = options.damage === false ? it.skip : it;
+
+    itWithDamage(
+      'reads the keys it can when a record is damaged, and a batch moves it aside, failing its hours',
+      async () => {
+        const day = (key: string, hours: DayEntry['hours'], totals: Breakdown): DayEntry => ({
+          level: 'PROJECT',
+          key,
+          date: '2025-09-21',
+          hours,
+          totals,
+        });
+        const hours = [okHour('2025-09-21T03:00Z'), okHour('2025-09-21T04:00Z')];
+        const entries = [
+          day('alpha', { '03:00': usage(1), '04:00': usage(2) }, usage(3)),
+          day('beta', { '04:00': usage(4) }, usage(4)),
+        ];
+        await apply(store, batch(hours, entries));
+        await fixture.damageDay!('PROJECT', 'alpha', '2025-09-21');
+
+        const partial = await store
+          .readDays('PROJECT', '2025-09-21', ['beta', 'alpha'])
+          .catch((err: unknown) => err);
+        expect(partial).toBeInstanceOf(PartialReadError);
+        const [beta, alpha] = (partial as PartialReadError<DayEntry>).results;
+        expect(beta).toEqual(entries[1]);
+        expect(alpha).toBeInstanceOf(UnreadableDataError);
+        expect(alpha).toMatchObject({ level: 'PROJECT', key: 'alpha', period: '2025-09-21' });
+
+        // Any batch deals with it: the day's hours are failed, and no reader sees a figure of them.
+        await apply(store, batch([okHour('2025-09-22T00:00Z')], []));
+        const ledger = await store.readLedger(at('2025-09-21T03:00Z'), at('2025-09-21T05:00Z'));
+        expect([...ledger.values()].map((record) => record.status)).toEqual(['failed', 'failed']);
+        const [betaAfter, alphaAfter] = await store.readDays('PROJECT', '2025-09-21', ['beta', 'alpha']);
+        expect(betaAfter).toEqual(day('beta', { '04:00': FAILED }, NO_USAGE));
+        expect(alphaAfter === null || alphaAfter.totals.all.busyKwh === 0).toBe(true);
+        for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
+
+        // Ingesting the day again restores it.
+        await apply(store, batch(hours, entries));
+        expect(await store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta'])).toEqual(entries);
+        for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
+      },
+    );
 
     it('is readable and closes', async () => {
       await expect(store.checkReadable()).resolves.toBeUndefined();

@@ -19,6 +19,7 @@ import type { Store } from '../../src/store/store';
 import { parseConfig } from '../../src/config';
 import type { IngestDeps } from '../../src/ingest/run';
 import { silentLogger } from '../../src/log';
+import { ledgerMonth } from './describe-store';
 
 export interface FakeCpuSource extends CpuSecondsSource {
   /** Every [from, to) asked for, in order. */
@@ -173,7 +174,7 @@ export async function ledgerBetween(
   const out = new Map<number, LedgerHour>();
   const months = new Set(hoursIn(from, to).map((hour) => new Date(hour).toISOString().slice(0, 7)));
   for (const month of months) {
-    for (const [hour, record] of await store.readLedgerMonth(month)) {
+    for (const [hour, record] of await ledgerMonth(store, month)) {
       if (hour >= from && hour < to) out.set(hour, record);
     }
   }

@@ -74,7 +74,7 @@ export interface TestServerOptions {
   executionTimeoutMs?: number;
   operationLimits?: OperationLimits;
   /** What the answer cache keys on; none: nothing is cached. */
-  storeVersion?: () => string | undefined;
+  storeVersion?: () => Promise<string | undefined>;
   /** How long a client may take to send its whole request. */
   requestTimeoutMs?: number;
 }

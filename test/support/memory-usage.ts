@@ -11,7 +11,7 @@ import {
   zeroFigures,
 } from '../../src/domain/figures';
 import type { Level } from '../../src/domain/levels';
-import { utcDate } from '../../src/domain/time';
+import { utcMonth } from '../../src/domain/time';
 import {
   type DayEntry,
   FAILED,
@@ -81,7 +81,8 @@ export interface StoreCalls {
   readDays: Array<{ level: Level; date: string; keys: string[] }>;
   readMonths: Array<{ level: Level; month: string; keys: string[] }>;
   readYears: Array<{ level: Level; year: string; keys: string[] }>;
-  readLedgerMonth: string[];
+  /** The month (`YYYY-MM`) each ledger read started in. */
+  readLedger: string[];
   listKeys: Level[];
 }
 
@@ -99,7 +100,7 @@ export function memoryUsageStore(fixture: {
     readDays: [],
     readMonths: [],
     readYears: [],
-    readLedgerMonth: [],
+    readLedger: [],
     listKeys: [],
   };
   const day = (level: Level, key: string, date: string) =>
@@ -134,16 +135,18 @@ export function memoryUsageStore(fixture: {
 
   return {
     calls,
-    applyBatch: () => Promise.reject(new Error('memoryUsageStore is read-only')),
-    settleRollups: () => Promise.resolve(),
-    readLedgerMonth: async (period) => {
-      calls.readLedgerMonth.push(period);
+    openWriter: () => Promise.reject(new Error('memoryUsageStore is read-only')),
+    readLedger: async (from, to) => {
+      calls.readLedger.push(utcMonth(from));
       return new Map(
         Object.entries(fixture.ledger)
-          .filter(([iso]) => utcDate(at(iso)).startsWith(period))
+          .filter(([iso]) => at(iso) >= from && at(iso) < to)
           .map(([iso, record]) => [at(iso), record]),
       );
     },
+    version: async () => undefined,
+    storedKey: (value) => value,
+    intensityCache: { get: async () => new Map(), put: async () => undefined },
     readDays: async (level, date, keys) => {
       calls.readDays.push({ level, date, keys: [...keys] });
       return keys.map((key) => day(level, key, date));

@@ -1,3 +1,4 @@
+import type { IntensityCache } from '../../domain/intensity-cache';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import { systemClock, type Clock } from '../../domain/clock';
@@ -36,6 +37,8 @@ export interface ActivePollerDeps {
   log: Logger;
   /** Used for Prometheus and for the carbon intensity API. */
   fetch?: typeof fetch;
+  /** The store's carbon-intensity cache, shared with ingestion. */
+  intensityCache?: IntensityCache;
   /** For the polls `list()` starts and the snapshot's age; scheduled runs use the host's clock. */
   clock?: Clock;
   /**
@@ -84,7 +87,7 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
     log,
   });
   const carbon = createCarbonSource(config.carbon, {
-    dataDir: config.store.dataDir,
+    cache: deps.intensityCache,
     log,
     fetch: deps.fetch,
   });

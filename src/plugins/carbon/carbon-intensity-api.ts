@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DAY_MS, HOUR_MS, hoursOverlapping } from '../../domain/time';
 import type { HourIntensity } from '../../domain/usage';
 import { errorFields, silentLogger, type Logger } from '../../log';
-import type { IntensityCache } from './intensity-cache';
+import type { IntensityCache } from '../../domain/intensity-cache';
 import type { CarbonIntensitySource } from './source';
 
 /*

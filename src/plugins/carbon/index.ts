@@ -1,19 +1,17 @@
-import { join } from 'node:path';
 import type { CarbonConfig } from '../../config';
 import type { Logger } from '../../log';
 import { createCarbonIntensityApiSource } from './carbon-intensity-api';
 import { createCsvIntensitySource } from './csv';
-import { fileIntensityCache } from './intensity-cache';
+import type { IntensityCache } from '../../domain/intensity-cache';
 import { staticIntensity, type CarbonIntensitySource } from './source';
 
 export { createCarbonIntensityApiSource } from './carbon-intensity-api';
 export { createCsvIntensitySource } from './csv';
-export { fileIntensityCache, type IntensityCache } from './intensity-cache';
 export { staticIntensity, type CarbonIntensitySource } from './source';
 
 export interface CarbonSourceDeps {
-  /** The API source caches settled hours under `<dataDir>/carbon`. */
-  dataDir: string;
+  /** Where the API source keeps settled hours (the store's); none: asked every time. */
+  cache?: IntensityCache;
   log: Logger;
   fetch?: typeof fetch;
 }
@@ -27,7 +25,7 @@ export function createCarbonSource(carbon: CarbonConfig, deps: CarbonSourceDeps)
       return createCarbonIntensityApiSource(carbon, {
         fetch: deps.fetch,
         log: deps.log,
-        cache: fileIntensityCache(join(deps.dataDir, 'carbon'), deps.log),
+        cache: deps.cache,
       });
     case 'csv':
       return createCsvIntensitySource(carbon, { log: deps.log });

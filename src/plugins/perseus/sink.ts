@@ -1,6 +1,6 @@
 import { PerseusSchema, type PerseusConfig } from '../../config';
 import { machineKey } from '../../domain/machine-key';
-import { DAY_MS, HOUR_MS, periodStart, utcDate, utcMonth } from '../../domain/time';
+import { DAY_MS, HOUR_MS, nextBucketStart, periodStart, utcDate, utcMonth } from '../../domain/time';
 import type { DayEntry, LedgerHour } from '../../domain/usage';
 import type { Logger } from '../../log';
 import type { Delivery, DeliveryLog } from '../../store/deliveries';
@@ -115,7 +115,10 @@ export async function deliverDays(
   const machineNames = await machineNamesByKey(ctx.store);
   for (const day of [...days].sort()) {
     const month = utcMonth(periodStart(day));
-    if (!ledgers.has(month)) ledgers.set(month, await ctx.store.readLedgerMonth(month));
+    if (!ledgers.has(month)) {
+      const start = periodStart(month);
+      ledgers.set(month, await ctx.store.readLedger(start, nextBucketStart('MONTH', start)));
+    }
     const provenance = completeDay(day, ledgers.get(month)!);
     if (provenance === null) {
       report.incompleteDays.push(day);

@@ -1,3 +1,5 @@
+import { InvalidBatchError } from '../store';
+
 /** A store file that cannot be read back: not JSON, or not the shape this store writes. */
 export class CorruptFileError extends Error {
   override readonly name = 'CorruptFileError';
@@ -11,6 +13,6 @@ export class CorruptFileError extends Error {
 }
 
 /** A key that cannot name a directory: empty, not well-formed Unicode, or too long once encoded. */
-export class InvalidKeyError extends Error {
+export class InvalidKeyError extends InvalidBatchError {
   override readonly name = 'InvalidKeyError';
 }

@@ -1,3 +1,2 @@
 export { openJsonStore, JsonStore } from './json-store';
 export { CorruptFileError, InvalidKeyError } from './errors';
-export { InvalidBatchError } from './batch';

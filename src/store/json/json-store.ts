@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } from '../../domain/figures';
 import { LEVELS, type Level } from '../../domain/levels';
 import { utcDate, utcMonth } from '../../domain/time';
+import type { IntensityCache } from '../../domain/intensity-cache';
+import { usageKey } from '../../domain/usage-key';
 import {
   FAILED,
   type DayEntry,
@@ -12,16 +15,24 @@ import {
   type MonthRollup,
   type YearRollup,
 } from '../../domain/usage';
-import { INGEST_LOCK_FILE, removeDeadWritersTemporaries, withIngestLockIfFree } from '../../ingest/lock';
-import { errorFields, silentLogger, type Logger } from '../../log';
 import {
-  PartialReadError,
-  UnreadableDataError,
+  acquireIngestLock,
+  INGEST_LOCK_FILE,
+  removeDeadWritersTemporaries,
+  withIngestLockIfFree,
+  type HeldIngestLock,
+} from './lock';
+import { fileIntensityCache } from './intensity-cache';
+import { silentLogger, type Logger } from '../../log';
+import {
+  StoreLockedError,
   type ApplyOptions,
   type ApplyResult,
   type Store,
+  type StoreWriter,
+  type WriterOptions,
 } from '../store';
-import { planBatch, validateBatch } from './batch';
+import { planBatch, validateBatch } from '../rules/batch';
 import {
   dayFileText,
   instanceProjectsText,
@@ -47,43 +58,23 @@ import {
   syncDir,
   writeFileAtomic,
 } from '../../fs/files';
-import {
-  DAY_FILE,
-  JsonLayout,
-  MONTH_FILE,
-  checkedDate,
-  checkedMonth,
-  checkedYear,
-  decodeKey,
-  isStorableKey,
-} from './layout';
+import { DAY_FILE, JsonLayout, MONTH_FILE, encodeKey } from './layout';
 import { CorruptFileError } from './errors';
-import { ledgerFileText, parseLedgerFile } from './ledger';
-import {
-  moveAside,
-  QuarantineLayout,
-  readSuspects,
-  usageFileOf,
-  writeSuspect,
-  type UsageFile,
-} from './quarantine';
+import { ledgerFileText, parseLedgerFile } from './ledger-file';
+import { moveAside, QuarantineLayout, readSuspects, usageFileOf, type UsageFile } from './quarantine';
 import { readStoreText, readStoreTextIfPresent } from './read';
-import { ReadCache } from './read-cache';
+import { readTextIfExists } from '../../fs/files';
+import { JsonReader } from './reader';
+import { DamageReporter } from './damage';
 import { JsonInstanceIndex } from './instance-index';
 import { newestOkHour } from '../instance-index';
-import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from './merge';
+import { mergeDay, monthRollup, withUpdates, yearRollup, type DayChange } from '../rules/merge';
+import { visibleDay } from '../rules/visible';
 
 /** Files read or written at once: enough to keep the disk busy, few enough for the fd limit. */
 const CONCURRENCY = 32;
 /** Damaged files one repair or batch moves aside before it gives up. */
 const MAX_QUARANTINED = 100;
-/** A damaged file read on every request is reported again at most this often. */
-const REPORT_EVERY_MS = 10 * 60_000;
-/**
- * Characters of file text the read side keeps parsed (see ReadCache); parsed, a file takes a few
- * times its text. A year of hours of one project is ~22 M characters here, of one instance ~6 M.
- */
-const READ_CACHE_CHARS = 64 * 1024 * 1024;
 /** Month or year roll-ups a batch renders before writing them (their texts are held meanwhile). */
 const ROLLUP_SLICE = 64;
 /** Day entries a batch reads, renders and writes at a time (their texts are held meanwhile). */
@@ -95,12 +86,13 @@ interface YearRef {
   year: string;
 }
 
-interface DayWrite {
+interface DayPlan {
   level: Level;
   key: string;
   date: string;
-  /** The new file text, or null when the day entry goes. */
-  text: string | null;
+  /** The new file text, null when the day entry goes, undefined when its text stays. */
+  text: string | null | undefined;
+  /** What readers see of its totals (see `visibleDay`); null when the day goes. */
   totals: Breakdown | null;
 }
 
@@ -111,7 +103,7 @@ interface DayCandidate {
   change: DayChange;
 }
 
-/** A day a batch changed, once written. */
+/** A day a batch touched, once written: its month's roll-up is brought level with it. */
 interface DayChanged {
   level: Level;
   key: string;
@@ -165,11 +157,9 @@ export class JsonStore implements Store {
   private readonly layout: JsonLayout;
   private writing: Promise<unknown> = Promise.resolve();
   private readonly quarantine: QuarantineLayout;
-  /** When each unreadable file was last reported. */
-  private readonly reported = new Map<string, number>();
-  private readonly cache = new ReadCache(READ_CACHE_CHARS);
+  private readonly reader: JsonReader;
   /**
-   * Months whose days changed in batches applied with `deferRollups`, with those days' new totals
+   * Months whose days changed in this handle's writer's batches, with those days' new totals
    * (null: the day went). Their roll-ups are brought level once the batches have moved past the
    * month, or on `settleRollups`, rather than after every batch. The journal names them meanwhile.
    */
@@ -182,6 +172,11 @@ export class JsonStore implements Store {
   private journaled: Map<string, MonthRef> | null = null;
   /** A journal of this store's was left to the repair (see `forgetPending`) and is not yet repaired. */
   private journalLeft = false;
+  /** Something a reader sees changed since the version was last rewritten. */
+  private unversioned = false;
+  /** The writer lock while this handle holds it. */
+  private lock: HeldIngestLock | undefined;
+  readonly intensityCache: IntensityCache;
 
   constructor(
     dataDir: string,
@@ -190,17 +185,66 @@ export class JsonStore implements Store {
     this.layout = new JsonLayout(dataDir);
     this.instances = new JsonInstanceIndex(dataDir);
     this.quarantine = new QuarantineLayout(dataDir);
+    this.reader = new JsonReader(this.layout, new DamageReporter(this.quarantine, log), log);
+    this.intensityCache = fileIntensityCache(join(dataDir, 'carbon'), log);
   }
 
-  applyBatch(batch: IngestBatch, options: ApplyOptions = {}): Promise<ApplyResult> {
-    return this.serially(() => this.applyNow(batch, options));
+  /**
+   * Batches of a writer defer each month's roll-ups until the batches have moved past the month,
+   * or the writer is released: rewriting each month and year once per batch of a backfill would
+   * cost more than the days. This handle's reads see them level meanwhile.
+   */
+  async openWriter(options: WriterOptions): Promise<StoreWriter> {
+    if (this.lock !== undefined) throw new StoreLockedError(this.lock.file, this.lock.holder);
+    const lock = await acquireIngestLock(this.layout.dataDir, this.log, options);
+    this.lock = lock;
+    let released = false;
+    return {
+      applyBatch: (batch, applyOptions = {}) => {
+        if (released) return Promise.reject(new Error('this writer was released'));
+        return this.serially(() => this.applyNow(batch, applyOptions));
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          await this.settleRollups();
+        } finally {
+          this.lock = undefined;
+          await lock.release();
+        }
+      },
+    };
+  }
+
+  storedKey(value: string): string {
+    return usageKey(value);
+  }
+
+  /**
+   * `version` holds a random token each commit rewrites; while `journal.json` exists a writer is
+   * part-way (or was killed part-way), and what readers see may still change.
+   */
+  async version(): Promise<string | undefined> {
+    if (existsSync(this.layout.journalFile)) return undefined;
+    try {
+      return (await readTextIfExists(this.layout.versionFile)) ?? 'initial';
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async bumpVersion(): Promise<void> {
+    if (!this.unversioned) return;
+    await writeFileAtomic(this.layout.versionFile, randomBytes(12).toString('hex'));
+    this.unversioned = false;
   }
 
   /**
    * Also finishes, from the days, what a batch of this process that failed left to the journal:
    * the caller holds the ingest lock (it applied those batches), so the journal is its own.
    */
-  settleRollups(): Promise<void> {
+  private settleRollups(): Promise<void> {
     return this.serially(async () => {
       if (this.journalLeft) await this.repairQuarantining();
       await this.settlePending();
@@ -233,73 +277,31 @@ export class JsonStore implements Store {
     this.journaled = null;
   }
 
-  async readLedgerMonth(month: string): Promise<Map<number, LedgerHour>> {
-    const path = this.layout.ledgerFile(checkedMonth(month));
-    // Shared with other readers through the cache: callers only read it.
-    return (await this.cachedRead(path, (text) => parseLedgerFile(text, path))) ?? new Map();
+  readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
+    return this.reader.readLedger(fromHour, toHour);
   }
 
-  async readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>> {
-    checkedDate(date);
-    return this.readEach(keys, async (key) => {
-      const path = this.layout.dayFile(level, key, date);
-      return this.cachedRead(path, (text) => parseDayFile(text, path, level, key, date));
-    });
+  readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>> {
+    return this.reader.readDays(level, date, keys);
   }
 
+  /** This handle's own pending roll-ups are brought level first; another's are read from days. */
   async readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
-    checkedMonth(month);
     if (this.pending.size > 0) await this.serially(() => this.settlePending());
-    return this.readEach(keys, (key) => {
-      const path = this.layout.monthFile(level, key, month);
-      return this.cachedRead(path, (text) => parseMonthFile(text, path, level, key, month));
-    });
+    return this.reader.readMonths(level, month, keys);
   }
 
   async readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
-    checkedYear(year);
     if (this.pending.size > 0) await this.serially(() => this.settlePending());
-    return this.readEach(keys, (key) => {
-      const path = this.layout.yearFile(level, key, year);
-      return this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
-    });
+    return this.reader.readYears(level, year, keys);
   }
 
-  /** The read side's files go through the cache; the write side always reads the disk. */
-  private cachedRead<T>(path: string, parse: (text: string) => T): Promise<T | null> {
-    return this.cache.get(path, async () => {
-      const text = await readStoreText(path);
-      return text === null ? null : { value: parse(text), chars: text.length };
-    });
+  readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
+    return this.reader.readInstanceProjects();
   }
 
-  async readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
-    const path = this.layout.instanceProjectsFile;
-    const text = await readStoreText(path);
-    return text === null ? new Map() : parseInstanceProjects(text, path);
-  }
-
-  async listKeys(level: Level): Promise<string[]> {
-    // A key comes or goes with its directory, which changes the level directory's stamp.
-    const keys = await this.cache.get(
-      this.layout.levelDir(level),
-      async () => {
-        const listed = await this.listKeysNow(level);
-        return { value: listed, chars: listed.length * 16 };
-      },
-      { settledMs: 2000 },
-    );
-    return [...(keys ?? [])];
-  }
-
-  private async listKeysNow(level: Level): Promise<string[]> {
-    const keys: string[] = [];
-    for (const name of await listNames(this.layout.levelDir(level), 'directory')) {
-      const key = decodeKey(name);
-      if (key === null) this.log.warn('ignoring a directory that names no key', { level, name });
-      else keys.push(key);
-    }
-    return keys.sort();
+  listKeys(level: Level): Promise<string[]> {
+    return this.reader.listKeys(level);
   }
 
   async checkReadable(): Promise<void> {
@@ -310,6 +312,9 @@ export class JsonStore implements Store {
   async close(): Promise<void> {
     // Not the repair of a journal left behind: another process may hold the lock by now.
     await this.serially(() => this.settlePending());
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
   }
 
   /**
@@ -354,6 +359,8 @@ export class JsonStore implements Store {
     const years = groupBy(months, (ref) => yearOf(ref, ref.month)).map(([year]) => year);
     await mapLimit(years, CONCURRENCY, (ref) => this.rebuildYear(ref));
     await this.removeEmptyDirs(years);
+    this.unversioned = true;
+    await this.bumpVersion();
     await putFile(path, null);
     this.journalLeft = false;
   }
@@ -426,10 +433,23 @@ export class JsonStore implements Store {
     return true;
   }
 
-  /** The months whose roll-ups (and years) must be rebuilt once `file` is gone. */
+  /**
+   * The months whose roll-ups (and years) must be rebuilt once `file` is gone. A day entry's hours
+   * become failed for every key, so every key's month holding that date is rebuilt.
+   */
   private async monthsRollingUp(file: UsageFile): Promise<MonthRef[]> {
     const { level, key } = file;
-    if (file.kind === 'day') return [{ level, key, month: file.date.slice(0, 7) }];
+    if (file.kind === 'day') {
+      const month = file.date.slice(0, 7);
+      const refs: MonthRef[] = [{ level, key, month }];
+      for (const other of LEVELS) {
+        for (const otherKey of await this.reader.listKeys(other)) {
+          if (existsSync(this.layout.dayFile(other, otherKey, file.date)))
+            refs.push({ level: other, key: otherKey, month });
+        }
+      }
+      return refs;
+    }
     if (file.kind === 'month') return [{ level, key, month: file.month }];
     const names = await listNames(this.layout.yearDir(level, key, file.year), 'file');
     return names
@@ -462,6 +482,8 @@ export class JsonStore implements Store {
 
   private async applyNow(batch: IngestBatch, options: ApplyOptions): Promise<ApplyResult> {
     validateBatch(batch);
+    // A key too long for a directory name is refused before anything is written.
+    for (const entry of batch.entries) encodeKey(entry.key);
     await this.repairQuarantining();
     // A damaged file the batch comes across is moved aside, and the batch planned again without it.
     for (let round = 1; ; round++) {
@@ -477,7 +499,6 @@ export class JsonStore implements Store {
   }
 
   private async applyOnce(batch: IngestBatch, options: ApplyOptions): Promise<ApplyResult> {
-    const deferRollups = options.deferRollups === true;
     const ledger = await this.readLedgerMonths(batch.outcomes.map((outcome) => utcMonth(outcome.hour)));
     const ledgerBefore = new Map([...ledger].map(([month, { hours }]) => [month, hours]));
     const plan = planBatch(batch.outcomes, ledgerBefore, batch.attemptedAt, options.replace === true);
@@ -488,7 +509,8 @@ export class JsonStore implements Store {
 
     // Crash safety rests on this order: the journal names every month whose days are about to
     // change, and goes only once the roll-ups and the ledger agree with the days.
-    for (const day of await this.writeDays(batch.entries, candidates)) {
+    const recordOf = (hour: number) => plan.ledger.get(utcMonth(hour))?.get(hour);
+    for (const day of await this.writeDays(batch.entries, candidates, recordOf)) {
       const ref = monthOf(day, day.date);
       const id = monthId(ref);
       const month = this.pending.get(id) ?? { ref, days: new Map<string, PackedBreakdown | null>() };
@@ -498,19 +520,23 @@ export class JsonStore implements Store {
     // Batches go forward in time: a month before the batch's last is one they have moved past.
     const lastHour = batch.outcomes.reduce((last, { hour }) => Math.max(last, hour), -Infinity);
     const lastMonth = Number.isFinite(lastHour) ? utcMonth(lastHour) : '';
-    await this.settle(deferRollups ? (ref) => ref.month < lastMonth : () => true);
+    await this.settle((ref) => ref.month < lastMonth);
     const ledgerWrites = [...plan.ledger].flatMap(([month, hours]) => {
       const text = ledgerFileText(hours);
       return text === ledger.get(month)?.text ? [] : [{ path: this.layout.ledgerFile(month), text }];
     });
+    if (ledgerWrites.length > 0) this.unversioned = true;
     await putFiles(ledgerWrites, CONCURRENCY);
-    await this.removeJournalOnceSettled();
     // After the days: the index is derived from them, and re-ingesting the hours brings it level.
     await this.instances.record(batch.instances ?? [], newestOkHour(batch));
+    if ((batch.instances ?? []).length > 0) this.unversioned = true;
+    await this.removeJournalOnceSettled();
     return { keptHours: plan.kept };
   }
 
+  /** The version moves before the journal goes: a reader never sees new contents under an old one. */
   private async removeJournalOnceSettled(): Promise<void> {
+    await this.bumpVersion();
     if (this.pending.size > 0 || this.journaled === null) return;
     await putFile(this.layout.journalFile, null);
     this.journaled = null;
@@ -536,8 +562,25 @@ export class JsonStore implements Store {
     this.journaled = months;
   }
 
+  /**
+   * A damaged index is left as it is and reported: rebuilt from the batches alone it would forget
+   * projects an instance ran under, and a token scoped to the others would then see it. Readers
+   * meanwhile know no instance, so scoped tokens see no INSTANCE series.
+   */
   private async mergeInstanceProjects(batch: Readonly<Record<string, readonly string[]>>): Promise<void> {
-    const known = await this.readInstanceProjects();
+    const path = this.layout.instanceProjectsFile;
+    let known: Map<string, ReadonlySet<string>>;
+    try {
+      const text = await readStoreText(path);
+      known = text === null ? new Map() : parseInstanceProjects(text, path);
+    } catch (err) {
+      if (!(err instanceof CorruptFileError)) throw err;
+      this.log.error('the access index is damaged; not updated until an operator restores or removes it', {
+        path,
+        reason: err.message,
+      });
+      return;
+    }
     let grew = false;
     for (const [instance, projects] of Object.entries(batch)) {
       const set = new Set(known.get(instance));
@@ -549,7 +592,9 @@ export class JsonStore implements Store {
       }
       known.set(instance, set);
     }
-    if (grew) await writeFileAtomic(this.layout.instanceProjectsFile, instanceProjectsText(known));
+    if (!grew) return;
+    this.unversioned = true;
+    await writeFileAtomic(this.layout.instanceProjectsFile, instanceProjectsText(known));
   }
 
   private async readLedgerMonths(
@@ -583,18 +628,24 @@ export class JsonStore implements Store {
     return candidates;
   }
 
-  /** A candidate day's new text, or null when its text does not change. */
+  /**
+   * A candidate day after the batch; null when it neither exists nor comes. A day whose text stays
+   * is still planned: its month may not hold it (a day file put back by hand after a repair).
+   */
   private async planDay(
     { level, key, date, change }: DayCandidate,
     incoming: ReadonlyMap<string, DayEntry>,
-  ): Promise<DayWrite | null> {
+    recordOf: (hour: number) => LedgerHour | undefined,
+  ): Promise<DayPlan | null> {
     const path = this.layout.dayFile(level, key, date);
     const before = await readStoreTextIfPresent(path);
     const existing = before === null ? null : parseDayFile(before, path, level, key, date);
     const incomingEntry = incoming.get(dayId(level, key, date)) ?? null;
     const after = mergeDay({ level, key, date }, existing, incomingEntry, change);
+    if (after === null && before === null) return null;
     const text = after === null ? null : dayFileText(after);
-    return text === before ? null : { level, key, date, text, totals: after?.totals ?? null };
+    const totals = after === null ? null : (visibleDay(after, recordOf)?.totals ?? null);
+    return { level, key, date, text: text === before ? undefined : text, totals };
   }
 
   /**
@@ -605,27 +656,34 @@ export class JsonStore implements Store {
   private async writeDays(
     entries: readonly DayEntry[],
     candidates: readonly DayCandidate[],
+    recordOf: (hour: number) => LedgerHour | undefined,
   ): Promise<DayChanged[]> {
     const incoming = new Map(entries.map((entry) => [dayId(entry.level, entry.key, entry.date), entry]));
     const dirs = new Set<string>();
-    const changed: DayChanged[] = [];
+    const touched: DayChanged[] = [];
+    let wrote = false;
     for (let start = 0; start < candidates.length; start += DAY_SLICE) {
       const slice = candidates.slice(start, start + DAY_SLICE);
       const planned = (
-        await mapLimit(slice, CONCURRENCY, (candidate) => this.planDay(candidate, incoming))
-      ).filter((write): write is DayWrite => write !== null);
-      if (planned.length === 0) continue;
-      if (changed.length === 0) await this.journalCovering(candidates);
+        await mapLimit(slice, CONCURRENCY, (candidate) => this.planDay(candidate, incoming, recordOf))
+      ).filter((plan): plan is DayPlan => plan !== null);
+      touched.push(...planned.map(({ level, key, date, totals }) => ({ level, key, date, totals })));
+      const writes = planned.filter(
+        (plan): plan is DayPlan & { text: string | null } => plan.text !== undefined,
+      );
+      if (writes.length === 0) continue;
+      if (!wrote) await this.journalCovering(candidates);
+      wrote = true;
+      this.unversioned = true;
       await putFiles(
-        planned.map(({ level, key, date, text }) => ({ path: this.layout.dayFile(level, key, date), text })),
+        writes.map(({ level, key, date, text }) => ({ path: this.layout.dayFile(level, key, date), text })),
         CONCURRENCY,
         dirs,
       );
-      changed.push(...planned.map(({ level, key, date, totals }) => ({ level, key, date, totals })));
     }
     // Before the ledger says the hours are in.
     await syncDirs(dirs, CONCURRENCY);
-    return changed;
+    return touched;
   }
 
   /** Brings the roll-ups of the pending months that are due level with their days. */
@@ -649,6 +707,7 @@ export class JsonStore implements Store {
     );
     // A month whose file did not change has the totals its year already holds.
     const changedMonths = monthUpdates.filter((update) => update.changed);
+    if (changedMonths.length > 0) this.unversioned = true;
     const years = groupBy(changedMonths, ({ ref }) => yearOf(ref, ref.month));
     await this.updateRollups(dirs, years, (ref, updates) =>
       this.updatedYear(ref, new Map(updates.map(({ ref: { month }, totals }) => [month, totals]))),
@@ -657,64 +716,6 @@ export class JsonStore implements Store {
     for (const [id] of due) this.pending.delete(id);
     const emptied = monthUpdates.filter((update) => update.totals === null);
     await this.removeEmptyDirs(groupBy(emptied, ({ ref }) => yearOf(ref, ref.month)).map(([year]) => year));
-  }
-
-  /**
-   * A key that can never be stored has no entries, rather than failing the whole read. A damaged
-   * file fails only its key's read (a PartialReadError carries the others) and is reported.
-   */
-  private async readEach<T>(
-    keys: readonly string[],
-    read: (key: string) => Promise<T | null>,
-  ): Promise<Array<T | null>> {
-    const results = await mapLimit(
-      keys,
-      CONCURRENCY,
-      async (key): Promise<T | null | UnreadableDataError> => {
-        if (!isStorableKey(key)) return null;
-        try {
-          return await read(key);
-        } catch (err) {
-          const file =
-            err instanceof CorruptFileError ? usageFileOf(this.layout.dataDir, err.path) : undefined;
-          if (file === undefined) throw err;
-          await this.reportUnreadable(err as CorruptFileError);
-          return new UnreadableDataError(file.level, file.key, periodOf(file), { cause: err });
-        }
-      },
-    );
-    if (results.some((result) => result instanceof UnreadableDataError)) throw new PartialReadError(results);
-    return results as Array<T | null>;
-  }
-
-  /**
-   * Logs a damaged file and leaves a notice for the writer, which moves it aside (readers never
-   * move files: one might move a good file a writer had just put in the damaged one's place).
-   */
-  private async reportUnreadable(err: CorruptFileError): Promise<void> {
-    const now = Date.now();
-    const last = this.reported.get(err.path);
-    if (last !== undefined && now - last < REPORT_EVERY_MS) return;
-    this.reported.set(err.path, now);
-    this.log.error(
-      'unreadable store file: reads of it are refused until the next ingestion moves it to quarantine/',
-      {
-        path: err.path,
-        reason: err.message,
-      },
-    );
-    try {
-      await writeSuspect(this.quarantine, {
-        path: err.path,
-        reason: err.message,
-        foundAt: new Date(now).toISOString(),
-      });
-    } catch (writeErr) {
-      this.log.warn('could not leave a notice of the unreadable file for the writer', {
-        path: err.path,
-        ...errorFields(writeErr),
-      });
-    }
   }
 
   private async readMonth(
@@ -743,6 +744,8 @@ export class JsonStore implements Store {
       const planned = await mapLimit(groups.slice(start, start + ROLLUP_SLICE), CONCURRENCY, ([ref, items]) =>
         update(ref, items),
       );
+      // A batch that changed no day may still bring a month level: the journal covers it first.
+      if (planned.some((p) => p.update.changed)) await this.journalCovering([]);
       await putFiles(
         planned.filter((p) => p.update.changed).map((p) => p.write),
         CONCURRENCY,
@@ -794,7 +797,9 @@ export class JsonStore implements Store {
       if (text === null) throw new Error(`Day entry ${path} vanished while its month was being rebuilt`);
       const entry = parseDayFile(text, path, level, key, date);
       const change = recorded === null ? null : dayLevelWithLedger(entry, recorded);
-      if (change === null) return [[date, entry.totals] as const];
+      const seen = (day: DayEntry) =>
+        recorded === null ? day : visibleDay(day, (hour) => recorded.get(hour));
+      if (change === null) return [[date, seen(entry)?.totals ?? entry.totals] as const];
       const kept = mergeDay({ level, key, date }, entry, null, change);
       const keptAt = this.quarantine.destination(path, repair.at);
       // writeFileAtomic creates the directories it needs.
@@ -806,7 +811,8 @@ export class JsonStore implements Store {
         keptAt,
       });
       await putFile(path, kept === null ? null : dayFileText(kept));
-      return kept === null ? [] : [[date, kept.totals] as const];
+      const keptSeen = kept === null ? null : seen(kept);
+      return keptSeen === null ? [] : [[date, keptSeen.totals] as const];
     });
     const before = await readStoreText(this.layout.monthFile(level, key, month));
     await this.putMonth(ref, before, monthRollup(level, key, month, Object.fromEntries(days.flat())));
@@ -933,17 +939,6 @@ function dayLevelWithLedger(entry: DayEntry, recorded: ReadonlyMap<number, Ledge
     else if (record.status === 'failed' && !record.keepsFigures && hour !== FAILED) markFailed.push(label);
   }
   return replace.length === 0 && markFailed.length === 0 ? null : { replace, markFailed };
-}
-
-function periodOf(file: UsageFile): string {
-  switch (file.kind) {
-    case 'day':
-      return file.date;
-    case 'month':
-      return file.month;
-    case 'year':
-      return file.year;
-  }
 }
 
 /** The CorruptFileError reading `text` as `file` gives, if any. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { LEVELS, type Level } from '../../domain/levels';
-import { periodStart, utcDate, utcMonth } from '../../domain/time';
+import { isDate, periodStart, utcMonth } from '../../domain/time';
 import { MAX_ENCODED_KEY_BYTES } from '../../domain/usage-key';
 import { InvalidKeyError } from './errors';
 
@@ -47,10 +47,6 @@ export function decodeKey(name: string): string | null {
 export const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.json$/;
 export const MONTH_FILE = /^(\d{4}-\d{2})\.month\.json$/;
 
-export function isDate(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && utcDate(periodStart(value)) === value;
-}
-
 export function isMonth(value: string): boolean {
   return /^\d{4}-\d{2}$/.test(value) && utcMonth(periodStart(value)) === value;
 }
@@ -77,12 +73,16 @@ export const checkedYear = (year: string): string => checked(year, isYear, 'UTC 
  * - `ledger/<YYYY>/<YYYY-MM>.json`                    ingested hours of a month
  * - `journal.json`                                    months of an unfinished batch
  * - `index/instance-projects.json`                   instance → the projects it ran under
+ * - `version`                                         a token each commit rewrites
+ * - `carbon/<YYYY-MM>.json`                           the carbon-intensity cache
  */
 export class JsonLayout {
   readonly journalFile: string;
+  readonly versionFile: string;
 
   constructor(readonly dataDir: string) {
     this.journalFile = join(dataDir, 'journal.json');
+    this.versionFile = join(dataDir, 'version');
   }
 
   levelDir(level: Level): string {

@@ -1,5 +1,4 @@
-import { readdirSync, statSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+import { statSync, type BigIntStats } from 'node:fs';
 
 /**
  * Parsed files of the read side, kept while the file on disk is the same file. Every write is a
@@ -78,30 +77,4 @@ function stampOf(path: string, settledMs: number): string | null | undefined {
   // changing could miss an entry added in the same tick, so only a settled one is kept.
   if (settledMs > 0 && Number(stats.mtimeMs) > Date.now() - settledMs) return undefined;
   return `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
-}
-
-/**
- * A token that changes whenever anything the read side can see in a JSON store changes, or
- * undefined while the store is changing (or cannot be told). Every batch renames its ledger
- * months into `ledger/<YYYY>/`, and one that changes day entries also writes and then removes
- * `journal.json` in the data directory; the access index lives in `index/`. A directory's times
- * tick coarsely, so a token is only given once they have been still for `settledMs`: a change
- * after that lands in a later tick and always makes a new token.
- */
-export function jsonStoreVersion(dataDir: string, settledMs = 2000): string | undefined {
-  const ledgerDir = join(dataDir, 'ledger');
-  let years: string[];
-  try {
-    years = readdirSync(ledgerDir);
-  } catch {
-    years = [];
-  }
-  const dirs = [dataDir, join(dataDir, 'index'), ledgerDir, ...years.map((year) => join(ledgerDir, year))];
-  const stamps: string[] = [];
-  for (const dir of dirs) {
-    const stamp = stampOf(dir, settledMs);
-    if (stamp === undefined) return undefined;
-    stamps.push(stamp ?? '-');
-  }
-  return stamps.join('|');
 }

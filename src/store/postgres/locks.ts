@@ -11,4 +11,6 @@ export const LOCKS = {
   partition: 2,
   /** Applying a batch: batches of every process apply one after another. */
   batch: 3,
+  /** The store's one writer (Store.openWriter), held for a writer's life. */
+  writer: 4,
 } as const;

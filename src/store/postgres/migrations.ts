@@ -112,6 +112,18 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO instance_index (through_hour) VALUES (NULL);
     `,
   },
+  {
+    version: 4,
+    name: 'carbon intensity cache',
+    sql: `
+      -- Measured intensities of settled hours, so each is asked of its source once.
+      CREATE TABLE carbon_intensity (
+        hour timestamptz PRIMARY KEY,
+        g_per_kwh float8 NOT NULL,
+        source text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Level } from '../../domain/levels';
-import { nextBucketStart, periodStart } from '../../domain/time';
-import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
+import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
-import type { ApplyOptions, ApplyResult, Store } from '../store';
-import { applyBatchRetrying } from './apply';
+import type { IntensityCache } from '../../domain/intensity-cache';
+import { wellFormed } from '../../domain/usage-key';
+import type { Store, StoreWriter, WriterOptions } from '../store';
+import { postgresIntensityCache } from './intensity-cache';
+import { openPostgresWriter } from './writer';
 import { PostgresInstanceIndex } from './instance-index';
 import { PostgresJobLeases } from './job-leases';
 import { openPool, redactUrl } from './connect';
@@ -47,6 +49,9 @@ export class PostgresStore implements Store {
   readonly instances: PostgresInstanceIndex;
   private readonly reads: CoalescedReads;
   readonly jobClaims: JobClaims;
+  readonly intensityCache: IntensityCache;
+  private readonly writers = new Set<StoreWriter>();
+  private closed = false;
   private knownVersion: { at: number; value: Promise<string | undefined> } | undefined;
 
   private readonly log: Logger;
@@ -65,6 +70,7 @@ export class PostgresStore implements Store {
     this.log = settings.log;
     this.reads = new CoalescedReads(readPool);
     this.instances = new PostgresInstanceIndex(pool, readPool);
+    this.intensityCache = postgresIntensityCache(pool);
     const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
     this.jobClaims = new PostgresJobLeases(pool, holder, settings.jobLeaseMs, settings.log);
   }
@@ -88,24 +94,36 @@ export class PostgresStore implements Store {
     return this.knownVersion.value;
   }
 
-  async applyBatch(batch: IngestBatch, options?: ApplyOptions): Promise<ApplyResult> {
-    const { keptHours } = await applyBatchRetrying(this.pool, batch, {
-      ...options,
+  /** Each batch is one transaction that leaves its roll-ups level: nothing is ever deferred. */
+  async openWriter(options: WriterOptions): Promise<StoreWriter> {
+    const writer = await openPostgresWriter(this.pool, options, {
       retryMs: this.settings.batchRetryMs,
       log: this.log,
     });
-    return { keptHours };
+    this.writers.add(writer);
+    return {
+      applyBatch: async (batch, applyOptions) => {
+        const result = await writer.applyBatch(batch, applyOptions);
+        // This handle's readers see the commit's version at once; others within VERSION_TTL_MS.
+        this.knownVersion = undefined;
+        return result;
+      },
+      release: async () => {
+        this.writers.delete(writer);
+        await writer.release();
+      },
+    };
   }
 
-  /** Every batch leaves its roll-ups level with its days: nothing is ever deferred. */
-  async settleRollups(): Promise<void> {}
+  storedKey(value: string): string {
+    return wellFormed(value);
+  }
 
-  async readLedgerMonth(month: string): Promise<Map<number, LedgerHour>> {
-    const from = periodStart(month);
+  async readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
     const { rows } = await this.readPool.query<{ hour: number; record: LedgerHour }>(
       `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, record FROM ledger_hour
        WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
-      [iso(from), iso(nextBucketStart('MONTH', from))],
+      [iso(fromHour), iso(toHour)],
     );
     return new Map(rows.map(({ hour, record }) => [hour, record]));
   }
@@ -147,7 +165,12 @@ export class PostgresStore implements Store {
     await this.readPool.query('SELECT 1 FROM store_version');
   }
 
+  /** Safe to call twice. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const writer of [...this.writers]) await writer.release();
+    this.writers.clear();
     await endPools(this.pool, this.readPool);
     this.log.info('store closed');
   }

@@ -3,7 +3,7 @@ import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
 import { DAY_MS, hourLabel, nextBucketStart, periodStart, utcDate } from '../../domain/time';
 import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../domain/usage';
-import { sumHours } from '../json/merge';
+import { sumHours } from '../rules/merge';
 import { PartialReadError, UnreadableDataError } from '../store';
 import { decodeBreakdown, type StoredBreakdown } from './codec';
 

@@ -21,7 +21,7 @@ describe('storeScopeIndex', () => {
       new Map([['vm1:9100', new Set(['IDAaaS', 'ISIS'])]]),
     ]);
     let version: string | undefined = 'v1';
-    const index = storeScopeIndex(store, () => version);
+    const index = storeScopeIndex(store, async () => version);
     expect((await index.read()).get('vm1:9100')).toEqual(new Set(['IDAaaS']));
     expect(await index.read()).toBe(await index.read());
     expect(store.reads).toBe(1);
@@ -32,7 +32,7 @@ describe('storeScopeIndex', () => {
 
   it('reads every time while the store gives no version (it is changing)', async () => {
     const store = countingStore([new Map()]);
-    const index = storeScopeIndex(store, () => undefined);
+    const index = storeScopeIndex(store, async () => undefined);
     await index.read();
     await index.read();
     expect(store.reads).toBe(2);
@@ -40,7 +40,7 @@ describe('storeScopeIndex', () => {
 
   it('does not keep a failed read: the next question reads again', async () => {
     const store = countingStore([new Error('disk gone'), new Map([['vm1:9100', new Set(['CLF'])]])]);
-    const index = storeScopeIndex(store, () => 'v1');
+    const index = storeScopeIndex(store, async () => 'v1');
     await expect(index.read()).rejects.toThrow('disk gone');
     expect((await index.read()).get('vm1:9100')).toEqual(new Set(['CLF']));
     expect(store.reads).toBe(2);

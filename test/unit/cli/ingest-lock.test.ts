@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { main } from '../../../src/cli';
-import { acquireIngestLock } from '../../../src/ingest/lock';
+import { acquireIngestLock } from '../../../src/store/json/lock';
 import { silentLogger } from '../../../src/log';
 
 describe('carbonledger ingest and the dataDir lock', () => {

@@ -72,7 +72,7 @@ describe('the execution deadline', () => {
   it('answers QUERY_TIMEOUT instead of waiting for a store that never answers', async () => {
     const never = () => new Promise<never>(() => undefined);
     const server = await startTestServer({
-      store: { ...usageFixture().store, listKeys: never, readDays: never, readLedgerMonth: never },
+      store: { ...usageFixture().store, listKeys: never, readDays: never, readLedger: never },
       executionTimeoutMs: 100,
     });
     try {

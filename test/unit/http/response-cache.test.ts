@@ -17,7 +17,7 @@ describe('answer cache of usage queries', () => {
 
   beforeAll(async () => {
     fixture = usageFixture();
-    server = await startTestServer({ store: fixture.store, storeVersion: () => version });
+    server = await startTestServer({ store: fixture.store, storeVersion: async () => version });
   });
   afterAll(async () => {
     await server.close();
@@ -93,7 +93,7 @@ describe('answer cache with scoped tokens', () => {
     // the cache must tell them apart by what they may see.
     server = await startTestServer({
       store: fixture.store,
-      storeVersion: () => 'v1',
+      storeVersion: async () => 'v1',
       auth: {
         anonymous: false,
         tokens: [

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fixedClock } from '../../../src/domain/clock';
-import { acquireIngestLock } from '../../../src/ingest/lock';
+import { acquireIngestLock } from '../../../src/store/json/lock';
 import { ingestRunRecorder, primeLastOkHour, recordRunOutcome } from '../../../src/ingest/metrics';
 import { INGEST_PLUGIN, scheduledIngestPlugin } from '../../../src/ingest/plugin';
 import { RECONCILE_PLUGIN, reconcilePlugin } from '../../../src/ingest/reconcile';

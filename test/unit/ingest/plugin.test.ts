@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixedClock } from '../../../src/domain/clock';
 import { HOUR_MS } from '../../../src/domain/time';
-import { acquireIngestLock, INGEST_LOCK_FILE } from '../../../src/ingest/lock';
+import { acquireIngestLock, INGEST_LOCK_FILE } from '../../../src/store/json/lock';
 import { findLastOkHour, INGEST_PLUGIN, scheduledIngestPlugin } from '../../../src/ingest/plugin';
 import { ingestRange } from '../../../src/ingest/run';
 import { silentLogger } from '../../../src/log';

@@ -3,17 +3,14 @@ import { join } from 'node:path';
 import { fixedClock } from '../../../src/domain/clock';
 import { HOUR_MS } from '../../../src/domain/time';
 import type { LedgerHour } from '../../../src/domain/usage';
-import { acquireIngestLock } from '../../../src/ingest/lock';
+import { acquireIngestLock } from '../../../src/store/json/lock';
 import { scheduledIngestPlugin } from '../../../src/ingest/plugin';
 import { ingestRange } from '../../../src/ingest/run';
 import { contiguousRanges } from '../../../src/ingest/ledger-hours';
 import { planReconcile, RECONCILE_PLUGIN, reconcilePlugin } from '../../../src/ingest/reconcile';
 import { silentLogger } from '../../../src/log';
-import {
-  createCarbonIntensityApiSource,
-  fileIntensityCache,
-  type CarbonIntensitySource,
-} from '../../../src/plugins/carbon';
+import { createCarbonIntensityApiSource, type CarbonIntensitySource } from '../../../src/plugins/carbon';
+import { fileIntensityCache } from '../../../src/store/json/intensity-cache';
 import { PluginHost, type RunOutcome } from '../../../src/plugins/host';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';

@@ -30,9 +30,9 @@ const down: CarbonIntensitySource = {
 function storeWithLedger(ledger: Map<number, LedgerHour>): Store & { ledgerReads: number } {
   const store = {
     ledgerReads: 0,
-    async readLedgerMonth() {
+    async readLedger(from: number, to: number) {
       store.ledgerReads++;
-      return ledger;
+      return new Map([...ledger].filter(([hour]) => hour >= from && hour < to));
     },
   };
   return store as unknown as Store & { ledgerReads: number };

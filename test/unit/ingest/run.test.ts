@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config';
 import { toAllLevelEntries } from '../../../src/aggregate/day-entries';
@@ -270,7 +270,8 @@ describe('JsonStore with deferred roll-ups', () => {
   it('leaves a month of the last batch pending, and reads it level with its days', async () => {
     const dataDir = dirs.make();
     const store = await openJsonStore({ dataDir, log: silentLogger });
-    await store.applyBatch(await twoDaysBatch(), { deferRollups: true });
+    const writer = await store.openWriter({ purpose: 'a test' });
+    await writer.applyBatch(await twoDaysBatch());
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(true);
     expect(existsSync(join(dataDir, 'usage/project/Even/2025/2025-03.json'))).toBe(false);
 
@@ -278,17 +279,19 @@ describe('JsonStore with deferred roll-ups', () => {
     expect(Object.keys(march!.days)).toEqual(['2025-03-01', '2025-03-02']);
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
     expect(await rollupDisagreements(dataDir)).toEqual([]);
+    await writer.release();
     await store.close();
   });
 
   it('moves a damaged roll-up aside when it settles, as a batch would, and rebuilds it', async () => {
     const dataDir = dirs.make();
     const store = await openJsonStore({ dataDir, log: silentLogger });
-    await store.applyBatch(await twoDaysBatch(), { deferRollups: true });
+    const writer = await store.openWriter({ purpose: 'a test' });
+    await writer.applyBatch(await twoDaysBatch());
     const month = join(dataDir, 'usage/project/Even/2025/2025-03.month.json');
     await writeFile(month, '{ "cloud_project_name": "Even", "month": ');
 
-    await store.settleRollups();
+    await writer.release();
     expect(await rollupDisagreements(dataDir)).toEqual([]);
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
     expect(await readdir(join(dataDir, 'quarantine'))).toHaveLength(1);
@@ -298,10 +301,12 @@ describe('JsonStore with deferred roll-ups', () => {
   it('is brought level by the next open when its process stops with roll-ups pending', async () => {
     const dataDir = dirs.make();
     const stopped = await openJsonStore({ dataDir, log: silentLogger });
-    await stopped.applyBatch(await twoDaysBatch(), { deferRollups: true });
+    await (await stopped.openWriter({ purpose: 'a test' })).applyBatch(await twoDaysBatch());
     expect(await rollupDisagreements(dataDir)).not.toEqual([]);
 
-    // Never closed, as after a kill: the journal it left is repaired by the next store to open.
+    // Never released nor closed, as after a kill, whose lock goes with its process: the journal it
+    // left is repaired by the next store to open.
+    await rm(join(dataDir, 'ingest.lock'));
     const next = await openJsonStore({ dataDir, log: silentLogger });
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
     expect(await rollupDisagreements(dataDir)).toEqual([]);

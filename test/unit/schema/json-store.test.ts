@@ -8,6 +8,7 @@ import { buildAppSchema, createRequestContext } from '../../../src/schema';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
 import { at, dayEntry, failedOutcome, okOutcome, usage } from '../../support/memory-usage';
+import { apply } from '../../support/describe-store';
 
 // Reads through the schema from a real JSON store filled by applyBatch with literal batches.
 
@@ -40,7 +41,7 @@ beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'carbonledger-read-'));
   store = await openJsonStore({ dataDir });
   // 2025-09-21 22:00 and 23:00 and 2025-09-22 00:00 ok; 01:00 failed; 02:00 never ingested.
-  await store.applyBatch({
+  await apply(store, {
     outcomes: [
       okOutcome('2025-09-21T22:00:00Z', { 'Artemis (Matlab)': 1 }),
       okOutcome('2025-09-21T23:00:00Z', { 'Artemis (Matlab)': 1, 'CPU Small': 2 }),
@@ -144,7 +145,7 @@ describe('the read side over a real JSON store', () => {
   });
 
   it('turns a failed hour OK once it is ingested again', async () => {
-    await store.applyBatch({
+    await apply(store, {
       outcomes: [okOutcome('2025-09-22T01:00:00Z', { 'CPU Small': 1 })],
       entries: [dayEntry('PROJECT', 'IDAaaS', '2025-09-22', { '01:00': usage({ CPU_SMALL: small }) })],
       attemptedAt: at('2025-09-22T03:05:00Z'),

@@ -178,7 +178,7 @@ describe('usageSeries', () => {
       { level: 'PROJECT', date: '2025-09-21', keys: ['IDAaaS', 'Another', 'unknown'] },
       { level: 'PROJECT', date: '2025-09-22', keys: ['IDAaaS', 'Another', 'unknown'] },
     ]);
-    expect(store.calls.readLedgerMonth).toEqual(['2025-09']);
+    expect(store.calls.readLedger).toEqual(['2025-09']);
     expect(store.calls.listKeys).toEqual(['PROJECT']);
   });
 });

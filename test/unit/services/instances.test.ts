@@ -8,7 +8,7 @@ import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/schema';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
-import { at, batch, figures, okHour } from '../../support/describe-store';
+import { at, batch, figures, okHour, apply } from '../../support/describe-store';
 import { seen } from '../../support/describe-instance-index';
 
 let schema: GraphQLSchema;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'cl-instances-'));
   store = await openJsonStore({ dataDir: join(root, 'data') });
   const hours = ['10:00', '11:00', '12:00'];
-  await store.applyBatch({
+  await apply(store, {
     ...batch(
       hours.map((hour) => okHour(`2025-09-22T${hour}:00Z`)),
       [
@@ -85,7 +85,7 @@ async function run(
       clock,
       log: silentLogger,
       principal,
-      scopeIndex: storeScopeIndex(store, () => undefined),
+      scopeIndex: storeScopeIndex(store, async () => undefined),
     }),
   })) as { data?: { instances: Listed } | null; errors?: readonly { extensions: unknown }[] };
 }

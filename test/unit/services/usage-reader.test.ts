@@ -29,7 +29,7 @@ describe('the per-request usage reader', () => {
       { level: 'PROJECT', date: '2025-09-21', keys },
       { level: 'PROJECT', date: '2025-09-22', keys },
     ]);
-    expect(store.calls.readLedgerMonth).toEqual(['2025-09']);
+    expect(store.calls.readLedger).toEqual(['2025-09']);
     // PROJECT for the series' known keys; MACHINE to name the byMachine split's machine types.
     expect(store.calls.listKeys).toEqual(['PROJECT', 'MACHINE']);
     expect(store.calls.readMonths).toEqual([]);
@@ -49,7 +49,7 @@ describe('the per-request usage reader', () => {
       { level: 'PROJECT', date: '2025-09-22', keys: [keys[0], keys[1]] },
     ]);
     expect(store.calls.readMonths).toEqual([{ level: 'PROJECT', month: '2025-09', keys: [keys[1]] }]);
-    expect(store.calls.readLedgerMonth).toEqual(['2025-09']);
+    expect(store.calls.readLedger).toEqual(['2025-09']);
   });
 
   it('makes one store call per (level, period) when levels differ', async () => {

@@ -5,28 +5,21 @@ import { join } from 'node:path';
 import type { Level } from '../../../src/domain/levels';
 import type { DayEntry, IngestBatch } from '../../../src/domain/usage';
 import { CorruptFileError, InvalidKeyError, openJsonStore, type JsonStore } from '../../../src/store/json';
-import { PartialReadError, UnreadableDataError } from '../../../src/store/store';
+import { PartialReadError, UnreadableDataError, withWriter } from '../../../src/store/store';
 import {
   at,
   batch,
-  describeStore,
   failedHour,
   figures,
   okHour,
   OK_LEDGER_HOUR,
   usage,
+  apply,
+  ledgerMonth,
 } from '../../support/describe-store';
 import { describeInstanceIndex } from '../../support/describe-instance-index';
 
 const newRoot = (): Promise<string> => mkdtemp(join(tmpdir(), 'carbonledger-json-store-'));
-
-describeStore('json', async () => {
-  const root = await newRoot();
-  return {
-    store: await openJsonStore({ dataDir: join(root, 'data') }),
-    cleanup: () => rm(root, { recursive: true, force: true }),
-  };
-});
 
 describeInstanceIndex('json', async () => {
   const root = await newRoot();
@@ -102,7 +95,8 @@ describe('JSON store', () => {
   });
 
   it('writes the day entry at the contract path in the seed shape, beside its roll-ups and the ledger', async () => {
-    await store.applyBatch(
+    await apply(
+      store,
       batch(
         [
           okHour('2025-09-21T04:00Z'),
@@ -184,13 +178,14 @@ describe('JSON store', () => {
       'usage/project/IDAaaS/2025.year.json',
       'usage/project/IDAaaS/2025/2025-09-21.json',
       'usage/project/IDAaaS/2025/2025-09.month.json',
+      'version',
     ]);
   });
 
   it('encodes keys so that nothing lands outside the data directory and distinct keys stay distinct', async () => {
     const keys = ['../../etc', '..', '.', 'a/b', 'Zürich 🌍', '%41', 'A'];
     const entries = keys.map((key, i) => dayOf('USER', key, '2025-09-21', { '03:00': usage(i + 1) }, i + 1));
-    await store.applyBatch(batch([okHour('2025-09-21T03:00Z')], entries));
+    await apply(store, batch([okHour('2025-09-21T03:00Z')], entries));
 
     expect(await readdir(root)).toEqual(['data']);
     expect((await readdir(join(dataDir, 'usage/user'))).sort()).toEqual([
@@ -208,7 +203,8 @@ describe('JSON store', () => {
 
   it('rejects an empty key before writing anything, and reads it as absent', async () => {
     await expect(
-      store.applyBatch(
+      apply(
+        store,
         batch([okHour('2025-09-21T03:00Z')], [dayOf('USER', '', '2025-09-21', { '03:00': usage(1) }, 1)]),
       ),
     ).rejects.toThrow(InvalidKeyError);
@@ -222,11 +218,10 @@ describe('JSON store', () => {
     );
     await expect(store.readMonths('USER', '2025-13', ['a'])).rejects.toThrow('Expected a UTC month YYYY-MM');
     await expect(store.readYears('USER', '25', ['a'])).rejects.toThrow('Expected a UTC year YYYY');
-    await expect(store.readLedgerMonth('../x')).rejects.toThrow('Expected a UTC month YYYY-MM');
   });
 
   describe('after a batch stopped part-way', () => {
-    const monthFile = () => join(dataDir, 'usage/project/alpha/2025/2025-09.month.json');
+    const ledgerFile = () => join(dataDir, 'ledger/2025/2025-09.json');
     const secondBatch = batch(
       [okHour('2025-09-21T04:00Z'), okHour('2025-09-22T00:00Z')],
       [
@@ -235,9 +230,13 @@ describe('JSON store', () => {
       ],
     );
 
-    /** The month roll-up cannot be written (the disk fails its rename), after the days were. */
+    /**
+     * A writer whose ledger month cannot be written (the disk fails its rename), after the days
+     * were, and whose process then dies: never released, its lock gone with it.
+     */
     async function crashBeforeRollups(): Promise<void> {
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T03:00Z')],
           [dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1)],
@@ -245,15 +244,18 @@ describe('JSON store', () => {
       );
       const realRename = fs.rename;
       const failing = jest.spyOn(fs, 'rename').mockImplementation(((from, to, callback) => {
-        if (String(to) === monthFile())
+        if (String(to) === ledgerFile())
           return callback(Object.assign(new Error('disk gone'), { code: 'EIO' }));
         return realRename(from, to, callback);
       }) as typeof fs.rename);
+      const doomed = await openJsonStore({ dataDir });
       try {
-        await expect(store.applyBatch(secondBatch)).rejects.toThrow('disk gone');
+        const writer = await doomed.openWriter({ purpose: 'a writer about to die' });
+        await expect(writer.applyBatch(secondBatch)).rejects.toThrow('disk gone');
       } finally {
         failing.mockRestore();
       }
+      await rm(join(dataDir, 'ingest.lock'));
     }
 
     /**
@@ -291,7 +293,7 @@ describe('JSON store', () => {
       expect(JSON.parse(await readFile(join(dataDir, 'journal.json'), 'utf8'))).toEqual({
         months: [{ level: 'PROJECT', key: 'alpha', month: '2025-09' }],
       });
-      expect(await store.readLedgerMonth('2025-09')).toEqual(
+      expect(await ledgerMonth(store, '2025-09')).toEqual(
         new Map([[at('2025-09-21T03:00Z'), OK_LEDGER_HOUR]]),
       );
     });
@@ -304,12 +306,13 @@ describe('JSON store', () => {
 
     it('rebuilds the roll-ups before the next batch', async () => {
       await crashBeforeRollups();
-      await store.applyBatch(batch([okHour('2025-10-01T00:00Z')], []));
+      await apply(store, batch([okHour('2025-10-01T00:00Z')], []));
       await expectAlphaLevelWithRecordedHours();
     });
 
     it('rebuilds from day files written by hand, and drops roll-ups whose days are gone', async () => {
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           // 25 September 12:00 is recorded, as it would be when its day file is restored by hand.
           [okHour('2025-08-31T23:00Z'), okHour('2025-09-21T03:00Z'), okHour('2025-09-25T12:00Z')],
@@ -352,7 +355,7 @@ describe('JSON store', () => {
       expect(await store.readYears('PROJECT', '2025', ['alpha'])).toEqual([
         { level: 'PROJECT', key: 'alpha', year: '2025', months: { '2025-09': usage(7) }, totals: usage(7) },
       ]);
-      expect((await readdir(dataDir)).sort()).toEqual(['index', 'ledger', 'usage']);
+      expect((await readdir(dataDir)).sort()).toEqual(['index', 'ledger', 'usage', 'version']);
     });
   });
 
@@ -368,40 +371,48 @@ describe('JSON store', () => {
     const full: IngestBatch = batch(outcomes, entries);
 
     it('leaves every file untouched when the same batch is applied again', async () => {
-      await store.applyBatch(full);
+      await apply(store, full);
       const bytes = await snapshot(dataDir);
       const files = await inodes(dataDir);
-      await store.applyBatch(full);
+      await apply(store, full);
       expect(await snapshot(dataDir)).toEqual(bytes);
       expect(await inodes(dataDir)).toEqual(files);
     });
 
     it('gives byte-identical files when hours are re-ingested after other figures', async () => {
-      await store.applyBatch(full);
-      const bytes = await snapshot(dataDir);
-      await store.applyBatch(
+      // The version token is new after each change, whatever the change.
+      const contents = async () => {
+        const files = await snapshot(dataDir);
+        files.delete('version');
+        return files;
+      };
+      await apply(store, full);
+      const bytes = await contents();
+      await apply(
+        store,
         batch(outcomes, [dayOf('PROJECT', 'alpha', '2026-01-01', { '00:00': usage(9) }, 9)]),
       );
       expect(await store.listKeys('PROJECT')).toEqual(['alpha']);
-      await store.applyBatch(full);
-      expect(await snapshot(dataDir)).toEqual(bytes);
+      await apply(store, full);
+      expect(await contents()).toEqual(bytes);
     });
 
     it('gives byte-identical usage files once a failed hour succeeds with no usage', async () => {
-      await store.applyBatch(full);
+      await apply(store, full);
       const usageBytes = async () =>
         [...(await snapshot(dataDir))].filter(([path]) => path.startsWith('usage'));
       const before = await usageBytes();
-      await store.applyBatch(batch([failedHour('2026-01-01T05:00Z', 'down')], []));
+      await apply(store, batch([failedHour('2026-01-01T05:00Z', 'down')], []));
       expect(await usageBytes()).not.toEqual(before);
-      await store.applyBatch(batch([okHour('2026-01-01T05:00Z')], []));
+      await apply(store, batch([okHour('2026-01-01T05:00Z')], []));
       expect(await usageBytes()).toEqual(before);
     });
   });
 
   describe('a corrupt file', () => {
     beforeEach(async () => {
-      await store.applyBatch(
+      await apply(
+        store,
         batch(
           [okHour('2025-09-21T03:00Z')],
           [dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1)],
@@ -431,7 +442,7 @@ describe('JSON store', () => {
       expect(error.message).toContain(path);
 
       // test/integration/damaged-store.test.ts follows what happens next in detail.
-      await store.applyBatch(batch([okHour('2025-09-21T04:00Z')], []));
+      await apply(store, batch([okHour('2025-09-21T04:00Z')], []));
       const after = await snapshot(dataDir);
       const files = [...after].filter(([, kind]) => kind !== 'dir').map(([p]) => p);
       expect(files.filter((p) => p.startsWith('usage/'))).toEqual([]);
@@ -449,7 +460,7 @@ describe('JSON store', () => {
         `Corrupt store file ${dayPath}: a directory stands where the file should be`,
       );
       // The next batch moves it aside, as it would a corrupt file.
-      await store.applyBatch(batch([okHour('2025-09-21T04:00Z')], []));
+      await apply(store, batch([okHour('2025-09-21T04:00Z')], []));
       const quarantined = [...(await snapshot(dataDir))]
         .map(([p]) => p)
         .filter((p) => p.startsWith('quarantine/'));
@@ -461,7 +472,7 @@ describe('JSON store', () => {
       const ledgerPath = join(dataDir, 'ledger/2025/2025-09.json');
       await rm(ledgerPath);
       await mkdir(ledgerPath);
-      expect((await corruptionOf(store.readLedgerMonth('2025-09'))).path).toBe(ledgerPath);
+      expect((await corruptionOf(ledgerMonth(store, '2025-09'))).path).toBe(ledgerPath);
     });
 
     it('is named by path when a roll-up or the ledger is not the shape the store writes', async () => {
@@ -473,25 +484,27 @@ describe('JSON store', () => {
 
       const ledgerPath = join(dataDir, 'ledger/2025/2025-09.json');
       await writeFile(ledgerPath, '[');
-      expect((await corruptionOf(store.readLedgerMonth('2025-09'))).path).toBe(ledgerPath);
+      expect((await corruptionOf(ledgerMonth(store, '2025-09'))).path).toBe(ledgerPath);
     });
   });
 
   it('applies batches given at the same time one after the other', async () => {
-    await Promise.all([
-      store.applyBatch(
-        batch(
-          [okHour('2025-09-21T03:00Z')],
-          [dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1)],
+    await withWriter(store, { purpose: 'a test' }, (writer) =>
+      Promise.all([
+        writer.applyBatch(
+          batch(
+            [okHour('2025-09-21T03:00Z')],
+            [dayOf('PROJECT', 'alpha', '2025-09-21', { '03:00': usage(1) }, 1)],
+          ),
         ),
-      ),
-      store.applyBatch(
-        batch(
-          [okHour('2025-09-21T04:00Z')],
-          [dayOf('PROJECT', 'alpha', '2025-09-21', { '04:00': usage(2) }, 2)],
+        writer.applyBatch(
+          batch(
+            [okHour('2025-09-21T04:00Z')],
+            [dayOf('PROJECT', 'alpha', '2025-09-21', { '04:00': usage(2) }, 2)],
+          ),
         ),
-      ),
-    ]);
+      ]),
+    );
     expect(await store.readMonths('PROJECT', '2025-09', ['alpha'])).toEqual([
       {
         level: 'PROJECT',

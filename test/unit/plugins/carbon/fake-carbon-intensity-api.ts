@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { HourIntensity } from '../../../../src/domain/usage';
 import type { Logger } from '../../../../src/log';
-import type { IntensityCache } from '../../../../src/plugins/carbon/intensity-cache';
+import type { IntensityCache } from '../../../../src/domain/intensity-cache';
 
 /** A half hour as the GB Carbon Intensity API serves it. */
 export interface ApiPeriod {

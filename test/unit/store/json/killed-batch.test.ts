@@ -7,6 +7,7 @@ import { openJsonStore } from '../../../../src/store/json';
 import { directIngestDeps, hoursIn, tempDirs } from '../../../support/fake-ingest';
 import { dayEntryPath } from '../../../support/store-files';
 import { hoursWithoutLedgerRecord, rollupDisagreements } from '../../../support/store-invariants';
+import { ledgerMonth } from '../../../support/describe-store';
 
 const dirs = tempDirs('cl-killed-batch-');
 afterEach(() => dirs.cleanup());
@@ -98,7 +99,7 @@ describe('a batch killed after writing its days, before recording its hours', ()
     const written = await killedBatchOver(dataDir);
 
     const store = await openJsonStore({ dataDir, log: silentLogger });
-    expect(await hoursWithoutLedgerRecord(dataDir, (month) => store.readLedgerMonth(month))).toEqual([]);
+    expect(await hoursWithoutLedgerRecord(dataDir, (month) => ledgerMonth(store, month))).toEqual([]);
     await store.close();
     expect(await readFile(dayEntryPath(dataDir, 'PROJECT', 'P', DATE), 'utf8')).toBe(recordedDay);
     expect(await rollupDisagreements(dataDir)).toEqual([]);
@@ -121,7 +122,7 @@ describe('a batch killed after writing its days, before recording its hours', ()
     await killedBatchOver(dataDir);
 
     const store = await openJsonStore({ dataDir, log: silentLogger });
-    const ledger = await store.readLedgerMonth('2025-03');
+    const ledger = await ledgerMonth(store, '2025-03');
     await store.close();
     expect(ledger.get(at(`${DATE}T04:00:00Z`))?.status).toBe('failed');
     expect(await readFile(dayEntryPath(dataDir, 'PROJECT', 'P', DATE), 'utf8')).toBe(failedDay);

@@ -1,6 +1,7 @@
 import type { LedgerHour } from '../../../../src/domain/usage';
 import { CorruptFileError } from '../../../../src/store/json/errors';
-import { ledgerFileText, nextLedgerHour, parseLedgerFile } from '../../../../src/store/json/ledger';
+import { ledgerFileText, parseLedgerFile } from '../../../../src/store/json/ledger-file';
+import { nextLedgerHour } from '../../../../src/store/rules/ledger';
 import { OK_LEDGER_HOUR, at, failedHour, okHour } from '../../../support/describe-store';
 
 describe('nextLedgerHour', () => {

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { acquireIngestLock, INGEST_LOCK_FILE } from '../../../../src/ingest/lock';
+import { acquireIngestLock, INGEST_LOCK_FILE } from '../../../../src/store/json/lock';
 import { silentLogger } from '../../../../src/log';
 import { openJsonStore } from '../../../../src/store/json';
 

@@ -1,7 +1,7 @@
-import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonStoreVersion, ReadCache } from '../../../../src/store/json/read-cache';
+import { ReadCache } from '../../../../src/store/json/read-cache';
 
 describe('ReadCache', () => {
   let dir: string;
@@ -48,24 +48,5 @@ describe('ReadCache', () => {
     expect(await cache.get(path, file.read)).toEqual({ n: 1 });
     await rm(path);
     expect(await cache.get(path, file.read)).toBeNull();
-  });
-});
-
-describe('jsonStoreVersion', () => {
-  it('gives no version while the store is changing, then one that a later change alters', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'store-version-'));
-    try {
-      await mkdir(join(dataDir, 'ledger', '2025'), { recursive: true });
-      expect(jsonStoreVersion(dataDir)).toBeUndefined();
-      const settled = jsonStoreVersion(dataDir, 0);
-      expect(settled).toBeDefined();
-      expect(jsonStoreVersion(dataDir, 0)).toBe(settled);
-      // Past the file system's clock tick, as a real batch always is (it syncs several files).
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await writeFile(join(dataDir, 'ledger', '2025', '2025-01.json'), '{}');
-      expect(jsonStoreVersion(dataDir, 0)).not.toBe(settled);
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
   });
 });

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { DayEntry } from '../../../../src/domain/usage';
 import { openPostgresStore, PostgresStore } from '../../../../src/store/postgres';
 import { PartialReadError, UnreadableDataError } from '../../../../src/store/store';
-import { batch, failedHour, okHour, usage } from '../../../support/describe-store';
+import { batch, failedHour, okHour, usage, apply } from '../../../support/describe-store';
 import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
 
 const HOURS_2025 = 8760;
@@ -39,7 +39,7 @@ describe('PostgresStore', () => {
 
   it('answers the 365 day reads of a year of hours with one range query', async () => {
     const { outcomes, entries } = yearOfHours('alpha');
-    await store.applyBatch(batch(outcomes, entries));
+    await apply(store, batch(outcomes, entries));
     const statements: string[] = [];
     const counted = new pg.Pool({ connectionString: database.url, max: 2 });
     const query = counted.query.bind(counted) as (text: string, values?: unknown[]) => Promise<unknown>;
@@ -61,7 +61,7 @@ describe('PostgresStore', () => {
 
   it('keeps hours in monthly partitions, so a month of old hours goes with DROP TABLE', async () => {
     const { outcomes, entries } = yearOfHours('alpha');
-    await store.applyBatch(batch(outcomes, entries));
+    await apply(store, batch(outcomes, entries));
     const partitions = await database.query<{ name: string; rows: number }>(`
       SELECT c.relname AS name, (SELECT count(*) FROM usage_hour h WHERE h.tableoid = c.oid)::int AS rows
       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -88,7 +88,7 @@ describe('PostgresStore', () => {
         },
       ],
     );
-    await store.applyBatch(first);
+    await apply(store, first);
     const snapshot = async () => ({
       hours: await database.query(
         `SELECT key_id, hour, failed, machines, figures FROM usage_hour ORDER BY 1, 2`,
@@ -117,15 +117,16 @@ describe('PostgresStore', () => {
         { level: 'USER', key: 'bob', date: '2025-09-21', hours: { '04:00': usage(2) }, totals: usage(2) },
       ],
     );
-    await expect(store.applyBatch(second)).rejects.toThrow('disk full');
+    await expect(apply(store, second)).rejects.toThrow('disk full');
     expect(await snapshot()).toEqual(before);
     await database.query(`DROP TRIGGER refuse ON usage_year`);
-    await store.applyBatch(second);
+    await apply(store, second);
     expect((await store.readDays('PROJECT', '2025-09-21', ['alpha']))[0]?.totals).toEqual(usage(7));
   });
 
   it('fails only the key whose stored row is damaged, answering the others', async () => {
-    await store.applyBatch(
+    await apply(
+      store,
       batch(
         [okHour('2025-09-21T03:00Z')],
         ['alpha', 'beta'].map((key) => ({
@@ -152,7 +153,7 @@ describe('PostgresStore', () => {
     try {
       const before = await other.version();
       expect(before).toEqual(await store.version());
-      await store.applyBatch(batch([okHour('2025-09-21T03:00Z')], []));
+      await apply(store, batch([okHour('2025-09-21T03:00Z')], []));
       let after = await other.version();
       for (let i = 0; i < 40 && after === before; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,6 +1,6 @@
 import type { LedgerHour } from '../../../../src/domain/usage';
-import { InvalidBatchError, planBatch, validateBatch } from '../../../../src/store/json/batch';
-import { InvalidKeyError } from '../../../../src/store/json/errors';
+import { planBatch, validateBatch } from '../../../../src/store/rules/batch';
+import { InvalidBatchError } from '../../../../src/store/store';
 import {
   OK_LEDGER_HOUR,
   at,
@@ -144,11 +144,5 @@ describe('validateBatch', () => {
   ])('rejects %s', (_, invalid, message) => {
     expect(() => validateBatch(invalid)).toThrow(InvalidBatchError);
     expect(() => validateBatch(invalid)).toThrow(message);
-  });
-
-  it('rejects a key that cannot be stored', () => {
-    expect(() => validateBatch(batch([], [{ ...day, key: '', hours: {}, totals: usage(0) }]))).toThrow(
-      InvalidKeyError,
-    );
   });
 });

@@ -1,5 +1,5 @@
 import { FAILED, type DayEntry } from '../../../../src/domain/usage';
-import { mergeDay, monthRollup, sumHours, withUpdates, yearRollup } from '../../../../src/store/json/merge';
+import { mergeDay, monthRollup, sumHours, withUpdates, yearRollup } from '../../../../src/store/rules/merge';
 import { NO_USAGE, figures, usage } from '../../../support/describe-store';
 
 const identity = { level: 'PROJECT', key: 'alpha', date: '2025-09-21' } as const;

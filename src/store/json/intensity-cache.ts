@@ -1,16 +1,9 @@
 import { join } from 'node:path';
+import type { IntensityCache } from '../../domain/intensity-cache';
 import type { HourIntensity } from '../../domain/usage';
 import { hoursOverlapping, monthsOverlapping, utcMonth } from '../../domain/time';
 import { errorFields, silentLogger, type Logger } from '../../log';
 import { readTextIfExists, writeFileAtomic } from '../../fs/files';
-
-/** Hour intensities kept between runs, so an hour with a real value is asked of its source only once. */
-export interface IntensityCache {
-  /** The cached hours in [fromHour, toHour); hours not cached are absent. */
-  get(fromHour: number, toHour: number): Promise<Map<number, HourIntensity>>;
-  /** Keeps the given hours; estimated ones are dropped, so they are asked again next time. */
-  put(entries: Map<number, HourIntensity>): Promise<void>;
-}
 
 /** One month file: hour ISO (`2025-09-20T13:00:00.000Z`) → intensity. */
 type MonthRecord = Record<string, HourIntensity>;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOUR_MS } from '../../../../src/domain/time';
 import type { HourIntensity } from '../../../../src/domain/usage';
-import { fileIntensityCache } from '../../../../src/plugins/carbon/intensity-cache';
-import { recordingLogger } from './fake-carbon-intensity-api';
+import { fileIntensityCache } from '../../../../src/store/json/intensity-cache';
+import { recordingLogger } from '../../plugins/carbon/fake-carbon-intensity-api';
 
 const SEP_30_23H = Date.parse('2025-09-30T23:00Z');
 const OCT_1_00H = Date.parse('2025-10-01T00:00Z');

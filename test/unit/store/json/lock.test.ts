@@ -14,15 +14,15 @@ import { transformFileSync } from '@swc/core';
 import {
   acquireIngestLock,
   INGEST_LOCK_FILE,
-  IngestLockedError,
   isProcessAlive,
   processStartTicks,
   withIngestLock,
   type LockHolder,
-} from '../../../src/ingest/lock';
-import { silentLogger, type Logger } from '../../../src/log';
-import { tempDirs } from '../../support/fake-ingest';
-import { removeStaleTemporaries } from '../../../src/fs/files';
+} from '../../../../src/store/json/lock';
+import { silentLogger, type Logger } from '../../../../src/log';
+import { tempDirs } from '../../../support/fake-ingest';
+import { removeStaleTemporaries } from '../../../../src/fs/files';
+import { StoreLockedError } from '../../../../src/store/store';
 
 const dirs = tempDirs('cl-lock-');
 afterEach(() => dirs.cleanup());
@@ -68,7 +68,7 @@ describe('the ingest lock', () => {
       startedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
     const refused = acquireIngestLock(dataDir, silentLogger);
-    await expect(refused).rejects.toBeInstanceOf(IngestLockedError);
+    await expect(refused).rejects.toBeInstanceOf(StoreLockedError);
     await expect(refused).rejects.toThrow(
       `ingestion is locked: ${join(dataDir, INGEST_LOCK_FILE)} is held by pid ${process.pid} on ${hostname()} (cli ingest)`,
     );
@@ -95,7 +95,7 @@ describe('the ingest lock', () => {
         withIngestLock(dataDir, silentLogger, async () => {
           ran = true;
         }),
-      ).rejects.toBeInstanceOf(IngestLockedError);
+      ).rejects.toBeInstanceOf(StoreLockedError);
     });
     expect(ran).toBe(false);
   });
@@ -178,7 +178,7 @@ describe('the ingest lock', () => {
     try {
       const first = await acquireIngestLock(dataDir, silentLogger);
       expect(readHolder(dataDir).token).toBe(first.holder.token);
-      await expect(acquireIngestLock(dataDir, silentLogger)).rejects.toBeInstanceOf(IngestLockedError);
+      await expect(acquireIngestLock(dataDir, silentLogger)).rejects.toBeInstanceOf(StoreLockedError);
       await first.release();
       expect(readdirSync(dataDir)).toEqual([]);
     } finally {
@@ -272,7 +272,7 @@ describe('two processes sharing one dataDir', () => {
   const compiled = tempDirs('cl-lock-compiled-');
   const compiledDir = compiled.make();
   afterAll(() => compiled.cleanup());
-  const compiledLock = join(compiledDir, 'ingest', 'lock.js');
+  const compiledLock = join(compiledDir, 'store', 'json', 'lock.js');
   const childScript = `
     const { acquireIngestLock } = require(${JSON.stringify(compiledLock)});
     const log = { info() {}, warn() {}, error() {}, child() { return log; } };
@@ -285,7 +285,7 @@ describe('two processes sharing one dataDir', () => {
         lines.once('close', async () => { await lock.release(); process.exit(0); });
       } catch (err) {
         process.stdout.write('locked ' + err.message + '\\n');
-        process.exit(err.name === 'IngestLockedError' ? 0 : 1);
+        process.exit(err.name === 'StoreLockedError' ? 0 : 1);
       }
     });
   `;
@@ -308,8 +308,8 @@ describe('two processes sharing one dataDir', () => {
   }
 
   beforeAll(() => {
-    const src = resolve(__dirname, '../../../src');
-    for (const file of ['log.ts', 'fs/files.ts', 'ingest/lock.ts']) {
+    const src = resolve(__dirname, '../../../../src');
+    for (const file of ['log.ts', 'fs/files.ts', 'store/store.ts', 'store/json/lock.ts']) {
       const { code } = transformFileSync(join(src, file), {
         jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
         module: { type: 'commonjs' },

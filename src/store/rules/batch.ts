@@ -1,16 +1,11 @@
 import { FIGURE_FIELDS, type Breakdown, type Figures } from '../../domain/figures';
 import { LEVELS } from '../../domain/levels';
-import { HOUR_MS, hourLabel, isWholeHour, periodStart, utcDate, utcMonth } from '../../domain/time';
+import { HOUR_MS, hourLabel, isDate, isWholeHour, periodStart, utcDate, utcMonth } from '../../domain/time';
 import { FAILED, type HourOutcome, type IngestBatch, type LedgerHour } from '../../domain/usage';
 import { type KeptHour, seriesVanished } from '../kept-figures';
-import { encodeKey, isDate } from './layout';
+import { InvalidBatchError } from '../store';
 import { nextLedgerHour } from './ledger';
 import type { DayChange } from './merge';
-
-/** A batch this store cannot apply as given; nothing has been written when it is thrown. */
-export class InvalidBatchError extends Error {
-  override readonly name = 'InvalidBatchError';
-}
 
 const HOUR_LABEL = /^([01]\d|2[0-3]):00$/;
 
@@ -49,7 +44,6 @@ export function validateBatch(batch: IngestBatch): void {
     const where = `Day entry ${entry.level} ${JSON.stringify(entry.key)} ${entry.date}`;
     if (!LEVELS.includes(entry.level)) throw new InvalidBatchError(`${where}: unknown level`);
     if (!isDate(entry.date)) throw new InvalidBatchError(`${where}: date is not YYYY-MM-DD`);
-    encodeKey(entry.key);
     const identity = JSON.stringify([entry.level, entry.key, entry.date]);
     if (seenEntries.has(identity)) throw new InvalidBatchError(`${where}: appears twice`);
     seenEntries.add(identity);

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { hasCode, processIsRunning, readTextIfExists, removeTemporaries, writeNewFile } from '../fs/files';
-import { errorFields, type Logger } from '../log';
+import { hasCode, processIsRunning, readTextIfExists, removeTemporaries, writeNewFile } from '../../fs/files';
+import { errorFields, type Logger } from '../../log';
+import { StoreLockedError } from '../store';
 
 /**
  * One ingest at a time per data directory, across processes: `<dataDir>/ingest.lock`, created
@@ -28,21 +29,6 @@ export interface LockHolder {
   procStart?: number;
   /** Random; tells this holder's lock from any later one. */
   token: string;
-}
-
-export class IngestLockedError extends Error {
-  override readonly name = 'IngestLockedError';
-  constructor(
-    readonly file: string,
-    readonly holder: LockHolder | undefined,
-  ) {
-    super(
-      holder
-        ? `ingestion is locked: ${file} is held by pid ${holder.pid} on ${holder.hostname}` +
-            `${holder.purpose ? ` (${holder.purpose})` : ''} since ${holder.startedAt}`
-        : `ingestion is locked: ${file} exists but does not say who holds it (if no ingest is running, delete it)`,
-    );
-  }
 }
 
 export interface IngestLockOptions {
@@ -175,7 +161,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /**
- * Takes the ingest lock of `dataDir`, or rejects with `IngestLockedError` naming the holder once
+ * Takes the ingest lock of `dataDir`, or rejects with `StoreLockedError` naming the holder once
  * `waitMs` has passed. A lock left by a dead process on this host is taken over; one from another
  * host is never guessed stale (its pid cannot be checked from here): remove the file by hand.
  */
@@ -264,7 +250,7 @@ export async function acquireIngestLock(
     if (isStale(current)) {
       if (await takeOver(heldText)) continue;
       // Someone else is taking it over: it should be theirs in a moment; wait for that, not longer.
-      if (now() >= deadline + TAKEOVER_WAIT_MS) throw new IngestLockedError(file, current);
+      if (now() >= deadline + TAKEOVER_WAIT_MS) throw new StoreLockedError(file, current);
       await sleep(Math.min(pollMs, 20), options.signal);
       continue;
     }
@@ -275,7 +261,7 @@ export async function acquireIngestLock(
           holder: current,
         });
       }
-      throw new IngestLockedError(file, current);
+      throw new StoreLockedError(file, current);
     }
     if (!saidWaiting) {
       // Once, so a person at the terminal knows why nothing happens yet.
@@ -301,7 +287,7 @@ export async function withIngestLockIfFree<T>(
   try {
     lock = await acquireIngestLock(dataDir, log, { ...options, waitMs: 0 });
   } catch (err) {
-    if (err instanceof IngestLockedError) return undefined;
+    if (err instanceof StoreLockedError) return undefined;
     throw err;
   }
   try {
@@ -313,7 +299,7 @@ export async function withIngestLockIfFree<T>(
 
 /**
  * Runs `fn` holding the ingest lock of `dataDir` and releases it afterwards, whatever happens.
- * Rejects with `IngestLockedError` (and does not run `fn`) when another holder keeps it past `waitMs`.
+ * Rejects with `StoreLockedError` (and does not run `fn`) when another holder keeps it past `waitMs`.
  */
 export async function withIngestLock<T>(
   dataDir: string,
