@@ -90,6 +90,17 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
  */
 export async function rollupDisagreements(dataDir: string): Promise<string[]> {
   const problems: string[] = [];
+  const ledgers = new Map<string, Set<string>>();
+  const failedHours = async (month: string): Promise<Set<string>> => {
+    let failed = ledgers.get(month);
+    if (failed === undefined) {
+      const path = join(dataDir, 'ledger', month.slice(0, 4), `${month}.json`);
+      const ledger = (await readJson(path).catch(() => ({}))) as Record<string, { status?: string }>;
+      failed = new Set(Object.entries(ledger).flatMap(([hour, r]) => (r?.status === 'failed' ? [hour] : [])));
+      ledgers.set(month, failed);
+    }
+    return failed;
+  };
   const usage = join(dataDir, 'usage');
   const dirs = async (path: string) =>
     (await readdir(path, { withFileTypes: true }).catch(() => []))
@@ -114,7 +125,12 @@ export async function rollupDisagreements(dataDir: string): Promise<string[]> {
           const day = (await readJson(join(yearDir, name))) as { timeseries: Record<string, BreakdownJson> };
           const { totals, ...hours } = day.timeseries;
           const sum: BreakdownJson = {};
-          for (const hour of Object.values(hours)) sumInto(sum, hour);
+          // An hour the ledger holds failed keeps any figures it had (for a failed retry not to
+          // lose them) but does not count.
+          const failed = await failedHours(date.slice(0, 7));
+          for (const [label, hour] of Object.entries(hours)) {
+            if (!failed.has(`${date}T${label}:00.000Z`)) sumInto(sum, hour);
+          }
           problems.push(...differences(`${level}/${key}/${date} totals`, totals, sum));
           dayTotals.set(date, totals);
         }

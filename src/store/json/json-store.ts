@@ -641,11 +641,11 @@ export class JsonStore implements Store {
     const before = await readStoreTextIfPresent(path);
     const existing = before === null ? null : parseDayFile(before, path, level, key, date);
     const incomingEntry = incoming.get(dayId(level, key, date)) ?? null;
-    const after = mergeDay({ level, key, date }, existing, incomingEntry, change);
-    if (after === null && before === null) return null;
+    const merged = mergeDay({ level, key, date }, existing, incomingEntry, change);
+    if (merged === null && before === null) return null;
+    const after = merged === null ? null : withSeenTotals(merged, recordOf);
     const text = after === null ? null : dayFileText(after);
-    const totals = after === null ? null : (visibleDay(after, recordOf)?.totals ?? null);
-    return { level, key, date, text: text === before ? undefined : text, totals };
+    return { level, key, date, text: text === before ? undefined : text, totals: after?.totals ?? null };
   }
 
   /**
@@ -798,8 +798,13 @@ export class JsonStore implements Store {
       const entry = parseDayFile(text, path, level, key, date);
       const change = recorded === null ? null : dayLevelWithLedger(entry, recorded);
       const seen = (day: DayEntry) =>
-        recorded === null ? day : visibleDay(day, (hour) => recorded.get(hour));
-      if (change === null) return [[date, seen(entry)?.totals ?? entry.totals] as const];
+        recorded === null ? day : withSeenTotals(day, (hour) => recorded.get(hour));
+      if (change === null) {
+        const counted = seen(entry);
+        // Hours a repair failed keep their figures for a failed retry, but no longer count.
+        if (counted !== entry) await putFile(path, dayFileText(counted));
+        return [[date, counted.totals] as const];
+      }
       const kept = mergeDay({ level, key, date }, entry, null, change);
       const keptAt = this.quarantine.destination(path, repair.at);
       // writeFileAtomic creates the directories it needs.
@@ -810,9 +815,9 @@ export class JsonStore implements Store {
         failedHours: change.markFailed,
         keptAt,
       });
-      await putFile(path, kept === null ? null : dayFileText(kept));
-      const keptSeen = kept === null ? null : seen(kept);
-      return keptSeen === null ? [] : [[date, keptSeen.totals] as const];
+      const counted = kept === null ? null : seen(kept);
+      await putFile(path, counted === null ? null : dayFileText(counted));
+      return counted === null ? [] : [[date, counted.totals] as const];
     });
     const before = await readStoreText(this.layout.monthFile(level, key, month));
     await this.putMonth(ref, before, monthRollup(level, key, month, Object.fromEntries(days.flat())));
@@ -952,4 +957,17 @@ function problemReading(file: UsageFile, text: string, path: string): CorruptFil
     if (err instanceof CorruptFileError) return err;
     throw err;
   }
+}
+
+/**
+ * `entry` with totals that count only the hours the ledger holds ok (see `visibleDay`): an hour
+ * failed since a damaged entry was moved aside keeps its figures, for a failed retry not to lose
+ * them, but no longer counts. The entry itself when its totals stay.
+ */
+function withSeenTotals(entry: DayEntry, recordOf: (hour: number) => LedgerHour | undefined): DayEntry {
+  const seen = visibleDay(entry, recordOf);
+  if (seen === entry || seen === null) return entry;
+  return JSON.stringify(seen.totals) === JSON.stringify(entry.totals)
+    ? entry
+    : { ...entry, totals: seen.totals };
 }
