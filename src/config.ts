@@ -31,6 +31,21 @@ const positiveInt = z
 const labelName = z
   .string({ error: 'expected a Prometheus label name' })
   .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a Prometheus label name' });
+/**
+ * A regular expression for a PromQL `!~` matcher. JavaScript's syntax is close enough to RE2's to
+ * catch the usual mistakes (an unclosed group) here rather than as failed hours.
+ */
+const promqlRegex = z.string({ error: 'expected a regular expression' }).check((ctx) => {
+  try {
+    new RegExp(ctx.value);
+  } catch (err) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected a regular expression (${err instanceof Error ? err.message : String(err)})`,
+    });
+  }
+});
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 /** Why node-schedule would refuse `expression` (it parses with cron-parser too), or null. */
 function cronProblem(expression: string): string | null {
@@ -71,6 +86,25 @@ export const MachinePowerSchema = z
   .strict();
 export type MachinePower = z.infer<typeof MachinePowerSchema>;
 
+/** A machine type's embodied carbon (contract section 8). */
+export const EmbodiedSchema = z
+  .object({
+    kgCo2eq: nonNegativeNumber,
+    lifespanYears: positiveNumber.default(4),
+    /** The part of the machine one instance of this type holds. */
+    share: z
+      .number({ error: 'expected a number in (0, 1]' })
+      .positive({ error: 'expected a number in (0, 1]' })
+      .max(1, { error: 'expected a number in (0, 1]' })
+      .default(1),
+  })
+  .strict();
+
+/*
+ * The resource coefficients' defaults are Cloud Carbon Footprint's
+ * (https://www.cloudcarbonfootprint.org/docs/methodology): memory 0.000392 kWh per GB-hour,
+ * storage 1.2 Wh per TB-hour (HDD), networking 0.001 kWh per GB.
+ */
 export const EnergySchema = z
   .object({
     default: MachinePowerSchema.prefault({}),
@@ -82,6 +116,7 @@ export const EnergySchema = z
           .object({
             busyWattsPerCore: wattsPerCore('positive').optional(),
             idleWattsPerCore: wattsPerCore('nonnegative').optional(),
+            embodied: EmbodiedSchema.optional(),
           })
           .strict(),
       )
@@ -91,6 +126,9 @@ export const EnergySchema = z
       .min(1, { error: 'expected a number from 1 to 10' })
       .max(MAX_PUE, { error: 'expected a number from 1 to 10' })
       .default(1),
+    memoryKwhPerGbHour: nonNegativeNumber.default(0.000392),
+    storageKwhPerTbHour: nonNegativeNumber.default(0.0012),
+    networkKwhPerGb: nonNegativeNumber.default(0.001),
   })
   .strict();
 export type EnergyConfig = z.infer<typeof EnergySchema>;
@@ -113,8 +151,12 @@ export const PrometheusSchema = z
       .min(1)
       .default(['idle']),
     timeoutMs: positiveInt.default(60_000),
-    /** Extra PromQL matchers for `node_cpu_seconds_total`, e.g. `job="node"`. */
+    /** Extra PromQL matchers for every node_exporter series asked for, e.g. `job="node"`. */
     selector: z.string().default(''),
+    /** Filesystems whose `fstype` matches (RE2, whole value) are not counted as disk in use. */
+    excludeFstypes: promqlRegex.default('tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|proc|sysfs'),
+    /** Network devices whose name matches (RE2, whole value) are not counted as traffic. */
+    excludeDevices: promqlRegex.default('lo'),
     /** Hours asked for in one query_range request (Prometheus caps a range at 11,000 points). */
     chunkHours: positiveInt.max(10_000).default(24 * 7),
     /** Tries per request before its hours are stored as failed. */

@@ -1,5 +1,6 @@
 import type { PrometheusConfig } from '../config';
 import { UNKNOWN } from './levels';
+import { MEASURED_NAMES, type MeasuredFigures } from './metrics';
 import { usageKey } from './usage-key';
 import type { AttributedInstanceHour, RawInstanceHour } from './usage';
 
@@ -61,8 +62,7 @@ export function attribute(
       machineName: usageKey(machineName),
       user: usageKey(user),
       experiment: usageKey(experiment),
-      busyCpuSeconds: raw.busyCpuSeconds,
-      idleCpuSeconds: raw.idleCpuSeconds,
+      ...measuredFigures(raw),
     };
   }
   const host = labelValue(raw.labels, labels.host) ?? hostOfInstance(raw.instance);
@@ -72,6 +72,7 @@ export function attribute(
     userLabel === undefined || experimentLabel === undefined ? registry.lookup(host, raw.hour) : undefined;
   // `||`, not `??`: a blank owner or experiment in the registry is as unknown as a null one.
   return {
+    ...measuredFigures(raw),
     hour: raw.hour,
     instance: usageKey(raw.instance),
     host,
@@ -79,7 +80,12 @@ export function attribute(
     machineName: usageKey(labelValue(raw.labels, labels.machine) ?? UNKNOWN),
     user: usageKey(userLabel ?? (workspace?.owner || UNKNOWN)),
     experiment: usageKey(experimentLabel ?? (workspace?.experiment || UNKNOWN)),
-    busyCpuSeconds: raw.busyCpuSeconds,
-    idleCpuSeconds: raw.idleCpuSeconds,
   };
+}
+
+/** Every measured figure of the catalogue; one the source did not report is 0. */
+function measuredFigures(raw: RawInstanceHour): MeasuredFigures {
+  const figures = {} as MeasuredFigures;
+  for (const name of MEASURED_NAMES) figures[name] = raw[name] ?? 0;
+  return figures;
 }

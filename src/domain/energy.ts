@@ -1,32 +1,52 @@
-import type { EnergyConfig, MachinePower } from '../config';
+import type { Figures } from './figures';
+import { ENERGY_METRICS, MEASURED_NAMES, type EnergyCoefficients, type MachineCoefficients } from './metrics';
 import type { AttributedInstanceHour, CostedInstanceHour } from './usage';
 
-/** 1 kWh = 3,600,000 W·s: CPU-seconds × watts per core gives W·s. */
-const WATT_SECONDS_PER_KWH = 3_600_000;
+/** Hours in a year of 365 days, the lifespan's unit (contract section 8). */
+const HOURS_PER_YEAR = 8760;
+const GRAMS_PER_KG = 1000;
 
-export function powerFor(energy: EnergyConfig, machineName: string): MachinePower {
+/** The coefficients of a machine type: its own where it has them, the default's otherwise. */
+export function machineCoefficients(energy: EnergyCoefficients, machineName: string): MachineCoefficients {
   const override = energy.machines[machineName];
   return {
     busyWattsPerCore: override?.busyWattsPerCore ?? energy.default.busyWattsPerCore,
     idleWattsPerCore: override?.idleWattsPerCore ?? energy.default.idleWattsPerCore,
+    embodied: override?.embodied,
   };
 }
 
 /**
- * Energy and carbon of one instance-hour (contract section 2):
- * kWh = CPU-seconds × watts per core × PUE / 3.6e6, gCO2eq = kWh × g/kWh of that hour.
+ * Embodied carbon of `upHours` of a machine type (contract section 8): its kgCO2eq spread evenly
+ * over its lifespan, times the share of the machine an instance holds. No `embodied`: 0.
+ */
+export function embodiedGco2eq(machine: MachineCoefficients, upHours: number): number {
+  const embodied = machine.embodied;
+  if (embodied === undefined) return 0;
+  return (
+    (embodied.kgCo2eq * GRAMS_PER_KG * embodied.share * upHours) / (embodied.lifespanYears * HOURS_PER_YEAR)
+  );
+}
+
+/**
+ * Energy and carbon of one instance-hour, every energy figure of the catalogue: its kWh (times
+ * PUE), and its gCO2eq = kWh × g/kWh of that hour (contract sections 2 and 8); embodied carbon
+ * beside them.
  */
 export function costInstanceHour(
   hour: AttributedInstanceHour,
-  energy: EnergyConfig,
+  energy: EnergyCoefficients,
   gPerKwh: number,
 ): CostedInstanceHour {
-  // Inline rather than powerFor() and a spread: this runs for every instance-hour of a backfill.
-  const override = energy.machines[hour.machineName];
-  const busyWatts = override?.busyWattsPerCore ?? energy.default.busyWattsPerCore;
-  const idleWatts = override?.idleWattsPerCore ?? energy.default.idleWattsPerCore;
-  const busyKwh = (hour.busyCpuSeconds * busyWatts * energy.pue) / WATT_SECONDS_PER_KWH;
-  const idleKwh = (hour.idleCpuSeconds * idleWatts * energy.pue) / WATT_SECONDS_PER_KWH;
+  const machine = machineCoefficients(energy, hour.machineName);
+  const figures = {} as Figures;
+  for (const name of MEASURED_NAMES) figures[name] = hour[name];
+  for (const metric of ENERGY_METRICS) {
+    const kwh = metric.kwhBeforePue(hour, machine, energy) * energy.pue;
+    figures[metric.name] = kwh;
+    figures[metric.carbon] = kwh * gPerKwh;
+  }
+  figures.embodiedGco2eq = embodiedGco2eq(machine, hour.upHours);
   return {
     hour: hour.hour,
     instance: hour.instance,
@@ -35,11 +55,6 @@ export function costInstanceHour(
     machineName: hour.machineName,
     user: hour.user,
     experiment: hour.experiment,
-    busyCpuSeconds: hour.busyCpuSeconds,
-    idleCpuSeconds: hour.idleCpuSeconds,
-    busyKwh,
-    idleKwh,
-    busyGco2eq: busyKwh * gPerKwh,
-    idleGco2eq: idleKwh * gPerKwh,
+    ...figures,
   };
 }

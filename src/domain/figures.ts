@@ -1,47 +1,26 @@
-/** The six figures every bucket carries, and the arithmetic on them. */
+import { METRIC_NAMES, type MetricName } from './metrics';
 
-export interface Figures {
-  busyCpuSeconds: number;
-  idleCpuSeconds: number;
-  busyKwh: number;
-  idleKwh: number;
-  busyGco2eq: number;
-  idleGco2eq: number;
-}
+/** The figures every bucket carries (see the catalogue in metrics.ts), and the arithmetic on them. */
+export type Figures = Record<MetricName, number>;
 
-export const FIGURE_FIELDS = [
-  'busyCpuSeconds',
-  'idleCpuSeconds',
-  'busyKwh',
-  'idleKwh',
-  'busyGco2eq',
-  'idleGco2eq',
-] as const satisfies ReadonlyArray<keyof Figures>;
+/** Every figure's name, from the catalogue: the seed's six first, then the resources. */
+export const FIGURE_FIELDS: readonly MetricName[] = METRIC_NAMES;
 
 export function zeroFigures(): Figures {
-  return { busyCpuSeconds: 0, idleCpuSeconds: 0, busyKwh: 0, idleKwh: 0, busyGco2eq: 0, idleGco2eq: 0 };
+  const figures = {} as Figures;
+  for (const field of FIGURE_FIELDS) figures[field] = 0;
+  return figures;
 }
 
-/** The same six figures (compared as numbers: 0 and -0 alike, NaN never). */
+/** The same figures (compared as numbers: 0 and -0 alike, NaN never). */
 export function sameFigures(a: Figures, b: Figures): boolean {
-  return (
-    a.busyCpuSeconds === b.busyCpuSeconds &&
-    a.idleCpuSeconds === b.idleCpuSeconds &&
-    a.busyKwh === b.busyKwh &&
-    a.idleKwh === b.idleKwh &&
-    a.busyGco2eq === b.busyGco2eq &&
-    a.idleGco2eq === b.idleGco2eq
-  );
+  for (const field of FIGURE_FIELDS) if (a[field] !== b[field]) return false;
+  return true;
 }
 
 /** Adds `b` into `a` in place and returns `a`: callers sum thousands of buckets, so no copies. */
 export function addInto(a: Figures, b: Figures): Figures {
-  a.busyCpuSeconds += b.busyCpuSeconds;
-  a.idleCpuSeconds += b.idleCpuSeconds;
-  a.busyKwh += b.busyKwh;
-  a.idleKwh += b.idleKwh;
-  a.busyGco2eq += b.busyGco2eq;
-  a.idleGco2eq += b.idleGco2eq;
+  for (const field of FIGURE_FIELDS) a[field] += b[field];
   return a;
 }
 
@@ -71,7 +50,7 @@ export function addBreakdownInto(a: Breakdown, b: Breakdown): Breakdown {
 }
 
 /**
- * A breakdown as one typed array: the six figures of `all`, then six for each of `machines`, in
+ * A breakdown as one typed array: the figures of `all`, then those of each of `machines`, in
  * order. A fraction of the object form's memory, most of it outside the JS heap, for figures that
  * wait a while (a month of day totals for every key).
  */
@@ -82,24 +61,20 @@ export interface PackedBreakdown {
 
 export function packBreakdown(breakdown: Breakdown): PackedBreakdown {
   const machines = Object.keys(breakdown.byMachine);
-  const figures = new Float64Array(FIGURE_FIELDS.length * (1 + machines.length));
+  const width = FIGURE_FIELDS.length;
+  const figures = new Float64Array(width * (1 + machines.length));
   [breakdown.all, ...machines.map((machine) => breakdown.byMachine[machine])].forEach((part, i) => {
-    FIGURE_FIELDS.forEach((field, j) => (figures[i * FIGURE_FIELDS.length + j] = part[field]));
+    FIGURE_FIELDS.forEach((field, j) => (figures[i * width + j] = part[field]));
   });
   return { machines, figures };
 }
 
 export function unpackBreakdown({ machines, figures }: PackedBreakdown): Breakdown {
+  const width = FIGURE_FIELDS.length;
   const part = (i: number): Figures => {
-    const at = i * FIGURE_FIELDS.length;
-    return {
-      busyCpuSeconds: figures[at],
-      idleCpuSeconds: figures[at + 1],
-      busyKwh: figures[at + 2],
-      idleKwh: figures[at + 3],
-      busyGco2eq: figures[at + 4],
-      idleGco2eq: figures[at + 5],
-    };
+    const unpacked = {} as Figures;
+    FIGURE_FIELDS.forEach((field, j) => (unpacked[field] = figures[i * width + j]));
+    return unpacked;
   };
   return {
     all: part(0),

@@ -1,23 +1,26 @@
 import type { Breakdown, Figures } from './figures';
 import type { InstanceObservation } from './instances';
 import type { Level } from './levels';
+import type { MeasuredFigures } from './metrics';
 
-/** What a CPU-seconds source reports for one instance in one hour, before attribution. */
-export interface RawInstanceHour {
+/**
+ * What a source reports for one instance in one hour, before attribution: CPU seconds always, and
+ * any other measured figure of the catalogue it knows (one it leaves out counts 0).
+ */
+export type RawInstanceHour = {
   /** Start of the hour, epoch ms. */
   hour: number;
   /** The `instance` label. */
   instance: string;
   /** Every label of the series except `cpu` and `mode`. */
   labels: Record<string, string>;
-  busyCpuSeconds: number;
-  idleCpuSeconds: number;
   /**
    * Keys a source already knows (OpenNebula's maps): used as they are, instead of labels and the
    * workspace registry.
    */
   attribution?: SourceAttribution;
-}
+} & Pick<MeasuredFigures, 'busyCpuSeconds' | 'idleCpuSeconds'> &
+  Partial<MeasuredFigures>;
 
 /** The keys of an instance-hour as a source that knows them says. */
 export interface SourceAttribution {
@@ -28,8 +31,8 @@ export interface SourceAttribution {
   experiment: string;
 }
 
-/** An instance-hour with every key it is counted under. */
-export interface AttributedInstanceHour {
+/** An instance-hour with every key it is counted under, and every measured figure. */
+export type AttributedInstanceHour = {
   hour: number;
   instance: string;
   host: string;
@@ -38,9 +41,7 @@ export interface AttributedInstanceHour {
   machineName: string;
   user: string;
   experiment: string;
-  busyCpuSeconds: number;
-  idleCpuSeconds: number;
-}
+} & MeasuredFigures;
 
 /** An attributed instance-hour with its energy and carbon. */
 export type CostedInstanceHour = AttributedInstanceHour & Figures;

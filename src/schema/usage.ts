@@ -9,8 +9,10 @@ import type {
   UsageFiguresView,
   UsageSeriesView,
 } from '../services/usage-series';
+import type { ResourceFiguresView } from '../services/resource-figures';
 import { DateTimeScalar } from './date-time';
 import { BucketStatusEnum, GranularityEnum, UsageLevel } from './enums';
+import { ResourceFigures } from './resources';
 
 // Field resolvers are plain property reads (`simpleResolvers`): a year of hourly buckets is
 // 8,760 objects, and type-graphql's per-field middleware wrapper would run for each of their fields.
@@ -69,6 +71,11 @@ export class UsageBucket implements UsageBucketView {
     description: 'Sum over the counted ok hours (zeros where the key had no usage); null when no hour is ok.',
   })
   usage!: UsageFiguresView | null;
+  @Field(() => ResourceFigures, {
+    nullable: true,
+    description: 'Resources over the counted ok hours; null exactly when usage is null.',
+  })
+  resources!: ResourceFiguresView | null;
   @Field(() => [MachineUsage], { description: 'The usage by machine type, sorted by machineName.' })
   byMachine!: MachineUsageView[];
 }
@@ -108,4 +115,8 @@ export class UsageSeries implements UsageSeriesView {
   buckets!: UsageBucketView[];
   @Field(() => UsageFigures, { description: 'Sum over the ok hours in [from, to); zeros when none.' })
   total!: UsageFiguresView;
+  @Field(() => ResourceFigures, {
+    description: 'Resources over the ok hours in [from, to); zeros when none.',
+  })
+  resourcesTotal!: ResourceFiguresView;
 }

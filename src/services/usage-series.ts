@@ -9,8 +9,10 @@ import {
   HOUR_MS,
   monthsOverlapping,
 } from '../domain/time';
+import type { CpuName } from '../domain/metrics';
 import { usageBucketId, usageBucketIdPrefix, usageSeriesId } from './ids';
 import { presented } from './precision';
+import { resourcesView, type ResourceFiguresView } from './resource-figures';
 import { filesToRead, type FilesToRead, planReads, type ReadPiece } from './read-plan';
 import { addStoredFigures, loadEach, loadStoredFiles } from './stored-figures';
 import type { LedgerMonth, UsageReader } from './usage-reader';
@@ -24,7 +26,8 @@ export interface SeriesRange {
   to: number;
 }
 
-export interface UsageFiguresView extends Figures {
+/** The seed's figures: CPU time and its energy and carbon. */
+export interface UsageFiguresView extends Pick<Figures, CpuName> {
   totalKwh: number;
   totalGco2eq: number;
 }
@@ -47,6 +50,8 @@ export interface UsageBucketView {
   status: BucketStatus;
   failedHours: number;
   usage: UsageFiguresView | null;
+  /** Null exactly when `usage` is. */
+  resources: ResourceFiguresView | null;
   byMachine: MachineUsageView[];
 }
 
@@ -59,6 +64,7 @@ export interface UsageSeriesView {
   to: number;
   buckets: UsageBucketView[];
   total: UsageFiguresView;
+  resourcesTotal: ResourceFiguresView;
 }
 
 /** The series as parallel arrays, one entry per bucket: far cheaper to execute than 8,760 objects. */
@@ -178,7 +184,18 @@ async function readPlannedSeries(
       : { okHours: 0, failedHours: 0 };
     const status = statusOf((countedTo - countedFrom) / HOUR_MS, okHours, failedHours);
     if (okHours === 0) {
-      return { id, start, end, countedFrom, countedTo, status, failedHours, usage: null, byMachine: [] };
+      return {
+        id,
+        start,
+        end,
+        countedFrom,
+        countedTo,
+        status,
+        failedHours,
+        usage: null,
+        resources: null,
+        byMachine: [],
+      };
     }
     const sum = zeroBreakdown();
     for (const piece of pieces) addStoredFigures(sum, piece, stored, detail.byMachine);
@@ -193,6 +210,7 @@ async function readPlannedSeries(
       status,
       failedHours,
       usage,
+      resources: resourcesView(sum.all),
       byMachine: detail.byMachine ? byMachineView(sum, machineNames) : [],
     };
   });
@@ -205,6 +223,7 @@ async function readPlannedSeries(
     to: plan.to,
     buckets,
     total: figuresView(total),
+    resourcesTotal: resourcesView(total),
   };
 }
 

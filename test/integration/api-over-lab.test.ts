@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { main } from '../../src/cli';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
-import { FIGURE_FIELDS, type Figures } from '../../src/domain/figures';
+import { zeroFigures, type Figures } from '../../src/domain/figures';
+import { CPU_NAMES } from '../../src/domain/metrics';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import { DAY_MS, HOUR_MS, periodStart } from '../../src/domain/time';
 import { machineKey } from '../../src/domain/machine-key';
@@ -173,17 +174,17 @@ function expectedSum(level: Level, key: string, from: number, to: number) {
   const byMachine: Record<string, Figures> = {};
   for (const [hour, breakdown] of expected[level].get(key) ?? []) {
     if (hour < from || hour >= to) continue;
-    for (const field of FIGURE_FIELDS) all[field] += breakdown.all[field];
+    for (const field of CPU_NAMES) all[field] += breakdown.all[field];
     for (const [machine, figures] of Object.entries(breakdown.byMachine)) {
       const into = (byMachine[machine] ??= zeros());
-      for (const field of FIGURE_FIELDS) into[field] += figures[field];
+      for (const field of CPU_NAMES) into[field] += figures[field];
     }
   }
   return { all, byMachine };
 }
 
 function zeros(): Figures {
-  return { busyCpuSeconds: 0, idleCpuSeconds: 0, busyKwh: 0, idleKwh: 0, busyGco2eq: 0, idleGco2eq: 0 };
+  return zeroFigures();
 }
 
 function near(actual: number, want: number, tolerance: number): boolean {

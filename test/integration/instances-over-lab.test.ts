@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
-import { FIGURE_FIELDS, type Figures } from '../../src/domain/figures';
+import { FIGURE_FIELDS, zeroFigures, type Figures } from '../../src/domain/figures';
+import { CPU_NAMES } from '../../src/domain/metrics';
 import { UNKNOWN } from '../../src/domain/levels';
 import { HOUR_MS } from '../../src/domain/time';
 import { silentLogger } from '../../src/log';
@@ -101,14 +102,7 @@ function expectedLives(from: number, to: number, throughHour: number) {
       const ended =
         (record !== undefined && record.deletedMs !== null && record.deletedMs <= ingestedTo) ||
         ingestedTo - (last + HOUR_MS) >= 24 * HOUR_MS;
-      const usage: Figures = {
-        busyCpuSeconds: 0,
-        idleCpuSeconds: 0,
-        busyKwh: 0,
-        idleKwh: 0,
-        busyGco2eq: 0,
-        idleGco2eq: 0,
-      };
+      const usage: Figures = zeroFigures();
       const byHour = expectedByLevel(hours, energy, G_PER_KWH).INSTANCE.get(instance)!;
       for (const [hour, breakdown] of byHour) {
         if (hour < from || hour >= to) continue;
@@ -143,7 +137,7 @@ function expectRecords(actual: ApiRecord[], wanted: ReturnType<typeof expectedLi
     wanted.map((life) => life.record),
   );
   actual.forEach((record, i) => {
-    for (const field of FIGURE_FIELDS) {
+    for (const field of CPU_NAMES) {
       const want = wanted[i].usage[field];
       if (Math.abs(record.usage[field] - want) > Math.abs(want) * TOLERANCE + 1e-9) {
         throw new Error(`${wanted[i].vm} ${field}: got ${record.usage[field]}, expected ${want}`);

@@ -1,4 +1,5 @@
-import type { Breakdown, Figures } from '../../src/domain/figures';
+import { zeroFigures, type Breakdown, type Figures } from '../../src/domain/figures';
+import { RESOURCE_NAMES } from '../../src/domain/metrics';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import {
   FAILED,
@@ -47,6 +48,7 @@ export function ledgerMonth(
 /** Six figures from one number; with whole `n` every value is exact in binary, so sums compare with toEqual. */
 export function figures(n: number): Figures {
   return {
+    ...zeroFigures(),
     busyCpuSeconds: 100 * n,
     idleCpuSeconds: 10 * n,
     busyKwh: n / 4,
@@ -54,6 +56,13 @@ export function figures(n: number): Figures {
     busyGco2eq: 50 * n,
     idleGco2eq: 5 * n,
   };
+}
+
+/** Every figure of the catalogue from one number: the six of `figures`, and each resource a power of two times n. */
+export function allFigures(n: number): Figures {
+  const all = figures(n);
+  RESOURCE_NAMES.forEach((field, i) => (all[field] = n * 2 ** (i - 6)));
+  return all;
 }
 
 /** An hour or a total all on one machine type. */
@@ -284,6 +293,26 @@ export function describeStore(
         ]),
       );
       expect(await ledgerMonth(store, '2025-08')).toEqual(new Map());
+    });
+
+    it('keeps every figure of the metric catalogue through days, months and years', async () => {
+      const day = (date: string, n: number): DayEntry => ({
+        level: 'INSTANCE',
+        key: 'vm-1:9100',
+        date,
+        hours: { '05:00': { all: allFigures(n), byMachine: { SMALL: allFigures(n) } } },
+        totals: { all: allFigures(n), byMachine: { SMALL: allFigures(n) } },
+      });
+      const first = day('2025-09-21', 3);
+      const second = day('2025-09-22', 5);
+      await store.applyBatch(
+        batch([okHour('2025-09-21T05:00Z'), okHour('2025-09-22T05:00Z')], [first, second]),
+      );
+      expect(await store.readDays('INSTANCE', '2025-09-21', ['vm-1:9100'])).toEqual([first]);
+      const [month] = await store.readMonths('INSTANCE', '2025-09', ['vm-1:9100']);
+      expect(month?.totals).toEqual({ all: allFigures(8), byMachine: { SMALL: allFigures(8) } });
+      const [year] = await store.readYears('INSTANCE', '2025', ['vm-1:9100']);
+      expect(year?.totals).toEqual({ all: allFigures(8), byMachine: { SMALL: allFigures(8) } });
     });
 
     it('keeps roll-ups equal to the sum of their days across UTC month and year edges', async () => {

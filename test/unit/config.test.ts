@@ -26,6 +26,9 @@ describe('config', () => {
       default: { busyWattsPerCore: 12, idleWattsPerCore: 1 },
       machines: {},
       pue: 1,
+      memoryKwhPerGbHour: 0.000392,
+      storageKwhPerTbHour: 0.0012,
+      networkKwhPerGb: 0.001,
     });
     expect(config.carbon).toEqual({ source: 'static', gPerKwh: 200 });
     expect(config.store).toEqual({ kind: 'json', dataDir: './data' });
@@ -50,6 +53,34 @@ describe('config', () => {
       'energy.default.busyWattsPerCore: expected a positive number',
       'energy.machines.X.idleWattsPerCore: expected a number ≥ 0',
       'carbon.source: expected source "static", "carbon-intensity-api" or "csv"',
+    ]);
+  });
+
+  it('fills the resource settings and names the path of each of their problems', () => {
+    const config = parseConfig({ energy: { machines: { GPU: { embodied: { kgCo2eq: 1500 } } } } });
+    expect(config.prometheus.excludeFstypes).toBe('tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|proc|sysfs');
+    expect(config.prometheus.excludeDevices).toBe('lo');
+    expect(config.energy.machines.GPU.embodied).toEqual({ kgCo2eq: 1500, lifespanYears: 4, share: 1 });
+    expect(
+      problemsOf(() =>
+        parseConfig({
+          prometheus: { excludeFstypes: 'tmpfs|(', excludeDevices: 7 },
+          energy: {
+            memoryKwhPerGbHour: -1,
+            storageKwhPerTbHour: 'x',
+            machines: { GPU: { embodied: { lifespanYears: 0, share: 2, typo: 1 } } },
+          },
+        }),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^prometheus\.excludeFstypes: expected a regular expression \(.+\)$/),
+      'prometheus.excludeDevices: expected a regular expression',
+      'energy.machines.GPU.embodied.kgCo2eq: expected a number ≥ 0',
+      'energy.machines.GPU.embodied.lifespanYears: expected a positive number',
+      'energy.machines.GPU.embodied.share: expected a number in (0, 1]',
+      'energy.machines.GPU.embodied.typo: unknown key',
+      'energy.memoryKwhPerGbHour: expected a number ≥ 0',
+      'energy.storageKwhPerTbHour: expected a number ≥ 0',
     ]);
   });
 

@@ -1,19 +1,26 @@
-import { FIGURE_FIELDS, sameFigures, zeroFigures, type Breakdown, type Figures } from '../../domain/figures';
+import { sameFigures, zeroFigures, type Breakdown, type Figures } from '../../domain/figures';
 import { KEY_FIELD, LEVELS, type Level } from '../../domain/levels';
+import { CPU_NAMES, METRICS, RESOURCE_NAMES, type MetricName } from '../../domain/metrics';
 import { seedDate } from '../../domain/time';
 import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../domain/usage';
 import { CorruptFileError } from './errors';
 import { isMonth } from './layout';
 
-/** The seed's snake_case names of the six figures (contract section 3). */
-const STORED_NAME: Record<keyof Figures, string> = {
-  busyCpuSeconds: 'busy_cpu_seconds_total',
-  idleCpuSeconds: 'idle_cpu_seconds_total',
-  busyKwh: 'busy_kwh',
-  idleKwh: 'idle_kwh',
-  busyGco2eq: 'busy_gCo2eq',
-  idleGco2eq: 'idle_gCo2eq',
-};
+/** The catalogue's snake_case names: the seed's six (contract section 3), the resources beside them. */
+const STORED_NAME = Object.fromEntries(METRICS.map((metric) => [metric.name, metric.stored])) as Record<
+  MetricName,
+  string
+>;
+
+/**
+ * The figures a file holds: the seed's six always, the resources only where any is not 0, so a
+ * CPU-only store keeps the seed's bytes and an old store reads its resources as 0.
+ */
+function storedFields(figures: Figures): readonly MetricName[] {
+  return RESOURCE_NAMES.some((name) => figures[name] !== 0) ? STORED_FIELDS : CPU_NAMES;
+}
+
+const STORED_FIELDS: readonly MetricName[] = [...CPU_NAMES, ...RESOURCE_NAMES];
 
 const HOUR_LABEL = /^([01]\d|2[0-3]):00$/;
 
@@ -29,7 +36,7 @@ function sortedEntries<T>(record: Record<string, T>): Array<[string, T]> {
 }
 
 function figuresJson(figures: Figures): Json {
-  return Object.fromEntries(FIGURE_FIELDS.map((field) => [STORED_NAME[field], figures[field]]));
+  return Object.fromEntries(storedFields(figures).map((field) => [STORED_NAME[field], figures[field]]));
 }
 
 function breakdownJson(breakdown: Breakdown): Json {
@@ -56,16 +63,16 @@ function numberText(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** The `"name": ` openings of the six figures at one indent, and the indent of the closing brace. */
-const FIGURE_OPENINGS = new Map<string, { fields: string[]; close: string }>();
+/** The `"name": ` openings of every figure at one indent, and the indent of the closing brace. */
+const FIGURE_OPENINGS = new Map<string, { fields: Map<MetricName, string>; close: string }>();
 
-function figureOpenings(indent: string): { fields: string[]; close: string } {
+function figureOpenings(indent: string): { fields: Map<MetricName, string>; close: string } {
   let openings = FIGURE_OPENINGS.get(indent);
   if (openings === undefined) {
     const inner = `${indent}  `;
     openings = {
-      fields: FIGURE_FIELDS.map(
-        (field, i) => `${i === 0 ? '{\n' : ',\n'}${inner}${JSON.stringify(STORED_NAME[field])}: `,
+      fields: new Map(
+        STORED_FIELDS.map((field) => [field, `,\n${inner}${JSON.stringify(STORED_NAME[field])}: `]),
       ),
       close: `\n${indent}}`,
     };
@@ -76,21 +83,10 @@ function figureOpenings(indent: string): { fields: string[]; close: string } {
 
 function figuresText(figures: Figures, indent: string): string {
   const { fields, close } = figureOpenings(indent);
-  return (
-    fields[0] +
-    numberText(figures.busyCpuSeconds) +
-    fields[1] +
-    numberText(figures.idleCpuSeconds) +
-    fields[2] +
-    numberText(figures.busyKwh) +
-    fields[3] +
-    numberText(figures.idleKwh) +
-    fields[4] +
-    numberText(figures.busyGco2eq) +
-    fields[5] +
-    numberText(figures.idleGco2eq) +
-    close
-  );
+  let text = '';
+  for (const field of storedFields(figures)) text += fields.get(field)! + numberText(figures[field]);
+  // Every opening starts with the comma that separates it from the one before.
+  return `{${text.slice(1)}${close}`;
 }
 
 /** A name a JS object puts first whatever the insertion order (an array index). */
@@ -130,8 +126,9 @@ function breakdownsText(named: ReadonlyArray<readonly [string, string]>, indent:
   return `{\n${named.map(([name, text]) => `${inner}${JSON.stringify(name)}: ${text}`).join(',\n')}\n${indent}}`;
 }
 
+/** A failed hour's marker replaces the seed's six (contract section 3). */
 const FAILED_HOUR_JSON = {
-  all: Object.fromEntries(FIGURE_FIELDS.map((field) => [STORED_NAME[field], FAILED])),
+  all: Object.fromEntries(CPU_NAMES.map((field) => [STORED_NAME[field], FAILED])),
 };
 
 const FAILED_HOUR_TEXT = prettyAt(FAILED_HOUR_JSON, '    ');
@@ -240,8 +237,13 @@ export class FileReader {
   figures(value: unknown, where: string): Figures {
     const stored = this.object(value, where);
     const figures = zeroFigures();
-    for (const field of FIGURE_FIELDS) {
+    for (const field of CPU_NAMES) {
       figures[field] = this.number(stored[STORED_NAME[field]], `${where}.${STORED_NAME[field]}`);
+    }
+    // Written only where not all 0, and absent from stores written before them.
+    for (const field of RESOURCE_NAMES) {
+      const value = stored[STORED_NAME[field]];
+      if (value !== undefined) figures[field] = this.number(value, `${where}.${STORED_NAME[field]}`);
     }
     return figures;
   }

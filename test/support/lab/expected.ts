@@ -1,5 +1,5 @@
 import type { EnergyConfig } from '../../../src/config';
-import type { Breakdown, Figures } from '../../../src/domain/figures';
+import { zeroFigures, type Breakdown, type Figures } from '../../../src/domain/figures';
 import { LEVELS, UNKNOWN, type Level } from '../../../src/domain/levels';
 import { machineKey } from '../../../src/domain/machine-key';
 import { floorHour, HOUR_MS } from '../../../src/domain/time';
@@ -94,6 +94,11 @@ export function expectedInstanceHours(spec: FleetSpec): ExpectedInstanceHour[] {
         experiment: record?.experiment ?? UNKNOWN,
         busyCpuSeconds,
         idleCpuSeconds,
+        upHours: 0,
+        memoryByteHours: 0,
+        diskByteHours: 0,
+        networkReceiveBytes: 0,
+        networkTransmitBytes: 0,
       });
     }
   }
@@ -111,14 +116,7 @@ const KEY_OF: Record<Level, (row: AttributedInstanceHour) => string> = {
 /** Level → key → hour start → figures, with the per-machine-key breakdown of the day entries. */
 export type ExpectedByLevel = Record<Level, Map<string, Map<number, Breakdown>>>;
 
-const zero = (): Figures => ({
-  busyCpuSeconds: 0,
-  idleCpuSeconds: 0,
-  busyKwh: 0,
-  idleKwh: 0,
-  busyGco2eq: 0,
-  idleGco2eq: 0,
-});
+const zero = (): Figures => zeroFigures();
 
 function add(into: Figures, figures: Figures): void {
   for (const field of Object.keys(figures) as Array<keyof Figures>) into[field] += figures[field];
@@ -142,6 +140,7 @@ export function expectedByLevel(
     const busyKwh = (row.busyCpuSeconds * busyWatts * energy.pue) / 3_600_000;
     const idleKwh = (row.idleCpuSeconds * idleWatts * energy.pue) / 3_600_000;
     const figures: Figures = {
+      ...zeroFigures(),
       busyCpuSeconds: row.busyCpuSeconds,
       idleCpuSeconds: row.idleCpuSeconds,
       busyKwh,

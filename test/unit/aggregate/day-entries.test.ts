@@ -4,12 +4,14 @@ import {
   toAllLevelEntries,
   toDayEntries,
 } from '../../../src/aggregate/day-entries';
+import { zeroFigures } from '../../../src/domain/figures';
 import type { CostedInstanceHour } from '../../../src/domain/usage';
 
 const T = (iso: string) => Date.parse(iso);
 
 function hour(over: Partial<CostedInstanceHour> & { hour: number }): CostedInstanceHour {
   return {
+    ...zeroFigures(),
     instance: 'vm1:9100',
     host: 'vm1',
     project: 'IDAaaS',
@@ -27,6 +29,7 @@ function hour(over: Partial<CostedInstanceHour> & { hour: number }): CostedInsta
 }
 
 const six = (busyCpuSeconds: number, idleCpuSeconds: number, busyKwh: number, idleKwh: number) => ({
+  ...zeroFigures(),
   busyCpuSeconds,
   idleCpuSeconds,
   busyKwh,

@@ -27,6 +27,15 @@ function raw(labels: Record<string, string>, instance = 'ws-01.cloud:9100'): Raw
   };
 }
 
+/** A source that measures CPU only: every other measured figure is 0. */
+const noResources = {
+  upHours: 0,
+  memoryByteHours: 0,
+  diskByteHours: 0,
+  networkReceiveBytes: 0,
+  networkTransmitBytes: 0,
+};
+
 describe('attribute', () => {
   it('takes project, machine and host from labels, and user and experiment from the registry', () => {
     const registry = registryOfAlice();
@@ -39,6 +48,7 @@ describe('attribute', () => {
       machineName: 'Artemis (Matlab)',
       user: 'alice',
       experiment: 'RB2510001',
+      ...noResources,
       busyCpuSeconds: 120.5,
       idleCpuSeconds: 3000,
     });
@@ -63,8 +73,24 @@ describe('attribute', () => {
       machineName: 'unknown',
       user: 'unknown',
       experiment: 'unknown',
+      ...noResources,
       busyCpuSeconds: 120.5,
       idleCpuSeconds: 3000,
+    });
+  });
+
+  it('keeps the resources a source measured, and counts those it did not as 0', () => {
+    const hour = {
+      ...raw({ host: 'ws-01' }),
+      upHours: 0.5,
+      memoryByteHours: 2 ** 30,
+      networkReceiveBytes: 7,
+    };
+    expect(attribute(hour, defaultLabels, registryOfAlice())).toMatchObject({
+      ...noResources,
+      upHours: 0.5,
+      memoryByteHours: 2 ** 30,
+      networkReceiveBytes: 7,
     });
   });
 

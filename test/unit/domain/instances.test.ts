@@ -67,6 +67,11 @@ describe('instance lives', () => {
       experiment: 'E1',
       busyCpuSeconds: 1,
       idleCpuSeconds: 1,
+      upHours: 1,
+      memoryByteHours: 0,
+      diskByteHours: 0,
+      networkReceiveBytes: 0,
+      networkTransmitBytes: 0,
       ...fields,
     });
     const deletions: Record<string, number> = { [`h2@${at('2025-09-22T11:00:00Z')}`]: 42 };

@@ -1,4 +1,5 @@
 import type { Figures } from '../../../src/domain/figures';
+import type { CpuName } from '../../../src/domain/metrics';
 import type { LedgerHour } from '../../../src/domain/usage';
 import { createUsageReader } from '../../../src/services/usage-reader';
 import {
@@ -36,10 +37,30 @@ const both = {
 const zeros = { busyCpuSeconds: 0, idleCpuSeconds: 0, busyKwh: 0, idleKwh: 0, busyGco2eq: 0, idleGco2eq: 0 };
 
 /** Figures as the API shows them, with the derived totals. */
-const shown = (f: Figures) => ({
+const shown = (f: Pick<Figures, CpuName>) => ({
   ...f,
   totalKwh: f.busyKwh + f.idleKwh,
   totalGco2eq: f.busyGco2eq + f.idleGco2eq,
+});
+
+/** The resources of CPU-only figures: zeros, and the operational sums of the CPU's energy and carbon. */
+const cpuOnlyResources = (f: Pick<Figures, CpuName>) => ({
+  upHours: 0,
+  memoryByteHours: 0,
+  memoryBytesAvg: 0,
+  diskByteHours: 0,
+  diskBytesAvg: 0,
+  networkReceiveBytes: 0,
+  networkTransmitBytes: 0,
+  memoryKwh: 0,
+  storageKwh: 0,
+  networkKwh: 0,
+  memoryGco2eq: 0,
+  storageGco2eq: 0,
+  networkGco2eq: 0,
+  operationalKwh: f.busyKwh + f.idleKwh,
+  operationalGco2eq: f.busyGco2eq + f.idleGco2eq,
+  embodiedGco2eq: 0,
 });
 
 /** Ledger records for hours [fromHour, toHour) of a UTC date. */
@@ -194,6 +215,7 @@ describe('readUsageSeries', () => {
         status: 'OK',
         failedHours: 0,
         usage: shown(small),
+        resources: cpuOnlyResources(small),
         byMachine: [{ machineName: 'cpu.small', machineKey: 'CPU_SMALL', usage: shown(small) }],
       },
       {
@@ -205,12 +227,66 @@ describe('readUsageSeries', () => {
         status: 'OK',
         failedHours: 0,
         usage: shown(both),
+        resources: cpuOnlyResources(both),
         byMachine: [
           { machineName: 'Artemis (Matlab)', machineKey: 'ARTEMIS_MATLAB', usage: shown(matlab) },
           { machineName: 'cpu.small', machineKey: 'CPU_SMALL', usage: shown(small) },
         ],
       },
     ]);
+  });
+
+  it('gives resources beside usage: averages over upHours, operational sums, null exactly when usage is', async () => {
+    const vm = {
+      ...small,
+      upHours: 0.5,
+      memoryByteHours: 2 ** 31,
+      diskByteHours: 2 ** 40,
+      networkReceiveBytes: 1000,
+      networkTransmitBytes: 24,
+      memoryKwh: 0.25,
+      storageKwh: 0.5,
+      networkKwh: 0.125,
+      memoryGco2eq: 50,
+      storageGco2eq: 100,
+      networkGco2eq: 25,
+      embodiedGco2eq: 7,
+    };
+    const store = memoryUsageStore({
+      entries: [dayEntry('PROJECT', 'IDAaaS', '2025-01-05', { '10:00': usage({ CPU_SMALL: vm }) })],
+      ledger: { ...ledgerHours('2025-01-05', 9, 11, okHour()), '2025-01-05T11:00:00Z': failedHour() },
+    });
+    const series = await readUsageSeries(
+      createUsageReader(store),
+      'PROJECT',
+      'IDAaaS',
+      range('HOUR', '2025-01-05T09:00:00Z', '2025-01-05T12:00:00Z'),
+    );
+    const resources = {
+      upHours: 0.5,
+      memoryByteHours: 2 ** 31,
+      memoryBytesAvg: 2 ** 32,
+      diskByteHours: 2 ** 40,
+      diskBytesAvg: 2 ** 41,
+      networkReceiveBytes: 1000,
+      networkTransmitBytes: 24,
+      memoryKwh: 0.25,
+      storageKwh: 0.5,
+      networkKwh: 0.125,
+      memoryGco2eq: 50,
+      storageGco2eq: 100,
+      networkGco2eq: 25,
+      operationalKwh: 1 + 0.125 + 0.25 + 0.5 + 0.125,
+      operationalGco2eq: 200 + 25 + 50 + 100 + 25,
+      embodiedGco2eq: 7,
+    };
+    expect(series.buckets.map((bucket) => [bucket.status, bucket.resources])).toEqual([
+      ['OK', cpuOnlyResources({ ...zeros })],
+      ['OK', resources],
+      ['FAILED', null],
+    ]);
+    expect(series.buckets.map((bucket) => bucket.usage === null)).toEqual([false, false, true]);
+    expect(series.resourcesTotal).toEqual(resources);
   });
 
   it('says OK, PARTIAL, FAILED and MISSING of whole days, with zeros for an ok day without usage', async () => {
@@ -255,7 +331,7 @@ describe('readUsageSeries', () => {
     const sum = { ...zeros };
     for (const bucket of series.buckets) {
       if (!bucket.usage) continue;
-      for (const field of Object.keys(zeros) as Array<keyof Figures>) sum[field] += bucket.usage[field];
+      for (const field of Object.keys(zeros) as CpuName[]) sum[field] += bucket.usage[field];
     }
     expect(series.total).toEqual(shown(sum));
     expect(series.total).toEqual(

@@ -1,3 +1,4 @@
+import { zeroFigures } from '../../../../src/domain/figures';
 import { EnergySchema, PrometheusSchema } from '../../../../src/config';
 import type { HourIntensity } from '../../../../src/domain/usage';
 import {
@@ -204,6 +205,7 @@ describe('liveUsage', () => {
       startedAt: at('2025-09-21T10:30:00Z'),
       observedAt: at('2025-09-21T11:31:00Z'),
       figures: {
+        ...zeroFigures(),
         busyCpuSeconds: 3060,
         idleCpuSeconds: 36_060,
         busyKwh: grown.busyKwh,

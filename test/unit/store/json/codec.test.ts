@@ -10,7 +10,7 @@ import {
   yearFileText,
 } from '../../../../src/store/json/codec';
 import { CorruptFileError } from '../../../../src/store/json/errors';
-import { NO_USAGE, figures, usage } from '../../../support/describe-store';
+import { NO_USAGE, allFigures, figures, usage } from '../../../support/describe-store';
 
 const stored = (
   busyCpu: number,
@@ -79,7 +79,50 @@ describe('day file', () => {
     );
   });
 
+  it('writes the resources beside the six under each machine key, and reads a store without them as 0', () => {
+    const withResources = allFigures(2);
+    const resourceful: DayEntry = {
+      ...entry,
+      hours: { '05:00': { all: withResources, byMachine: { SMALL: withResources } } },
+      totals: { all: withResources, byMachine: { SMALL: withResources } },
+    };
+    const text = dayFileText(resourceful);
+    const written = JSON.parse(text) as { timeseries: { totals: { SMALL: Record<string, number> } } };
+    expect(Object.keys(written.timeseries.totals.SMALL)).toEqual([
+      ...Object.keys(stored(0, 0, 0, 0, 0, 0)),
+      'up_hours',
+      'memory_byte_hours',
+      'disk_byte_hours',
+      'network_receive_bytes',
+      'network_transmit_bytes',
+      'memory_kwh',
+      'storage_kwh',
+      'network_kwh',
+      'memory_gCo2eq',
+      'storage_gCo2eq',
+      'network_gCo2eq',
+      'embodied_gCo2eq',
+    ]);
+    expect(parseDayFile(text, '/d.json', 'EXPERIMENT', 'RB2510001', '2025-09-01')).toEqual(resourceful);
+
+    const seedOnly = JSON.stringify({ timeseries: { totals: { all: stored(1, 2, 3, 4, 5, 6) } } });
+    const old = parseDayFile(seedOnly, '/d.json', 'PROJECT', 'x', '2025-09-01');
+    expect(old.totals.all).toEqual({
+      ...figures(0),
+      ...{ busyCpuSeconds: 1, idleCpuSeconds: 2 },
+      busyKwh: 3,
+      idleKwh: 4,
+      busyGco2eq: 5,
+      idleGco2eq: 6,
+    });
+  });
+
   it.each([
+    [
+      'with a resource figure that is not a number',
+      JSON.stringify({ timeseries: { totals: { all: { ...stored(0, 0, 0, 0, 0, 0), up_hours: '1' } } } }),
+      'timeseries.totals.all.up_hours is not a number',
+    ],
     ['not JSON', '{"experiment":', 'not valid JSON'],
     ['without timeseries', '{"experiment": "x"}', 'timeseries is not an object'],
     [

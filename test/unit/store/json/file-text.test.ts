@@ -1,11 +1,13 @@
 import { FIGURE_FIELDS, type Breakdown, type Figures } from '../../../../src/domain/figures';
 import { KEY_FIELD, LEVELS } from '../../../../src/domain/levels';
+import { CPU_NAMES, RESOURCE_NAMES } from '../../../../src/domain/metrics';
 import { seedDate } from '../../../../src/domain/time';
 import { FAILED, type DayEntry } from '../../../../src/domain/usage';
 import { dayFileText, monthFileText, yearFileText } from '../../../../src/store/json/codec';
 
 // The file texts are rendered by hand; they must stay byte for byte what
-// JSON.stringify(value, null, 2) gives for the objects the contract describes.
+// JSON.stringify(value, null, 2) gives for the objects the contract describes: the seed's six
+// names (section 3), then the resources in snake_case (section 8) where any of them is not 0.
 const STORED: Record<keyof Figures, string> = {
   busyCpuSeconds: 'busy_cpu_seconds_total',
   idleCpuSeconds: 'idle_cpu_seconds_total',
@@ -13,12 +15,29 @@ const STORED: Record<keyof Figures, string> = {
   idleKwh: 'idle_kwh',
   busyGco2eq: 'busy_gCo2eq',
   idleGco2eq: 'idle_gCo2eq',
+  upHours: 'up_hours',
+  memoryByteHours: 'memory_byte_hours',
+  diskByteHours: 'disk_byte_hours',
+  networkReceiveBytes: 'network_receive_bytes',
+  networkTransmitBytes: 'network_transmit_bytes',
+  memoryKwh: 'memory_kwh',
+  storageKwh: 'storage_kwh',
+  networkKwh: 'network_kwh',
+  memoryGco2eq: 'memory_gCo2eq',
+  storageGco2eq: 'storage_gCo2eq',
+  networkGco2eq: 'network_gCo2eq',
+  embodiedGco2eq: 'embodied_gCo2eq',
 };
 
 const reference = (value: unknown): string => JSON.stringify(value, null, 2) + '\n';
 const byName = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
 const figuresJson = (f: Figures) =>
-  Object.fromEntries(FIGURE_FIELDS.map((field) => [STORED[field], f[field]]));
+  Object.fromEntries(
+    [...CPU_NAMES, ...(RESOURCE_NAMES.some((name) => f[name] !== 0) ? RESOURCE_NAMES : [])].map((field) => [
+      STORED[field],
+      f[field],
+    ]),
+  );
 const breakdownJson = (b: Breakdown) =>
   Object.fromEntries([
     ['all', figuresJson(b.all)],
@@ -35,8 +54,13 @@ const random = (): number => {
 const SPECIAL = [0, -0, 1e21, 1e-7, 123456789.12345679, 0.1 + 0.2, Number.MAX_VALUE, 5e-324];
 const figure = (): number =>
   random() < 0.2 ? SPECIAL[Math.floor(random() * SPECIAL.length)] : random() * 10 ** Math.floor(random() * 8);
-const figures = (): Figures =>
-  Object.fromEntries(FIGURE_FIELDS.map((field) => [field, figure()])) as unknown as Figures;
+/** Half of them CPU only, as a store of a CPU-only source holds. */
+const figures = (): Figures => {
+  const cpuOnly = random() < 0.5;
+  return Object.fromEntries(
+    FIGURE_FIELDS.map((field) => [field, cpuOnly && RESOURCE_NAMES.includes(field as never) ? 0 : figure()]),
+  ) as unknown as Figures;
+};
 const MACHINES = ['ARTEMIS_MATLAB', 'SMALL', 'B', 'A', 'É_ü', 'WITH"QUOTE', '7', '10', 'Z9'];
 const breakdown = (withIndexNames: boolean): Breakdown => {
   const pool = withIndexNames ? MACHINES : MACHINES.filter((m) => !/^\d+$/.test(m));
@@ -73,7 +97,7 @@ describe('JSON store file texts', () => {
               .map(([label, hour]) => [
                 label,
                 hour === FAILED
-                  ? { all: Object.fromEntries(FIGURE_FIELDS.map((f) => [STORED[f], FAILED])) }
+                  ? { all: Object.fromEntries(CPU_NAMES.map((f) => [STORED[f], FAILED])) }
                   : breakdownJson(hour),
               ]),
           ]),
