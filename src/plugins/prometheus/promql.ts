@@ -77,3 +77,57 @@ export function hourlyRange(firstHour: number, lastHour: number): HourlyRange {
 export function hourOfPoint(seconds: number): number {
   return seconds * 1000 - HOUR_MS;
 }
+
+/**
+ * PromQL for the resources beside CPU (contract section 8), per series and hour at step 3600 s.
+ * Every query keeps the target's labels (the instance, job and attribution labels) and nothing
+ * else, so its series join the CPU rows of the same target.
+ *
+ * - `cpus`: the CPUs of the target in the hour. CPU seconds of every mode of one CPU add up to the
+ *   seconds it ran, so (busy + idle) / cpus is the time up, with increase()'s handling of boots,
+ *   stops and gaps.
+ * - `memory`, `disk`: the mean in-use bytes over the target's samples in [H, H+1h). A gauge holds
+ *   its value until the next scrape, so the hour's samples are those taken in [H, H+1h): the window
+ *   ends 1 ms before the evaluation time (closed windows in 2.x, left-open in 3.x: the same samples).
+ *   Disk sums each filesystem's samples and divides by the count of the target's memory samples,
+ *   so a filesystem mounted mid-hour counts for the part of the hour it was there.
+ * - `receive`, `transmit`: counters, with increase() exactly as for CPU seconds.
+ */
+export interface ResourceQueries {
+  cpus: string;
+  memory: string;
+  disk: string;
+  receive: string;
+  transmit: string;
+}
+
+export interface ResourceQueryOptions {
+  selector: string;
+  /** RE2, matched against the whole `fstype`. */
+  excludeFstypes: string;
+  /** RE2, matched against the whole `device`. */
+  excludeDevices: string;
+}
+
+export function resourceQueries(options: ResourceQueryOptions): ResourceQueries {
+  const extra = extraMatchers(options.selector);
+  const matchers = (...own: string[]) => `{${[...own, ...(extra === '' ? [] : [extra])].join(', ')}}`;
+  const samplesOfHour = (metric: string, selector: string) => `${metric}${selector}[1h] offset 1ms`;
+  const target = matchers();
+  const filesystems = matchers(`fstype!~${quotePromqlString(options.excludeFstypes)}`);
+  const devices = matchers(`device!~${quotePromqlString(options.excludeDevices)}`);
+  const traffic = (metric: string) => `sum without (device) (increase(${metric}${devices}[1h]))`;
+  return {
+    cpus: `count without (cpu) (count without (mode) (last_over_time(node_cpu_seconds_total${target}[1h])))`,
+    memory:
+      `avg_over_time(${samplesOfHour('node_memory_MemTotal_bytes', target)})` +
+      ` - avg_over_time(${samplesOfHour('node_memory_MemAvailable_bytes', target)})`,
+    disk:
+      `sum without (device, fstype, mountpoint) (` +
+      `sum_over_time(${samplesOfHour('node_filesystem_size_bytes', filesystems)})` +
+      ` - sum_over_time(${samplesOfHour('node_filesystem_avail_bytes', filesystems)}))` +
+      ` / count_over_time(${samplesOfHour('node_memory_MemTotal_bytes', target)})`,
+    receive: traffic('node_network_receive_bytes_total'),
+    transmit: traffic('node_network_transmit_bytes_total'),
+  };
+}

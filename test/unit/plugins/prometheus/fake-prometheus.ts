@@ -16,6 +16,32 @@ export const LAB_QUERIES = {
   broken: 'sum without (cpu, mode) (increase(node_cpu_seconds_total{mode!~"idle", job="broken"}[1h]))',
 };
 
+/** The resource queries (contract section 8) the source builds from `selector: 'job="node"'` and the defaults. */
+export const RESOURCE_QUERIES = {
+  cpus: 'count without (cpu) (count without (mode) (last_over_time(node_cpu_seconds_total{job="node"}[1h])))',
+  memory:
+    'avg_over_time(node_memory_MemTotal_bytes{job="node"}[1h] offset 1ms)' +
+    ' - avg_over_time(node_memory_MemAvailable_bytes{job="node"}[1h] offset 1ms)',
+  disk:
+    'sum without (device, fstype, mountpoint) (' +
+    'sum_over_time(node_filesystem_size_bytes{fstype!~"tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|proc|sysfs", job="node"}[1h] offset 1ms)' +
+    ' - sum_over_time(node_filesystem_avail_bytes{fstype!~"tmpfs|devtmpfs|overlay|squashfs|ramfs|nsfs|proc|sysfs", job="node"}[1h] offset 1ms))' +
+    ' / count_over_time(node_memory_MemTotal_bytes{job="node"}[1h] offset 1ms)',
+  receive: 'sum without (device) (increase(node_network_receive_bytes_total{device!~"lo", job="node"}[1h]))',
+  transmit:
+    'sum without (device) (increase(node_network_transmit_bytes_total{device!~"lo", job="node"}[1h]))',
+};
+
+/** The recording predates the resource series: each resource query is answered with no series. */
+const NO_RESOURCES = Object.fromEntries(
+  Object.values(RESOURCE_QUERIES).map((query) => [query, 'empty.json']),
+);
+
+/** Whether `query` asks for CPU seconds (idle or busy) rather than a resource, whatever its selector. */
+export function isCpuSecondsQuery(query: string): boolean {
+  return query.startsWith('sum without (cpu, mode) (increase(node_cpu_seconds_total{mode');
+}
+
 export interface SentRequest {
   url: string;
   method: string;
@@ -72,10 +98,11 @@ interface Matrix {
  * Prometheus would have answered for the smaller range.
  */
 export function labPrometheus(
-  answers: Record<string, string> = { [LAB_QUERIES.idle]: 'idle.json', [LAB_QUERIES.busy]: 'busy.json' },
+  cpuAnswers: Record<string, string> = { [LAB_QUERIES.idle]: 'idle.json', [LAB_QUERIES.busy]: 'busy.json' },
 ) {
+  const answers = { ...NO_RESOURCES, ...cpuAnswers };
   return (request: SentRequest): Response => {
-    const file = answers[request.query];
+    const file = answers[request.query] ?? (isCpuSecondsQuery(request.query) ? undefined : 'empty.json');
     if (file === undefined) {
       const error = `fake Prometheus has no recording for ${request.query}`;
       return Response.json({ status: 'error', errorType: 'bad_data', error }, { status: 400 });

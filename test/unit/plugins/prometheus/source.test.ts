@@ -5,8 +5,10 @@ import type { SourceHour } from '../../../../src/plugins/source';
 import {
   connectionRefused,
   fakeFetch,
+  isCpuSecondsQuery,
   LAB_QUERIES,
   LAB_START,
+  RESOURCE_QUERIES,
   labPrometheus,
   never,
   recorded,
@@ -51,12 +53,21 @@ const mantidLabels = {
   job: 'node',
   machine_name: 'Standard CPU',
 };
+/** What a row holds where Prometheus has no resource series (the recording has none). */
+const noResources = {
+  upHours: 0,
+  memoryByteHours: 0,
+  diskByteHours: 0,
+  networkReceiveBytes: 0,
+  networkTransmitBytes: 0,
+};
 const alice = (hour: number, idleCpuSeconds: number, busyCpuSeconds: number): RawInstanceHour => ({
   hour: at(hour),
   instance: '10.0.0.1:9100',
   labels: aliceLabels,
   busyCpuSeconds,
   idleCpuSeconds,
+  ...noResources,
 });
 const mantid = (hour: number, idleCpuSeconds: number, busyCpuSeconds: number): RawInstanceHour => ({
   hour: at(hour),
@@ -64,6 +75,7 @@ const mantid = (hour: number, idleCpuSeconds: number, busyCpuSeconds: number): R
   labels: mantidLabels,
   busyCpuSeconds,
   idleCpuSeconds,
+  ...noResources,
 });
 
 /**
@@ -86,7 +98,7 @@ function failedWith(reason: RegExp) {
 }
 
 describe('createPrometheusSource', () => {
-  it('answers every hour from the recorded idle and busy queries: two requests, as recorded', async () => {
+  it('answers every hour from the recorded idle and busy queries, and one query per resource', async () => {
     const { source, requests } = sourceWith(labPrometheus());
 
     const hours = await source.fetchHours(at(0), at(8));
@@ -102,9 +114,10 @@ describe('createPrometheusSource', () => {
       expect.arrayContaining([
         expect.objectContaining({ ...sent, query: LAB_QUERIES.idle }),
         expect.objectContaining({ ...sent, query: LAB_QUERIES.busy }),
+        ...Object.values(RESOURCE_QUERIES).map((query) => expect.objectContaining({ ...sent, query })),
       ]),
     );
-    expect(requests).toHaveLength(2);
+    expect(requests).toHaveLength(7);
   });
 
   it('gives the same hours whatever the chunk size', async () => {
@@ -115,16 +128,13 @@ describe('createPrometheusSource', () => {
     expect([...hours]).toEqual(LAB_HOURS);
     const ranges = requests.map(({ start, end }) => [start, end]).sort(([a], [b]) => a - b);
     expect(ranges).toEqual([
-      [1758416400, 1758423600],
-      [1758416400, 1758423600],
-      [1758427200, 1758434400],
-      [1758427200, 1758434400],
-      [1758438000, 1758441600],
-      [1758438000, 1758441600],
+      ...Array(7).fill([1758416400, 1758423600]),
+      ...Array(7).fill([1758427200, 1758434400]),
+      ...Array(7).fill([1758438000, 1758441600]),
     ]);
   });
 
-  it('splits 30 days into ceil(720 / 168) = 5 chunks of two requests, at most two chunks at a time', async () => {
+  it('splits 30 days into ceil(720 / 168) = 5 chunks of seven requests, at most four at a time', async () => {
     let inFlight = 0;
     let mostInFlight = 0;
     const { source, requests } = sourceWith(async () => {
@@ -140,7 +150,7 @@ describe('createPrometheusSource', () => {
     expect(hours.size).toBe(720);
     expect([...hours.keys()]).toEqual(Array.from({ length: 720 }, (_, i) => from + i * HOUR));
     expect([...hours.values()].every((hour) => hour.status === 'ok' && hour.rows.length === 0)).toBe(true);
-    expect(requests).toHaveLength(10);
+    expect(requests).toHaveLength(35);
     expect(mostInFlight).toBe(4);
     const chunkStarts = [...new Set(requests.map((r) => r.start))].sort((a, b) => a - b);
     const first = from / 1000 + 3600;
@@ -172,7 +182,9 @@ describe('createPrometheusSource', () => {
     const [first] = busy.data.result;
     first.metric = Object.fromEntries(Object.entries(first.metric as Record<string, string>).reverse());
     const { source } = sourceWith((request) =>
-      request.query === LAB_QUERIES.busy ? Response.json(busy) : new Response(recorded('idle.json')),
+      request.query === LAB_QUERIES.busy
+        ? Response.json(busy)
+        : new Response(recorded(request.query === LAB_QUERIES.idle ? 'idle.json' : 'empty.json')),
     );
     const hours = await source.fetchHours(at(0), at(8));
     expect([...hours]).toEqual(LAB_HOURS);
@@ -207,18 +219,20 @@ describe('createPrometheusSource', () => {
       metric: { instance },
       values: [[1758416400, value]],
     });
-    const { source } = sourceWith(() =>
+    const { source } = sourceWith((request) =>
       Response.json({
         status: 'success',
         data: {
           resultType: 'matrix',
-          result: [
-            series('a:1', '-5'),
-            series('b:1', '+Inf'),
-            series('c:1', '1'),
-            series('d:1', ''),
-            series('e:1', 'x'),
-          ],
+          result: isCpuSecondsQuery(request.query)
+            ? [
+                series('a:1', '-5'),
+                series('b:1', '+Inf'),
+                series('c:1', '1'),
+                series('d:1', ''),
+                series('e:1', 'x'),
+              ]
+            : [],
         },
       }),
     );
@@ -229,6 +243,62 @@ describe('createPrometheusSource', () => {
         'Prometheus answered a bad value: idle CPU seconds "-5" for {instance="a:1"}; ' +
         'idle CPU seconds "+Inf" for {instance="b:1"}; idle CPU seconds "" for {instance="d:1"} and 5 more',
     });
+  });
+
+  it('joins the resources to the CPU rows of the same labels: time up from the CPUs, byte-hours over it', async () => {
+    const point = (metric: Record<string, string>, value: string) => ({
+      metric,
+      values: [[at(1) / 1000, value]],
+    });
+    const ghost = { ...aliceLabels, instance: '10.0.0.99:9100' };
+    const answers: Record<string, Array<ReturnType<typeof point>>> = {
+      // Alice's 2 CPUs ran 45 minutes of the hour: 5400 CPU-seconds.
+      [LAB_QUERIES.idle]: [point(aliceLabels, '5000')],
+      [LAB_QUERIES.busy]: [point(aliceLabels, '400')],
+      [RESOURCE_QUERIES.cpus]: [point(aliceLabels, '2'), point(ghost, '4')],
+      [RESOURCE_QUERIES.memory]: [point(aliceLabels, '4000000000'), point(ghost, '1')],
+      [RESOURCE_QUERIES.disk]: [point(aliceLabels, '2e11')],
+      [RESOURCE_QUERIES.receive]: [point(aliceLabels, '123456')],
+      [RESOURCE_QUERIES.transmit]: [point(aliceLabels, '654321')],
+    };
+    const { source } = sourceWith((request) =>
+      Response.json({ status: 'success', data: { resultType: 'matrix', result: answers[request.query] } }),
+    );
+    const hours = await source.fetchHours(at(0), at(1));
+    expect(hours.get(at(0))).toEqual({
+      status: 'ok',
+      rows: [
+        {
+          hour: at(0),
+          instance: '10.0.0.1:9100',
+          labels: aliceLabels,
+          idleCpuSeconds: 5000,
+          busyCpuSeconds: 400,
+          upHours: 0.75,
+          memoryByteHours: 3e9,
+          diskByteHours: 1.5e11,
+          networkReceiveBytes: 123456,
+          networkTransmitBytes: 654321,
+        },
+      ],
+    });
+  });
+
+  it('fails an hour whose resource series answered a value that is no measurement', async () => {
+    const { source } = sourceWith((request) =>
+      Response.json({
+        status: 'success',
+        data: {
+          resultType: 'matrix',
+          result:
+            request.query === RESOURCE_QUERIES.memory
+              ? [{ metric: aliceLabels, values: [[at(1) / 1000, 'NaN']] }]
+              : [],
+        },
+      }),
+    );
+    const hours = await source.fetchHours(at(0), at(1));
+    expect(hours.get(at(0))).toEqual(failedWith(/^Prometheus answered a bad value: memory bytes "NaN" for/));
   });
 
   it('fails the chunk when Prometheus answers points outside the hours asked', async () => {
@@ -307,7 +377,9 @@ describe('createPrometheusSource', () => {
       { status: 'failed', error: reason },
       { status: 'failed', error: reason },
     ]);
-    expect(requests).toHaveLength(2);
+    // Each query asked once, none again; those not yet sent when the first failed are never sent.
+    expect(new Set(requests.map((request) => request.query)).size).toBe(requests.length);
+    expect(requests).toHaveLength(4);
   });
 
   it('fails the hours when Prometheus answers a vector (a recorded instant query)', async () => {
