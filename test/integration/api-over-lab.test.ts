@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { main } from '../../src/cli';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
-import { zeroFigures, type Figures } from '../../src/domain/figures';
-import { CPU_NAMES } from '../../src/domain/metrics';
+import { FIGURE_FIELDS, zeroFigures, type Figures } from '../../src/domain/figures';
+import { CPU_NAMES, RESOURCE_NAMES } from '../../src/domain/metrics';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import { DAY_MS, HOUR_MS, periodStart } from '../../src/domain/time';
 import { machineKey } from '../../src/domain/machine-key';
@@ -35,8 +35,12 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres';
 const G_PER_KWH = 250;
 const ENERGY = {
   default: { busyWattsPerCore: 12, idleWattsPerCore: 1 },
-  machines: { 'Artemis (Matlab)': { busyWattsPerCore: 20 } },
+  machines: {
+    'Artemis (Matlab)': { busyWattsPerCore: 20, embodied: { kgCo2eq: 1400, share: 0.5 } },
+    'Octopus (GPU)': { embodied: { kgCo2eq: 3000, lifespanYears: 5 } },
+  },
   pue: 1.2,
+  memoryKwhPerGbHour: 0.0005,
 };
 
 const at = (iso: string): number => Date.parse(iso);
@@ -57,20 +61,26 @@ const DAY_TOLERANCE = 0.01;
 const HOUR_TOLERANCE = 0.02;
 
 const FIGURES = `busyCpuSeconds idleCpuSeconds busyKwh idleKwh busyGco2eq idleGco2eq totalKwh totalGco2eq`;
+const RESOURCES = `upHours memoryByteHours memoryBytesAvg diskByteHours diskBytesAvg networkReceiveBytes
+  networkTransmitBytes memoryKwh storageKwh networkKwh memoryGco2eq storageGco2eq networkGco2eq operationalKwh
+  operationalGco2eq embodiedGco2eq`;
 const SERIES = `id level key granularity from to
-  buckets { start end status failedHours usage { ${FIGURES} } byMachine { machineName machineKey usage { ${FIGURES} } } }
-  total { ${FIGURES} }`;
+  buckets { start end status failedHours usage { ${FIGURES} } resources { ${RESOURCES} }
+    byMachine { machineName machineKey usage { ${FIGURES} } } }
+  total { ${FIGURES} } resourcesTotal { ${RESOURCES} }`;
 
 interface ApiFigures extends Figures {
   totalKwh: number;
   totalGco2eq: number;
 }
+type ApiResources = Record<string, number>;
 interface ApiBucket {
   start: string;
   end: string;
   status: 'OK' | 'PARTIAL' | 'FAILED' | 'MISSING';
   failedHours: number;
   usage: ApiFigures | null;
+  resources: ApiResources | null;
   byMachine: Array<{ machineName: string; machineKey: string; usage: ApiFigures }>;
 }
 interface ApiSeries {
@@ -82,6 +92,7 @@ interface ApiSeries {
   to: string;
   buckets: ApiBucket[];
   total: ApiFigures;
+  resourcesTotal: ApiResources;
 }
 interface GraphQLAnswer<T> {
   data?: T | null;
@@ -174,10 +185,10 @@ function expectedSum(level: Level, key: string, from: number, to: number) {
   const byMachine: Record<string, Figures> = {};
   for (const [hour, breakdown] of expected[level].get(key) ?? []) {
     if (hour < from || hour >= to) continue;
-    for (const field of CPU_NAMES) all[field] += breakdown.all[field];
+    for (const field of FIGURE_FIELDS) all[field] += breakdown.all[field];
     for (const [machine, figures] of Object.entries(breakdown.byMachine)) {
       const into = (byMachine[machine] ??= zeros());
-      for (const field of CPU_NAMES) into[field] += figures[field];
+      for (const field of FIGURE_FIELDS) into[field] += figures[field];
     }
   }
   return { all, byMachine };
@@ -186,6 +197,9 @@ function expectedSum(level: Level, key: string, from: number, to: number) {
 function zeros(): Figures {
   return zeroFigures();
 }
+
+/** The API's usage where an ok hour had none: the seed's six and their totals, all 0. */
+const NO_USAGE = { ...Object.fromEntries(CPU_NAMES.map((name) => [name, 0])), totalKwh: 0, totalGco2eq: 0 };
 
 function near(actual: number, want: number, tolerance: number): boolean {
   return Math.abs(actual - want) <= Math.abs(want) * tolerance + 1e-9;
@@ -200,7 +214,7 @@ function expectFigures(
 ) {
   if (!actual) throw new Error(`${what}: no usage, expected ${JSON.stringify(want)}`);
   const wanted: Record<string, number> = {
-    ...want,
+    ...Object.fromEntries(CPU_NAMES.map((name) => [name, want[name]])),
     totalKwh: want.busyKwh + want.idleKwh,
     totalGco2eq: want.busyGco2eq + want.idleGco2eq,
   };
@@ -208,6 +222,31 @@ function expectFigures(
     .filter(([field, value]) => !near(actual[field as keyof ApiFigures], value, tolerance))
     .map(([field, value]) => `${field}: got ${actual[field as keyof ApiFigures]}, expected ${value}`);
   if (wrong.length > 0) throw new Error(`${what}, ± ${tolerance * 100} %:\n  ${wrong.join('\n  ')}`);
+}
+
+/** The API's resources (contract section 8) against the generator's figures: each, the averages, the sums. */
+function expectResources(
+  actual: ApiResources | null | undefined,
+  want: Figures,
+  tolerance: number,
+  what: string,
+) {
+  if (!actual) throw new Error(`${what}: no resources, expected ${JSON.stringify(want)}`);
+  const operationalKwh = want.busyKwh + want.idleKwh + want.memoryKwh + want.storageKwh + want.networkKwh;
+  const operationalGco2eq =
+    want.busyGco2eq + want.idleGco2eq + want.memoryGco2eq + want.storageGco2eq + want.networkGco2eq;
+  const wanted: Record<string, number> = {
+    ...Object.fromEntries(RESOURCE_NAMES.map((name) => [name, want[name]])),
+    memoryBytesAvg: want.upHours === 0 ? 0 : want.memoryByteHours / want.upHours,
+    diskBytesAvg: want.upHours === 0 ? 0 : want.diskByteHours / want.upHours,
+    operationalKwh,
+    operationalGco2eq,
+  };
+  const wrong = Object.entries(wanted)
+    .filter(([field, value]) => !near(actual[field], value, tolerance))
+    .map(([field, value]) => `${field}: got ${actual[field]}, expected ${value}`);
+  if (wrong.length > 0)
+    throw new Error(`${what} resources, ± ${tolerance * 100} %:\n  ${wrong.join('\n  ')}`);
 }
 
 /** A bucket's usage and byMachine against the generator's sum over [from, to). */
@@ -222,6 +261,7 @@ function expectBucketUsage(
   const where = `${level} ${key} ${bucket.start}`;
   const want = expectedSum(level, key, from, to);
   expectFigures(bucket.usage, want.all, tol, where);
+  expectResources(bucket.resources, want.all, tol, where);
   // The generator splits by the day entry's machine key; the API names each machine type as the
   // MACHINE level keys it, so the name works there as a key.
   expect({ where, machines: bucket.byMachine.map((m) => m.machineKey).sort() }).toEqual({
@@ -241,7 +281,7 @@ function expectBucketUsage(
 
 /** Sums figures field by field. */
 function addUp(all: Array<ApiFigures | null>): ApiFigures {
-  const sum = { ...zeros(), totalKwh: 0, totalGco2eq: 0 };
+  const sum = { ...NO_USAGE } as ApiFigures;
   for (const figures of all) {
     if (!figures) continue;
     for (const field of Object.keys(sum) as Array<keyof ApiFigures>) sum[field] += figures[field];
@@ -476,7 +516,7 @@ describe.each(STORE_KINDS)('over the %s store', (kind) => {
         OUTAGE_FROM,
         HOUR_TOLERANCE,
       );
-      expect(hours.buckets[2].usage).toEqual({ ...zeros(), totalKwh: 0, totalGco2eq: 0 });
+      expect(hours.buckets[2].usage).toEqual(NO_USAGE);
 
       const days = await series(level, key, 'DAY', at('2025-09-23T00:00:00Z'), OUTAGE_TO);
       const [partial, failed] = days.buckets;
@@ -499,12 +539,12 @@ describe.each(STORE_KINDS)('over the %s store', (kind) => {
       // A range wholly inside the outage: the clipped bucket counts its 6 hours, all failed.
       const inside = await series(level, key, 'DAY', at('2025-09-24T06:00:00Z'), at('2025-09-24T12:00:00Z'));
       expect(inside.buckets.map((b) => [b.status, b.failedHours, b.usage])).toEqual([['FAILED', 6, null]]);
-      expect(inside.total).toEqual({ ...zeros(), totalKwh: 0, totalGco2eq: 0 });
+      expect(inside.total).toEqual(NO_USAGE);
     });
 
     it('a range never ingested is MISSING, with null usage and a zero total, at every granularity', async () => {
       const key = busiestKey('PROJECT');
-      const noFigures = { ...zeros(), totalKwh: 0, totalGco2eq: 0 };
+      const noFigures = NO_USAGE;
       for (const [granularity, from, to, buckets] of [
         ['YEAR', at('2024-01-01T00:00:00Z'), at('2025-01-01T00:00:00Z'), 1],
         ['MONTH', at('2025-08-01T00:00:00Z'), at('2025-09-01T00:00:00Z'), 1],
@@ -538,7 +578,7 @@ describe.each(STORE_KINDS)('over the %s store', (kind) => {
           ['MISSING', 0, null, []],
           ['MISSING', 0, null, []],
         ]);
-        expect(answer.total).toEqual({ ...zeros(), totalKwh: 0, totalGco2eq: 0 });
+        expect(answer.total).toEqual(NO_USAGE);
       }
     });
 

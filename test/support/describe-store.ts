@@ -305,9 +305,7 @@ export function describeStore(
       });
       const first = day('2025-09-21', 3);
       const second = day('2025-09-22', 5);
-      await store.applyBatch(
-        batch([okHour('2025-09-21T05:00Z'), okHour('2025-09-22T05:00Z')], [first, second]),
-      );
+      await apply(store, batch([okHour('2025-09-21T05:00Z'), okHour('2025-09-22T05:00Z')], [first, second]));
       expect(await store.readDays('INSTANCE', '2025-09-21', ['vm-1:9100'])).toEqual([first]);
       const [month] = await store.readMonths('INSTANCE', '2025-09', ['vm-1:9100']);
       expect(month?.totals).toEqual({ all: allFigures(8), byMachine: { SMALL: allFigures(8) } });

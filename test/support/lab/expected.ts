@@ -5,6 +5,7 @@ import { machineKey } from '../../../src/domain/machine-key';
 import { floorHour, HOUR_MS } from '../../../src/domain/time';
 import type { AttributedInstanceHour } from '../../../src/domain/usage';
 import { cpuSeconds, MODES, observedSpan, scrapes, type FleetSpec, type VmSpec } from './fleet';
+import { expectedResources, isEdgeHour } from './resources';
 
 /**
  * The answers the service must reach, computed from the fleet's rates and never from Prometheus.
@@ -28,6 +29,8 @@ import { cpuSeconds, MODES, observedSpan, scrapes, type FleetSpec, type VmSpec }
 export interface ExpectedInstanceHour extends AttributedInstanceHour {
   /** The fleet's name for the VM (two VMs can share an `instance`). */
   vm: string;
+  /** A boot, stop, scrape gap, mount or counter reset inside the hour (see resources.ts). */
+  edge: boolean;
 }
 
 /** Host per contract section 1: the `host` label, else the `instance` label without its port. */
@@ -94,11 +97,8 @@ export function expectedInstanceHours(spec: FleetSpec): ExpectedInstanceHour[] {
         experiment: record?.experiment ?? UNKNOWN,
         busyCpuSeconds,
         idleCpuSeconds,
-        upHours: 0,
-        memoryByteHours: 0,
-        diskByteHours: 0,
-        networkReceiveBytes: 0,
-        networkTransmitBytes: 0,
+        ...expectedResources(spec, vm, hour),
+        edge: isEdgeHour(spec, vm, hour),
       });
     }
   }
@@ -123,9 +123,11 @@ function add(into: Figures, figures: Figures): void {
 }
 
 /**
- * Sums per level, key and hour of the six figures (contract section 2): kWh = CPU-seconds × watts
- * per core × PUE / 3.6e6 (W·s per kWh), gCO2eq = kWh × `gPerKwh`. The MACHINE level is keyed by
- * the machine type as labelled; breakdowns are keyed by `machineKey`.
+ * Sums per level, key and hour of every figure. CPU (contract section 2): kWh = CPU-seconds × watts
+ * per core × PUE / 3.6e6 (W·s per kWh). Resources (section 8): memory kWh = byte-hours / 1e9 ×
+ * kWh per GB-hour, storage = byte-hours / 1e12 × kWh per TB-hour, network = bytes / 1e9 × kWh per
+ * GB, each × PUE; embodied = kgCO2eq × 1000 × share × upHours / (lifespan × 8760). gCO2eq = kWh ×
+ * `gPerKwh`. The MACHINE level is keyed by the machine type as labelled; breakdowns by `machineKey`.
  */
 export function expectedByLevel(
   hours: readonly AttributedInstanceHour[],
@@ -139,14 +141,32 @@ export function expectedByLevel(
     const idleWatts = machine?.idleWattsPerCore ?? energy.default.idleWattsPerCore;
     const busyKwh = (row.busyCpuSeconds * busyWatts * energy.pue) / 3_600_000;
     const idleKwh = (row.idleCpuSeconds * idleWatts * energy.pue) / 3_600_000;
+    const memoryKwh = (row.memoryByteHours / 1e9) * energy.memoryKwhPerGbHour * energy.pue;
+    const storageKwh = (row.diskByteHours / 1e12) * energy.storageKwhPerTbHour * energy.pue;
+    const networkKwh =
+      ((row.networkReceiveBytes + row.networkTransmitBytes) / 1e9) * energy.networkKwhPerGb * energy.pue;
+    const embodied = machine?.embodied;
     const figures: Figures = {
-      ...zeroFigures(),
       busyCpuSeconds: row.busyCpuSeconds,
       idleCpuSeconds: row.idleCpuSeconds,
       busyKwh,
       idleKwh,
       busyGco2eq: busyKwh * gPerKwh,
       idleGco2eq: idleKwh * gPerKwh,
+      upHours: row.upHours,
+      memoryByteHours: row.memoryByteHours,
+      diskByteHours: row.diskByteHours,
+      networkReceiveBytes: row.networkReceiveBytes,
+      networkTransmitBytes: row.networkTransmitBytes,
+      memoryKwh,
+      storageKwh,
+      networkKwh,
+      memoryGco2eq: memoryKwh * gPerKwh,
+      storageGco2eq: storageKwh * gPerKwh,
+      networkGco2eq: networkKwh * gPerKwh,
+      embodiedGco2eq: embodied
+        ? (embodied.kgCo2eq * 1000 * embodied.share * row.upHours) / (embodied.lifespanYears * 8760)
+        : 0,
     };
     for (const level of LEVELS) {
       const byHour = byLevel[level].get(KEY_OF[level](row)) ?? new Map<number, Breakdown>();

@@ -54,6 +54,13 @@ export interface VmSpec {
   runs: Run[];
   /** Scrapes missing while the VM runs: timestamps in [fromMs, toMs). */
   scrapeGaps: Array<{ fromMs: number; toMs: number }>;
+  /** Events of the resource series (see resources.ts); every VM has memory, filesystems and network. */
+  resourceEvents?: {
+    /** A filesystem (`/data`, xfs) mounted at this scrape time. */
+    filesystemAddedMs?: number;
+    /** `eth0`'s counters restart from 0 at this instant (between scrapes), the VM running on. */
+    interfaceResetMs?: number;
+  };
 }
 
 /** A workspace registry record (contract section 1), times as epoch ms. */
@@ -80,7 +87,7 @@ export interface FleetSpec {
 }
 
 /** FNV-1a: a stable 32-bit seed from a string key. */
-function hash32(text: string): number {
+export function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
@@ -183,6 +190,8 @@ const at = (iso: string): number => Date.parse(iso);
  * - `no-host-label`: no `host` label, so its host is `host-172-16-104-41`.
  * - `unregistered`: no registry record (user and experiment "unknown").
  * - `scrape-gap`'s record has `experiment: null`; `steady-matlab`'s host has an older record too.
+ * - `steady-matlab` mounts a filesystem (`/data`) at 2025-09-21T12:20; `unregistered`'s `eth0`
+ *   counters reset at 2025-09-21T14:23:30 (a driver reload: the VM runs on).
  * Loads run from mostly idle (`no-host-label`) to mostly busy (`deleted-mid-day`, often 100 %).
  */
 export function defaultFleet(): FleetSpec {
@@ -214,6 +223,7 @@ export function defaultFleet(): FleetSpec {
         cpus: 4,
         load: seeded(0.35, 0.25, 0.2),
         runs: running('2025-09-12T08:03:17Z'),
+        resourceEvents: { filesystemAddedMs: at('2025-09-21T12:20:00Z') },
       }),
       vm({
         name: 'reboot',
@@ -298,6 +308,7 @@ export function defaultFleet(): FleetSpec {
         cpus: 2,
         load: seeded(0.3, 0.3, 0.3),
         runs: running('2025-09-16T00:05:09Z'),
+        resourceEvents: { interfaceResetMs: at('2025-09-21T14:23:30Z') },
       }),
     ],
     registry: [

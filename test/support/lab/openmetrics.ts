@@ -1,6 +1,17 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { cpuSeconds, MODES, scrapes, type FleetSpec, type Run, type VmSpec } from './fleet';
+import {
+  counterStartMs,
+  DEVICES,
+  filesystemsOf,
+  filesystemUsed,
+  memoryInUse,
+  memTotalBytes,
+  networkBytes,
+  type Device,
+  type Direction,
+} from './resources';
 
 /**
  * The fleet as OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`.
@@ -58,7 +69,114 @@ function scrapeCursor(spec: FleetSpec, vm: VmSpec) {
   };
 }
 
-/** Writes the fleet's `node_cpu_seconds_total` and `node_boot_time_seconds`; returns the samples written. */
+type Writer = ReturnType<typeof chunkedWriter>;
+
+/** One series of a family: its sample line's prefix, and its value at a scrape of a run (none: not exposed). */
+interface ResourceSeries {
+  prefix: string;
+  value(timeMs: number, run: Run): number | undefined;
+}
+
+/** A family written whole, in time order (see above); returns the samples written. */
+async function writeFamily(
+  spec: FleetSpec,
+  out: Writer,
+  header: { name: string; type: 'gauge' | 'counter'; help: string },
+  seriesOf: (vm: VmSpec) => ResourceSeries[],
+): Promise<number> {
+  await out.write(`# HELP ${header.name} ${header.help}\n# TYPE ${header.name} ${header.type}\n`);
+  const family = spec.vms.map((vm) => ({ scrapedRunAt: scrapeCursor(spec, vm), series: seriesOf(vm) }));
+  let samples = 0;
+  for (let timeMs = spec.dataFromMs; timeMs <= spec.dataToMs; timeMs += spec.scrapeIntervalMs) {
+    let lines = '';
+    for (const { scrapedRunAt, series } of family) {
+      const run = scrapedRunAt(timeMs);
+      if (!run) continue;
+      for (const { prefix, value } of series) {
+        const v = value(timeMs, run);
+        if (v === undefined) continue;
+        lines += `${prefix}${v} ${timeMs / 1000}\n`;
+        samples++;
+      }
+    }
+    await out.write(lines);
+  }
+  return samples;
+}
+
+/**
+ * A network counter read at each scrape: the bytes since its last start (boot, or a reset of the
+ * device), added up scrape by scrape rather than integrated from boot every time.
+ */
+function counterReading(spec: FleetSpec, vm: VmSpec, device: Device, direction: Direction) {
+  let last: { startMs: number; timeMs: number; bytes: number } | undefined;
+  return (timeMs: number, run: Run): number => {
+    const startMs = counterStartMs(vm, run, device, timeMs);
+    const sinceMs = last?.startMs === startMs ? last.timeMs : startMs;
+    const bytes =
+      (last?.startMs === startMs ? last.bytes : 0) +
+      networkBytes(spec, vm, device, direction, sinceMs, timeMs);
+    last = { startMs, timeMs, bytes };
+    return bytes;
+  };
+}
+
+/** Memory, filesystems and network (resources.ts): node_exporter's names, labels and types. */
+async function writeResourceFamilies(spec: FleetSpec, out: Writer): Promise<number> {
+  const segment = (timeMs: number) => Math.floor(timeMs / spec.segmentMs);
+  const gauge = (name: string, help: string) => ({ name, type: 'gauge' as const, help });
+  let samples = 0;
+  samples += await writeFamily(
+    spec,
+    out,
+    gauge('node_memory_MemTotal_bytes', 'Memory information field MemTotal_bytes.'),
+    (vm) => [{ prefix: `node_memory_MemTotal_bytes{${targetLabels(vm)}} `, value: () => memTotalBytes(vm) }],
+  );
+  samples += await writeFamily(
+    spec,
+    out,
+    gauge('node_memory_MemAvailable_bytes', 'Memory information field MemAvailable_bytes.'),
+    (vm) => [
+      {
+        prefix: `node_memory_MemAvailable_bytes{${targetLabels(vm)}} `,
+        value: (t) => memTotalBytes(vm) - memoryInUse(spec, vm, segment(t)),
+      },
+    ],
+  );
+  for (const [name, reading] of [
+    ['node_filesystem_size_bytes', 'size'],
+    ['node_filesystem_avail_bytes', 'avail'],
+  ] as const) {
+    samples += await writeFamily(spec, out, gauge(name, 'Filesystem size or free space in bytes.'), (vm) =>
+      filesystemsOf(vm).map((fs) => ({
+        prefix: `${name}{${targetLabels(vm)},device="${fs.device}",fstype="${fs.fstype}",mountpoint="${fs.mountpoint}"} `,
+        value: (t: number) =>
+          fs.fromMs !== undefined && t < fs.fromMs
+            ? undefined
+            : reading === 'size'
+              ? fs.sizeBytes
+              : fs.sizeBytes - filesystemUsed(spec, vm, fs, segment(t)),
+      })),
+    );
+  }
+  for (const direction of ['receive', 'transmit'] as const satisfies readonly Direction[]) {
+    const family = `node_network_${direction}_bytes`;
+    const header = {
+      name: family,
+      type: 'counter' as const,
+      help: `Network device statistic ${direction}_bytes.`,
+    };
+    samples += await writeFamily(spec, out, header, (vm) =>
+      DEVICES.map((device) => ({
+        prefix: `${family}_total{${targetLabels(vm)},device="${device}"} `,
+        value: counterReading(spec, vm, device, direction),
+      })),
+    );
+  }
+  return samples;
+}
+
+/** Writes the fleet's `node_cpu_seconds_total`, `node_boot_time_seconds` and resource series; returns the samples written. */
 export async function writeOpenMetrics(spec: FleetSpec, file: string): Promise<number> {
   const out = chunkedWriter(file);
   const times: number[] = [];
@@ -118,6 +236,8 @@ export async function writeOpenMetrics(spec: FleetSpec, file: string): Promise<n
     }
     await out.write(lines);
   }
+
+  samples += await writeResourceFamilies(spec, out);
 
   await out.write('# EOF\n');
   await out.close();
