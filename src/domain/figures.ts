@@ -6,23 +6,34 @@ export type Figures = Record<MetricName, number>;
 /** Every figure's name, from the catalogue: the seed's six first, then the resources. */
 export const FIGURE_FIELDS: readonly MetricName[] = METRIC_NAMES;
 
-export function zeroFigures(): Figures {
-  const figures = {} as Figures;
-  for (const field of FIGURE_FIELDS) figures[field] = 0;
-  return figures;
-}
+/*
+ * The three functions below run for every figure set of an ingestion or a year's read: they are
+ * compiled once from the catalogue's names as straight-line code (one object shape, no loop over
+ * keys), which keeps them as fast as the hand-written six-field versions they replace. The names
+ * are identifiers from the catalogue, never input.
+ */
+const fields = FIGURE_FIELDS.map((field) => {
+  if (!/^[a-zA-Z]\w*$/.test(field)) throw new Error(`figure name ${field} is not an identifier`);
+  return field;
+});
+
+export const zeroFigures = new Function(
+  `return { ${fields.map((field) => `${field}: 0`).join(', ')} };`,
+) as () => Figures;
 
 /** The same figures (compared as numbers: 0 and -0 alike, NaN never). */
-export function sameFigures(a: Figures, b: Figures): boolean {
-  for (const field of FIGURE_FIELDS) if (a[field] !== b[field]) return false;
-  return true;
-}
+export const sameFigures = new Function(
+  'a',
+  'b',
+  `return ${fields.map((field) => `a.${field} === b.${field}`).join(' && ')};`,
+) as (a: Figures, b: Figures) => boolean;
 
 /** Adds `b` into `a` in place and returns `a`: callers sum thousands of buckets, so no copies. */
-export function addInto(a: Figures, b: Figures): Figures {
-  for (const field of FIGURE_FIELDS) a[field] += b[field];
-  return a;
-}
+export const addInto = new Function(
+  'a',
+  'b',
+  `${fields.map((field) => `a.${field} += b.${field};`).join(' ')} return a;`,
+) as (a: Figures, b: Figures) => Figures;
 
 export function sumFigures(all: Iterable<Figures>): Figures {
   const total = zeroFigures();
