@@ -1,6 +1,6 @@
 import { graphql, type GraphQLSchema } from 'graphql';
 import { systemClock } from './domain/clock';
-import { FIGURE_FIELDS } from './domain/figures';
+import { CPU_NAMES, RESOURCE_VIEW_FIELDS } from './domain/metrics';
 import type { Logger } from './log';
 import { createRequestContext } from './schema';
 import type { Store } from './store/store';
@@ -16,16 +16,20 @@ export interface ExportRequest {
   granularity: string;
 }
 
-/** The stored six, then the two sums the schema adds: every figure set's columns. */
-const FIGURES = [...FIGURE_FIELDS, 'totalKwh', 'totalGco2eq'] as const;
+/** The seed's six, then the two sums the schema adds: every figure set's columns. */
+const FIGURES = [...CPU_NAMES, 'totalKwh', 'totalGco2eq'] as const;
+/** The resources beside them (contract section 8), as the schema names them. */
+const RESOURCES = RESOURCE_VIEW_FIELDS;
 
 const EXPORT_QUERY = `query Export($level: UsageLevel!, $key: String!, $from: DateTime!, $to: DateTime!, $granularity: Granularity!) {
   usageSeries(level: $level, key: $key, from: $from, to: $to, granularity: $granularity) {
     level key granularity from to
     total { ${FIGURES.join(' ')} }
+    resourcesTotal { ${RESOURCES.join(' ')} }
     buckets {
       start end status failedHours
       usage { ${FIGURES.join(' ')} }
+      resources { ${RESOURCES.join(' ')} }
       byMachine { machineName usage { ${FIGURES.join(' ')} } }
     }
   }
@@ -40,12 +44,14 @@ interface ExportedSeries {
   from: string;
   to: string;
   total: FigureRow;
+  resourcesTotal: Record<string, number>;
   buckets: Array<{
     start: string;
     end: string;
     status: string;
     failedHours: number;
     usage: FigureRow | null;
+    resources: Record<string, number> | null;
     byMachine: Array<{ machineName: string; usage: FigureRow }>;
   }>;
 }
@@ -88,10 +94,13 @@ export async function exportSeries(
  * spreadsheet never mistakes a failed or missing bucket for zero usage.
  */
 function toCsv(series: ExportedSeries): string {
-  const header = ['level', 'key', 'start', 'end', 'status', 'failedHours', ...FIGURES];
+  const header = ['level', 'key', 'start', 'end', 'status', 'failedHours', ...FIGURES, ...RESOURCES];
   const lines = [header.join(',')];
   for (const bucket of series.buckets) {
     const figures = FIGURES.map((name) => (bucket.usage === null ? '' : String(bucket.usage[name])));
+    const resources = RESOURCES.map((name) =>
+      bucket.resources === null ? '' : String(bucket.resources[name]),
+    );
     lines.push(
       [
         series.level,
@@ -101,6 +110,7 @@ function toCsv(series: ExportedSeries): string {
         bucket.status,
         bucket.failedHours,
         ...figures,
+        ...resources,
       ].join(','),
     );
   }

@@ -95,6 +95,33 @@ function busyShare(index: number, hour: number): number {
   return Math.min(0.98, base * (0.6 + 0.8 * noise(index, Math.floor(hour / HOUR_MS))));
 }
 
+const GIB = 2 ** 30;
+
+/**
+ * Embodied carbon of the demo's machine types, unless the config gives its own: made-up but of the
+ * order of a server's (a tonne or two over four years), shared among the instances a host holds.
+ */
+export const DEMO_EMBODIED = {
+  'Artemis (Matlab)': { embodied: { kgCo2eq: 1300, lifespanYears: 4, share: 0.125 } },
+  Excitations: { embodied: { kgCo2eq: 1300, lifespanYears: 4, share: 0.25 } },
+  'GPU Large': { embodied: { kgCo2eq: 2500, lifespanYears: 4, share: 0.5 } },
+};
+
+/**
+ * Memory and disk of a machine up the whole hour (4 GiB and 40 GB a CPU, a part in use that moves
+ * with the load), and its traffic: what node_exporter would have shown.
+ */
+function demoResources(cpus: number, index: number, hour: number) {
+  const load = busyShare(index, hour);
+  return {
+    upHours: 1,
+    memoryByteHours: Math.round(cpus * 4 * GIB * (0.25 + 0.5 * load)),
+    diskByteHours: Math.round(cpus * 40e9 * (0.3 + 0.2 * noise(index, 11))),
+    networkReceiveBytes: Math.round(2e9 * load * (0.5 + noise(index, Math.floor(hour / HOUR_MS), 1))),
+    networkTransmitBytes: Math.round(4e8 * load * (0.5 + noise(index, Math.floor(hour / HOUR_MS), 2))),
+  };
+}
+
 export function demoSource(): CpuSecondsSource {
   return {
     async fetchHours(fromHour, toHour) {
@@ -117,6 +144,7 @@ export function demoSource(): CpuSecondsSource {
             },
             busyCpuSeconds: busy,
             idleCpuSeconds: Math.round((capacity - busy) * 1000) / 1000,
+            ...demoResources(vm.cpus, index, hour),
           };
         });
         hours.set(hour, { status: 'ok', rows });

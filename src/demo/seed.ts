@@ -5,7 +5,7 @@ import { ingestRange, type IngestReport } from '../ingest/run';
 import type { Logger } from '../log';
 import { emptyRegistry } from '../plugins/workspaces/registry';
 import type { Store, StoreWriter } from '../store/store';
-import { DEMO_LABELS, demoIntensity, demoSource } from './demo-source';
+import { DEMO_EMBODIED, DEMO_LABELS, demoIntensity, demoSource } from './demo-source';
 
 async function isEmpty(store: Store): Promise<boolean> {
   for (const level of LEVELS) if ((await store.listKeys(level)).length > 0) return false;
@@ -43,7 +43,7 @@ export async function seedDemo(options: {
       registry: emptyRegistry,
       store,
       writer: options.writer,
-      energy: options.energy,
+      energy: { ...options.energy, machines: { ...DEMO_EMBODIED, ...options.energy.machines } },
       labels: DEMO_LABELS,
       stepHours: 24 * 7,
       now: () => options.now,

@@ -284,3 +284,16 @@ export const AVERAGED_METRICS = CATALOGUE.filter(
 );
 
 export type AverageName = (typeof AVERAGED_METRICS)[number]['average'];
+
+/**
+ * The fields of the API's ResourceFigures, in the contract's order: each resource figure (an
+ * averaged one followed by its average), the operational sums, and embodied carbon last.
+ */
+export const RESOURCE_VIEW_FIELDS: readonly string[] = [
+  ...CATALOGUE.flatMap((m) =>
+    m.group !== 'resources' || m.kind === 'embodied' ? [] : 'average' in m ? [m.name, m.average] : [m.name],
+  ),
+  'operationalKwh',
+  'operationalGco2eq',
+  ...CATALOGUE.filter((m) => m.kind === 'embodied').map((m) => m.name),
+];

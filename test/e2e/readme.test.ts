@@ -132,7 +132,9 @@ describe('the README', () => {
     }
     const rows = written.join('').trimEnd().split('\n');
     expect(rows[0]).toBe(
-      'level,key,start,end,status,failedHours,busyCpuSeconds,idleCpuSeconds,busyKwh,idleKwh,busyGco2eq,idleGco2eq,totalKwh,totalGco2eq',
+      'level,key,start,end,status,failedHours,busyCpuSeconds,idleCpuSeconds,busyKwh,idleKwh,busyGco2eq,idleGco2eq,totalKwh,totalGco2eq,' +
+        'upHours,memoryByteHours,memoryBytesAvg,diskByteHours,diskBytesAvg,networkReceiveBytes,networkTransmitBytes,' +
+        'memoryKwh,storageKwh,networkKwh,memoryGco2eq,storageGco2eq,networkGco2eq,operationalKwh,operationalGco2eq,embodiedGco2eq',
     );
     expect(rows).toHaveLength(1 + 31);
     expect(rows[1]).toMatch(/^PROJECT,IDAaaS,2026-10-01T00:00:00.000Z,2026-10-02T00:00:00.000Z,OK,0,\d/);
