@@ -47,7 +47,8 @@ describe('the README', () => {
       demo: true,
       clock: fixedClock(DEMO_NOW),
     });
-  });
+    // Seeding a year of the demo fleet's hours, CPU and resources, with the suite's other files running.
+  }, 300_000);
 
   afterAll(async () => {
     await service.close();
