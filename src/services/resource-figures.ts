@@ -1,4 +1,5 @@
 import type { Figures } from '../domain/figures';
+import { presented } from './precision';
 import {
   AVERAGED_METRICS,
   ENERGY_METRICS,
@@ -19,9 +20,9 @@ export type ResourceFiguresView = Record<ResourceName | AverageName, number> & {
 
 export function resourcesView(figures: Figures): ResourceFiguresView {
   const view = {} as ResourceFiguresView;
-  for (const name of RESOURCE_NAMES) view[name] = figures[name];
+  for (const name of RESOURCE_NAMES) view[name] = presented(figures[name]);
   for (const metric of AVERAGED_METRICS) {
-    view[metric.average] = figures.upHours === 0 ? 0 : figures[metric.name] / figures.upHours;
+    view[metric.average] = figures.upHours === 0 ? 0 : presented(figures[metric.name] / figures.upHours);
   }
   let kwh = 0;
   let gco2eq = 0;
@@ -29,7 +30,7 @@ export function resourcesView(figures: Figures): ResourceFiguresView {
     kwh += figures[metric.name];
     gco2eq += figures[metric.carbon];
   }
-  view.operationalKwh = kwh;
-  view.operationalGco2eq = gco2eq;
+  view.operationalKwh = presented(kwh);
+  view.operationalGco2eq = presented(gco2eq);
   return view;
 }

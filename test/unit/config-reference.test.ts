@@ -27,12 +27,11 @@ function keysOf(node: JsonSchemaNode, path = '', out = new Map<string, unknown>(
   return out;
 }
 
-/** The reference's table rows, by key: `| \`key\` | default | meaning |`. */
+/** The reference's table rows, by key: `| \`key\` | default | meaning |`; a cell writes `|` as `\|`. */
 const rows = new Map(
-  [...REFERENCE.matchAll(/^\|\s*`([^`]+)`\s*\|([^|]+)\|(.+)\|$/gm)].map(([, key, dflt, meaning]) => [
-    key,
-    { dflt: dflt.trim(), meaning: meaning.trim() },
-  ]),
+  [...REFERENCE.matchAll(/^\|\s*`([^`]+)`\s*\|((?:[^|\\]|\\.)+)\|(.+)\|$/gm)].map(
+    ([, key, dflt, meaning]) => [key, { dflt: dflt.trim().replace(/\\\|/g, '|'), meaning: meaning.trim() }],
+  ),
 );
 
 describe('docs/CONFIGURATION.md', () => {
