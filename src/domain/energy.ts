@@ -42,7 +42,7 @@ export function costInstanceHour(
   const figures = {} as Figures;
   for (const name of MEASURED_NAMES) figures[name] = hour[name];
   for (const metric of ENERGY_METRICS) {
-    const kwh = metric.kwhBeforePue(hour, machine, energy) * energy.pue;
+    const kwh = metric.kwh(hour, machine, energy);
     figures[metric.name] = kwh;
     figures[metric.carbon] = kwh * gPerKwh;
   }

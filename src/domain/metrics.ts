@@ -54,10 +54,10 @@ interface MeasuredMetric extends MetricBase {
   average?: string;
 }
 
-/** Energy worked out from measured figures, in kWh before PUE; the energy model multiplies by PUE. */
+/** Energy worked out from measured figures, in kWh, PUE included. */
 interface EnergyMetric extends MetricBase {
   kind: 'energy';
-  kwhBeforePue(measured: MeasuredFigures, machine: MachineCoefficients, energy: EnergyCoefficients): number;
+  kwh(measured: MeasuredFigures, machine: MachineCoefficients, energy: EnergyCoefficients): number;
   /** The name of the carbon figure, kWh × the hour's intensity. */
   carbon: string;
 }
@@ -160,7 +160,8 @@ const DERIVED = [
     group: 'cpu',
     carbon: 'busyGco2eq',
     description: 'busyCpuSeconds × busyWattsPerCore × PUE / 3.6e6.',
-    kwhBeforePue: (m, machine) => (m.busyCpuSeconds * machine.busyWattsPerCore) / WATT_SECONDS_PER_KWH,
+    kwh: (m, machine, energy) =>
+      (m.busyCpuSeconds * machine.busyWattsPerCore * energy.pue) / WATT_SECONDS_PER_KWH,
   },
   {
     kind: 'energy',
@@ -170,7 +171,8 @@ const DERIVED = [
     group: 'cpu',
     carbon: 'idleGco2eq',
     description: 'idleCpuSeconds × idleWattsPerCore × PUE / 3.6e6.',
-    kwhBeforePue: (m, machine) => (m.idleCpuSeconds * machine.idleWattsPerCore) / WATT_SECONDS_PER_KWH,
+    kwh: (m, machine, energy) =>
+      (m.idleCpuSeconds * machine.idleWattsPerCore * energy.pue) / WATT_SECONDS_PER_KWH,
   },
   {
     kind: 'carbon',
@@ -196,7 +198,7 @@ const DERIVED = [
     group: 'resources',
     carbon: 'memoryGco2eq',
     description: 'memoryByteHours / 1e9 × memoryKwhPerGbHour × PUE.',
-    kwhBeforePue: (m, _machine, energy) => (m.memoryByteHours / BYTES_PER_GB) * energy.memoryKwhPerGbHour,
+    kwh: (m, _machine, energy) => (m.memoryByteHours / BYTES_PER_GB) * energy.memoryKwhPerGbHour * energy.pue,
   },
   {
     kind: 'energy',
@@ -206,7 +208,7 @@ const DERIVED = [
     group: 'resources',
     carbon: 'storageGco2eq',
     description: 'diskByteHours / 1e12 × storageKwhPerTbHour × PUE.',
-    kwhBeforePue: (m, _machine, energy) => (m.diskByteHours / BYTES_PER_TB) * energy.storageKwhPerTbHour,
+    kwh: (m, _machine, energy) => (m.diskByteHours / BYTES_PER_TB) * energy.storageKwhPerTbHour * energy.pue,
   },
   {
     kind: 'energy',
@@ -216,8 +218,8 @@ const DERIVED = [
     group: 'resources',
     carbon: 'networkGco2eq',
     description: '(networkReceiveBytes + networkTransmitBytes) / 1e9 × networkKwhPerGb × PUE.',
-    kwhBeforePue: (m, _machine, energy) =>
-      ((m.networkReceiveBytes + m.networkTransmitBytes) / BYTES_PER_GB) * energy.networkKwhPerGb,
+    kwh: (m, _machine, energy) =>
+      ((m.networkReceiveBytes + m.networkTransmitBytes) / BYTES_PER_GB) * energy.networkKwhPerGb * energy.pue,
   },
   {
     kind: 'carbon',
