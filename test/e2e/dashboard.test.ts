@@ -34,6 +34,8 @@ describe('the dashboard in a real browser, against serve --demo', () => {
   let page: Page;
   let offMachine: Set<string>;
   const problems: string[] = [];
+  /** The variables of the series the page last drew for IDAaaS over 30 days. */
+  let shownVariables: Record<string, unknown> = {};
   /** The one kind of console error expected: the browser reporting the 401 it was answered. */
   let expectingUnauthenticated = false;
 
@@ -124,6 +126,7 @@ describe('the dashboard in a real browser, against serve --demo', () => {
     const series = nextOperation('DashboardSeries');
     await page.goto(`${origin}/#level=PROJECT&key=IDAaaS&range=30d`);
     const variables = await series;
+    shownVariables = variables;
     expect(variables).toMatchObject({ level: 'PROJECT', key: 'IDAaaS', granularity: 'DAY' });
     const { usageSeries } = await api<{
       usageSeries: { total: { totalKwh: number; totalGco2eq: number }; columns: { start: string[] } };
@@ -165,9 +168,48 @@ describe('the dashboard in a real browser, against serve --demo', () => {
     const csv = readFileSync((await download.path())!, 'utf8')
       .trim()
       .split('\r\n');
-    expect(csv[0]).toBe('start,status,failed_hours,busy_kwh,idle_kwh,busy_gco2eq,idle_gco2eq');
-    expect(csv).toContain(`${FAILED_DAY_ISO},FAILED,24,,,,`);
+    const parts = ['busy', 'idle', 'memory', 'storage', 'network'];
+    const header = [
+      'start',
+      'status',
+      'failed_hours',
+      ...parts.map((p) => `${p}_kwh`),
+      ...parts.map((p) => `${p}_gco2eq`),
+    ];
+    expect(csv[0]).toBe(header.join(','));
+    expect(csv).toContain(`${FAILED_DAY_ISO},FAILED,24${','.repeat(2 * parts.length)}`);
     expect(csv.filter((row) => row.includes(',OK,0,')).length).toBeGreaterThan(20);
+
+    // The resource columns are the API's own figures, bucket by bucket; a FAILED bucket has none.
+    const { usageSeries } = await api<{
+      usageSeries: {
+        buckets: Array<{ start: string; resources: Record<string, number> | null }>;
+      };
+    }>(
+      `query ($level: UsageLevel!, $key: String!, $from: DateTime!, $to: DateTime!, $granularity: Granularity!) {
+        usageSeries(level: $level, key: $key, from: $from, to: $to, granularity: $granularity) {
+          buckets { start resources { memoryKwh storageKwh networkKwh memoryGco2eq storageGco2eq networkGco2eq } } } }`,
+      shownVariables,
+    );
+    const rowsByStart = new Map(csv.slice(1).map((row) => [row.split(',')[0], row.split(',')] as const));
+    const column = (name: string) => header.indexOf(name);
+    let resourceDays = 0;
+    for (const bucket of usageSeries.buckets) {
+      const row = rowsByStart.get(bucket.start)!;
+      expect(row).toBeDefined();
+      for (const field of ['memory', 'storage', 'network']) {
+        const kwh = row[column(`${field}_kwh`)];
+        const gco2eq = row[column(`${field}_gco2eq`)];
+        if (bucket.resources === null) {
+          expect([kwh, gco2eq]).toEqual(['', '']);
+        } else {
+          expect(Number(kwh)).toBe(bucket.resources[`${field}Kwh`]);
+          expect(Number(gco2eq)).toBe(bucket.resources[`${field}Gco2eq`]);
+        }
+      }
+      if (bucket.resources !== null && bucket.resources.memoryKwh > 0) resourceDays += 1;
+    }
+    expect(resourceDays).toBeGreaterThan(20);
 
     // From the keyboard: the map starts at the newest hour; each ArrowLeft is a day back.
     const heatmap = page.locator('[data-view="heatmap"] canvas');
