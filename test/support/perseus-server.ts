@@ -4,6 +4,38 @@ import type { AddressInfo } from 'node:net';
 /** The attributes PERSEUS matches a usage report on (seed 001). */
 const MATCH = ['compute_project_id', 'resource_id', 'start', 'end', 'user', 'partition', 'priority'] as const;
 
+const isText = (value: unknown) => typeof value === 'string' && value !== '';
+const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+const isIsoTime = (value: unknown) => isText(value) && !Number.isNaN(Date.parse(value as string));
+
+/**
+ * What is wrong with a body by the seed's attribute table (PERSEUS answers 422 for it), or null:
+ * the required attributes present and typed, the optional ones typed when given.
+ */
+export function bodyProblem(body: Record<string, unknown>, projectOid: string): string | null {
+  if (body.project_oid !== projectOid) return 'project_oid: not the project of the path';
+  for (const name of ['compute_project_id', 'resource_id'] as const)
+    if (!isText(body[name])) return `${name}: a string is required`;
+  for (const name of ['start', 'end'] as const)
+    if (!isIsoTime(body[name])) return `${name}: an ISO datetime is required`;
+  if (!isNumber(body.value)) return 'value: a number is required';
+  if (body.contingent_factor !== undefined && !isNumber(body.contingent_factor))
+    return 'contingent_factor: a number';
+  for (const name of ['user', 'partition', 'priority'] as const)
+    if (body[name] !== undefined && !isText(body[name])) return `${name}: a string`;
+  const metrics = body.additional_metrics ?? [];
+  if (!Array.isArray(metrics)) return 'additional_metrics: a list';
+  for (const metric of metrics as Array<Record<string, unknown>>) {
+    if (!isText(metric.metric_id) || !isNumber(metric.value))
+      return 'additional_metrics: metric_id and value';
+    if (metric.contingent_factor !== undefined && !isNumber(metric.contingent_factor))
+      return 'additional_metrics: contingent_factor';
+  }
+  const data = body.additional_data ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'additional_data: a dict';
+  return null;
+}
+
 export interface StoredReport {
   projectOid: string;
   body: Record<string, unknown>;
@@ -24,7 +56,7 @@ export interface FakePerseus {
 
 /**
  * A stand-in for PERSEUS's `/service/UsageReporting/{project_oid}`: checks the bearer token (401
- * otherwise), and keeps one entry per match key (project_oid plus the seed's attributes), overwriting
+ * otherwise) and the body's attributes (422 otherwise), and keeps one entry per match key (project_oid plus the seed's attributes), overwriting
  * an entry that matches rather than adding one.
  */
 export async function startFakePerseus(token: string): Promise<FakePerseus> {
@@ -51,6 +83,8 @@ export async function startFakePerseus(token: string): Promise<FakePerseus> {
       if (bearer === undefined || !fake.tokens.has(bearer)) return answer(401, { detail: 'invalid token' });
       const body = JSON.parse(text) as Record<string, unknown>;
       const projectOid = decodeURIComponent(match[1]);
+      const problem = bodyProblem(body, projectOid);
+      if (problem !== null) return answer(422, { detail: problem });
       const same = (entry: StoredReport) =>
         entry.projectOid === projectOid &&
         MATCH.every((name) => (entry.body[name] ?? null) === (body[name] ?? null));

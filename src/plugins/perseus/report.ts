@@ -3,19 +3,32 @@ import type { PerseusConfig } from '../../config';
 import { DAY_MS, periodStart } from '../../domain/time';
 import { zeroFigures, type Breakdown, type Figures } from '../../domain/figures';
 
-/** One usage report as PERSEUS's `/service/UsageReporting/{project_oid}` takes it (seed 001). */
+/** An entry of `additional_metrics`: a metric PERSEUS knows no resource for (seed 001). */
+export interface AdditionalMetric {
+  metric_id: string;
+  value: number;
+  contingent_factor: number;
+}
+
+/**
+ * One usage report as PERSEUS's `/service/UsageReporting/{project_oid}` takes it (seed 001).
+ * PERSEUS's published model names the amount `value` (required); contract section 10 names the
+ * same number `usage`. Both carry it, so the body is what PERSEUS requires and what the contract
+ * names.
+ */
 export interface UsageReportBody {
   project_oid: string;
   compute_project_id: string;
   resource_id: string;
   start: string;
   end: string;
+  value: number;
   usage: number;
   contingent_factor: number;
   user?: string;
   partition?: string;
   priority?: string;
-  additional_metrics: Array<{ metric_id: string; usage: number; contingent_factor: number }>;
+  additional_metrics: AdditionalMetric[];
   additional_data: Record<string, unknown>;
 }
 
@@ -31,7 +44,10 @@ export interface UsageReport {
 
 /** The attributes PERSEUS matches an entry on (seed 001), as one string. */
 export function matchKey(
-  body: Omit<UsageReportBody, 'usage' | 'additional_metrics' | 'additional_data' | 'contingent_factor'>,
+  body: Pick<
+    UsageReportBody,
+    'project_oid' | 'compute_project_id' | 'resource_id' | 'start' | 'end' | 'user' | 'partition' | 'priority'
+  >,
 ): string {
   return JSON.stringify([
     body.project_oid,
@@ -85,22 +101,24 @@ function body(
   split: { user?: string; partition?: string },
 ): UsageReportBody {
   const start = periodStart(projectDay.day);
+  const amount = usageIn(config.unit, figures);
   return {
     project_oid: projectOid,
     compute_project_id: projectDay.project,
     resource_id: config.resource,
     start: new Date(start).toISOString(),
     end: new Date(start + DAY_MS).toISOString(),
-    usage: usageIn(config.unit, figures),
+    value: amount,
+    usage: amount,
     contingent_factor: config.contingentFactor,
     ...(split.user === undefined ? {} : { user: split.user }),
     ...(split.partition === undefined ? {} : { partition: split.partition }),
     ...(config.priority === null ? {} : { priority: config.priority }),
     // Reported for graphs only: contingent factor 0 keeps them out of the used contingent.
     additional_metrics: [
-      { metric_id: 'busy_kwh', usage: figures.busyKwh, contingent_factor: 0 },
-      { metric_id: 'idle_kwh', usage: figures.idleKwh, contingent_factor: 0 },
-      { metric_id: 'gco2eq', usage: figures.busyGco2eq + figures.idleGco2eq, contingent_factor: 0 },
+      { metric_id: 'busy_kwh', value: figures.busyKwh, contingent_factor: 0 },
+      { metric_id: 'idle_kwh', value: figures.idleKwh, contingent_factor: 0 },
+      { metric_id: 'gco2eq', value: figures.busyGco2eq + figures.idleGco2eq, contingent_factor: 0 },
     ],
     additional_data: {
       generator: 'carbonledger',

@@ -8,7 +8,7 @@ import { jsonProjectUsers } from '../../../src/store/json/project-users';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
 import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
 import { directIngestDeps, tempDirs } from '../../support/fake-ingest';
-import { startFakePerseus, type FakePerseus } from '../../support/perseus-server';
+import { bodyProblem, startFakePerseus, type FakePerseus } from '../../support/perseus-server';
 
 const TOKEN = 'secret-token-9f2c';
 const DAY = Date.parse('2025-03-10T00:00:00Z');
@@ -118,13 +118,14 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
       contingent_factor: 1,
     });
     // Two CPUs all day: 48 core-hours; P busy 3600 s and idle 3600 s an hour.
-    expect(p.usage).toBeCloseTo(48, 9);
+    expect(p.value).toBeCloseTo(48, 9);
+    expect(p.usage).toBe(p.value);
     const busyKwh = (24 * 3600 * 12) / 3.6e6;
     const idleKwh = (24 * 3600 * 1) / 3.6e6;
     expect(p.additional_metrics).toEqual([
-      { metric_id: 'busy_kwh', usage: expect.closeTo(busyKwh, 9), contingent_factor: 0 },
-      { metric_id: 'idle_kwh', usage: expect.closeTo(idleKwh, 9), contingent_factor: 0 },
-      { metric_id: 'gco2eq', usage: expect.closeTo((busyKwh + idleKwh) * 100, 6), contingent_factor: 0 },
+      { metric_id: 'busy_kwh', value: expect.closeTo(busyKwh, 9), contingent_factor: 0 },
+      { metric_id: 'idle_kwh', value: expect.closeTo(idleKwh, 9), contingent_factor: 0 },
+      { metric_id: 'gco2eq', value: expect.closeTo((busyKwh + idleKwh) * 100, 6), contingent_factor: 0 },
     ]);
     expect(p.additional_data).toMatchObject({
       generator: 'carbonledger',
@@ -142,16 +143,22 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     expect(perseus.entries).toHaveLength(2);
     const repaired = perseus.entries.find((e) => e.projectOid === 'oid-p')!.body;
     expect(repaired.additional_metrics).toEqual([
-      { metric_id: 'busy_kwh', usage: expect.closeTo((23 * 3600 * 12) / 3.6e6, 9), contingent_factor: 0 },
+      { metric_id: 'busy_kwh', value: expect.closeTo((23 * 3600 * 12) / 3.6e6, 9), contingent_factor: 0 },
       {
         metric_id: 'idle_kwh',
-        usage: expect.closeTo(((24 * 3600 + 3600) * 1) / 3.6e6, 9),
+        value: expect.closeTo(((24 * 3600 + 3600) * 1) / 3.6e6, 9),
         contingent_factor: 0,
       },
       expect.objectContaining({ metric_id: 'gco2eq' }),
     ]);
     expect(logged).not.toContain(TOKEN);
     expect(perseus.requests.every((r) => r.token === TOKEN)).toBe(true);
+    // Every body sent has the seed's attributes, as the stand-in checks: a body without them is refused.
+    for (const { projectOid, body } of perseus.entries) expect(bodyProblem(body, projectOid)).toBeNull();
+    const { value: _value, ...withoutValue } = repaired;
+    expect(bodyProblem(withoutValue, 'oid-p')).toBe('value: a number is required');
+    const renamed = { ...repaired, additional_metrics: [{ name: 'busy_kwh', value: 1 }] };
+    expect(bodyProblem(renamed, 'oid-p')).toMatch(/^additional_metrics/);
   });
 
   it('splits by machine type and in kWh, and sends zero for a split a repair took away', async () => {
@@ -183,7 +190,7 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
       ['oid-q', 'small', 'normal'],
     ]);
     const kwh = (24 * 1800 * 12 + 24 * (7200 - 1800) * 1) / 3.6e6;
-    expect(perseus.entries[1].body).toMatchObject({ usage: expect.closeTo(kwh, 9), contingent_factor: 0.5 });
+    expect(perseus.entries[1].body).toMatchObject({ value: expect.closeTo(kwh, 9), contingent_factor: 0.5 });
 
     // An explicit repair (`ingest --replace`): Q had no usage that day after all.
     gone = true;
@@ -194,7 +201,7 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     );
     await deliver(config);
     expect(perseus.entries).toHaveLength(2);
-    expect(perseus.entries[1].body).toMatchObject({ partition: 'small', usage: 0 });
+    expect(perseus.entries[1].body).toMatchObject({ partition: 'small', value: 0, usage: 0 });
   });
 
   it('retries a day PERSEUS failed for on the next run, until it is accepted', async () => {
@@ -283,7 +290,7 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     await ingest();
     const config = sinkConfig({ perUser: true });
     expect(await deliver(config)).toMatchObject({ sent: 3, accepted: 3 });
-    expect(perseus.entries.map((e) => [e.projectOid, e.body.user, e.body.usage])).toEqual([
+    expect(perseus.entries.map((e) => [e.projectOid, e.body.user, e.body.value])).toEqual([
       ['oid-p', 'alice', 24],
       ['oid-p', 'bob', 12],
       ['oid-q', 'alice', 6],

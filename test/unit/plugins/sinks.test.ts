@@ -101,7 +101,7 @@ describe('sinks in the plugin host', () => {
         [RECONCILE_PLUGIN, 'ok'],
         [PERSEUS_SINK, 'ok'],
       ]);
-      expect(perseus.entries.map((e) => [e.projectOid, e.body.usage])).toEqual([['oid-p', 24]]);
+      expect(perseus.entries.map((e) => [e.projectOid, e.body.value])).toEqual([['oid-p', 24]]);
     } finally {
       await host.stop();
       await store.close();
