@@ -283,6 +283,31 @@ describe('the dashboard in a real browser, against serve --demo', () => {
     await expect(notice.textContent()).resolves.toContain('has not been polled successfully');
   });
 
+  it('lists the project’s instances over the range with the API’s hosts and figures', async () => {
+    const asked = nextOperation('DashboardInstances');
+    await page.goto(`${origin}/#level=PROJECT&key=Diamond&range=30d`);
+    const variables = await asked;
+    expect(variables).toMatchObject({ project: 'Diamond' });
+    const { instances } = await api<{
+      instances: Array<{ instance: string; hosts: Array<{ host: string }>; usage: { totalKwh: number } }>;
+    }>(
+      `query ($project: String, $from: DateTime!, $to: DateTime!) {
+        instances(project: $project, from: $from, to: $to) { instance hosts { host } usage { totalKwh } } }`,
+      variables,
+    );
+    expect(instances.length).toBeGreaterThan(0);
+    const rows = page.locator('[data-view="instances"] tbody tr');
+    await rows.first().waitFor();
+    const ranked = [...instances].sort((a, b) => b.usage.totalKwh - a.usage.totalKwh).slice(0, 100);
+    await expect(rows.locator('th').allTextContents()).resolves.toEqual(ranked.map((r) => r.instance));
+    const first = rows.first();
+    await expect(first.locator('td').nth(5).textContent()).resolves.toContain(ranked[0]!.hosts[0]!.host);
+    await expect(first.locator('td[data-value]').first().getAttribute('data-value')).resolves.toBe(
+      String(ranked[0]!.usage.totalKwh),
+    );
+    await screenshot('project-instances');
+  });
+
   it('draws a year of hours for one user', async () => {
     await page.goto(`${origin}/#level=USER&key=alice&range=365d&granularity=HOUR`);
     await page.waitForFunction(() =>

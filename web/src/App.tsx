@@ -14,6 +14,7 @@ import {
 } from './range';
 import { readToken, saveToken } from './token';
 import { HourOfDay } from './views/HourOfDay';
+import { Instances } from './views/Instances';
 import { MachineSplit } from './views/MachineSplit';
 import { Picker } from './views/Picker';
 import { SignIn } from './views/SignIn';
@@ -113,8 +114,9 @@ export function App() {
               onSelect={(key) => select({ ...selection, key })}
             />
             <Workspaces level={selection.level} selectedKey={selection.key} />
-            {/* Instances and daily summaries (contract section 11) take their place here once
-                fields('query') lists `instances` and `dailySummaries`. */}
+            {fields('query').has('instances') ? (
+              <Instances level={selection.level} selectedKey={selection.key} from={span.from} to={span.to} />
+            ) : null}
           </div>
         )}
       </main>

@@ -195,3 +195,49 @@ export const CAPABILITIES: TypedDocumentNode<CapabilitiesData> = gql`
     }
   }
 `;
+
+/** One instance's life over the range (contract section 11). */
+export interface InstanceRecord {
+  id: string;
+  instance: string;
+  project: string;
+  machineName: string;
+  user: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  ended: boolean;
+  hosts: Array<{ host: string; from: string; to: string | null; reason: string | null }>;
+  usage: { totalKwh: number; totalGco2eq: number };
+}
+
+export interface InstancesData {
+  instances: InstanceRecord[];
+}
+
+export const INSTANCES: TypedDocumentNode<
+  InstancesData,
+  { project?: string; user?: string; from: string; to: string }
+> = gql`
+  query DashboardInstances($project: String, $user: String, $from: DateTime!, $to: DateTime!) {
+    instances(project: $project, user: $user, from: $from, to: $to) {
+      id
+      instance
+      project
+      machineName
+      user
+      firstSeen
+      lastSeen
+      ended
+      hosts {
+        host
+        from
+        to
+        reason
+      }
+      usage {
+        totalKwh
+        totalGco2eq
+      }
+    }
+  }
+`;
