@@ -244,8 +244,11 @@ export async function startServer<TContext extends BaseContext>(
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       log.error('http: request failed', { method: req.method, url: req.url, ...errorFields(err) });
-      if (!res.headersSent) sendText(res, 500, 'internal server error\n');
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      // A GraphQL client reads errors from JSON whatever went wrong.
+      else if (parseTarget(req.url)?.pathname === '/graphql')
+        sendGraphQLError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else sendText(res, 500, 'internal server error\n');
     });
   });
 

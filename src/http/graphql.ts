@@ -16,6 +16,7 @@ import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
 import { documentNesting, MAX_DOCUMENT_NESTING } from './document-nesting';
 import { MAX_DOCUMENT_TOKENS, operationLimitsPlugin, type OperationLimits } from './operation-limits';
 import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
+import { requestJsonProblem } from './request-json';
 import { rootFieldNames } from './root-fields';
 import { cacheMarkPlugin, markOf, ResponseCache } from './response-cache';
 
@@ -101,6 +102,11 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
     async handle(req, res, search, principal) {
       const body = await readGraphQLBody(req, res, opts.bodyLimitBytes);
       if (body === REJECTED) return;
+      const jsonProblem = requestJsonProblem(body, search);
+      if (jsonProblem !== undefined) {
+        sendGraphQLError(res, 400, ApolloServerErrorCode.BAD_REQUEST, jsonProblem);
+        return;
+      }
       if (refuseDeepNesting(res, queryText(req.method, body, search))) return;
       // Only a JSON POST: it passes CSRF prevention by its content type alone, so replaying an
       // answer skips no check Apollo would have made.

@@ -46,7 +46,20 @@ export function parseDateTimeInput(value: unknown): Date {
     const ms = parseIsoDateTime(value);
     if (ms !== null) return new Date(ms);
   }
-  return new MalformedDateTime(JSON.stringify(value) ?? String(value));
+  return new MalformedDateTime(quoted(value));
+}
+
+/** Characters of a malformed input quoted back in the error: enough to recognise it. */
+const QUOTED_CHARS = 80;
+
+/** `value` as the client wrote it, cut short: a variable may be a megabyte of anything. */
+function quoted(value: unknown): string {
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'a list' : 'an object';
+  return cut(JSON.stringify(value) ?? String(value));
+}
+
+function cut(text: string): string {
+  return text.length <= QUOTED_CHARS ? text : `${text.slice(0, QUOTED_CHARS)}… (${text.length} characters)`;
 }
 
 function serializeDateTime(value: unknown): string {
@@ -71,5 +84,5 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   serialize: serializeDateTime,
   parseValue: parseDateTimeInput,
   parseLiteral: (node) =>
-    node.kind === Kind.STRING ? parseDateTimeInput(node.value) : new MalformedDateTime(print(node)),
+    node.kind === Kind.STRING ? parseDateTimeInput(node.value) : new MalformedDateTime(cut(print(node))),
 });

@@ -97,7 +97,8 @@ describe('deeply nested documents', () => {
     });
     expect(res.status).toBe(400);
     const body = await res.json();
-    expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(body.errors[0].message).toContain('"variables"');
     expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
   });
 });

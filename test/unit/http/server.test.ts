@@ -240,6 +240,24 @@ describe('HTTP server', () => {
     }
   });
 
+  it('answers a GraphQL client a coded JSON 500 when the endpoint fails before Apollo runs', async () => {
+    const failing = await startTestServer({ storeVersion: () => Promise.reject(new Error('version broke')) });
+    try {
+      const res = await fetch(failing.url, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ query: '{ usageKeys(level: PROJECT) }' }),
+      });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({
+        errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      });
+      expect(failing.logs).toContainEqual(expect.objectContaining({ error: 'version broke' }));
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('answers a request target that is not a URL with 400', async () => {
     const res = await rawRequest(server, 'GET http://[::1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1\.1 400 [\s\S]*bad request target/);

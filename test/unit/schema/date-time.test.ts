@@ -62,4 +62,13 @@ describe('DateTimeScalar', () => {
     expect(Number.isNaN(parsed.getTime())).toBe(true);
     expect(DateTimeScalar.parseValue('2025-09-21T00:00:00Z')).toEqual(new Date(Date.UTC(2025, 8, 21)));
   });
+
+  it('quotes a long or nested malformed input only in part: a variable may be a megabyte of anything', () => {
+    const long = DateTimeScalar.parseValue('9'.repeat(100_000)) as MalformedDateTime;
+    expect(long.input).toBe(`"${'9'.repeat(79)}… (100002 characters)`);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect((DateTimeScalar.parseValue(deep) as MalformedDateTime).input).toBe('a list');
+    expect((DateTimeScalar.parseValue({ a: 1 }) as MalformedDateTime).input).toBe('an object');
+  });
 });
