@@ -19,7 +19,7 @@ import type {
   ProjectUserHour,
   RawInstanceHour,
 } from '../domain/usage';
-import type { Logger } from '../log';
+import { errorFields, type Logger } from '../log';
 import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
@@ -215,10 +215,18 @@ async function ingestWith(
  * has (everything counted under `unknown`). Checked against every key the store holds.
  */
 async function warnOfUnmatchedConfig(deps: IngestDeps): Promise<void> {
-  const [machines, projects] = await Promise.all([
-    deps.store.listKeys('MACHINE'),
-    deps.store.listKeys('PROJECT'),
-  ]);
+  let machines: string[];
+  let projects: string[];
+  try {
+    [machines, projects] = await Promise.all([
+      deps.store.listKeys('MACHINE'),
+      deps.store.listKeys('PROJECT'),
+    ]);
+  } catch (err) {
+    // Only a warning hangs on it: the run's figures are committed, so the run still succeeded.
+    deps.log.warn('could not check the config against the stored keys', errorFields(err));
+    return;
+  }
   const known = new Set(machines);
   const unmatched = Object.keys(deps.energy.machines).filter((name) => !known.has(name));
   if (unmatched.length > 0) {

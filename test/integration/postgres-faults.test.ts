@@ -155,13 +155,30 @@ describe('the PostgreSQL store under faults', () => {
     expect(await contents(pg)).toEqual(reference);
   });
 
+  it('writes a batch while readers fill the connection pool: the writer has a connection of its own', async () => {
+    const pg = await freshStore({ poolSize: 1, connectionTimeoutMs: 300 });
+    const reader = await pg.pool.connect();
+    try {
+      const report = await ingestRange(
+        directIngestDeps(pg, fleetSource(), { stepHours: STEP_HOURS }),
+        FROM,
+        TO,
+      );
+      expect(report.failed).toEqual([]);
+      await expect(pg.listKeys('PROJECT')).rejects.toThrow(/timeout exceeded when trying to connect/);
+    } finally {
+      reader.release();
+    }
+    expect(await contents(pg)).toEqual(reference);
+  });
+
   it('fails a read that finds the connection pool full for too long, and serves again once it frees', async () => {
     const pg = await freshStore({ poolSize: 1, connectionTimeoutMs: 300, statementTimeoutMs: 10_000 });
     await ingestRange(directIngestDeps(pg, fleetSource(), { stepHours: STEP_HOURS }), FROM, TO);
     const blocker = await lockTables(pg);
     // The one connection waits on the lock; the next read waits for the connection, then gives up.
     const stuck = pg.readDays('PROJECT', '2025-03-01', ['alpha']);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await blocker.waitForWaiters(1);
     await expect(pg.listKeys('USER')).rejects.toThrow(/timeout exceeded when trying to connect/);
     await blocker.release();
     expect((await stuck)[0]?.key).toBe('alpha');
@@ -170,7 +187,9 @@ describe('the PostgreSQL store under faults', () => {
 });
 
 /** Another session holding an exclusive lock on every usage table until released. */
-async function lockTables(store: PostgresStore): Promise<{ release(): Promise<void> }> {
+async function lockTables(
+  store: PostgresStore,
+): Promise<{ release(): Promise<void>; waitForWaiters(count: number): Promise<void> }> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({
     connectionString: (store.pool as unknown as { options: { connectionString: string } }).options
@@ -183,6 +202,17 @@ async function lockTables(store: PostgresStore): Promise<{ release(): Promise<vo
     async release() {
       await client.query('ROLLBACK');
       await client.end();
+    },
+    // Polls the server rather than sleeping, so a slow machine cannot reorder the test's steps.
+    async waitForWaiters(count) {
+      for (;;) {
+        const { rows } = await client.query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (rows[0].waiting >= count) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
   };
 }

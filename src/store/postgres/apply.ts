@@ -7,7 +7,7 @@ import { FAILED, type DayEntry, type IngestBatch, type LedgerHour } from '../../
 import { planBatch, validateBatch } from '../rules/batch';
 import type { ApplyOptions, ApplyResult } from '../store';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../rules/merge';
-import { copyRows, inTransaction, isTransient } from './connect';
+import { copyRows, isTransient, transactionOn } from './connect';
 import { recordInstances } from './instance-index';
 import { newestOkHour } from '../instance-index';
 import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
@@ -26,22 +26,30 @@ interface Candidate {
 
 type Hours = DayEntry['hours'];
 
+/** The writer's own connection, on which its batches are applied (see writer.ts). */
+export interface WriterConnection {
+  /** The connection, opened again (and the writer's lock taken again) when it was lost. */
+  connection(): Promise<pg.ClientBase>;
+  /** Whether an error means the connection, and the lock with it, went. */
+  lost(err: unknown): boolean;
+}
+
 /**
  * applyBatch, tried again while the database is away (a restart, a failover) for up to `retryMs`:
  * the batch is one transaction, so a try that failed wrote nothing and the next starts afresh.
  */
 export async function applyBatchRetrying(
-  pool: pg.Pool,
+  writer: WriterConnection,
   batch: IngestBatch,
   options: ApplyOptions & { retryMs: number; log: Logger },
 ): Promise<{ version: number } & ApplyResult> {
   const giveUpAt = Date.now() + options.retryMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await applyBatch(pool, batch, options);
+      return await applyBatch(await writer.connection(), batch, options);
     } catch (err) {
       const pauseMs = Math.min(250 * 2 ** (attempt - 1), 5000);
-      if (!isTransient(err) || Date.now() + pauseMs > giveUpAt) throw err;
+      if (!(isTransient(err) || writer.lost(err)) || Date.now() + pauseMs > giveUpAt) throw err;
       options.log.warn('batch not applied; the database is away, trying again', {
         attempt,
         pauseMs,
@@ -53,21 +61,21 @@ export async function applyBatchRetrying(
 }
 
 /**
- * Applies one batch in one transaction (see Store.applyBatch for what it does): a crash or a
- * failed statement leaves the store as it was before the batch, never half of it. Returns the
- * store's version after the batch and the ok hours it kept (see `seriesVanished`).
+ * Applies one batch in one transaction on `client` (see Store.applyBatch for what it does): a
+ * crash or a failed statement leaves the store as it was before the batch, never half of it.
+ * Returns the store's version after the batch and the ok hours it kept (see `seriesVanished`).
  */
 export async function applyBatch(
-  pool: pg.Pool,
+  client: pg.ClientBase,
   batch: IngestBatch,
   options: ApplyOptions = {},
 ): Promise<{ version: number } & ApplyResult> {
   validateBatch(batch);
   await ensureHourPartitions(
-    pool,
+    client,
     batch.outcomes.map((outcome) => utcMonth(outcome.hour)),
   );
-  return inTransaction(pool, async (tx) => {
+  return transactionOn(client, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.batch]);
     const hours = batch.outcomes.map((outcome) => iso(outcome.hour));
     const { rows: ledgerRows } = await tx.query<{ hour: number; record: LedgerHour }>(
@@ -104,7 +112,7 @@ export async function applyBatch(
 }
 
 async function mergeInstanceProjects(
-  tx: pg.PoolClient,
+  tx: pg.ClientBase,
   instanceProjects: Readonly<Record<string, readonly string[]>>,
 ): Promise<void> {
   const pairs = Object.entries(instanceProjects).flatMap(([instance, projects]) =>
@@ -119,7 +127,7 @@ async function mergeInstanceProjects(
 }
 
 /** Every key that could change on the batch's days: the batch's keys and every key with a day entry. */
-async function candidates(tx: pg.PoolClient, entries: readonly DayEntry[]): Promise<Candidate[]> {
+async function candidates(tx: pg.ClientBase, entries: readonly DayEntry[]): Promise<Candidate[]> {
   const levels = entries.map((entry) => entry.level);
   const keys = entries.map((entry) => entry.key);
   if (entries.length > 0) {
@@ -138,7 +146,7 @@ async function candidates(tx: pg.PoolClient, entries: readonly DayEntry[]): Prom
 }
 
 async function applyDays(
-  tx: pg.PoolClient,
+  tx: pg.ClientBase,
   entries: readonly DayEntry[],
   days: ReadonlyMap<string, DayChange>,
 ): Promise<void> {
@@ -170,7 +178,7 @@ async function applyDays(
 
 /** The stored hours of `keys` on `dates`, by key id and date. */
 async function existingHours(
-  tx: pg.PoolClient,
+  tx: pg.ClientBase,
   keys: readonly Candidate[],
   dates: readonly string[],
 ): Promise<Map<number, Map<string, Hours>>> {
@@ -227,7 +235,7 @@ class Writes {
     }
   }
 
-  async flushDays(tx: pg.PoolClient): Promise<void> {
+  async flushDays(tx: pg.ClientBase): Promise<void> {
     if (this.hourGone.length > 0) {
       await tx.query(
         'DELETE FROM usage_hour WHERE (key_id, hour) IN (SELECT * FROM unnest($1::int[], $2::timestamptz[]))',
@@ -252,7 +260,7 @@ function sameHour(a: Hours[string], b: Hours[string]): boolean {
 
 /** Rebuilds the month roll-ups of the changed months from their days, then their years from their months. */
 async function settleRollups(
-  tx: pg.PoolClient,
+  tx: pg.ClientBase,
   keys: readonly Candidate[],
   changedMonths: ReadonlySet<string>,
 ): Promise<void> {
@@ -328,7 +336,7 @@ function rebuild(
 }
 
 async function replaceRollups(
-  tx: pg.PoolClient,
+  tx: pg.ClientBase,
   table: 'usage_month' | 'usage_year',
   column: 'month' | 'year',
   totals: ReadonlyMap<string, Breakdown | null>,

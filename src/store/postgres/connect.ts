@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from '../../log';
 
 /** A pool, or one client of it inside a transaction: what a query runs on. */
-export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+export type Queryable = Pick<pg.Pool | pg.ClientBase, 'query'>;
 
 export interface PoolOptions {
   /** Connections at most; a query beyond them waits for one to come free. */
@@ -35,10 +35,10 @@ export function openPool(url: string, options: PoolOptions, log: Logger): pg.Poo
 }
 
 /**
- * Runs `fn` in one transaction on one client: committed when it resolves, rolled back when it
- * throws. A client whose connection broke is destroyed rather than returned to the pool.
+ * Runs `fn` in one transaction on one client of `pool`: committed when it resolves, rolled back
+ * when it throws. A client whose connection broke is destroyed rather than returned to the pool.
  */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A connection that breaks between two statements says so by an event, not by a rejection:
@@ -46,12 +46,9 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   const onError = (err: Error) => (broken = err);
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
+    return await transactionOn(client, fn);
   } catch (err) {
-    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    broken ??= (err as { rollbackFailed?: Error }).rollbackFailed;
     throw err;
   } finally {
     client.off('error', onError);
@@ -59,8 +56,29 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   }
 }
 
+/**
+ * Runs `fn` in one transaction on a client the caller holds (and listens to for errors). A failed
+ * ROLLBACK is attached to the error as `rollbackFailed`: the connection is then unusable.
+ */
+export async function transactionOn<T>(
+  client: pg.ClientBase,
+  fn: (client: pg.ClientBase) => Promise<T>,
+): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      if (typeof err === 'object' && err !== null) Object.assign(err, { rollbackFailed: rollbackError });
+    });
+    throw err;
+  }
+}
+
 /** Streams rows in COPY's text format (see codec.ts) into `table` on `client`, in chunks. */
-export async function copyRows(client: pg.PoolClient, table: string, rows: readonly string[]): Promise<void> {
+export async function copyRows(client: pg.ClientBase, table: string, rows: readonly string[]): Promise<void> {
   if (rows.length === 0) return;
   const CHUNK_ROWS = 2000;
   const chunks = function* () {

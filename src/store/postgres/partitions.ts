@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction, type Queryable } from './connect';
+import { transactionOn, type Queryable } from './connect';
 import { nextBucketStart, periodStart } from '../../domain/time';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 
@@ -15,18 +15,18 @@ export function hourPartitionName(month: string): string {
  * EXCLUSIVE lock on usage_hour, so readers never wait for it (a CREATE … PARTITION OF would lock
  * them out until the ingestion's transaction ended).
  */
-export async function ensureHourPartitions(pool: pg.Pool, months: Iterable<string>): Promise<void> {
+export async function ensureHourPartitions(client: pg.ClientBase, months: Iterable<string>): Promise<void> {
   for (const month of new Set(months)) {
     const name = hourPartitionName(month);
-    if (await exists(pool, name)) continue;
+    if (await exists(client, name)) continue;
     const from = new Date(periodStart(month)).toISOString();
     const to = new Date(nextBucketStart('MONTH', periodStart(month))).toISOString();
-    await inTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.partition]);
-      if (await exists(client, name)) return;
+    await transactionOn(client, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.partition]);
+      if (await exists(tx, name)) return;
       // The name is made of digits above; the bounds are ISO instants.
-      await client.query(`CREATE TABLE ${name} (LIKE usage_hour INCLUDING ALL)`);
-      await client.query(
+      await tx.query(`CREATE TABLE ${name} (LIKE usage_hour INCLUDING ALL)`);
+      await tx.query(
         `ALTER TABLE usage_hour ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`,
       );
     });

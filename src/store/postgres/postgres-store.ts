@@ -96,7 +96,7 @@ export class PostgresStore implements Store {
 
   /** Each batch is one transaction that leaves its roll-ups level: nothing is ever deferred. */
   async openWriter(options: WriterOptions): Promise<StoreWriter> {
-    const writer = await openPostgresWriter(this.pool, options, {
+    const writer = await openPostgresWriter(this.pool.options, options, {
       retryMs: this.settings.batchRetryMs,
       log: this.log,
     });
