@@ -239,8 +239,11 @@ describe('shutting down with an ingest running', () => {
     let open!: () => void;
     env.source.gate = new Promise<void>((resolve) => (open = resolve));
     env.scheduler.tick(CRON);
-    await settle();
+    // Until the run is waiting at the gate: taking the lock and opening the writer come first, and
+    // on a busy machine they take many turns of the event loop.
+    while (env.host.isRunning(INGEST_PLUGIN) && env.source.calls.length === 0) await settle();
     expect(env.host.isRunning(INGEST_PLUGIN)).toBe(true);
+    expect(env.source.calls).toHaveLength(1);
     return { ...env, open };
   }
 

@@ -104,9 +104,14 @@ describe('the ingest lock', () => {
     const dataDir = dirs.make();
     const first = await acquireIngestLock(dataDir, silentLogger, { purpose: 'cli ingest' });
     const log = recordingLogger();
-    const waiting = acquireIngestLock(dataDir, log, { waitMs: 60_000, pollMs: 5 });
-    setTimeout(() => void first.release(), 20);
-    const second = await waiting;
+    // The holder lets go once the waiter has said it waits, after it has looked a few more times
+    // (every 5 ms): on a busy machine its first look may come later than any fixed delay.
+    const info = log.info;
+    log.info = (msg, fields) => {
+      if (msg === 'waiting for the ingest lock') setTimeout(() => void first.release(), 50);
+      return info(msg, fields);
+    };
+    const second = await acquireIngestLock(dataDir, log, { waitMs: 60_000, pollMs: 5 });
     expect(readHolder(dataDir).token).toBe(second.holder.token);
     expect(log.lines.filter((line) => line.msg === 'waiting for the ingest lock')).toEqual([
       {
