@@ -26,6 +26,13 @@ export interface FleetRegister {
   retime: number;
   reason: number;
 }
+/** A row of `vm_deltas`: bytes in [ptimestamp, timestamp). */
+export interface FleetDelta {
+  ptimestamp: number;
+  timestamp: number;
+  netRx: number;
+  netTx: number;
+}
 export interface FleetVm {
   id: number;
   uid: number;
@@ -34,10 +41,37 @@ export interface FleetVm {
   vcpu: number;
   etime: number;
   registers: FleetRegister[];
-  samples: Array<{ timestamp: number; cpu: number }>;
+  /** `memory` in KiB, as OpenNebula reports it. */
+  samples: Array<{ timestamp: number; cpu: number; memory: number }>;
+  deltas: FleetDelta[];
 }
 
-/** Samples at irregular steps (30 s to 7 min) in [from, to), skipping `gaps`, cpu 0–`maxCpu` %. */
+/** KiB in use: 256 MiB to 8 GiB. */
+const memoryKib = (next: () => number) => 262_144 + Math.floor(next() * 8_126_464);
+
+/**
+ * Deltas back to back at irregular steps (1 to 15 min) from `from` until `to`, each with up to
+ * 50 MB received and 5 MB sent.
+ */
+function irregularDeltas(next: () => number, from: number, to: number): FleetDelta[] {
+  const deltas: FleetDelta[] = [];
+  for (let p = from; ;) {
+    const t = p + 60 + Math.floor(next() * 840);
+    if (t > to) return deltas;
+    deltas.push({
+      ptimestamp: p,
+      timestamp: t,
+      netRx: Math.floor(next() * 5e7),
+      netTx: Math.floor(next() * 5e6),
+    });
+    p = t;
+  }
+}
+
+/**
+ * Samples at irregular steps (30 s to 7 min) in [from, to), skipping `gaps`, cpu 0–`maxCpu` %,
+ * memory 256 MiB–8 GiB.
+ */
 function irregularSamples(
   next: () => number,
   from: number,
@@ -48,7 +82,7 @@ function irregularSamples(
   const samples: FleetVm['samples'] = [];
   for (let t = from; t < to; t += 30 + Math.floor(next() * 390)) {
     if (gaps.some(([a, b]) => t >= a && t < b)) continue;
-    samples.push({ timestamp: t, cpu: Math.floor(next() * maxCpu) });
+    samples.push({ timestamp: t, cpu: Math.floor(next() * maxCpu), memory: memoryKib(next) });
   }
   return samples;
 }
@@ -56,7 +90,8 @@ function irregularSamples(
 /**
  * The fleet around `day` (epoch seconds of a UTC midnight): a long-running VM with a two-hour gap
  * in its samples; a VM migrated between hosts mid-hour that later ends (DONE); a VM stopped and
- * resumed on another host; a VM that ran only the day before; samples before the day too.
+ * resumed on another host, with a delta that spans the stop; a VM that ran only the day before;
+ * samples and deltas before the day too.
  */
 export function fleet(day: number): FleetVm[] {
   const next = mulberry32(17);
@@ -73,6 +108,7 @@ export function fleet(day: number): FleetVm[] {
       samples: irregularSamples(next, day - 5 * h + 40, day + 30 * h, 200, [
         [day + 6 * h + 100, day + 8 * h + 2000],
       ]),
+      deltas: irregularDeltas(next, day - 5 * h + 17, day + 30 * h),
     },
     {
       id: 2,
@@ -86,6 +122,10 @@ export function fleet(day: number): FleetVm[] {
         { seq: 1, host: 'node-b', rstime: day + 5 * h + 2301, retime: day + 20 * h + 611, reason: 0 },
       ],
       samples: irregularSamples(next, day + h + 1300, day + 20 * h + 900, 400),
+      deltas: [
+        ...irregularDeltas(next, day + h + 1234, day + 5 * h + 2233),
+        ...irregularDeltas(next, day + 5 * h + 2301, day + 20 * h + 611),
+      ],
     },
     {
       id: 3,
@@ -102,6 +142,12 @@ export function fleet(day: number): FleetVm[] {
         ...irregularSamples(next, day + 2 * h + 60, day + 8 * h + 1700, 100),
         ...irregularSamples(next, day + 11 * h + 1000, day + 26 * h, 100),
       ],
+      deltas: [
+        ...irregularDeltas(next, day + 2 * h, day + 8 * h + 1500),
+        // Across the stop: from before it (08:25) to after the resume (11:20).
+        { ptimestamp: day + 8 * h + 1500, timestamp: day + 11 * h + 1200, netRx: 7_654_321, netTx: 123_456 },
+        ...irregularDeltas(next, day + 11 * h + 1200, day + 26 * h),
+      ],
     },
     {
       id: 4,
@@ -112,6 +158,7 @@ export function fleet(day: number): FleetVm[] {
       etime: day - 2 * h,
       registers: [{ seq: 0, host: 'node-c', rstime: day - 20 * h, retime: day - 2 * h, reason: 0 }],
       samples: irregularSamples(next, day - 20 * h, day - 2 * h, 200),
+      deltas: irregularDeltas(next, day - 20 * h, day - 2 * h),
     },
   ];
 }
@@ -122,12 +169,61 @@ export interface ExpectedHour {
   hour: number;
   busyCpuSeconds: number;
   idleCpuSeconds: number;
+  upHours: number;
+  memoryByteHours: number;
+  networkReceiveBytes: number;
+  networkTransmitBytes: number;
+}
+
+type Counts = Omit<ExpectedHour, 'vmId' | 'hour' | 'idleCpuSeconds' | 'upHours'> & { running: number };
+
+/**
+ * A VM's running seconds, busy CPU seconds and memory byte-hours per hour of [from, to), second by
+ * second: a second counts when some register runs the VM then; it is busy and holds memory by the
+ * latest sample at or before it, unless the VM stopped running between that sample and this second.
+ */
+function secondsOf(vm: FleetVm, from: number, to: number, now: number): Map<number, Counts> {
+  const runs = (s: number) =>
+    vm.registers.some((r) => r.rstime > 0 && s >= r.rstime && s < (r.retime || now));
+  const samples = [...vm.samples].sort((a, b) => a.timestamp - b.timestamp);
+  const hours = new Map<number, Counts>();
+  let at = -1;
+  // The newest second before this one in which the VM was not running.
+  let lastStopped = -Infinity;
+  const first = Math.min(from, ...samples.map((x) => x.timestamp), ...vm.registers.map((r) => r.rstime)) - 1;
+  for (let s = first; s < to; s++) {
+    while (at + 1 < samples.length && samples[at + 1].timestamp <= s) at++;
+    if (!runs(s)) {
+      lastStopped = s;
+      continue;
+    }
+    if (s < from) continue;
+    const hour = s - (s % 3600);
+    let counts = hours.get(hour);
+    if (counts === undefined) {
+      counts = {
+        running: 0,
+        busyCpuSeconds: 0,
+        memoryByteHours: 0,
+        networkReceiveBytes: 0,
+        networkTransmitBytes: 0,
+      };
+      hours.set(hour, counts);
+    }
+    counts.running++;
+    const sample = samples[at];
+    if (sample !== undefined && sample.timestamp > lastStopped) {
+      counts.busyCpuSeconds += sample.cpu / 100;
+      counts.memoryByteHours += (sample.memory * 1024) / 3600;
+    }
+  }
+  return hours;
 }
 
 /**
- * Each VM's busy and idle CPU seconds per hour of [from, to) (epoch seconds), second by second:
- * a second counts when some register runs the VM then; it is busy by the latest sample at or
- * before it, unless the VM stopped running between that sample and this second.
+ * Each VM's figures per hour of [from, to) (epoch seconds), second by second: CPU and memory as
+ * `secondsOf` counts them; each delta's bytes spread evenly over the seconds of its interval,
+ * counted in the hours the VM ran in.
  */
 export function expectedHours(
   vms: readonly FleetVm[],
@@ -137,35 +233,23 @@ export function expectedHours(
 ): ExpectedHour[] {
   const out: ExpectedHour[] = [];
   for (const vm of vms) {
-    const runs = (s: number) =>
-      vm.registers.some((r) => r.rstime > 0 && s >= r.rstime && s < (r.retime || now));
-    const samples = [...vm.samples].sort((a, b) => a.timestamp - b.timestamp);
-    const hours = new Map<number, { running: number; busy: number }>();
-    let at = -1;
-    // The newest second before this one in which the VM was not running.
-    let lastStopped = -Infinity;
-    const first =
-      Math.min(from, ...samples.map((x) => x.timestamp), ...vm.registers.map((r) => r.rstime)) - 1;
-    for (let s = first; s < to; s++) {
-      while (at + 1 < samples.length && samples[at + 1].timestamp <= s) at++;
-      if (!runs(s)) {
-        lastStopped = s;
-        continue;
+    const hours = secondsOf(vm, from, to, now);
+    for (const delta of vm.deltas) {
+      const seconds = delta.timestamp - delta.ptimestamp;
+      for (let s = delta.ptimestamp; s < delta.timestamp; s++) {
+        const counts = hours.get(s - (s % 3600));
+        if (counts === undefined) continue;
+        counts.networkReceiveBytes += delta.netRx / seconds;
+        counts.networkTransmitBytes += delta.netTx / seconds;
       }
-      if (s < from) continue;
-      const hour = s - (s % 3600);
-      const counts = hours.get(hour) ?? { running: 0, busy: 0 };
-      hours.set(hour, counts);
-      counts.running++;
-      const sample = samples[at];
-      if (sample !== undefined && sample.timestamp > lastStopped) counts.busy += sample.cpu / 100;
     }
-    for (const [hour, { running, busy }] of [...hours].sort((a, b) => a[0] - b[0])) {
+    for (const [hour, { running, ...figures }] of [...hours].sort((a, b) => a[0] - b[0])) {
       out.push({
         vmId: vm.id,
         hour: hour * 1000,
-        busyCpuSeconds: busy,
-        idleCpuSeconds: Math.max(0, vm.vcpu * running - busy),
+        ...figures,
+        idleCpuSeconds: Math.max(0, vm.vcpu * running - figures.busyCpuSeconds),
+        upHours: running / 3600,
       });
     }
   }
@@ -206,7 +290,11 @@ function rowsOf(vms: readonly FleetVm[]): Array<[string, unknown[][]]> {
     ],
     [
       'INSERT INTO vm_samples (vm_id, state, lcm_state, timestamp, last_poll, memory, cpu, net_tx, net_rx) VALUES ',
-      vms.flatMap((v) => v.samples.map((s) => [v.id, 3, 3, s.timestamp, s.timestamp, 1048576, s.cpu, 0, 0])),
+      vms.flatMap((v) => v.samples.map((s) => [v.id, 3, 3, s.timestamp, s.timestamp, s.memory, s.cpu, 0, 0])),
+    ],
+    [
+      'INSERT INTO vm_deltas (vm_id, timestamp, ptimestamp, net_tx, net_rx) VALUES ',
+      vms.flatMap((v) => v.deltas.map((d) => [v.id, d.timestamp, d.ptimestamp, d.netTx, d.netRx])),
     ],
   ];
 }

@@ -1,5 +1,5 @@
 import type { AccountingDb } from './database';
-import type { Register, Sample } from './integrate';
+import type { Delta, Register, Sample } from './integrate';
 
 /** A row of `vms` as the source needs it. */
 export interface VmRow {
@@ -73,6 +73,12 @@ export async function registersOf(db: AccountingDb, ids: readonly number[]): Pro
   }));
 }
 
+const sampleOf = (r: Record<string, unknown>): Sample => ({
+  timestamp: num(r.timestamp),
+  cpu: num(r.cpu),
+  memory: num(r.memory),
+});
+
 /**
  * The VMs' samples in [from, to) (epoch seconds), with the last one before `from` (its value still
  * holds at the window's start), by VM in time order; read `batchRows` rows at a time.
@@ -86,20 +92,53 @@ export async function samplesOf(
 ): Promise<Map<number, Sample[]>> {
   const byVm = new Map<number, Sample[]>(ids.map((id) => [id, []]));
   const previous = await db.query<Record<string, unknown>>(
-    'SELECT s.vm_id, s.timestamp, s.cpu FROM vm_samples s JOIN (SELECT vm_id, MAX(timestamp) AS t FROM vm_samples ' +
+    'SELECT s.vm_id, s.timestamp, s.cpu, s.memory FROM vm_samples s JOIN (SELECT vm_id, MAX(timestamp) AS t FROM vm_samples ' +
       `WHERE vm_id IN (${placeholders(ids.length)}) AND timestamp < ? GROUP BY vm_id) p ` +
       'ON s.vm_id = p.vm_id AND s.timestamp = p.t',
     [...ids, from],
   );
-  for (const r of previous) byVm.get(num(r.vm_id))?.push({ timestamp: num(r.timestamp), cpu: num(r.cpu) });
+  for (const r of previous) byVm.get(num(r.vm_id))?.push(sampleOf(r));
   for (let after: [number, number] = [-1, 0]; ;) {
     const rows = await db.query<Record<string, unknown>>(
-      `SELECT vm_id, timestamp, cpu FROM vm_samples WHERE vm_id IN (${placeholders(ids.length)}) ` +
+      `SELECT vm_id, timestamp, cpu, memory FROM vm_samples WHERE vm_id IN (${placeholders(ids.length)}) ` +
         'AND timestamp >= ? AND timestamp < ? AND (vm_id > ? OR (vm_id = ? AND timestamp > ?)) ' +
         'ORDER BY vm_id, timestamp LIMIT ?',
       [...ids, from, to, after[0], after[0], after[1], batchRows],
     );
-    for (const r of rows) byVm.get(num(r.vm_id))?.push({ timestamp: num(r.timestamp), cpu: num(r.cpu) });
+    for (const r of rows) byVm.get(num(r.vm_id))?.push(sampleOf(r));
+    if (rows.length < batchRows) return byVm;
+    const last = rows[rows.length - 1];
+    after = [num(last.vm_id), num(last.timestamp)];
+  }
+}
+
+/**
+ * The VMs' deltas whose [ptimestamp, timestamp) meets [from, to) (epoch seconds), or whose
+ * timestamp falls in it, by VM; read `batchRows` rows at a time.
+ */
+export async function deltasOf(
+  db: AccountingDb,
+  ids: readonly number[],
+  from: number,
+  to: number,
+  batchRows: number,
+): Promise<Map<number, Delta[]>> {
+  const byVm = new Map<number, Delta[]>(ids.map((id) => [id, []]));
+  for (let after: [number, number] = [-1, 0]; ;) {
+    const rows = await db.query<Record<string, unknown>>(
+      `SELECT vm_id, timestamp, ptimestamp, net_rx, net_tx FROM vm_deltas WHERE vm_id IN (${placeholders(ids.length)}) ` +
+        'AND timestamp >= ? AND ptimestamp < ? AND (vm_id > ? OR (vm_id = ? AND timestamp > ?)) ' +
+        'ORDER BY vm_id, timestamp LIMIT ?',
+      [...ids, from, to, after[0], after[0], after[1], batchRows],
+    );
+    for (const r of rows) {
+      byVm.get(num(r.vm_id))?.push({
+        timestamp: num(r.timestamp),
+        ptimestamp: num(r.ptimestamp),
+        netRx: num(r.net_rx),
+        netTx: num(r.net_tx),
+      });
+    }
     if (rows.length < batchRows) return byVm;
     const last = rows[rows.length - 1];
     after = [num(last.vm_id), num(last.timestamp)];

@@ -11,27 +11,48 @@ export interface Register {
   reason: number;
 }
 
-/** One row of `vm_samples`: `cpu` in percent of one CPU (100 = one CPU fully busy). */
+/**
+ * One row of `vm_samples`: `cpu` in percent of one CPU (100 = one CPU fully busy), `memory` in use
+ * in KiB.
+ */
 export interface Sample {
   timestamp: number;
   cpu: number;
+  memory: number;
 }
 
-/** A VM's running periods and samples, what its hours are integrated from. */
+/** One row of `vm_deltas`: bytes received and sent in [ptimestamp, timestamp) (epoch seconds). */
+export interface Delta {
+  timestamp: number;
+  ptimestamp: number;
+  netRx: number;
+  netTx: number;
+}
+
+/** A VM's running periods, samples and traffic, what its hours are integrated from. */
 export interface VmHistory {
   vcpu: number;
   registers: readonly Register[];
   /** In time order; may start before the window (the sample still held at its start). */
   samples: readonly Sample[];
+  /** Every delta whose interval meets the window, in any order. */
+  deltas?: readonly Delta[];
 }
 
-/** What one VM did in one hour: seconds running, busy CPU seconds, and where it ran longest. */
+/** What one VM did in one hour: time running, the measured figures, and where it ran longest. */
 export interface VmHour {
   hour: number;
   runningSeconds: number;
   busyCpuSeconds: number;
   idleCpuSeconds: number;
+  /** Hours running in this hour: the measurements behind the averages. */
+  upHours: number;
+  memoryByteHours: number;
+  networkReceiveBytes: number;
+  networkTransmitBytes: number;
   host: string;
+  /** A value counted in this hour that is no measurement (negative, not a number), named; the hour cannot be stored. */
+  problem?: string;
 }
 
 type Interval = [number, number];
@@ -56,30 +77,62 @@ export function runningIntervals(registers: readonly Register[], now: number): I
 }
 
 /**
- * Each sample's value as held (ms): from its timestamp until the next sample's, or until the VM
+ * Each sample's values as held (ms): from its timestamp until the next sample's, or until the VM
  * stops running (the end of the running interval it falls in). A sample taken while the VM is not
  * running holds nothing; before a VM's first sample nothing is known, so nothing counts as busy.
  */
 export function heldSamples(
   samples: readonly Sample[],
   running: readonly Interval[],
-): Array<[Interval, number]> {
-  const held: Array<[Interval, number]> = [];
+): Array<[Interval, Sample]> {
+  const held: Array<[Interval, Sample]> = [];
   samples.forEach((sample, i) => {
     const at = sample.timestamp * 1000;
     const period = running.find(([from, to]) => at >= from && at < to);
     if (period === undefined) return;
     const next = i + 1 < samples.length ? samples[i + 1].timestamp * 1000 : Infinity;
     const end = Math.min(next, period[1]);
-    if (end > at) held.push([[at, end], sample.cpu]);
+    if (end > at) held.push([[at, end], sample]);
   });
   return held;
 }
 
+/** KiB in bytes (OpenNebula reports memory in KiB). */
+const BYTES_PER_KIB = 1024;
+
+/**
+ * The share of a delta's bytes that falls in `window`, spread evenly over its [ptimestamp,
+ * timestamp). A delta with no interval (ptimestamp not before timestamp) counts whole in the hour
+ * of its timestamp.
+ */
+function deltaShare(delta: Delta, window: Interval): number {
+  const span: Interval = [delta.ptimestamp * 1000, delta.timestamp * 1000];
+  const length = span[1] - span[0];
+  if (length > 0) return overlap(span, window) / length;
+  return span[1] >= window[0] && span[1] < window[1] ? 1 : 0;
+}
+
+/** Why a column's value cannot be a measurement, or undefined. */
+const badValue = (column: string, value: number): string | undefined =>
+  Number.isFinite(value) && value >= 0 ? undefined : `${column} ${value} is not a finite number ≥ 0`;
+
+/** The host the VM ran on longest in `window`. */
+function longestHost(hosts: ReadonlyArray<[Interval, string]>, window: Interval): string {
+  let host = '';
+  let longest = 0;
+  for (const [period, name] of hosts) {
+    const ms = overlap(period, window);
+    if (ms > longest) [host, longest] = [name, ms];
+  }
+  return host;
+}
+
 /**
  * The VM's whole hours in [fromHour, toHour) in which it ran (pure). Busy CPU seconds integrate the
- * held samples' `cpu` / 100 exactly over each hour; idle = vcpu × seconds running − busy (never
- * below 0: a sample above vcpu × 100 % is counted as it is, with no idle time).
+ * held samples' `cpu` / 100 exactly over each hour, and memory byte-hours their `memory` × 1024;
+ * idle = vcpu × seconds running − busy (never below 0: a sample above vcpu × 100 % is counted as it
+ * is, with no idle time). Traffic is each delta spread evenly over its interval; the share of an
+ * hour the VM did not run in at all has no instance-hour to go to and is not counted.
  */
 export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now: number): VmHour[] {
   const running = runningIntervals(vm.registers, now);
@@ -92,15 +145,24 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
     const window: Interval = [hour, hour + HOUR_MS];
     const runningMs = running.reduce((sum, period) => sum + overlap(period, window), 0);
     if (runningMs === 0) continue;
-    const busyCpuSeconds = held.reduce(
-      (sum, [period, cpu]) => sum + (overlap(period, window) / 1000) * (cpu / 100),
-      0,
-    );
-    let host = '';
-    let longest = 0;
-    for (const [period, name] of hosts) {
+    let busyCpuSeconds = 0;
+    let memoryByteHours = 0;
+    let problem: string | undefined;
+    for (const [period, sample] of held) {
       const ms = overlap(period, window);
-      if (ms > longest) [host, longest] = [name, ms];
+      if (ms === 0) continue;
+      problem ??= badValue('vm_samples.cpu', sample.cpu) ?? badValue('vm_samples.memory', sample.memory);
+      busyCpuSeconds += (ms / 1000) * (sample.cpu / 100);
+      memoryByteHours += (ms / HOUR_MS) * sample.memory * BYTES_PER_KIB;
+    }
+    let networkReceiveBytes = 0;
+    let networkTransmitBytes = 0;
+    for (const delta of vm.deltas ?? []) {
+      const share = deltaShare(delta, window);
+      if (share === 0) continue;
+      problem ??= badValue('vm_deltas.net_rx', delta.netRx) ?? badValue('vm_deltas.net_tx', delta.netTx);
+      networkReceiveBytes += delta.netRx * share;
+      networkTransmitBytes += delta.netTx * share;
     }
     const runningSeconds = runningMs / 1000;
     hours.push({
@@ -108,7 +170,12 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
       runningSeconds,
       busyCpuSeconds,
       idleCpuSeconds: Math.max(0, vm.vcpu * runningSeconds - busyCpuSeconds),
-      host,
+      upHours: runningMs / HOUR_MS,
+      memoryByteHours,
+      networkReceiveBytes,
+      networkTransmitBytes,
+      host: longestHost(hosts, window),
+      ...(problem === undefined ? {} : { problem }),
     });
   }
   return hours;

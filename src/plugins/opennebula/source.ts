@@ -1,13 +1,15 @@
 import type { OpenNebulaConfig } from '../../config';
 import { UNKNOWN } from '../../domain/levels';
+import { MEASURED_NAMES, type MeasuredFigures } from '../../domain/metrics';
+import { cpuSecondsProblem, figureProblem } from '../../domain/plausible';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
 import type { RawInstanceHour } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
 import type { HostPeriodRecord, InstanceHostHistory } from '../../store/host-history';
 import type { CpuSecondsSource, SourceHour } from '../source';
-import { registersOf, samplesOf, VM_GROUP, vmIdsRunningIn, vmsOf, type VmRow } from './accounting';
+import { deltasOf, registersOf, samplesOf, VM_GROUP, vmIdsRunningIn, vmsOf, type VmRow } from './accounting';
 import { openAccountingDb, type AccountingDb } from './database';
-import { integrateVm, reasonName, type Register } from './integrate';
+import { integrateVm, reasonName, type Register, type VmHour } from './integrate';
 
 export const OPENNEBULA_SOURCE = 'opennebula';
 
@@ -47,6 +49,43 @@ function hostPeriods(registers: readonly Register[]): HostPeriodRecord[] {
     }));
 }
 
+/** The catalogue's measured figures of a VM's hour, as Prometheus's source gives them. */
+function measured(hour: VmHour): Omit<RawInstanceHour, 'instance' | 'labels'> & MeasuredFigures {
+  return {
+    hour: hour.hour,
+    busyCpuSeconds: hour.busyCpuSeconds,
+    idleCpuSeconds: hour.idleCpuSeconds,
+    upHours: hour.upHours,
+    memoryByteHours: hour.memoryByteHours,
+    diskByteHours: 0,
+    networkReceiveBytes: hour.networkReceiveBytes,
+    networkTransmitBytes: hour.networkTransmitBytes,
+  };
+}
+
+/**
+ * Why a row cannot be stored (a figure from a garbled column: negative, not a number, CPU seconds
+ * beyond any machine), or undefined.
+ */
+function rowProblem(row: RawInstanceHour): string | undefined {
+  for (const name of MEASURED_NAMES) {
+    const value = row[name] ?? 0;
+    const problem =
+      name === 'busyCpuSeconds' || name === 'idleCpuSeconds'
+        ? cpuSecondsProblem(value)
+        : figureProblem(value);
+    if (problem !== undefined) return `${row.instance} ${name} ${value} ${problem}`;
+  }
+  return undefined;
+}
+
+interface ReadHours {
+  rows: RawInstanceHour[];
+  histories: Map<string, InstanceHostHistory>;
+  /** Hours a value read cannot be stored in, with the first such value named. */
+  problems: Map<number, string>;
+}
+
 /** Instance-hours of every VM that ran in [fromHour, toHour), read a group of VMs at a time. */
 async function readHours(
   db: AccountingDb,
@@ -55,18 +94,20 @@ async function readHours(
   toHour: number,
   now: number,
   signal: AbortSignal | undefined,
-): Promise<{ rows: RawInstanceHour[]; histories: Map<string, InstanceHostHistory> }> {
+): Promise<ReadHours> {
   const [from, to] = [fromHour / 1000, toHour / 1000];
   const ids = await vmIdsRunningIn(db, from, to, config.batchRows);
   const rows: RawInstanceHour[] = [];
+  const problems = new Map<number, string>();
   const histories = new Map<string, InstanceHostHistory>();
   for (let at = 0; at < ids.length; at += VM_GROUP) {
     signal?.throwIfAborted();
     const group = ids.slice(at, at + VM_GROUP);
-    const [vms, registers, samples] = [
+    const [vms, registers, samples, deltas] = [
       await vmsOf(db, group),
       await registersOf(db, group),
       await samplesOf(db, group, from, to, config.batchRows),
+      await deltasOf(db, group, from, to, config.batchRows),
     ];
     for (const vm of vms) {
       const own = registers.filter((r) => r.vmId === vm.id);
@@ -74,24 +115,44 @@ async function readHours(
       // etime is when the VM entered DONE (seed 004).
       histories.set(instance, { periods: hostPeriods(own), endedAt: vm.etime > 0 ? vm.etime * 1000 : null });
       const keys = keysOf(config, vm);
-      const history = { vcpu: vm.vcpu, registers: own, samples: samples.get(vm.id) ?? [] };
+      const history = {
+        vcpu: vm.vcpu,
+        registers: own,
+        samples: samples.get(vm.id) ?? [],
+        deltas: deltas.get(vm.id) ?? [],
+      };
       for (const hour of integrateVm(history, fromHour, toHour, now)) {
-        rows.push({
-          hour: hour.hour,
-          instance,
-          labels: {},
-          busyCpuSeconds: hour.busyCpuSeconds,
-          idleCpuSeconds: hour.idleCpuSeconds,
-          attribution: { ...keys, host: hour.host },
-        });
+        rows.push({ instance, labels: {}, ...measured(hour), attribution: { ...keys, host: hour.host } });
+        if (hour.problem !== undefined && !problems.has(hour.hour))
+          problems.set(hour.hour, `${instance} ${hour.problem}`);
       }
     }
   }
-  return { rows, histories };
+  return { rows, histories, problems };
 }
 
 /**
- * CPU seconds per VM and hour from OpenNebula's accounting database (seed 004, contract section
+ * An answer for every hour: its rows, or failed naming the first value read or row worked out that
+ * cannot be stored.
+ */
+function answersOf({ rows, problems }: ReadHours, fromHour: number, toHour: number) {
+  const answers = new Map<number, SourceHour>();
+  const fail = (hour: number, problem: string) =>
+    answers.set(hour, { status: 'failed', error: `OpenNebula accounting database: ${problem}` });
+  for (let hour = fromHour; hour < toHour; hour += HOUR_MS) answers.set(hour, { status: 'ok', rows: [] });
+  for (const [hour, problem] of problems) fail(hour, problem);
+  for (const row of rows) {
+    const answer = answers.get(row.hour)!;
+    if (answer.status === 'failed') continue;
+    const problem = rowProblem(row);
+    if (problem === undefined) answer.rows.push(row);
+    else fail(row.hour, problem);
+  }
+  return answers;
+}
+
+/**
+ * CPU seconds, memory and traffic per VM and hour from OpenNebula's accounting database (seed 004, contract section
  * 10). Each fetch opens the database, reads only the VMs that ran in the range, a group at a time,
  * and closes it. A database that cannot be read fails every hour of the fetch, as Prometheus being
  * down does.
@@ -107,7 +168,7 @@ export function createOpenNebulaSource(
         throw new RangeError(`fetchHours expects whole hours, got ${fromHour} to ${toHour}`);
       }
       const answers = new Map<number, SourceHour>();
-      let read: Awaited<ReturnType<typeof readHours>>;
+      let read: ReadHours;
       try {
         const db = await openAccountingDb(config.url, config.timeoutMs);
         try {
@@ -124,9 +185,7 @@ export function createOpenNebulaSource(
         return answers;
       }
       await deps.onHostHistory?.(read.histories);
-      for (let hour = fromHour; hour < toHour; hour += HOUR_MS) answers.set(hour, { status: 'ok', rows: [] });
-      for (const row of read.rows) (answers.get(row.hour) as { rows: RawInstanceHour[] }).rows.push(row);
-      return answers;
+      return answersOf(read, fromHour, toHour);
     },
   };
 }

@@ -17,8 +17,8 @@ describe('integrateVm', () => {
         vcpu: 2,
         registers: [reg(0, 1800, 8100)],
         samples: [
-          { timestamp: T0 + 2400, cpu: 50 },
-          { timestamp: T0 + 4200, cpu: 150 },
+          { timestamp: T0 + 2400, cpu: 50, memory: 1024 },
+          { timestamp: T0 + 4200, cpu: 150, memory: 2048 },
         ],
       },
       T0 * 1000,
@@ -38,8 +38,8 @@ describe('integrateVm', () => {
         vcpu: 1,
         registers: [reg(0, 0, 1200, 'a'), reg(1, 2400, 0, 'b')],
         samples: [
-          { timestamp: T0 + 600, cpu: 100 },
-          { timestamp: T0 + 3000, cpu: 40 },
+          { timestamp: T0 + 600, cpu: 100, memory: 0 },
+          { timestamp: T0 + 3000, cpu: 40, memory: 0 },
         ],
       },
       T0 * 1000,
@@ -48,7 +48,63 @@ describe('integrateVm', () => {
     );
     // Running 00:00–00:20 and 00:40–01:00; busy 600 s at 100 %, then 600 s at 40 %.
     expect(hours).toEqual([
-      { hour: T0 * 1000, runningSeconds: 2400, busyCpuSeconds: 840, idleCpuSeconds: 1560, host: 'a' },
+      expect.objectContaining({
+        hour: T0 * 1000,
+        runningSeconds: 2400,
+        busyCpuSeconds: 840,
+        idleCpuSeconds: 1560,
+        upHours: 2400 / 3600,
+        host: 'a',
+      }),
+    ]);
+  });
+
+  it('holds memory (KiB) as CPU is held, and spreads each delta’s traffic evenly over its interval, split at hours', () => {
+    const MiB = 1024;
+    const hours = integrateVm(
+      {
+        vcpu: 1,
+        registers: [reg(0, 1800, 0, 'a')],
+        samples: [
+          { timestamp: T0 + 1800, cpu: 10, memory: 512 * MiB },
+          { timestamp: T0 + 5400, cpu: 10, memory: 1024 * MiB },
+        ],
+        deltas: [
+          // 30 minutes in hour 0, 60 in hour 1: a third and two thirds.
+          { ptimestamp: T0 + 1800, timestamp: T0 + 7200, netRx: 3000, netTx: 300 },
+          // No interval: counted whole in the hour of its timestamp.
+          { ptimestamp: T0 + 7300, timestamp: T0 + 7300, netRx: 7, netTx: 0 },
+        ],
+      },
+      T0 * 1000,
+      (T0 + 3 * 3600) * 1000,
+      (T0 + 3 * 3600) * 1000,
+    );
+    const bytes = (mib: number) => mib * 1024 * 1024;
+    expect(
+      hours.map((h) => [h.upHours, h.memoryByteHours, h.networkReceiveBytes, h.networkTransmitBytes]),
+    ).toEqual([
+      [0.5, bytes(512) * 0.5, 1000, 100],
+      [1, bytes(512) * 0.5 + bytes(1024) * 0.5, 2000, 200],
+      [1, bytes(1024), 7, 0],
+    ]);
+  });
+
+  it('counts no traffic in an hour the VM did not run at all: no instance-hour holds it', () => {
+    const hours = integrateVm(
+      {
+        vcpu: 1,
+        registers: [reg(0, 0, 3600, 'a'), reg(1, 7200, 10800, 'a')],
+        samples: [],
+        deltas: [{ ptimestamp: T0, timestamp: T0 + 3 * 3600, netRx: 3600, netTx: 0 }],
+      },
+      T0 * 1000,
+      (T0 + 3 * 3600) * 1000,
+      (T0 + 3 * 3600) * 1000,
+    );
+    expect(hours.map((h) => [h.hour, h.networkReceiveBytes])).toEqual([
+      [T0 * 1000, 1200],
+      [(T0 + 7200) * 1000, 1200],
     ]);
   });
 
