@@ -23,6 +23,7 @@ import { selectorProblem } from './plugins/prometheus/selector-check';
 import { startService, UnsafeListenError } from './serve';
 import { validateRange } from './services/validation';
 import { migrate, openPostgresStore } from './store/postgres';
+import { copyStoreCommand } from './cli/copy-store';
 import { openStore } from './store/open';
 import { StoreLockedError, withWriter } from './store/store';
 
@@ -323,6 +324,7 @@ const commands: Record<string, Command> = {
   token: tokenCommand,
   sinks: sinksCommand,
   migrate: migrateCommand,
+  'copy-store': copyStoreCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,7 @@ export const USAGE = `usage:
   carbonledger sinks run [--from DAY --to DAY] [--config FILE]
   carbonledger sinks status [--config FILE]
   carbonledger migrate [--config FILE]
+  carbonledger copy-store --from STORE --to STORE [--lock-wait SECONDS]
 
 carbonledger COMMAND --help says more of each command.`;
 
@@ -153,4 +154,32 @@ exit codes:
 
 environment:
 ${CONFIG_ENV}`,
+  'copy-store': `usage: carbonledger copy-store --from STORE --to STORE [--lock-wait SECONDS]
+
+Copies a whole store into another, of either kind (JSON to PostgreSQL, PostgreSQL to JSON, or
+the same kind): every hour's figures at every level, day totals and roll-ups (the target's own,
+equal to its hours), the ledger, the access and instance indexes and the carbon intensity cache.
+One day at a time, each written whole or not at all, holding both stores' writers (stop serve's
+schedule on them, or let --lock-wait wait for it). Then compares the two: the ledger's hours and
+statuses, every level's keys, and every key's yearly totals; prints what it copied and the totals.
+
+The target must be empty, or an earlier copy of the same source: a copy that was stopped (even
+killed) resumes at the last day it wrote, not from the start. Failed hours keep their error; the
+count of attempts starts again at one. The sinks' delivery log, host history and usage by project
+and user stay where they are (a JSON store's dataDir).
+
+flags:
+  --from STORE          a JSON store's data directory, a postgres:// URL, or a config file whose
+                        "store" section names it (DATABASE_URL and DATA_DIR are not read)
+  --to STORE            the same kinds; a directory that does not exist is created
+  --lock-wait SECONDS   how long to wait for either store's writer (default 600)
+
+exit codes:
+  0  copied, and the copy answers as the source does
+  1  an unexpected error: a store could not be reached, or a writer stayed held past --lock-wait
+  2  bad arguments: a source that does not exist, both naming the same store, or a target that
+     holds other data than an earlier copy of this source
+  3  copied, but the comparison found a difference (named)
+
+environment: none.`,
 };

@@ -21,7 +21,7 @@ describe('the command line', () => {
     }
   });
 
-  it.each(['serve', 'ingest', 'export', 'token'])(
+  it.each(['serve', 'ingest', 'export', 'token', 'migrate', 'copy-store'])(
     '%s --help (and help VERB) prints that command’s own help: every flag, its exit codes, its environment',
     async (verb) => {
       const { code, stdout } = await run([verb, '--help']);
