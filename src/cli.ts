@@ -10,6 +10,7 @@ import { dataDirProblem } from './cli/data-dir';
 import { COMMAND_HELP, USAGE } from './cli/help';
 import { progressBar } from './cli/progress';
 import { sinksCommand } from './cli/sinks';
+import { summarizeCommand } from './cli/summarize';
 import { UsageError } from './cli/usage-error';
 import { boundHeapGrowthForBackfill } from './ingest/heap';
 import { hourRanges, ingestRange, type IngestReport } from './ingest/run';
@@ -325,6 +326,7 @@ const commands: Record<string, Command> = {
   sinks: sinksCommand,
   migrate: migrateCommand,
   'copy-store': copyStoreCommand,
+  summarize: (argv) => summarizeCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

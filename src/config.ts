@@ -321,8 +321,17 @@ export const ScheduleSchema = z
     ingest: cron.default('5 * * * *'),
     reconcile: cron.default('0 2 * * *'),
     active: cron.default('* * * * *'),
+    summaries: cron.default('0 2 * * *'),
   })
   .strict();
+
+export const SummariesSchema = z
+  .object({
+    /** Days before yesterday whose summaries, incomplete when made, each daily run makes again. */
+    lookbackDays: positiveInt.max(366).default(7),
+  })
+  .strict();
+export type SummariesConfig = z.infer<typeof SummariesSchema>;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected 64 lower-case hex digits' });
 export const AuthSchema = z
@@ -382,6 +391,7 @@ export const ConfigSchema = z
     auth: AuthSchema.optional(),
     sources: SourcesSchema.prefault({}),
     sinks: SinksSchema.prefault({}),
+    summaries: SummariesSchema.prefault({}),
   })
   .strict()
   .refine((config) => config.prometheus.enabled || config.sources.opennebula !== undefined, {

@@ -1,7 +1,7 @@
 import { storeScopeIndex } from './auth/scope-index';
 import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
-import { seedDemo } from './demo/seed';
+import { seedDemo, summariseDemoDays } from './demo/seed';
 import { ingestRunRecorder, primeLastOkHour } from './ingest/metrics';
 import { registerIngestion } from './ingest/schedule';
 import type { Logger } from './log';
@@ -9,9 +9,11 @@ import { createServiceMetrics, type ServiceMetrics } from './metrics';
 import { createActivePoller } from './plugins/active';
 import { selectorProblem } from './plugins/prometheus/selector-check';
 import { PluginHost } from './plugins/host';
+import { registerSummaries } from './plugins/summaries';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
 import { checkCanListen, startServer } from './server';
+import { hostHistoryFor, summaryStoresFor } from './store/capabilities';
 import { openStore } from './store/open';
 import { withWriter } from './store/store';
 
@@ -78,6 +80,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     pollOnRead: !options.schedule,
     intensityCache: store.intensityCache,
   });
+  const summaries = summaryStoresFor(store, config.store);
   const storeVersion = () => store.version();
   // The access index and the answer cache follow one version, so a change reaches both at once.
   const scopeIndex = storeScopeIndex(store, storeVersion);
@@ -85,9 +88,10 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     if (options.demo) {
       await checkCanListen(config.server.host, config.server.port);
       // The demo writes through the ingestion path, so it takes the writer as any ingestion does.
-      await withWriter(store, { purpose: 'serve --demo' }, (writer) =>
+      const seeded = await withWriter(store, { purpose: 'serve --demo' }, (writer) =>
         seedDemo({ store, writer, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
       );
+      if (seeded !== undefined) await summariseDemoDays(store, summaries.summaries, clock.now());
     }
     await primeLastOkHour(metrics, store, clock.now());
     if (options.schedule) {
@@ -102,6 +106,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     }
     if (options.schedule) {
       registerIngestion(host, config);
+      registerSummaries(host, config, summaries);
       host.register(poller.plugin, undefined);
       host.start();
     }
@@ -116,6 +121,8 @@ export async function startService(options: ServeOptions): Promise<RunningServic
           signal,
           scopeIndex,
           activeWorkspaces: poller.source,
+          summaries,
+          hostHistory: hostHistoryFor(config.store),
         }),
       auth: config.auth,
       store,

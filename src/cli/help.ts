@@ -20,6 +20,7 @@ export const USAGE = `usage:
   carbonledger sinks status [--config FILE]
   carbonledger migrate [--config FILE]
   carbonledger copy-store --from STORE --to STORE [--lock-wait SECONDS]
+  carbonledger summarize --date YYYY-MM-DD [--config FILE]
 
 carbonledger COMMAND --help says more of each command.`;
 
@@ -182,4 +183,23 @@ exit codes:
   3  copied, but the comparison found a difference (named)
 
 environment: none.`,
+
+  summarize: `usage: carbonledger summarize --date YYYY-MM-DD [--config FILE]
+
+Summarises one UTC day for every user with usage (or failed hours) that day: VM minutes, RAM and
+disk GB-minutes, minutes per machine type, energy and carbon, and whether every hour of the day was
+ok. Idempotent: the same day again gives the same summaries, in place of the earlier ones. serve
+does the same for yesterday each day (schedule.summaries), and again for days that were incomplete.
+
+flags:
+  --date YYYY-MM-DD     the day; it must be over
+${CONFIG_FLAG}
+
+exit codes:
+  0  summarised
+  1  an unexpected error
+  2  bad arguments or config (the message names the flag or config path)
+
+environment:
+${CONFIG_ENV}`,
 };

@@ -1,10 +1,12 @@
 import type { EnergyConfig } from '../config';
 import { LEVELS } from '../domain/levels';
-import { floorHour, HOUR_MS } from '../domain/time';
+import { DAY_MS, floorHour, HOUR_MS, utcDate } from '../domain/time';
 import { ingestRange, type IngestReport } from '../ingest/run';
 import type { Logger } from '../log';
 import { emptyRegistry } from '../plugins/workspaces/registry';
+import { summariseDate } from '../plugins/summaries/summarise';
 import type { Store, StoreWriter } from '../store/store';
+import type { DailySummaryStore } from '../store/summaries';
 import { DEMO_EMBODIED, DEMO_LABELS, demoIntensity, demoSource } from './demo-source';
 
 async function isEmpty(store: Store): Promise<boolean> {
@@ -52,4 +54,17 @@ export async function seedDemo(options: {
     fromHour,
     endHour,
   );
+}
+
+/** Summarises the demo's last `days` whole days, so `dailySummaries` shows figures at once. */
+export async function summariseDemoDays(
+  store: Store,
+  summaries: Pick<DailySummaryStore, 'replaceDay'>,
+  now: number,
+  days = 30,
+): Promise<void> {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  for (let day = today - days * DAY_MS; day < today; day += DAY_MS) {
+    await summariseDate(store, summaries, utcDate(day));
+  }
 }

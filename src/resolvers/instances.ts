@@ -13,14 +13,15 @@ export class InstancesResolver {
   })
   async instances(
     @Args() { project, user, from, to }: InstancesArgs,
-    @Ctx() { reader, access, instances }: AppContext,
+    @Ctx() { reader, access, instances, hostHistory }: AppContext,
   ): Promise<InstanceRecordView[]> {
     const range = validateRange({ from, to, granularity: 'YEAR' });
-    return readInstances(instances, reader, access, {
-      project: project ?? null,
-      user: user ?? null,
-      from: range.from,
-      to: range.to,
-    });
+    return readInstances(
+      instances,
+      reader,
+      access,
+      { project: project ?? null, user: user ?? null, from: range.from, to: range.to },
+      hostHistory,
+    );
   }
 }

@@ -1,7 +1,9 @@
-import { ArgsType, Field, ID, ObjectType } from 'type-graphql';
+import { ArgsType, Field, Float, ID, ObjectType } from 'type-graphql';
 import type { HostPeriod as HostPeriodView } from '../domain/instances';
 import type { InstanceRecordView } from '../services/instances';
+import type { ResourceFiguresView } from '../services/resource-figures';
 import type { UsageFiguresView } from '../services/usage-series';
+import { ResourceFigures } from './resources';
 import { DateTimeScalar } from './date-time';
 import { UsageFigures } from './usage';
 
@@ -40,8 +42,14 @@ export class InstanceRecord implements InstanceRecordView {
   })
   ended!: boolean;
   @Field(() => [HostPeriod], { description: 'In order of time.' }) hosts!: HostPeriodView[];
+  @Field(() => Float, {
+    description: 'Hours it was up in [from, to) (fractional for a start or stop mid-hour).',
+  })
+  upHours!: number;
   @Field(() => UsageFigures, { description: 'Over the hours of [from, to) it had samples in.' })
   usage!: UsageFiguresView;
+  @Field(() => ResourceFigures, { description: 'Memory, disk and network over the same hours.' })
+  resources!: ResourceFiguresView;
 }
 
 @ArgsType()

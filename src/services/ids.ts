@@ -67,3 +67,7 @@ export function instanceRecordId(life: {
 }) {
   return `instance/${[life.instance, life.project, life.machineName, life.user].map(encodePart).join('/')}`;
 }
+
+export function dailySummaryId(user: string, date: string): string {
+  return `daily-summary/${encodePart(user)}/${date}`;
+}

@@ -11,9 +11,12 @@ import {
 import { UNKNOWN } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import { ceilHour, floorHour } from '../domain/time';
+import type { HostHistoryStore, InstanceHostHistory } from '../store/host-history';
 import type { InstanceIndex } from '../store/instance-index';
 import { instanceRecordId } from './ids';
+import { presented } from './precision';
 import { filesToRead, planReads } from './read-plan';
+import { resourcesView, type ResourceFiguresView } from './resource-figures';
 import { addStoredFigures, loadStoredFiles } from './stored-figures';
 import type { UsageReader } from './usage-reader';
 import { figuresView, type UsageFiguresView } from './usage-series';
@@ -29,7 +32,9 @@ export interface InstanceRecordView {
   lastSeen: number;
   ended: boolean;
   hosts: HostPeriod[];
+  upHours: number;
   usage: UsageFiguresView;
+  resources: ResourceFiguresView;
 }
 
 export interface InstanceFilter {
@@ -50,6 +55,7 @@ export async function readInstances(
   reader: UsageReader,
   access: Access,
   filter: InstanceFilter,
+  hostHistory: Pick<HostHistoryStore, 'read'> = noHostHistory,
 ): Promise<InstanceRecordView[]> {
   const from = floorHour(filter.from);
   const to = ceilHour(filter.to);
@@ -63,9 +69,13 @@ export async function readInstances(
     await access.visibleKeys('INSTANCE', [...new Set(matching.map((life) => life.instance))]),
   );
   const lives = matching.filter((life) => visible.has(life.instance));
-  const usages = await Promise.all(lives.map((life) => lifeUsage(reader, life, from, to)));
+  const [usages, histories] = await Promise.all([
+    Promise.all(lives.map((life) => lifeUsage(reader, life, from, to))),
+    lives.length === 0 ? new Map<string, InstanceHostHistory>() : hostHistory.read([...visible]),
+  ]);
   return lives.map((life, i) => {
     const ended = hasEnded(life, view.throughHour);
+    const figures = usages[i];
     return {
       id: instanceRecordId(life),
       instance: life.instance,
@@ -76,13 +86,34 @@ export async function readInstances(
       firstSeen: firstSeen(life),
       lastSeen: lastSeen(life),
       ended,
-      hosts: hostPeriods(life, ended),
-      usage: figuresView(usages[i]),
+      hosts: withReasons(hostPeriods(life, ended), histories.get(life.instance)),
+      upHours: presented(figures.upHours),
+      usage: figuresView(figures),
+      resources: resourcesView(figures),
     };
   });
 }
 
 const knownOrNull = (key: string): string | null => (key === UNKNOWN ? null : key);
+
+const noHostHistory: Pick<HostHistoryStore, 'read'> = { read: async () => new Map() };
+
+/**
+ * Each period's reason from the source's host history (OpenNebula's registers): that of the last
+ * register on the same host overlapping the period, which says why the instance left it.
+ */
+function withReasons(periods: HostPeriod[], history: InstanceHostHistory | undefined): HostPeriod[] {
+  if (history === undefined) return periods;
+  return periods.map((period) => {
+    const overlapping = history.periods.filter(
+      (known) =>
+        known.host === period.host &&
+        known.from < (period.to ?? Infinity) &&
+        (known.to ?? Infinity) > period.from,
+    );
+    return { ...period, reason: overlapping.at(-1)?.reason ?? period.reason };
+  });
+}
 
 /**
  * A life's figures over [from, to): its INSTANCE series over the hours it had samples, its machine

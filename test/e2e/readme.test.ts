@@ -141,6 +141,29 @@ describe('the README', () => {
     expect(rows[1]).toMatch(/^PROJECT,IDAaaS,2026-10-01T00:00:00.000Z,2026-10-02T00:00:00.000Z,OK,0,\d/);
   });
 
+  it('has a dailySummaries example that shows a week of the demo user’s summaries with figures', async () => {
+    const [query] = codeBlocks('graphql').filter((block) => block.includes('dailySummaries'));
+    const summaries = (await run(query)).data!.dailySummaries as Array<{
+      date: string;
+      vmMinutes: number;
+      usage: { totalKwh: number };
+      complete: boolean;
+    }>;
+    expect(summaries.map((s) => s.date.slice(0, 10))).toEqual([
+      '2026-11-20',
+      '2026-11-21',
+      '2026-11-22',
+      '2026-11-23',
+      '2026-11-24',
+      '2026-11-25',
+      '2026-11-26',
+    ]);
+    for (const summary of summaries) {
+      expect(summary.vmMinutes).toBeGreaterThan(0);
+      expect(summary.usage.totalKwh).toBeGreaterThan(0);
+    }
+  });
+
   it('has a configuration example that is the defaults, so it runs as pasted', () => {
     const [example] = codeBlocks('json');
     expect(parseConfig(JSON.parse(example))).toEqual(parseConfig({}));

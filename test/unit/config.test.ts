@@ -33,7 +33,12 @@ describe('config', () => {
     expect(config.carbon).toEqual({ source: 'static', gPerKwh: 200 });
     expect(config.store).toEqual({ kind: 'json', dataDir: './data' });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 4000 });
-    expect(config.schedule).toEqual({ ingest: '5 * * * *', reconcile: '0 2 * * *', active: '* * * * *' });
+    expect(config.schedule).toEqual({
+      ingest: '5 * * * *',
+      reconcile: '0 2 * * *',
+      active: '* * * * *',
+      summaries: '0 2 * * *',
+    });
     expect(config.auth).toBeUndefined();
   });
 
@@ -89,6 +94,7 @@ describe('config', () => {
       ingest: '*/15 * * * *',
       reconcile: '0 2 * * *',
       active: '30 * * * * *',
+      summaries: '0 2 * * *',
     });
     expect(
       problemsOf(() =>

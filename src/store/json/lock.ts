@@ -110,7 +110,7 @@ export async function removeDeadWritersTemporaries(dataDir: string): Promise<voi
 }
 
 /** Creates `file` holding `text` only if it does not exist; a reader never sees it half written. */
-async function createExclusive(file: string, text: string): Promise<boolean> {
+export async function createExclusive(file: string, text: string): Promise<boolean> {
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   // Removed however the write or the link ends.
   try {

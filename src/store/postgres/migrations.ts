@@ -124,6 +124,45 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'daily summaries and their emails',
+    sql: `
+      -- One row a user and UTC day (contract section 11); record is domain/summaries.ts's.
+      CREATE TABLE daily_summary (
+        user_key text NOT NULL,
+        day date NOT NULL,
+        record jsonb NOT NULL,
+        PRIMARY KEY (user_key, day)
+      );
+      -- Each day summarised, and whether every hour of it was ok then (else it is summarised again).
+      CREATE TABLE summary_day (
+        day date PRIMARY KEY,
+        complete boolean NOT NULL,
+        summarised_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- The latest claim on sending a user a day's summary: a row is claimed before the send and
+      -- marked after it, so no day is sent twice; a failed one (or one whose holder fell silent
+      -- past expires_at) is claimed again with the next attempt.
+      CREATE TABLE summary_email (
+        user_key text NOT NULL,
+        day date NOT NULL,
+        attempt integer NOT NULL,
+        state text NOT NULL CHECK (state IN ('claimed', 'sent', 'failed')),
+        holder text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        sent_at timestamptz,
+        address text,
+        error text,
+        PRIMARY KEY (user_key, day)
+      );
+      -- Users who listed themselves (setSummaryEmail).
+      CREATE TABLE summary_subscriber (
+        user_key text PRIMARY KEY,
+        address text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */

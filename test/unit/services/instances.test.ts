@@ -8,7 +8,8 @@ import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/schema';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
-import { at, batch, figures, okHour, apply } from '../../support/describe-store';
+import { allFigures, at, batch, figures, okHour, apply } from '../../support/describe-store';
+import type { HostHistoryStore } from '../../../src/store/host-history';
 import { seen } from '../../support/describe-instance-index';
 
 let schema: GraphQLSchema;
@@ -33,11 +34,11 @@ beforeAll(async () => {
           key: 'a:9100',
           date: '2025-09-22',
           hours: {
-            '10:00': { all: figures(1), byMachine: { SMALL: figures(1) } },
-            '11:00': { all: figures(1), byMachine: { SMALL: figures(1) } },
-            '12:00': { all: figures(4), byMachine: { BIG: figures(4) } },
+            '10:00': { all: allFigures(1), byMachine: { SMALL: allFigures(1) } },
+            '11:00': { all: allFigures(1), byMachine: { SMALL: allFigures(1) } },
+            '12:00': { all: allFigures(4), byMachine: { BIG: allFigures(4) } },
           },
-          totals: { all: figures(6), byMachine: { SMALL: figures(2), BIG: figures(4) } },
+          totals: { all: allFigures(6), byMachine: { SMALL: allFigures(2), BIG: allFigures(4) } },
         },
       ],
     ),
@@ -75,12 +76,15 @@ type Listed = Array<{ instance: string; user: string | null }>;
 async function run(
   principal: Principal,
   args: string,
+  fields = 'instance user experiment machineName firstSeen lastSeen ended hosts { host to } usage { busyCpuSeconds }',
+  hostHistory?: Pick<HostHistoryStore, 'read'>,
 ): Promise<{ data?: { instances: Listed } | null; errors?: readonly { extensions: unknown }[] }> {
   const clock = fixedClock(at('2025-09-23T00:00:00Z'));
   return (await graphql({
     schema,
-    source: `{ instances(${args}) { instance user experiment machineName firstSeen lastSeen ended hosts { host to } usage { busyCpuSeconds } } }`,
+    source: `{ instances(${args}) { ${fields} } }`,
     contextValue: createRequestContext({
+      hostHistory,
       store,
       clock,
       log: silentLogger,
@@ -115,6 +119,60 @@ describe('instances', () => {
         usage: { busyCpuSeconds: figures(4).busyCpuSeconds },
       }),
       expect.objectContaining({ instance: 'b:9100', user: null, experiment: null }),
+    ]);
+  });
+
+  it("gives each life its up hours and resources over the range, from its machine type's part", async () => {
+    const answer = await run(
+      admin,
+      `user: "frank", ${RANGE}`,
+      'upHours resources { upHours memoryByteHours diskBytesAvg networkReceiveBytes embodiedGco2eq }',
+    );
+    expect(answer.errors).toBeUndefined();
+    const two = allFigures(2);
+    expect(answer.data?.instances).toEqual([
+      {
+        upHours: two.upHours,
+        resources: {
+          upHours: two.upHours,
+          memoryByteHours: two.memoryByteHours,
+          diskBytesAvg: two.diskByteHours / two.upHours,
+          networkReceiveBytes: two.networkReceiveBytes,
+          embodiedGco2eq: two.embodiedGco2eq,
+        },
+      },
+    ]);
+  });
+
+  it("gives a host period the reason of the source's last register on that host, when it knows one", async () => {
+    const history: Pick<HostHistoryStore, 'read'> = {
+      read: async (instances) =>
+        new Map(
+          instances
+            .filter((instance) => instance === 'a:9100')
+            .map((instance) => [
+              instance,
+              {
+                periods: [
+                  {
+                    host: 'h',
+                    from: at('2025-09-22T10:10:00Z'),
+                    to: at('2025-09-22T11:00:00Z'),
+                    reason: 'NONE',
+                  },
+                  { host: 'h', from: at('2025-09-22T11:00:00Z'), to: null, reason: 'USER' },
+                  { host: 'elsewhere', from: at('2025-09-20T00:00:00Z'), to: null, reason: 'ERROR' },
+                ],
+                endedAt: null,
+              },
+            ]),
+        ),
+    };
+    const answer = await run(admin, RANGE, 'instance user hosts { host reason }', history);
+    expect(answer.data?.instances).toEqual([
+      { instance: 'a:9100', user: 'frank', hosts: [{ host: 'h', reason: 'USER' }] },
+      { instance: 'a:9100', user: 'grace', hosts: [{ host: 'h', reason: 'USER' }] },
+      { instance: 'b:9100', user: null, hosts: [{ host: 'k', reason: null }] },
     ]);
   });
 
