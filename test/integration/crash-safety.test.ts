@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { openJsonStore } from '../../src/store/json';
+import { withWriter } from '../../src/store/store';
 import { startLab, type Lab } from '../support/lab/prometheus-lab';
 import { snapshotFiles } from '../support/store-files';
 import {
   hoursWithoutLedgerRecord,
+  readerDisagreements,
   rollupDisagreements,
   seededRandom,
   temporaryFiles,
@@ -175,9 +177,14 @@ describe('kill -9 of ingest at random moments', () => {
           disagreements: [],
         });
       }
-      // Opening the store, as the next run or the server does, repairs a batch that stopped part-way
-      // (taking over the lock the killed run left). Days hold no hour the ledger never recorded.
+      // A server opening the store now writes nothing, and what it reads adds up at every level
+      // (HOUR, DAY, MONTH, YEAR) though a batch stopped part-way.
       const store = await openJsonStore({ dataDir });
+      expect({ round, seen: await readerDisagreements(store, lab.spec.days) }).toEqual({ round, seen: [] });
+      expect(existsSync(join(dataDir, 'journal.json'))).toBe(journalLeft);
+      // The next writer repairs it (taking over the lock the killed run left). Days hold no hour
+      // the ledger never recorded.
+      await withWriter(store, { purpose: 'the next ingest' }, async () => undefined);
       expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
       expect({
         round,

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 /** Every file under `dir` with its bytes, keyed by relative path: a store snapshot to compare. */
@@ -61,4 +61,23 @@ export interface StoredDayEntry {
   date: string;
   timeseries: Record<string, Record<string, StoredSix>>;
   [keyField: string]: unknown;
+}
+
+/**
+ * Every entry under `dir` (directories too, and `version`) with what would show a write: its
+ * kind, size, modification time and bytes. Equal before and after means nothing was written.
+ */
+export async function treeStamp(dir: string): Promise<Map<string, string>> {
+  const stamps = new Map<string, string>();
+  const walk = async (path: string): Promise<void> => {
+    const stats = await lstat(path);
+    const bytes = stats.isFile() ? await readFile(path, 'utf8') : '';
+    stamps.set(
+      relative(dir, path),
+      `${stats.isDirectory() ? 'dir' : 'file'}:${stats.size}:${stats.mtimeMs}:${bytes}`,
+    );
+    if (stats.isDirectory()) for (const name of await readdir(path)) await walk(join(path, name));
+  };
+  await walk(dir);
+  return stamps;
 }

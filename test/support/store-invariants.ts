@@ -1,6 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { addBreakdownInto, zeroBreakdown, type Breakdown } from '../../src/domain/figures';
+import { LEVELS } from '../../src/domain/levels';
+import { FAILED } from '../../src/domain/usage';
+import type { Store } from '../../src/store/store';
 
 type Six = Record<string, number | 'failed'>;
 type BreakdownJson = Record<string, Six>;
@@ -239,4 +243,91 @@ export async function hoursWithoutLedgerRecord(
     }
   }
   return found;
+}
+
+/** Relative difference two stored sums may have from float addition in another order. */
+const SUM_TOLERANCE = 1e-9;
+
+function breakdownDifferences(what: string, got: Breakdown, want: Breakdown): string[] {
+  const problems: string[] = [];
+  const compare = (
+    part: string,
+    a: Record<string, number> | undefined,
+    b: Record<string, number> | undefined,
+  ) => {
+    for (const name of new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])) {
+      const x = a?.[name] ?? 0;
+      const y = b?.[name] ?? 0;
+      if (Math.abs(x - y) > SUM_TOLERANCE * Math.max(1, Math.abs(x), Math.abs(y)))
+        problems.push(`${what} ${part}.${name}: ${x} != ${y}`);
+    }
+  };
+  compare('all', got.all, want.all);
+  for (const machine of new Set([...Object.keys(got.byMachine), ...Object.keys(want.byMachine)]))
+    compare(machine, got.byMachine[machine], want.byMachine[machine]);
+  return problems;
+}
+
+/**
+ * Where what a reader of `store` sees disagrees with itself, over `dates`: a day's totals with its
+ * hours (failed ones not counted), a month with the days read, a year with the months read. Empty
+ * when every level a reader can see adds up, as it must whatever happened to the store.
+ */
+export async function readerDisagreements(store: Store, dates: readonly string[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const level of LEVELS) {
+    const keys = await store.listKeys(level);
+    const years = [...new Set(dates.map((date) => date.slice(0, 4)))];
+    const months = [...new Set(dates.map((date) => date.slice(0, 7)))];
+    const dayTotals = new Map<string, Array<Breakdown | null>>();
+    for (const date of dates) {
+      const days = await store.readDays(level, date, keys);
+      days.forEach((day, i) => {
+        if (day === null) return;
+        const sum = zeroBreakdown();
+        for (const hour of Object.values(day.hours)) if (hour !== FAILED) addBreakdownInto(sum, hour);
+        problems.push(...breakdownDifferences(`${level}/${keys[i]}/${date} totals`, day.totals, sum));
+      });
+      dayTotals.set(
+        date,
+        days.map((day) => day?.totals ?? null),
+      );
+    }
+    const monthTotals = new Map<string, Array<Breakdown | null>>();
+    for (const month of months) {
+      const rollups = await store.readMonths(level, month, keys);
+      rollups.forEach((rollup, i) => {
+        const sum = zeroBreakdown();
+        const days: string[] = [];
+        for (const date of dates.filter((d) => d.startsWith(`${month}-`))) {
+          const totals = dayTotals.get(date)![i];
+          if (totals === null) continue;
+          days.push(date);
+          addBreakdownInto(sum, totals);
+        }
+        const rolled = Object.keys(rollup?.days ?? {}).sort();
+        if (JSON.stringify(rolled) !== JSON.stringify(days))
+          problems.push(`${level}/${keys[i]}/${month} rolls up days ${rolled} but reads ${days}`);
+        if (rollup !== null)
+          problems.push(...breakdownDifferences(`${level}/${keys[i]}/${month}`, rollup.totals, sum));
+      });
+      monthTotals.set(
+        month,
+        rollups.map((rollup) => rollup?.totals ?? null),
+      );
+    }
+    for (const year of years) {
+      const rollups = await store.readYears(level, year, keys);
+      rollups.forEach((rollup, i) => {
+        const sum = zeroBreakdown();
+        for (const month of months.filter((m) => m.startsWith(`${year}-`))) {
+          const totals = monthTotals.get(month)![i];
+          if (totals !== null) addBreakdownInto(sum, totals);
+        }
+        if (rollup !== null)
+          problems.push(...breakdownDifferences(`${level}/${keys[i]}/${year}`, rollup.totals, sum));
+      });
+    }
+  }
+  return problems;
 }

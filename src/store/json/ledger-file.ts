@@ -1,5 +1,9 @@
 import type { LedgerHour } from '../../domain/usage';
+import { mapLimit } from '../../fs/files';
 import { FileReader, toFileText } from './codec';
+import type { JsonLayout } from './layout';
+import { readStoreTextIfPresent } from './read';
+import { CONCURRENCY } from './refs';
 
 function ledgerHourJson(record: LedgerHour): LedgerHour {
   if (record.status === 'failed') {
@@ -44,4 +48,18 @@ export function parseLedgerFile(text: string, path: string): Map<number, LedgerH
     hours.set(hour, record as LedgerHour);
   }
   return hours;
+}
+
+/** Ledger months as the writer reads them: each with its text, to tell whether it changes. */
+export async function readLedgerMonths(
+  layout: JsonLayout,
+  months: readonly string[],
+): Promise<Map<string, { hours: Map<number, LedgerHour>; text: string | null }>> {
+  const unique = [...new Set(months)];
+  const read = await mapLimit(unique, CONCURRENCY, async (month) => {
+    const path = layout.ledgerFile(month);
+    const text = await readStoreTextIfPresent(path);
+    return { hours: text === null ? new Map<number, LedgerHour>() : parseLedgerFile(text, path), text };
+  });
+  return new Map(unique.map((month, i) => [month, read[i]]));
 }

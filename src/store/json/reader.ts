@@ -44,6 +44,11 @@ type RecordOf = (hour: number) => LedgerHour | undefined;
 
 const monthId = ({ level, key, month }: MonthRef): string => JSON.stringify([level, key, month]);
 
+/** Every month is behind its days. */
+const ALL = 'all';
+/** The months whose roll-ups may be behind their days, by id. */
+type Unsettled = ReadonlyMap<string, MonthRef> | typeof ALL;
+
 /**
  * The read side of a JSON store. It only reads: what it shows is the stored files seen through the
  * ledger (see `visibleDay`), and the months a writer's journal names (a writer part-way, or killed
@@ -113,16 +118,21 @@ export class JsonReader {
     checkedYear(year);
     const unsettled = await this.unsettledMonths();
     return this.readEach(keys, async (key) => {
-      const behind = [...unsettled.values()].filter(
-        (ref) => ref.level === level && ref.key === key && ref.month.startsWith(`${year}-`),
-      );
-      if (behind.length === 0) {
+      const behind =
+        unsettled === ALL
+          ? null
+          : [...unsettled.values()].filter(
+              (ref) => ref.level === level && ref.key === key && ref.month.startsWith(`${year}-`),
+            );
+      if (behind !== null && behind.length === 0) {
         const path = this.layout.yearFile(level, key, year);
         return this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
       }
       const names = await listNames(this.layout.yearDir(level, key, year), 'file');
-      const stored = names.flatMap((name) => MONTH_FILE.exec(name)?.slice(1, 2) ?? []);
-      const months = [...new Set([...stored, ...behind.map((ref) => ref.month)])];
+      const stored = names.flatMap(
+        (name) => MONTH_FILE.exec(name)?.slice(1, 2) ?? DAY_FILE.exec(name)?.[1].slice(0, 7) ?? [],
+      );
+      const months = [...new Set([...stored, ...(behind ?? []).map((ref) => ref.month)])];
       const rollups = await mapLimit(months, CONCURRENCY, (month) =>
         this.monthOf({ level, key, month }, unsettled),
       );
@@ -134,12 +144,9 @@ export class JsonReader {
   }
 
   /** A month roll-up, from its days when a writer may not have brought it level yet. */
-  private async monthOf(
-    ref: MonthRef,
-    unsettled: ReadonlyMap<string, MonthRef>,
-  ): Promise<MonthRollup | null> {
+  private async monthOf(ref: MonthRef, unsettled: Unsettled): Promise<MonthRollup | null> {
     const { level, key, month } = ref;
-    if (!unsettled.has(monthId(ref))) {
+    if (unsettled !== ALL && !unsettled.has(monthId(ref))) {
       const path = this.layout.monthFile(level, key, month);
       return this.cachedRead(path, (text) => parseMonthFile(text, path, level, key, month));
     }
@@ -154,17 +161,23 @@ export class JsonReader {
     return monthRollup(level, key, month, totals);
   }
 
-  /** The months a writer's journal names: their roll-ups may be behind their days. */
-  private async unsettledMonths(): Promise<ReadonlyMap<string, MonthRef>> {
+  /**
+   * The months a writer's journal names: their roll-ups may be behind their days. Every month may
+   * be, when the journal is damaged (until the writer's repair rebuilds them all).
+   */
+  private async unsettledMonths(): Promise<Unsettled> {
     const path = this.layout.journalFile;
     try {
       const months = await this.cachedRead(path, (text) => parseJournal(text, path));
       return new Map((months ?? []).map((ref) => [monthId(ref), ref]));
     } catch (err) {
       if (!(err instanceof CorruptFileError)) throw err;
-      // Which months are behind is not known: the writer's repair rebuilds them all.
-      this.damage.reportOnce(err.path, err.message);
-      return new Map();
+      this.damage.reportOnce(
+        err.path,
+        err.message,
+        'every month is rolled up from its days until a writer repairs it',
+      );
+      return ALL;
     }
   }
 
@@ -176,7 +189,11 @@ export class JsonReader {
     } catch (err) {
       if (!(err instanceof CorruptFileError)) throw err;
       // Knowing no instance, scoped tokens see no INSTANCE series until ingestion rebuilds it.
-      this.damage.reportOnce(err.path, err.message);
+      this.damage.reportOnce(
+        err.path,
+        err.message,
+        'no instance is known to scoped tokens until an operator restores it',
+      );
       return new Map();
     }
   }
@@ -230,7 +247,7 @@ export class JsonReader {
           const file =
             err instanceof CorruptFileError ? usageFileOf(this.layout.dataDir, err.path) : undefined;
           if (file === undefined) throw err;
-          await this.damage.report(err as CorruptFileError);
+          this.damage.report(err as CorruptFileError);
           return new UnreadableDataError(file.level, file.key, periodOf(file), { cause: err });
         }
       },

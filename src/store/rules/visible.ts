@@ -29,3 +29,19 @@ export function visibleDay(
   if (Object.keys(hours).length === 0) return null;
   return { ...entry, hours, totals: sumHours(hours) };
 }
+
+/**
+ * `entry` with totals that count only the hours the ledger holds ok (see `visibleDay`): an hour
+ * failed since a damaged entry was moved aside keeps its figures, for a failed retry not to lose
+ * them, but no longer counts. The entry itself when its totals stay.
+ */
+export function withVisibleTotals(
+  entry: DayEntry,
+  recordOf: (hour: number) => LedgerHour | undefined,
+): DayEntry {
+  const seen = visibleDay(entry, recordOf);
+  if (seen === entry || seen === null) return entry;
+  return JSON.stringify(seen.totals) === JSON.stringify(entry.totals)
+    ? entry
+    : { ...entry, totals: seen.totals };
+}

@@ -267,19 +267,26 @@ describe('JsonStore with deferred roll-ups', () => {
     return { outcomes, entries: toAllLevelEntries(costed), attemptedAt: first };
   }
 
-  it('leaves a month of the last batch pending, and reads it level with its days', async () => {
+  it('leaves a month of the last batch pending, read level with its days without writing', async () => {
     const dataDir = dirs.make();
     const store = await openJsonStore({ dataDir, log: silentLogger });
     const writer = await store.openWriter({ purpose: 'a test' });
     await writer.applyBatch(await twoDaysBatch());
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(true);
-    expect(existsSync(join(dataDir, 'usage/project/Even/2025/2025-03.json'))).toBe(false);
+    expect(existsSync(join(dataDir, 'usage/project/Even/2025/2025-03.month.json'))).toBe(false);
 
     const [march] = await store.readMonths('PROJECT', '2025-03', ['Even']);
-    expect(Object.keys(march!.days)).toEqual(['2025-03-01', '2025-03-02']);
+    const [day1, day2] = await store
+      .readDays('PROJECT', '2025-03-01', ['Even'])
+      .then(async (one) => [one[0], (await store.readDays('PROJECT', '2025-03-02', ['Even']))[0]]);
+    expect(march!.days).toEqual({ '2025-03-01': day1!.totals, '2025-03-02': day2!.totals });
+    const [year] = await store.readYears('PROJECT', '2025', ['Even']);
+    expect(year!.totals).toEqual(march!.totals);
+    // The read wrote nothing: the month is settled when the writer is released.
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(true);
+    await writer.release();
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
     expect(await rollupDisagreements(dataDir)).toEqual([]);
-    await writer.release();
     await store.close();
   });
 
@@ -298,18 +305,22 @@ describe('JsonStore with deferred roll-ups', () => {
     await store.close();
   });
 
-  it('is brought level by the next open when its process stops with roll-ups pending', async () => {
+  it('is read level by the next store, and brought level by its writer, when its process stops with roll-ups pending', async () => {
     const dataDir = dirs.make();
     const stopped = await openJsonStore({ dataDir, log: silentLogger });
     await (await stopped.openWriter({ purpose: 'a test' })).applyBatch(await twoDaysBatch());
     expect(await rollupDisagreements(dataDir)).not.toEqual([]);
 
-    // Never released nor closed, as after a kill, whose lock goes with its process: the journal it
-    // left is repaired by the next store to open.
+    // Never released nor closed, as after a kill, whose lock goes with its process.
     await rm(join(dataDir, 'ingest.lock'));
     const next = await openJsonStore({ dataDir, log: silentLogger });
+    const [march] = await next.readMonths('PROJECT', '2025-03', ['Even']);
+    expect(Object.keys(march!.days)).toEqual(['2025-03-01', '2025-03-02']);
+    expect(existsSync(join(dataDir, 'journal.json'))).toBe(true);
+    await (await next.openWriter({ purpose: 'the next ingest' })).release();
     expect(existsSync(join(dataDir, 'journal.json'))).toBe(false);
     expect(await rollupDisagreements(dataDir)).toEqual([]);
+    expect(await next.readMonths('PROJECT', '2025-03', ['Even'])).toEqual([march]);
     await next.close();
   });
 });

@@ -8,6 +8,12 @@ import { directIngestDeps, hoursIn, tempDirs } from '../../../support/fake-inges
 import { dayEntryPath } from '../../../support/store-files';
 import { hoursWithoutLedgerRecord, rollupDisagreements } from '../../../support/store-invariants';
 import { ledgerMonth } from '../../../support/describe-store';
+import { withWriter } from '../../../../src/store/store';
+import type { JsonStore } from '../../../../src/store/json';
+
+/** What the next ingestion does first when it opens the store's writer. */
+const repairByWriter = (store: JsonStore) =>
+  withWriter(store, { purpose: 'the next ingest' }, async () => undefined);
 
 const dirs = tempDirs('cl-killed-batch-');
 afterEach(() => dirs.cleanup());
@@ -92,14 +98,20 @@ async function keptDayEntries(dataDir: string): Promise<Map<string, string>> {
 }
 
 describe('a batch killed after writing its days, before recording its hours', () => {
-  it('is taken out of the day entries when the store is next opened, so roll-ups count only recorded hours', async () => {
+  it('is read without its unrecorded hours, and taken out of the day entries by the next writer, so roll-ups count only recorded hours', async () => {
     const dataDir = dirs.make();
     await ingest(dataDir, `${DATE}T00:00:00Z`, `${DATE}T04:00:00Z`);
     const recordedDay = await readFile(dayEntryPath(dataDir, 'PROJECT', 'P', DATE), 'utf8');
     const written = await killedBatchOver(dataDir);
 
     const store = await openJsonStore({ dataDir, log: silentLogger });
-    expect(await hoursWithoutLedgerRecord(dataDir, (month) => ledgerMonth(store, month))).toEqual([]);
+    // Readers see only the recorded hours, at every level, before any writer repairs.
+    const [seen] = await store.readDays('PROJECT', DATE, ['P']);
+    expect(Object.keys(seen!.hours)).toEqual(['00:00', '01:00', '02:00', '03:00']);
+    const [seenMonth] = await store.readMonths('PROJECT', '2025-03', ['P']);
+    expect(seenMonth!.totals).toEqual(seen!.totals);
+    await repairByWriter(store);
+    expect(await hoursWithoutLedgerRecord(dataDir, (m) => ledgerMonth(store, m))).toEqual([]);
     await store.close();
     expect(await readFile(dayEntryPath(dataDir, 'PROJECT', 'P', DATE), 'utf8')).toBe(recordedDay);
     expect(await rollupDisagreements(dataDir)).toEqual([]);
@@ -122,6 +134,9 @@ describe('a batch killed after writing its days, before recording its hours', ()
     await killedBatchOver(dataDir);
 
     const store = await openJsonStore({ dataDir, log: silentLogger });
+    const [seen] = await store.readDays('PROJECT', DATE, ['P']);
+    expect(seen!.hours['04:00']).toBe('failed');
+    await repairByWriter(store);
     const ledger = await ledgerMonth(store, '2025-03');
     await store.close();
     expect(ledger.get(at(`${DATE}T04:00:00Z`))?.status).toBe('failed');
@@ -129,13 +144,14 @@ describe('a batch killed after writing its days, before recording its hours', ()
     expect(await rollupDisagreements(dataDir)).toEqual([]);
   });
 
-  it('still opens when the ledger month is damaged: the days are rolled up as they are', async () => {
+  it('is still repaired when the ledger month is damaged: the days are rolled up as they are', async () => {
     const dataDir = dirs.make();
     await ingest(dataDir, `${DATE}T00:00:00Z`, `${DATE}T04:00:00Z`);
     await killedBatchOver(dataDir);
     await writeFile(join(dataDir, 'ledger/2025/2025-03.json'), '[');
 
     const store = await openJsonStore({ dataDir, log: silentLogger });
+    await repairByWriter(store);
     await store.close();
     // Nothing taken out (the ledger cannot say what was recorded); the roll-ups agree with the days.
     const month = JSON.parse(

@@ -41,7 +41,7 @@ describe('temporary files a killed writer left', () => {
     );
   });
 
-  it('are removed when the store is opened: beside the journal, in the ledger, and in the months the journal names', async () => {
+  it('are removed when a writer opens the store: beside the journal, in the ledger, and in the months the journal names', async () => {
     const dead = deadPid();
     const stale = (name: string) => `.${name}.${dead}-0123456789ab.tmp`;
     const yearDir = join(dir, 'usage/project/alpha/2025');
@@ -56,6 +56,7 @@ describe('temporary files a killed writer left', () => {
       JSON.stringify({ months: [{ level: 'PROJECT', key: 'alpha', month: '2025-09' }] }),
     );
     const store = await openJsonStore({ dataDir: dir });
+    await (await store.openWriter({ purpose: 'the next ingest' })).release();
     await store.close();
     const left: string[] = [];
     const walk = async (path: string): Promise<void> => {
