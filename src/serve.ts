@@ -13,7 +13,7 @@ import { registerSummaries } from './plugins/summaries';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
 import { checkCanListen, startServer } from './server';
-import { hostHistoryFor, summaryStoresFor } from './store/capabilities';
+import { capabilitiesOf, summaryStoresFor } from './store/capabilities';
 import { openStore } from './store/open';
 import { withWriter } from './store/store';
 
@@ -81,6 +81,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     intensityCache: store.intensityCache,
   });
   const summaries = summaryStoresFor(store, config.store);
+  const { hostHistory } = capabilitiesOf(config.store, store);
   const storeVersion = () => store.version();
   // The access index and the answer cache follow one version, so a change reaches both at once.
   const scopeIndex = storeScopeIndex(store, storeVersion);
@@ -122,7 +123,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
           scopeIndex,
           activeWorkspaces: poller.source,
           summaries,
-          hostHistory: hostHistoryFor(config.store),
+          hostHistory,
         }),
       auth: config.auth,
       store,

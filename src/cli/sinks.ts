@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config';
 import { DAY_MS, utcDate } from '../domain/time';
-import { jsonLogger } from '../log';
+import { jsonLogger, type Logger } from '../log';
 import { deliverDays, PERSEUS_SINK } from '../plugins/perseus/sink';
-import { deliveryLogFor, projectUsersFor } from '../store/capabilities';
+import { capabilitiesOf } from '../store/capabilities';
 import type { Delivery } from '../store/deliveries';
-import { openJsonStore } from '../store/json';
+import { openStore, type OpenedStore } from '../store/open';
 import { COMMAND_HELP } from './help';
 import { UsageError } from './usage-error';
 
@@ -43,6 +43,17 @@ function daysOf(
   return days;
 }
 
+/**
+ * The configured store, opened. A JSON store's dataDir must exist: opening would create it, and a
+ * mistyped DATA_DIR would then look like a store with nothing in it.
+ */
+async function openExisting(config: Config, log: Logger, nothing: string): Promise<OpenedStore> {
+  if (config.store.kind === 'json' && !existsSync(config.store.dataDir)) {
+    throw new UsageError(`store.dataDir (or DATA_DIR): ${config.store.dataDir} does not exist; ${nothing}`);
+  }
+  return openStore(config.store, log);
+}
+
 function perseusConfig(config: Config): NonNullable<Config['sinks']['perseus']> {
   const perseus = config.sinks.perseus;
   if (perseus === undefined) throw new UsageError('sinks.perseus: no sink is configured');
@@ -59,20 +70,10 @@ async function runCommand(argv: string[]): Promise<number> {
   const perseus = perseusConfig(config);
   const now = Date.now();
   const days = daysOf(values.from, values.to, now, perseus.lookbackDays);
-  if (!existsSync(config.store.dataDir)) {
-    throw new UsageError(
-      `store.dataDir (or DATA_DIR): ${config.store.dataDir} does not exist; nothing to send`,
-    );
-  }
   const log = jsonLogger();
-  const store = await openJsonStore({ dataDir: config.store.dataDir, log });
+  const store = await openExisting(config, log, 'nothing to send');
   try {
-    const report = await deliverDays(
-      { store, log, now },
-      perseus,
-      { deliveries: deliveryLogFor(config.store), projectUsers: projectUsersFor(config.store) },
-      days,
-    );
+    const report = await deliverDays({ store, log, now }, perseus, capabilitiesOf(config.store, store), days);
     const lines = [
       `${PERSEUS_SINK}: ${report.completeDays.length} complete day(s), ${report.sent} sent, ${report.accepted} accepted, ` +
         `${report.unchanged} unchanged, ${report.notAccepted.length} not accepted`,
@@ -118,7 +119,13 @@ async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true });
   const config = loadConfig(values.config);
   perseusConfig(config);
-  const deliveries = await deliveryLogFor(config.store).read(PERSEUS_SINK);
+  const store = await openExisting(config, jsonLogger(), 'nothing was sent');
+  let deliveries: Delivery[];
+  try {
+    deliveries = await capabilitiesOf(config.store, store).deliveries.read(PERSEUS_SINK);
+  } finally {
+    await store.close();
+  }
   process.stdout.write(
     `${PERSEUS_SINK}: ${deliveries.length} entr${deliveries.length === 1 ? 'y' : 'ies'}\n${formatDeliveries(deliveries)}\n`,
   );

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { PluginHost } from '../plugins/host';
 import { perseusSinkPlugin } from '../plugins/perseus/sink';
-import { deliveryLogFor, projectUsersFor } from '../store/capabilities';
+import { capabilitiesOf } from '../store/capabilities';
 import { scheduledIngestPlugin, type IngestRunOptions } from './plugin';
 import { RECONCILE_PLUGIN, reconcilePlugin } from './reconcile';
 
@@ -28,8 +28,8 @@ export function registerSinks(host: PluginHost, config: Config, fetchImpl?: type
   if (config.sinks.perseus !== undefined) {
     host.register(
       perseusSinkPlugin({
-        deliveries: deliveryLogFor(config.store),
-        projectUsers: projectUsersFor(config.store),
+        // The host's store, whichever backend the config names: what was sent is kept beside the figures.
+        capabilities: (store) => capabilitiesOf(config.store, store),
         after: RECONCILE_PLUGIN,
         fetch: fetchImpl,
       }),

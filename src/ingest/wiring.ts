@@ -6,7 +6,8 @@ import type { RunOutcome } from '../plugins/host';
 import { createOpenNebulaSource, OPENNEBULA_SOURCE } from '../plugins/opennebula/source';
 import { createPrometheusSource } from '../plugins/prometheus/source';
 import { combineSources, type NamedSource } from '../plugins/sources';
-import { hostHistoryFor, projectUsersFor } from '../store/capabilities';
+import { capabilitiesOf } from '../store/capabilities';
+import type { HostHistoryStore } from '../store/host-history';
 import { emptyRegistry, loadWorkspaceRegistry } from '../plugins/workspaces/registry';
 import type { Store } from '../store/store';
 import { keepingRecordedIntensities } from './recorded-intensities';
@@ -26,7 +27,12 @@ export type IngestSettings = Pick<
  * The enabled source plugins (contract section 10). Prometheus bounds each request and its retries
  * itself (`prometheus.timeoutMs`, `attempts`); OpenNebula's fetch is bounded as a whole.
  */
-export function configuredSources(config: IngestSettings, log: Logger, now: () => number): NamedSource[] {
+export function configuredSources(
+  config: IngestSettings,
+  log: Logger,
+  now: () => number,
+  hostHistory: Pick<HostHistoryStore, 'write'>,
+): NamedSource[] {
   const sources: NamedSource[] = [];
   if (config.prometheus.enabled) {
     sources.push({
@@ -36,7 +42,6 @@ export function configuredSources(config: IngestSettings, log: Logger, now: () =
   }
   const opennebula = config.sources.opennebula;
   if (opennebula !== undefined) {
-    const hostHistory = hostHistoryFor(config.store);
     sources.push({
       name: OPENNEBULA_SOURCE,
       source: createOpenNebulaSource(opennebula, { log, now, onHostHistory: (h) => hostHistory.write(h) }),
@@ -56,8 +61,9 @@ export async function ingestDeps(
   },
 ): Promise<IngestDeps> {
   const { report, ...rest } = extra;
+  const capabilities = capabilitiesOf(config.store, store);
   return {
-    source: combineSources(configuredSources(config, log, extra.now), report),
+    source: combineSources(configuredSources(config, log, extra.now, capabilities.hostHistory), report),
     carbon: keepingRecordedIntensities(
       createCarbonSource(config.carbon, { cache: store.intensityCache, log }),
       store,
@@ -69,7 +75,7 @@ export async function ingestDeps(
     sourceQuery: config.prometheus.enabled ? cpuSecondsSelector(config.prometheus.selector) : undefined,
     stepHours: config.prometheus.chunkHours,
     log,
-    projectUsers: projectUsersFor(config.store),
+    projectUsers: capabilities.projectUsers,
     ...rest,
   };
 }

@@ -4,6 +4,9 @@ import type { HostHistoryStore } from './host-history';
 import { jsonDeliveryLog } from './json/deliveries';
 import { jsonHostHistory } from './json/host-history';
 import { jsonProjectUsers } from './json/project-users';
+import { postgresDeliveryLog } from './postgres/deliveries';
+import { postgresHostHistory } from './postgres/host-history';
+import { postgresProjectUsers } from './postgres/project-users';
 import type { ProjectUserFigures } from './project-users';
 import { jsonDailySummaries, jsonSummarySubscribers } from './json/summaries';
 import { jsonSummaryEmailLog } from './json/summary-emails';
@@ -16,19 +19,40 @@ import {
 import type { Store } from './store';
 import type { DailySummaryStore, SummaryEmailLog, SummarySubscribers } from './summaries';
 
-/** The configured store's delivery log (what sinks sent, and the answers). */
-export function deliveryLogFor(store: Pick<StoreConfig, 'kind' | 'dataDir'>): DeliveryLog {
-  return jsonDeliveryLog(store.dataDir);
+/** What some plugins keep beside the figures, in the same store as the figures. */
+export interface StoreCapabilities {
+  /** What sinks sent, and the answers. */
+  deliveries: DeliveryLog;
+  /** Instances' host history as their source reports it. */
+  hostHistory: HostHistoryStore;
+  /** Usage by project and user. */
+  projectUsers: ProjectUserFigures;
 }
 
-/** The configured store's host history of instances. */
-export function hostHistoryFor(store: Pick<StoreConfig, 'kind' | 'dataDir'>): HostHistoryStore {
-  return jsonHostHistory(store.dataDir);
-}
-
-/** The configured store's usage by project and user. */
-export function projectUsersFor(store: Pick<StoreConfig, 'kind' | 'dataDir'>): ProjectUserFigures {
-  return jsonProjectUsers(store.dataDir);
+/**
+ * The capabilities of the configured store: files beside the JSON store's, or tables in the
+ * PostgreSQL store's database (on its pools, so they close with it). `store` is the store opened
+ * from `config`.
+ */
+export function capabilitiesOf(
+  config: Pick<StoreConfig, 'kind' | 'dataDir'>,
+  store: Store,
+): StoreCapabilities {
+  if (config.kind === 'postgres') {
+    if (!(store instanceof PostgresStore)) {
+      throw new TypeError('store.kind is "postgres" but the store given is not the PostgreSQL store');
+    }
+    return {
+      deliveries: postgresDeliveryLog(store.pool),
+      hostHistory: postgresHostHistory(store.pool, store.readPool),
+      projectUsers: postgresProjectUsers(store.pool),
+    };
+  }
+  return {
+    deliveries: jsonDeliveryLog(config.dataDir),
+    hostHistory: jsonHostHistory(config.dataDir),
+    projectUsers: jsonProjectUsers(config.dataDir),
+  };
 }
 
 /** What daily summaries keep in the store: the summaries, their emails, and the self-listed users. */

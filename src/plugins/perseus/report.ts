@@ -166,7 +166,9 @@ export function reportsOfDay(
   const projectOid = config.projects[projectDay.project];
   if (projectOid === undefined) return [];
   const byUser: Array<[string | undefined, Breakdown | null]> = config.perUser
-    ? [...(projectDay.byUser ?? new Map())]
+    ? [...(projectDay.byUser ?? new Map<string, Breakdown>())].sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      )
     : [[undefined, projectDay.totals]];
   const reports: UsageReport[] = [];
   const make = (figures: Figures, split: { user?: string; partition?: string }) =>

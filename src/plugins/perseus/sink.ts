@@ -227,14 +227,21 @@ function runDetail(report: SinkRunReport): Record<string, unknown> {
   };
 }
 
+export interface PerseusPluginDeps {
+  /** The delivery log and usage by project and user of the store the host runs the sink with. */
+  capabilities: (store: Store) => Pick<PerseusDeps, 'deliveries' | 'projectUsers'>;
+  fetch?: typeof fetch;
+  after?: string;
+  schedule?: string;
+  timeoutMs?: number;
+}
+
 /**
  * The PERSEUS sink as a plugin (contract section 10): after each run of `after` (the reconcile,
  * which completes yesterday), delivers the complete days of the last `lookbackDays` and retries
  * every day not yet accepted.
  */
-export function perseusSinkPlugin(
-  deps: PerseusDeps & { after?: string; schedule?: string; timeoutMs?: number },
-): ScheduledPlugin<PerseusConfig> {
+export function perseusSinkPlugin(deps: PerseusPluginDeps): ScheduledPlugin<PerseusConfig> {
   return {
     name: PERSEUS_SINK,
     configPath: 'sinks.perseus',
@@ -244,11 +251,12 @@ export function perseusSinkPlugin(
     timeoutMs: deps.timeoutMs ?? 30 * 60_000,
     async run(ctx, config) {
       const now = ctx.clock.now();
-      const days = daysToDeliver(now, config.lookbackDays, await deps.deliveries.read(PERSEUS_SINK));
+      const sinkDeps = { ...deps.capabilities(ctx.store), fetch: deps.fetch };
+      const days = daysToDeliver(now, config.lookbackDays, await sinkDeps.deliveries.read(PERSEUS_SINK));
       const report = await deliverDays(
         { store: ctx.store, log: ctx.log, now, signal: ctx.signal },
         config,
-        deps,
+        sinkDeps,
         days,
       );
       return { ok: report.notAccepted.length === 0, detail: runDetail(report) };

@@ -163,6 +163,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'sink deliveries, host history and usage by project and user',
+    sql: `
+      -- The latest delivery of each entry a sink sent (store/deliveries.ts), by its match key.
+      CREATE TABLE sink_delivery (
+        sink text NOT NULL,
+        key text NOT NULL,
+        delivery jsonb NOT NULL,
+        PRIMARY KEY (sink, key)
+      );
+      -- Each instance's host history as its source last reported it (store/host-history.ts).
+      CREATE TABLE instance_host_history (
+        instance text PRIMARY KEY,
+        history jsonb NOT NULL
+      );
+      -- Usage by project and user, which no level holds (store/project-users.ts): a Breakdown an hour.
+      CREATE TABLE project_user_hour (
+        hour timestamptz NOT NULL,
+        project text NOT NULL,
+        user_key text NOT NULL,
+        figures jsonb NOT NULL,
+        PRIMARY KEY (project, hour, user_key)
+      );
+      CREATE INDEX project_user_hour_hour ON project_user_hour (hour);
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */

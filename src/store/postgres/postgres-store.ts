@@ -60,7 +60,7 @@ export class PostgresStore implements Store {
     /** The primary. */
     readonly pool: pg.Pool,
     /** Where reads go: the standby, or the primary itself. */
-    private readonly readPool: pg.Pool,
+    readonly readPool: pg.Pool,
     private readonly settings: StoreSettings = {
       log: silentLogger,
       jobLeaseMs: 60_000,

@@ -12,7 +12,7 @@ import { silentLogger } from '../../../src/log';
 import { createServiceMetrics } from '../../../src/metrics';
 import { PluginHost } from '../../../src/plugins/host';
 import { pluginRunRecorder } from '../../../src/plugins/run-metrics';
-import { hostHistoryFor } from '../../../src/store/capabilities';
+import { capabilitiesOf } from '../../../src/store/capabilities';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
 import { ledgerBetween, tempDirs } from '../../support/fake-ingest';
@@ -163,7 +163,11 @@ describe('the OpenNebula source against MariaDB', () => {
       // The fleet has memory and traffic in every VM's hours, and none in the hours one-3 was stopped.
       expect(EXPECTED.every((e) => e.upHours > 0 && e.networkReceiveBytes > 0)).toBe(true);
 
-      const histories = await hostHistoryFor(config(dataDir, db.url).store).read(['one-1', 'one-2', 'one-3']);
+      const histories = await capabilitiesOf(config(dataDir, db.url).store, store).hostHistory.read([
+        'one-1',
+        'one-2',
+        'one-3',
+      ]);
       const s = (offset: number) => DAY + offset * 1000;
       expect(histories.get('one-2')).toEqual({
         periods: [

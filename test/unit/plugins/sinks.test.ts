@@ -37,8 +37,10 @@ describe('sinks in the plugin host', () => {
     expect(() =>
       host.register(
         perseusSinkPlugin({
-          deliveries: jsonDeliveryLog(dirs.make()),
-          projectUsers: jsonProjectUsers(dirs.make()),
+          capabilities: () => ({
+            deliveries: jsonDeliveryLog(dirs.make()),
+            projectUsers: jsonProjectUsers(dirs.make()),
+          }),
         }),
         { url: 'http://x' },
       ),
