@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, listenHost, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
-import { dataDirProblem } from './cli/data-dir';
+import { dataDirProblem, dataDirReadProblem } from './cli/data-dir';
 import { COMMAND_HELP, USAGE } from './cli/help';
 import { progressBar } from './cli/progress';
 import { sinksCommand } from './cli/sinks';
@@ -145,8 +145,9 @@ function ingestSummaryLine(report: IngestReport, query: string | undefined): str
   );
 }
 
-async function checkDataDir(config: Config): Promise<void> {
-  const problem = await dataDirProblem(config.store.dataDir);
+/** A process that writes the store needs to write `dataDir`; one that only reads, to read it. */
+async function checkDataDir(config: Config, readsOnly = false): Promise<void> {
+  const problem = await (readsOnly ? dataDirReadProblem : dataDirProblem)(config.store.dataDir);
   if (problem !== null) {
     throw new UsageError(
       `store.dataDir (or DATA_DIR): ${config.store.dataDir} cannot hold the store: ${problem}`,
@@ -179,7 +180,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     strict: true,
   });
   const config = withListenFlags(loadConfig(values.config), values.host, values.port);
-  await checkDataDir(config);
+  await checkDataDir(config, values['no-schedule'] && !values.demo);
   const log = jsonLogger();
   const service = await startService({ config, log, schedule: !values['no-schedule'], demo: values.demo });
   process.stderr.write(`carbonledger: serving ${service.url} (open it in a browser for the playground)\n`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const REASONS: Record<string, string> = {
@@ -26,7 +26,26 @@ export async function dataDirProblem(dataDir: string): Promise<string | null> {
     await unlink(probe);
     return null;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    return `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`;
+    return reason(err);
   }
+}
+
+/**
+ * Why `dataDir` cannot be read as a store, or null when it can: for a process that only reads (a
+ * server without a schedule), which must start on a store it may not write (a snapshot, a full
+ * disk). One that does not exist yet is an empty store.
+ */
+export async function dataDirReadProblem(dataDir: string): Promise<string | null> {
+  try {
+    await readdir(dataDir);
+    return null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return reason(err);
+  }
+}
+
+function reason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`;
 }

@@ -196,7 +196,7 @@ describe('a damaged day entry found by the server', () => {
         status: 'failed',
         keepsFigures: true,
         error: expect.stringMatching(
-          /^the stored day entry of PROJECT "IDAaaS" was damaged and moved to quarantine\/.+; ingest 2025-09-21 again$/,
+          /^the stored day entry of PROJECT "IDAaaS" could not be read \(.+; moved to quarantine\/.+\); ingest 2025-09-21 again$/,
         ),
       });
     }

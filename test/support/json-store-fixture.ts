@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openJsonStore } from '../../src/store/json';
+import { openJsonStore, type JsonStore } from '../../src/store/json';
+import type { Store } from '../../src/store/store';
 import type { StoreFixture } from './describe-store';
 import { dayEntryPath } from './store-files';
 
@@ -14,5 +15,24 @@ export async function jsonStoreFixture(): Promise<StoreFixture> {
     openAnother: () => openJsonStore({ dataDir }),
     damageDay: (level, key, date) => writeFile(dayEntryPath(dataDir, level, key, date), '{ "date": '),
     cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** A JSON store as a plain object: the test server spreads its store, which a class instance would not survive. */
+export function plainStore(store: JsonStore): Store {
+  return {
+    openWriter: (options) => store.openWriter(options),
+    readLedger: (from, to) => store.readLedger(from, to),
+    version: () => store.version(),
+    storedKey: (value) => store.storedKey(value),
+    intensityCache: store.intensityCache,
+    readDays: (level, date, keys) => store.readDays(level, date, keys),
+    readMonths: (level, month, keys) => store.readMonths(level, month, keys),
+    readYears: (level, year, keys) => store.readYears(level, year, keys),
+    readInstanceProjects: () => store.readInstanceProjects(),
+    instances: store.instances,
+    listKeys: (level) => store.listKeys(level),
+    checkReadable: () => store.checkReadable(),
+    close: () => store.close(),
   };
 }

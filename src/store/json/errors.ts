@@ -6,7 +6,7 @@ export class CorruptFileError extends Error {
 
   constructor(
     readonly path: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`Corrupt store file ${path}: ${reason}`);
   }

@@ -72,7 +72,7 @@ export class Quarantiner {
     }
     const to = this.quarantine.destination(err.path, new Date());
     const movedTo = relative(this.layout.dataDir, to);
-    if (file.kind === 'day') await this.failHoursOf(file, movedTo);
+    if (file.kind === 'day') await this.failHoursOf(file, `${err.reason}; moved to ${movedTo}`);
     await moveAside(err.path, to);
     this.log.error(
       file.kind === 'day'
@@ -105,15 +105,15 @@ export class Quarantiner {
     return months.map((month) => ({ level, key, month }));
   }
 
-  private async failHoursOf(file: UsageFile & { kind: 'day' }, movedTo: string): Promise<void> {
+  private async failHoursOf(file: UsageFile & { kind: 'day' }, what: string): Promise<void> {
     const month = file.date.slice(0, 7);
     const path = this.layout.ledgerFile(month);
     const text = await readStoreText(path);
     if (text === null) return;
     const hours = parseLedgerFile(text, path);
     const error =
-      `the stored day entry of ${file.level} ${JSON.stringify(file.key)} was damaged and moved to ` +
-      `${movedTo}; ingest ${file.date} again`;
+      `the stored day entry of ${file.level} ${JSON.stringify(file.key)} could not be read (${what}); ` +
+      `ingest ${file.date} again`;
     for (const [hour, record] of hours) {
       if (utcDate(hour) !== file.date || record.status !== 'ok') continue;
       hours.set(hour, {

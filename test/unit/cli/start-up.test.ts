@@ -63,11 +63,12 @@ describe('start-up checks', () => {
     }
   });
 
-  it('serve: a read-only dataDir is exit 2 naming it, before anything listens or is scheduled', async () => {
+  // Without its schedule serve only reads, and starts on a store it may not write (unwritable-store.test.ts).
+  it('serve with its schedule: a read-only dataDir is exit 2 naming it, before anything listens or is scheduled', async () => {
     const dataDir = join(dirs.make(), 'data');
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o555);
-    const { code, stderr } = await runUnprivileged(['serve', '--no-schedule', '--port', '0'], {
+    const { code, stderr } = await runUnprivileged(['serve', '--port', '0'], {
       DATA_DIR: dataDir,
     });
     expect(code).toBe(2);
