@@ -74,7 +74,9 @@ export async function readInstances(
     lives.length === 0 ? new Map<string, InstanceHostHistory>() : hostHistory.read([...visible]),
   ]);
   return lives.map((life, i) => {
-    const ended = hasEnded(life, view.throughHour);
+    // A source that says the instance ended for good (OpenNebula: DONE) ends it at once.
+    const ended =
+      hasEnded(life, view.throughHour) || (histories.get(life.instance)?.endedAt ?? null) !== null;
     const figures = usages[i];
     return {
       id: instanceRecordId(life),

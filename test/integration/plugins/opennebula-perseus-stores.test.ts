@@ -1,0 +1,189 @@
+import { graphql } from 'graphql';
+import { createConnection } from 'mysql2/promise';
+import type { Config } from '../../../src/config';
+import { fixedClock } from '../../../src/domain/clock';
+import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
+import { ingestRange } from '../../../src/ingest/run';
+import { ingestDeps } from '../../../src/ingest/wiring';
+import { silentLogger } from '../../../src/log';
+import { deliverDays, PERSEUS_SINK } from '../../../src/plugins/perseus/sink';
+import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { capabilitiesOf } from '../../../src/store/capabilities';
+import { openJsonStore } from '../../../src/store/json';
+import { openPostgresStore } from '../../../src/store/postgres';
+import type { Store } from '../../../src/store/store';
+import { tempDirs } from '../../support/fake-ingest';
+import {
+  config,
+  DAY,
+  EXPECTED,
+  expectedHistories,
+  expectEveryLevelMatches,
+  NOW,
+  VMS,
+} from '../../support/opennebula-checks';
+import { mariaDbFleet } from '../../support/opennebula-fleet';
+import { startFakePerseus, type FakePerseus } from '../../support/perseus-server';
+import { createTestDatabase } from '../../support/postgres';
+
+const TOKEN = 'one-perseus-token-4e1b';
+
+/** A store of each kind, opened from the config section that names it. */
+const STORES: Array<
+  [string, () => Promise<{ section: Record<string, unknown>; store: Store; drop(): Promise<void> }>]
+> = [
+  [
+    'JSON',
+    async () => {
+      const dataDir = dirs.make();
+      return { section: { dataDir }, store: await openJsonStore({ dataDir }), drop: async () => undefined };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const database = await createTestDatabase();
+      return {
+        section: { kind: 'postgres', url: database.url },
+        store: await openPostgresStore({ url: database.url }),
+        drop: () => database.drop(),
+      };
+    },
+  ],
+];
+
+const dirs = tempDirs('cl-one-stores-');
+let cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+  dirs.cleanup();
+});
+
+/** Busy and idle CPU core-hours of a project's VMs over the day, from the generator. */
+function coreHours(vmIds: number[]): number {
+  return (
+    EXPECTED.filter((e) => vmIds.includes(e.vmId)).reduce(
+      (sum, e) => sum + e.busyCpuSeconds + e.idleCpuSeconds,
+      0,
+    ) / 3600
+  );
+}
+
+const ingest = async (cfg: Config, store: Store, from = DAY, to = DAY + DAY_MS) =>
+  ingestRange(await ingestDeps(cfg, store, silentLogger, { now: () => NOW }), from, to);
+
+describe.each(STORES)('OpenNebula in, PERSEUS out, on the %s store', (_kind, open) => {
+  let perseus: FakePerseus;
+  let cfg: Config;
+  let store: Store;
+  let dbUrl: string;
+
+  beforeEach(async () => {
+    const db = await mariaDbFleet(VMS);
+    cleanups.push(db.drop);
+    dbUrl = db.url;
+    perseus = await startFakePerseus(TOKEN);
+    cleanups.push(() => perseus.close());
+    const opened = await open();
+    cleanups.push(opened.drop);
+    store = opened.store;
+    cleanups.push(() => store.close());
+    cfg = config(opened.section, db.url, {
+      sinks: {
+        perseus: {
+          url: perseus.url,
+          token: TOKEN,
+          projects: { IDAaaS: 'oid-ida', 'gid-101': 'oid-gpu' },
+          resource: 'cloud-cpu',
+        },
+      },
+    });
+  });
+
+  it('stores every level’s figures and the registers as host history, which instances show with their reasons', async () => {
+    expect(await ingest(cfg, store)).toMatchObject({ okHours: 24, failed: [] });
+    await expectEveryLevelMatches(store);
+    const { hostHistory } = capabilitiesOf(cfg.store, store);
+    expect(await hostHistory.read(['one-1', 'one-2', 'one-3'])).toEqual(expectedHistories());
+    expect(await hostHistory.list()).toEqual(['one-1', 'one-2', 'one-3']);
+
+    const answer = await graphql({
+      schema: await buildAppSchema(),
+      source:
+        '{ instances(from: "2025-03-10T00:00:00Z", to: "2025-03-11T00:00:00Z") { instance ended hosts { host reason } } }',
+      contextValue: createRequestContext({ store, clock: fixedClock(NOW), log: silentLogger, hostHistory }),
+    });
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data?.instances).toEqual([
+      { instance: 'one-1', ended: false, hosts: [{ host: 'node-a', reason: null }] },
+      // DONE in OpenNebula (vms.etime): ended, though it had samples within the last 24 hours.
+      {
+        instance: 'one-2',
+        ended: true,
+        hosts: [
+          { host: 'node-a', reason: 'USER' },
+          { host: 'node-b', reason: 'NONE' },
+        ],
+      },
+      {
+        instance: 'one-3',
+        ended: false,
+        hosts: [
+          { host: 'node-b', reason: 'STOP_RESUME' },
+          { host: 'node-a', reason: null },
+        ],
+      },
+    ]);
+  });
+
+  it('delivers the day to PERSEUS, retries what failed, and overwrites the entry after a repair', async () => {
+    await ingest(cfg, store);
+    const capabilities = capabilitiesOf(cfg.store, store);
+    const deliver = () =>
+      deliverDays({ store, log: silentLogger, now: NOW }, cfg.sinks.perseus!, capabilities, ['2025-03-10']);
+
+    perseus.failNext.push(503);
+    const first = await deliver();
+    expect(first).toMatchObject({ completeDays: ['2025-03-10'], sent: 2, accepted: 1 });
+    expect(first.notAccepted).toEqual([
+      expect.objectContaining({ project: 'IDAaaS', status: 'unreachable', httpStatus: 503 }),
+    ]);
+    expect(await deliver()).toMatchObject({ sent: 1, accepted: 1, unchanged: 1, notAccepted: [] });
+    const value = (oid: string) => perseus.entries.find((e) => e.projectOid === oid)?.body.value as number;
+    expect(perseus.entries).toHaveLength(2);
+    expect(value('oid-ida')).toBeCloseTo(coreHours([1, 3]), 3);
+    expect(value('oid-gpu')).toBeCloseTo(coreHours([2]), 3);
+
+    // A repair: one-1's samples of 03:00 said more CPU than the monitor first wrote.
+    const conn = await createConnection({ uri: dbUrl });
+    await conn.query(
+      'UPDATE vm_samples SET cpu = cpu + 50 WHERE vm_id = 1 AND timestamp >= ? AND timestamp < ?',
+      [DAY / 1000 + 3 * 3600, DAY / 1000 + 4 * 3600],
+    );
+    await conn.end();
+    // Busy and idle core-hours stay (idle = vcpu × time running − busy); busy kWh goes up.
+    const busyKwh = () =>
+      (
+        perseus.entries.find((e) => e.projectOid === 'oid-ida')!.body.additional_metrics as Array<{
+          metric_id: string;
+          value: number;
+        }>
+      ).find((m) => m.metric_id === 'busy_kwh')!.value;
+    const [before, busyBefore] = [value('oid-ida'), busyKwh()];
+    expect(await ingest(cfg, store, DAY + 3 * HOUR_MS, DAY + 4 * HOUR_MS)).toMatchObject({ okHours: 1 });
+    expect(await deliver()).toMatchObject({ sent: 1, accepted: 1, unchanged: 1 });
+    expect(perseus.entries).toHaveLength(2);
+    expect(value('oid-ida')).toBeCloseTo(before, 9);
+    expect(busyKwh()).toBeGreaterThan(busyBefore);
+
+    const deliveries = await capabilities.deliveries.read(PERSEUS_SINK);
+    expect(deliveries.map((d) => [d.project, d.status, d.attempts])).toEqual(
+      expect.arrayContaining([
+        ['IDAaaS', 'accepted', 3],
+        ['gid-101', 'accepted', 1],
+      ]),
+    );
+    expect(deliveries).toHaveLength(2);
+  });
+});
