@@ -1,6 +1,7 @@
 import { parseExpression } from 'cron-parser';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { emailAddressProblem } from './domain/email-address';
 import { MAX_G_PER_KWH } from './domain/plausible';
 
 /** The one source of configuration types: defaults live here, and every error names its path. */
@@ -322,13 +323,36 @@ export const ScheduleSchema = z
     reconcile: cron.default('0 2 * * *'),
     active: cron.default('* * * * *'),
     summaries: cron.default('0 2 * * *'),
+    summaryEmails: cron.default('0 3 * * *'),
   })
   .strict();
+
+const emailAddress = z.string({ error: 'expected an email address' }).check((ctx) => {
+  const problem = emailAddressProblem(ctx.value);
+  if (problem !== null) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+});
+
+/** Contract section 11: each listed user's summary of yesterday, by email. */
+export const SummaryEmailSchema = z
+  .object({
+    /** `smtp://[user:password@]host:port`, or `smtps://` for TLS from the start. */
+    smtp: z.url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' }),
+    from: emailAddress,
+    /** Address by user key (as the USER level keys them). */
+    users: z.record(z.string().min(1, { error: 'expected a user key' }), emailAddress).default({}),
+    /** Where the message's link points: the dashboard's base URL as users reach it. */
+    dashboardUrl: httpUrl.default('http://127.0.0.1:4000/'),
+    /** How long one message may take to send (connecting included). */
+    timeoutMs: positiveInt.default(60_000),
+  })
+  .strict();
+export type SummaryEmailConfig = z.infer<typeof SummaryEmailSchema>;
 
 export const SummariesSchema = z
   .object({
     /** Days before yesterday whose summaries, incomplete when made, each daily run makes again. */
     lookbackDays: positiveInt.max(366).default(7),
+    email: SummaryEmailSchema.optional(),
   })
   .strict();
 export type SummariesConfig = z.infer<typeof SummariesSchema>;

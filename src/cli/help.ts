@@ -20,7 +20,7 @@ export const USAGE = `usage:
   carbonledger sinks status [--config FILE]
   carbonledger migrate [--config FILE]
   carbonledger copy-store --from STORE --to STORE [--lock-wait SECONDS]
-  carbonledger summarize --date YYYY-MM-DD [--config FILE]
+  carbonledger summarize --date YYYY-MM-DD [--send] [--config FILE]
 
 carbonledger COMMAND --help says more of each command.`;
 
@@ -184,7 +184,7 @@ exit codes:
 
 environment: none.`,
 
-  summarize: `usage: carbonledger summarize --date YYYY-MM-DD [--config FILE]
+  summarize: `usage: carbonledger summarize --date YYYY-MM-DD [--send] [--config FILE]
 
 Summarises one UTC day for every user with usage (or failed hours) that day: VM minutes, RAM and
 disk GB-minutes, minutes per machine type, energy and carbon, and whether every hour of the day was
@@ -193,12 +193,16 @@ does the same for yesterday each day (schedule.summaries), and again for days th
 
 flags:
   --date YYYY-MM-DD     the day; it must be over
+  --send                also email that day's summary to each listed user not sent it yet
+                        (summaries.email; once per user and day, whoever else sends)
 ${CONFIG_FLAG}
 
 exit codes:
-  0  summarised
+  0  summarised (with --send: every listed user with usage that day has its summary)
   1  an unexpected error
-  2  bad arguments or config (the message names the flag or config path)
+  2  bad arguments or config (the message names the flag or config path), or --send without
+     summaries.email
+  3  with --send only: some summaries could not be sent (retried by serve's next email run)
 
 environment:
 ${CONFIG_ENV}`,

@@ -4,6 +4,7 @@ import { MachineMetricsResolver } from './machine-metrics';
 import { ActiveWorkspacesResolver } from './active-workspaces';
 import { InstancesResolver } from './instances';
 import { DailySummariesResolver } from './daily-summaries';
+import { SummaryEmailResolver } from './summary-email';
 
 export const resolvers = [
   UsageSeriesResolver,
@@ -11,6 +12,7 @@ export const resolvers = [
   ActiveWorkspacesResolver,
   InstancesResolver,
   DailySummariesResolver,
+  SummaryEmailResolver,
 ] as const;
 
 export { type AppContext, createRequestContext, type RequestContextDeps } from './context';

@@ -38,6 +38,7 @@ describe('config', () => {
       reconcile: '0 2 * * *',
       active: '* * * * *',
       summaries: '0 2 * * *',
+      summaryEmails: '0 3 * * *',
     });
     expect(config.auth).toBeUndefined();
   });
@@ -95,6 +96,7 @@ describe('config', () => {
       reconcile: '0 2 * * *',
       active: '30 * * * * *',
       summaries: '0 2 * * *',
+      summaryEmails: '0 3 * * *',
     });
     expect(
       problemsOf(() =>
@@ -241,5 +243,26 @@ describe('config', () => {
     expect(problemsOf(() => loadConfig(undefined, { DATABASE_URL: 'http://x' }))).toEqual([
       'store.url (from DATABASE_URL): expected a postgres:// URL',
     ]);
+  });
+  it('names the path of a bad summaries.email setting', () => {
+    expect(() =>
+      parseConfig({
+        summaries: {
+          email: { smtp: 'http://mail.example.org', from: 'not an address', users: { a: 'a@b' } },
+        },
+      }),
+    ).toThrow(
+      /summaries\.email\.smtp: expected an smtp:\/\/ or smtps:\/\/ URL[\s\S]*summaries\.email\.from: expected an email address[\s\S]*summaries\.email\.users\.a: expected an email address/,
+    );
+    expect(
+      parseConfig({ summaries: { email: { smtp: 'smtp://127.0.0.1:25', from: 'ledger@example.org' } } })
+        .summaries.email,
+    ).toEqual({
+      smtp: 'smtp://127.0.0.1:25',
+      from: 'ledger@example.org',
+      users: {},
+      dashboardUrl: 'http://127.0.0.1:4000/',
+      timeoutMs: 60_000,
+    });
   });
 });

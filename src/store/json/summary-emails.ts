@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { listNames, readTextIfExists, writeFileAtomic } from '../../fs/files';
@@ -63,6 +64,7 @@ export function jsonSummaryEmailLog(dataDir: string, now: () => number = Date.no
         address: null,
         error: null,
       };
+      await mkdir(dirOf(user, date), { recursive: true });
       return (await createExclusive(fileOf(claim), `${JSON.stringify(attempt)}\n`)) ? claim : null;
     },
     markSent: (claim, address) =>
