@@ -17,6 +17,9 @@ export interface PerseusClientOptions {
   fetch?: typeof fetch;
 }
 
+/** `text` with every occurrence of the token replaced by `***`. */
+const redacted = (text: string, token: string): string => text.split(token).join('***');
+
 /** 401 and 403 say the token is wrong; 408, 429 and 5xx say try later; other 4xx say no. */
 function statusOf(httpStatus: number): DeliveryStatus {
   if (httpStatus >= 200 && httpStatus < 300) return 'accepted';
@@ -48,7 +51,8 @@ export async function postUsageReport(
     return {
       status: statusOf(response.status),
       httpStatus: response.status,
-      answer: text.slice(0, ANSWER_CHARS),
+      // A server may echo what it refused (the header, the token): the answer is kept and logged.
+      answer: redacted(text, options.token).slice(0, ANSWER_CHARS),
     };
   } catch (err) {
     signal?.throwIfAborted();
@@ -57,6 +61,6 @@ export async function postUsageReport(
       : err instanceof Error
         ? ((err.cause as Error | undefined)?.message ?? err.message)
         : String(err);
-    return { status: 'unreachable', httpStatus: null, answer: reason.split(options.token).join('***') };
+    return { status: 'unreachable', httpStatus: null, answer: redacted(reason, options.token) };
   }
 }

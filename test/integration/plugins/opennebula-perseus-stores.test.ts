@@ -1,4 +1,6 @@
 import { graphql } from 'graphql';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import type { Config } from '../../../src/config';
 import { fixedClock } from '../../../src/domain/clock';
@@ -12,6 +14,7 @@ import { capabilitiesOf } from '../../../src/store/capabilities';
 import { openJsonStore } from '../../../src/store/json';
 import { openPostgresStore } from '../../../src/store/postgres';
 import type { Store } from '../../../src/store/store';
+import { runCli } from '../../support/cli';
 import { tempDirs } from '../../support/fake-ingest';
 import {
   config,
@@ -78,6 +81,7 @@ describe.each(STORES)('OpenNebula in, PERSEUS out, on the %s store', (_kind, ope
   let cfg: Config;
   let store: Store;
   let dbUrl: string;
+  let section: Record<string, unknown>;
 
   beforeEach(async () => {
     const db = await mariaDbFleet(VMS);
@@ -88,6 +92,7 @@ describe.each(STORES)('OpenNebula in, PERSEUS out, on the %s store', (_kind, ope
     const opened = await open();
     cleanups.push(opened.drop);
     store = opened.store;
+    section = opened.section;
     cleanups.push(() => store.close());
     cfg = config(opened.section, db.url, {
       sinks: {
@@ -185,5 +190,35 @@ describe.each(STORES)('OpenNebula in, PERSEUS out, on the %s store', (_kind, ope
       ]),
     );
     expect(deliveries).toHaveLength(2);
+
+    // The command line reads the same store: status lists both entries, a run now sends nothing new.
+    const file = join(dirs.make(), 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        prometheus: { enabled: false },
+        sources: { opennebula: { url: dbUrl } },
+        store: section,
+        sinks: { perseus: cfg.sinks.perseus },
+      }),
+    );
+    const status = await runCli(['sinks', 'status', '--config', file]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^perseus: 2 entries\n/);
+    expect(status.stdout).toMatch(/\n2025-03-10\tIDAaaS\t-\taccepted\t200\t\S+Z\t3\t/);
+    expect(status.stdout).toMatch(/\n2025-03-10\tgid-101\t-\taccepted\t201\t\S+Z\t1\t/);
+    const rerun = await runCli([
+      'sinks',
+      'run',
+      '--from',
+      '2025-03-10',
+      '--to',
+      '2025-03-10',
+      '--config',
+      file,
+    ]);
+    expect(rerun).toMatchObject({ code: 0 });
+    expect(rerun.stdout).toContain('0 sent, 0 accepted, 2 unchanged, 0 not accepted');
+    expect(status.stdout + rerun.stdout + rerun.stderr).not.toContain(TOKEN);
   });
 });
