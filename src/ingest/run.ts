@@ -61,6 +61,8 @@ export interface IngestReport {
   kept: KeptHour[];
   /** Instance-hours written. */
   instanceHours: number;
+  /** Of those, the instance-hours counted under a project other than `unknown`. */
+  projectInstanceHours: number;
   /**
    * Ok hours in which the source answered but no instance at all had samples: stored ok with no
    * usage (contract section 1), yet more often a selector matching nothing or a Prometheus not
@@ -70,7 +72,15 @@ export interface IngestReport {
 }
 
 export function emptyReport(): IngestReport {
-  return { hours: 0, okHours: 0, failed: [], kept: [], instanceHours: 0, noDataHours: [] };
+  return {
+    hours: 0,
+    okHours: 0,
+    failed: [],
+    kept: [],
+    instanceHours: 0,
+    projectInstanceHours: 0,
+    noDataHours: [],
+  };
 }
 
 /** Most hour ranges a no-data warning lists; the count says how many there were. */
@@ -179,12 +189,13 @@ async function ingestWith(
       const replaced = costedStep.okHourStarts.filter((hour) => !kept.has(hour));
       await deps.projectUsers.replaceHours(replaced, costedStep.projectUsers);
     }
-    const { okHours, failed, instanceHours, noDataHours } = costedStep;
+    const { okHours, failed, instanceHours, projectInstanceHours, noDataHours } = costedStep;
     report.hours += (end - start) / HOUR_MS;
     report.okHours += okHours;
     report.failed.push(...failed);
     report.kept.push(...keptHours);
     report.instanceHours += instanceHours;
+    report.projectInstanceHours += projectInstanceHours;
     report.noDataHours.push(...noDataHours);
     deps.log.info('ingested step', {
       from: new Date(start).toISOString(),
@@ -205,23 +216,25 @@ async function ingestWith(
     step = following;
   }
   warnOfNoData(deps, report.noDataHours);
-  if (report.instanceHours > 0) await warnOfUnmatchedConfig(deps);
+  if (report.instanceHours > 0) await warnOfUnmatchedConfig(deps, report);
   return report;
 }
 
 /**
  * Config that matches nothing changes no figure, so it would stay silent: an `energy.machines`
- * entry no instance has ever had (a typo keeps the default watts), and a project label no series
- * has (everything counted under `unknown`). Checked against every key the store holds.
+ * entry no instance has ever had (a typo keeps the default watts; checked against every machine
+ * type the store holds), and a project label no series of this run has (its usage all counted
+ * under `unknown`, however many projects earlier runs stored).
  */
-async function warnOfUnmatchedConfig(deps: IngestDeps): Promise<void> {
+async function warnOfUnmatchedConfig(deps: IngestDeps, report: IngestReport): Promise<void> {
+  if (report.projectInstanceHours === 0) {
+    deps.log.warn(`prometheus.labels.project: no series of this run has the label "${deps.labels.project}"`, {
+      consequence: `all ${report.instanceHours} instance-hours are counted under the project "${UNKNOWN}"`,
+    });
+  }
   let machines: string[];
-  let projects: string[];
   try {
-    [machines, projects] = await Promise.all([
-      deps.store.listKeys('MACHINE'),
-      deps.store.listKeys('PROJECT'),
-    ]);
+    machines = await deps.store.listKeys('MACHINE');
   } catch (err) {
     // Only a warning hangs on it: the run's figures are committed, so the run still succeeded.
     deps.log.warn('could not check the config against the stored keys', errorFields(err));
@@ -234,11 +247,6 @@ async function warnOfUnmatchedConfig(deps: IngestDeps): Promise<void> {
       unmatched: unmatched.map((name) => `energy.machines.${name}`),
       label: deps.labels.machine,
       machineTypes: machines.slice(0, 20),
-    });
-  }
-  if (projects.length === 1 && projects[0] === UNKNOWN) {
-    deps.log.warn(`prometheus.labels.project: no series has the label "${deps.labels.project}"`, {
-      consequence: `all usage is counted under the project "${UNKNOWN}"`,
     });
   }
 }
@@ -299,6 +307,7 @@ interface CostedStep {
   projectUsers: ProjectUserHour[];
   failed: IngestReport['failed'];
   instanceHours: number;
+  projectInstanceHours: number;
   noDataHours: number[];
 }
 
@@ -359,6 +368,7 @@ function costStep(
     projectUsers: deps.projectUsers === undefined ? [] : projectUserHours(costed),
     failed,
     instanceHours: costed.length,
+    projectInstanceHours: costed.filter((hour) => hour.project !== UNKNOWN).length,
     noDataHours,
   };
 }

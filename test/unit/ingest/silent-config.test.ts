@@ -76,14 +76,59 @@ describe('config that matches nothing is named', () => {
       to,
     );
     expect(warnings.map((w) => w.msg)).toEqual([
+      'prometheus.labels.project: no series of this run has the label "cloud_project_name"',
       'energy.machines: no instance has ever had these machine types; their watts are unused',
-      'prometheus.labels.project: no series has the label "cloud_project_name"',
     ]);
-    expect(warnings[0].fields).toMatchObject({
+    expect(warnings[0].fields).toEqual({
+      consequence: 'all 2 instance-hours are counted under the project "unknown"',
+    });
+    expect(warnings[1].fields).toMatchObject({
       unmatched: ['energy.machines.Artemis (Matlab)'],
       machineTypes: ['cpu.small'],
     });
-    expect(warnings[1].fields).toEqual({ consequence: 'all usage is counted under the project "unknown"' });
+    await store.close();
+  });
+
+  it('a project label this run’s series lack is named even when earlier runs stored projects', async () => {
+    const config = parseConfig({});
+    const store = await openJsonStore({ dataDir: dirs.make(), log: recordingLogger().log });
+    const run = (source: CpuSecondsSource, labels: typeof config.prometheus.labels, log: Logger) =>
+      ingestRange(
+        {
+          source,
+          carbon: fakeCarbon(),
+          registry: emptyRegistry,
+          store,
+          energy: config.energy,
+          labels,
+          stepHours: 24,
+          now: () => at('2025-09-21T00:00:00Z'),
+          log,
+        },
+        at('2025-09-20T06:00:00Z'),
+        at('2025-09-20T08:00:00Z'),
+      );
+    // The series carry a project under `tenant`; a first run reads it, so the store holds a project.
+    const labelled: CpuSecondsSource = {
+      async fetchHours(fromHour, toHour) {
+        const answers = await unlabelled.fetchHours(fromHour, toHour);
+        for (const answer of answers.values()) {
+          if (answer.status === 'ok') for (const row of answer.rows) row.labels.tenant = 'physics';
+        }
+        return answers;
+      },
+    };
+    const first = recordingLogger();
+    await run(labelled, { ...config.prometheus.labels, project: 'tenant' }, first.log);
+    expect(first.warnings.filter((w) => w.msg.startsWith('prometheus.labels.project'))).toEqual([]);
+    expect(await store.listKeys('PROJECT')).toEqual(['physics']);
+
+    // A typo in the label: the store's projects must not hide that this run found none.
+    const second = recordingLogger();
+    await run(labelled, { ...config.prometheus.labels, project: 'tennant' }, second.log);
+    expect(second.warnings.map((w) => w.msg)).toContain(
+      'prometheus.labels.project: no series of this run has the label "tennant"',
+    );
     await store.close();
   });
 
