@@ -12,6 +12,8 @@ export interface DailySummaryStore {
   replaceDay(date: string, complete: boolean, records: readonly DailySummaryRecord[]): Promise<void>;
   /** The user's summaries of the dates in [fromDate, toDate) (`YYYY-MM-DD`), in date order. */
   read(user: string, fromDate: string, toDate: string): Promise<DailySummaryRecord[]>;
+  /** Whether `date` was ever summarised (a day with no user's usage included). */
+  isSummarised(date: string): Promise<boolean>;
   /** The dates in [fromDate, toDate) last summarised while some hour of them was not ok, sorted. */
   incompleteDays(fromDate: string, toDate: string): Promise<string[]>;
 }

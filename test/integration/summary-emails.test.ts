@@ -78,7 +78,7 @@ describe.each(['json', 'postgres'] as const)('summary emails on the %s store', (
     await ingestRange(
       directIngestDeps(store, summaryFleet(DAY1), { labels, stepHours: 24 }),
       DAY1,
-      DAY1 + 5 * DAY_MS,
+      DAY1 + 6 * DAY_MS,
     );
     for (const date of DAYS) await summariseDate(store, stores.summaries, date);
   });
@@ -253,5 +253,15 @@ describe.each(['json', 'postgres'] as const)('summary emails on the %s store', (
         .map((mail) => mail.to[0])
         .sort(),
     ).toEqual(['alice@example.org', 'bob@example.org']);
+  });
+
+  it('summarises yesterday first when the summaries job never ran for it', async () => {
+    expect(await stores.summaries.isSummarised('2025-03-15')).toBe(false);
+    expect(await emailRun(tickFor('2025-03-15'))).toMatchObject({
+      outcome: 'ok',
+      report: { detail: { sent: 3 } },
+    });
+    expect(await stores.summaries.isSummarised('2025-03-15')).toBe(true);
+    expect(mailsOf('2025-03-15')).toHaveLength(3);
   });
 });

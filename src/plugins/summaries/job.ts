@@ -49,7 +49,7 @@ export const SUMMARY_EMAILS_PLUGIN = 'summary-emails';
  */
 export function summaryEmailsPlugin(options: {
   schedule: string;
-  stores: Pick<SummaryEmailDeps, 'summaries' | 'emails' | 'subscribers'>;
+  stores: Pick<SummaryEmailDeps, 'emails' | 'subscribers'> & { summaries: DailySummaryStore };
   mailer: (email: SummaryEmailConfig) => Mailer;
   timeoutMs?: number;
 }): ScheduledPlugin<SummariesConfig> {
@@ -66,6 +66,11 @@ export function summaryEmailsPlugin(options: {
       const email = config.email!;
       const users = await listedUsers(email, options.stores.subscribers);
       const days = await daysToSend(options.stores.emails, users, ctx.clock.now(), config.lookbackDays);
+      const yesterday = days[days.length - 1];
+      // The summaries job did not run for it (no process was up then): summarise it now.
+      if (!(await options.stores.summaries.isSummarised(yesterday))) {
+        await summariseDate(ctx.store, options.stores.summaries, yesterday);
+      }
       const mailer = options.mailer(email);
       const totals = {
         sent: 0,

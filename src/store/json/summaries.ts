@@ -74,6 +74,9 @@ export function jsonDailySummaries(dataDir: string): DailySummaryStore {
         return { ...record, figures: pickFigures(record.figures) };
       });
     },
+    async isSummarised(date) {
+      return (await readDay(date)) !== null;
+    },
     async incompleteDays(fromDate, toDate) {
       const dates = (await listNames(join(root, 'days'), 'file'))
         .map((name) => DAY_FILE.exec(name)?.[1])

@@ -31,6 +31,10 @@ export function postgresDailySummaries(pool: pg.Pool): DailySummaryStore {
       );
       return rows.map(({ record }) => ({ ...record, figures: pickFigures(record.figures) }));
     },
+    async isSummarised(date) {
+      const { rowCount } = await pool.query('SELECT 1 FROM summary_day WHERE day = $1', [date]);
+      return rowCount === 1;
+    },
     async incompleteDays(fromDate, toDate) {
       const { rows } = await pool.query<{ day: string }>(
         `SELECT to_char(day, 'YYYY-MM-DD') AS day FROM summary_day
