@@ -42,7 +42,19 @@ interface ApiRecord {
   ended: boolean;
   hosts: Array<{ host: string; from: string; to: string | null; reason: string | null }>;
   usage: Figures & { totalKwh: number; totalGco2eq: number };
+  upHours: number;
+  resources: Record<(typeof RESOURCE_CHECKS)[number], number>;
 }
+
+/** The resource figures checked against the generator's integrals (contract section 8's bounds). */
+const RESOURCE_CHECKS = [
+  'upHours',
+  'memoryByteHours',
+  'diskByteHours',
+  'networkReceiveBytes',
+  'networkTransmitBytes',
+] as const;
+const RESOURCE_TOLERANCE = 0.02;
 
 let lab: Lab;
 let workDir: string;
@@ -66,6 +78,7 @@ async function instances(from: number, to: number, filter: { project?: string; u
             id instance project machineName user experiment firstSeen lastSeen ended
             hosts { host from to reason }
             usage { busyCpuSeconds idleCpuSeconds busyKwh idleKwh busyGco2eq idleGco2eq totalKwh totalGco2eq }
+            upHours resources { ${RESOURCE_CHECKS.join(' ')} }
           }
         }`,
         variables: { ...filter, from: iso(from), to: iso(to) },
@@ -133,14 +146,21 @@ function expectedLives(from: number, to: number, throughHour: number) {
 }
 
 function expectRecords(actual: ApiRecord[], wanted: ReturnType<typeof expectedLives>) {
-  expect(actual.map(({ id: _id, usage: _usage, ...record }) => record)).toEqual(
-    wanted.map((life) => life.record),
-  );
+  expect(
+    actual.map(({ id: _id, usage: _usage, upHours: _up, resources: _resources, ...record }) => record),
+  ).toEqual(wanted.map((life) => life.record));
   actual.forEach((record, i) => {
     for (const field of CPU_NAMES) {
       const want = wanted[i].usage[field];
       if (Math.abs(record.usage[field] - want) > Math.abs(want) * TOLERANCE + 1e-9) {
         throw new Error(`${wanted[i].vm} ${field}: got ${record.usage[field]}, expected ${want}`);
+      }
+    }
+    expect(record.upHours).toBe(record.resources.upHours);
+    for (const field of RESOURCE_CHECKS) {
+      const want = wanted[i].usage[field];
+      if (Math.abs(record.resources[field] - want) > Math.abs(want) * RESOURCE_TOLERANCE + 1e-9) {
+        throw new Error(`${wanted[i].vm} ${field}: got ${record.resources[field]}, expected ${want}`);
       }
     }
   });
