@@ -1,3 +1,4 @@
+import { graphql } from 'graphql';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { parseConfig, type Config } from '../../../src/config';
@@ -10,6 +11,7 @@ import { silentLogger } from '../../../src/log';
 import { createServiceMetrics } from '../../../src/metrics';
 import { PluginHost } from '../../../src/plugins/host';
 import { pluginRunRecorder } from '../../../src/plugins/run-metrics';
+import { buildAppSchema, createRequestContext } from '../../../src/schema';
 import { capabilitiesOf } from '../../../src/store/capabilities';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
@@ -74,6 +76,38 @@ describe('the OpenNebula source against MariaDB', () => {
         okHours: 24,
       });
       await expectEveryLevelMatches(store);
+
+      // The instances' host periods carry the registers' reasons where the source gave one.
+      const answer = await graphql({
+        schema: await buildAppSchema(),
+        source: `{ instances(from: "${new Date(DAY).toISOString()}", to: "${new Date(DAY + DAY_MS).toISOString()}") {
+          instance hosts { host reason } } }`,
+        contextValue: createRequestContext({
+          store,
+          clock: fixedClock(NOW),
+          log: silentLogger,
+          hostHistory: capabilitiesOf(config(join(dataDir, 'store'), `sqlite:${file}`).store, store)
+            .hostHistory,
+        }),
+      });
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.instances).toEqual([
+        { instance: 'one-1', hosts: [{ host: 'node-a', reason: null }] },
+        {
+          instance: 'one-2',
+          hosts: [
+            { host: 'node-a', reason: 'USER' },
+            { host: 'node-b', reason: 'NONE' },
+          ],
+        },
+        {
+          instance: 'one-3',
+          hosts: [
+            { host: 'node-b', reason: 'STOP_RESUME' },
+            { host: 'node-a', reason: null },
+          ],
+        },
+      ]);
     } finally {
       await store.close();
     }
