@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const REASONS: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a directory',
@@ -9,6 +9,7 @@ const REASONS: Record<string, string> = {
   EPERM: 'not permitted',
   EROFS: 'on a read-only file system',
   ENOSPC: 'no space left on the device',
+  ENOENT: 'the file system there refuses new directories',
 };
 
 /**
@@ -19,7 +20,7 @@ const REASONS: Record<string, string> = {
  */
 export async function dataDirProblem(dataDir: string): Promise<string | null> {
   try {
-    await mkdir(dataDir, { recursive: true });
+    await makeDirectories(dataDir);
     if (!(await stat(dataDir)).isDirectory()) return REASONS.EEXIST;
     const probe = join(dataDir, `.write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
     await writeFile(probe, '', { flag: 'wx' });
@@ -48,4 +49,28 @@ export async function dataDirReadProblem(dataDir: string): Promise<string | null
 function reason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   return `${REASONS[code] ?? (err as Error).message}${code ? ` (${code})` : ''}`;
+}
+
+/**
+ * `mkdir -p` one level at a time from the nearest existing ancestor. Node's recursive mkdir loops
+ * for ever where a file system answers ENOENT for a directory it will not create (procfs); made
+ * level by level, that answer, or EROFS on a read-only mount, comes back as the reason.
+ */
+async function makeDirectories(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = resolve(path); ; at = dirname(at)) {
+    try {
+      await stat(at);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const dir of missing.reverse()) {
+    await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
 }

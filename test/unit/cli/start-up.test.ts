@@ -63,6 +63,16 @@ describe('start-up checks', () => {
     }
   });
 
+  it('ingest: a dataDir on a file system that refuses new directories (procfs) is exit 2, not a hang', async () => {
+    // Node's recursive mkdir loops for ever on procfs's ENOENT; the check makes one level at a time.
+    const dataDir = `/proc/carbonledger-${process.pid}/data`;
+    const { code, stderr } = await run(['ingest', ...HOUR], { DATA_DIR: dataDir });
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      `store.dataDir (or DATA_DIR): ${dataDir} cannot hold the store: the file system there refuses new directories (ENOENT)`,
+    );
+  });
+
   // Without its schedule serve only reads, and starts on a store it may not write (unwritable-store.test.ts).
   it('serve with its schedule: a read-only dataDir is exit 2 naming it, before anything listens or is scheduled', async () => {
     const dataDir = join(dirs.make(), 'data');
