@@ -5,155 +5,27 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, listenHost, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
-import { ceilHour, floorHour, GRANULARITIES } from './domain/time';
-import { dataDirProblem, dataDirReadProblem } from './cli/data-dir';
+import { GRANULARITIES } from './domain/time';
+import { checkDataDir } from './cli/data-dir';
+import { ingestCommand } from './cli/ingest';
 import { COMMAND_HELP, USAGE } from './cli/help';
-import { progressBar } from './cli/progress';
 import { sinksCommand } from './cli/sinks';
 import { summarizeCommand } from './cli/summarize';
 import { UsageError } from './cli/usage-error';
-import { boundHeapGrowthForBackfill } from './ingest/heap';
-import { hourRanges, ingestRange, type IngestReport } from './ingest/run';
-import { ingestDeps } from './ingest/wiring';
 import { errorFields, jsonLogger } from './log';
 import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
 import { buildAppSchema } from './schema';
-import { parseDateTimeInput, parseIsoDateTime } from './schema/date-time';
+import { parseDateTimeInput } from './schema/date-time';
 import { ListenError } from './server';
-import { selectorProblem } from './plugins/prometheus/selector-check';
 import { startService, UnsafeListenError } from './serve';
 import { validateRange } from './services/validation';
 import { migrate, openPostgresStore } from './store/postgres';
 import { copyStoreCommand } from './cli/copy-store';
 import { openStore } from './store/open';
-import { StoreLockedError, withWriter } from './store/store';
+import { StoreLockedError } from './store/store';
 
-/** Exit codes of the contract: 2 for bad arguments or config, 3 when some hours failed. */
+/** Exit code of the contract for bad arguments or config. */
 const EXIT_BAD_INPUT = 2;
-const EXIT_SOME_FAILED = 3;
-/**
- * `ingest --require-data`: every hour ok, but in some no instance at all had samples. Not a
- * contract code (an hour with no samples is ok, so plain `ingest` exits 0); 1 is taken by crashes
- * and a held lock, so the first free one.
- */
-const EXIT_NO_DATA = 4;
-/** How long `ingest` waits for the dataDir lock: an hourly run takes seconds, a reconcile minutes. */
-const DEFAULT_LOCK_WAIT_SECONDS = 600;
-
-function parseInstant(name: string, value: string | undefined): number {
-  if (value === undefined) throw new UsageError(`--${name} is required`);
-  // The API's own reading: a date that names no real day (30 February) is refused, not rolled over.
-  const ms = parseIsoDateTime(value);
-  if (ms === null) {
-    throw new UsageError(
-      `--${name}: "${value}" is not an ISO-8601 date-time from 1970 to 9999, such as 2025-09-21T00:00:00Z`,
-    );
-  }
-  return ms;
-}
-
-function parseSeconds(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name}: "${value}" is not a whole number of seconds`);
-  return Number(value);
-}
-
-async function ingestCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      config: { type: 'string' },
-      'lock-wait': { type: 'string' },
-      'require-data': { type: 'boolean', default: false },
-      replace: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const from = parseInstant('from', values.from);
-  const to = parseInstant('to', values.to);
-  if (from >= to) throw new UsageError('--from must be before --to');
-  // Only whole hours inside [from, to) are ingested.
-  const firstHour = ceilHour(from);
-  const endHour = floorHour(to);
-  if (firstHour >= endHour) throw new UsageError('--from/--to: the range holds no whole UTC hour');
-  // An hour not yet over would be stored `ok` with what it held so far (nothing, for the future),
-  // and stay so until the nightly reconcile re-ingests it as yesterday's.
-  const currentHour = floorHour(Date.now());
-  if (endHour > currentHour) {
-    throw new UsageError(
-      `--to: ${new Date(endHour).toISOString()} is after the current hour began ` +
-        `(${new Date(currentHour).toISOString()}); an hour can be ingested once it is over`,
-    );
-  }
-
-  const lockWaitMs = parseSeconds('lock-wait', values['lock-wait'], DEFAULT_LOCK_WAIT_SECONDS) * 1000;
-  const config = loadConfig(values.config);
-  await checkDataDir(config);
-  const badSelector = await selectorProblem(config.prometheus);
-  if (badSelector !== null) {
-    throw new UsageError(
-      `prometheus.selector: ${JSON.stringify(config.prometheus.selector)} is not valid PromQL (${badSelector})`,
-    );
-  }
-  // On a terminal, log lines go above the progress bar rather than onto its line.
-  const bar = process.stderr.isTTY ? progressBar(process.stderr, 'ingest') : undefined;
-  const log = bar ? jsonLogger((line) => bar.writeLine(line)) : jsonLogger();
-  boundHeapGrowthForBackfill();
-  // Holding the store's writer, so serve's schedule and another ingest never write at the same
-  // time; what a crash left is repaired once the writer is ours.
-  const store = await openStore(config.store, log);
-  try {
-    return await withWriter(store, { purpose: 'carbonledger ingest', waitMs: lockWaitMs }, async (writer) => {
-      const deps = await ingestDeps(config, store, log, {
-        now: Date.now,
-        onProgress: bar ? (done, total) => bar.update(done, total) : undefined,
-        replace: values.replace,
-      });
-      const report = await ingestRange({ ...deps, writer }, firstHour, endHour);
-      bar?.finish();
-      const summary = {
-        hours: report.hours,
-        okHours: report.okHours,
-        failedHours: report.failed.length,
-        noDataHours: report.noDataHours.length,
-        keptHours: report.kept.length,
-      };
-      log.info('ingest finished', summary);
-      for (const failure of report.failed.slice(0, 20)) {
-        log.warn('hour failed', { hour: new Date(failure.hour).toISOString(), error: failure.error });
-      }
-      process.stderr.write(`${ingestSummaryLine(report, deps.sourceQuery)}\n`);
-      if (report.failed.length > 0) return EXIT_SOME_FAILED;
-      return values['require-data'] && report.noDataHours.length > 0 ? EXIT_NO_DATA : 0;
-    });
-  } finally {
-    await store.close();
-  }
-}
-
-/** One line a person reads: what was ingested, and whether some hours held no data at all. */
-function ingestSummaryLine(report: IngestReport, query: string | undefined): string {
-  const failed = report.failed.length > 0 ? `, ${report.failed.length} failed (stored as failed)` : '';
-  const line = `carbonledger ingest: ${report.hours} hours, ${report.okHours} ok${failed}`;
-  if (report.noDataHours.length === 0) return `${line}.`;
-  const [first] = hourRanges(report.noDataHours, 1);
-  return (
-    `${line}; no data: in ${report.noDataHours.length} of the ok hours (from ${first}) no instance had ` +
-    `samples of ${query ?? 'the source'}: check prometheus.selector and that Prometheus scraped then.`
-  );
-}
-
-/** A process that writes the store needs to write `dataDir`; one that only reads, to read it. */
-async function checkDataDir(config: Config, readsOnly = false): Promise<void> {
-  const problem = await (readsOnly ? dataDirReadProblem : dataDirProblem)(config.store.dataDir);
-  if (problem !== null) {
-    throw new UsageError(
-      `store.dataDir (or DATA_DIR): ${config.store.dataDir} cannot hold the store: ${problem}`,
-    );
-  }
-}
 
 /** `--port` and `--host` win over the config file and the environment. */
 function withListenFlags(config: Config, host: string | undefined, port: string | undefined): Config {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { Config } from '../config';
+import { UsageError } from './usage-error';
 
 const REASONS: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a directory',
@@ -72,5 +74,15 @@ async function makeDirectories(path: string): Promise<void> {
     await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
+  }
+}
+
+/** A process that writes the store needs to write `dataDir`; one that only reads, to read it. */
+export async function checkDataDir(config: Config, readsOnly = false): Promise<void> {
+  const problem = await (readsOnly ? dataDirReadProblem : dataDirProblem)(config.store.dataDir);
+  if (problem !== null) {
+    throw new UsageError(
+      `store.dataDir (or DATA_DIR): ${config.store.dataDir} cannot hold the store: ${problem}`,
+    );
   }
 }

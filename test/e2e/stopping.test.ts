@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -82,5 +84,48 @@ describe('stopping the server the documented ways', () => {
     });
     expect(code).toBe(0);
     expect(stderr).toContain('"msg":"stopping","signal":"SIGTERM"');
+  });
+
+  it('ingest stops on SIGTERM between steps: exit 143, says so, and lets go of the store lock', async () => {
+    // A Prometheus that parses the selector but never answers the range query the ingestion waits on.
+    let asked!: () => void;
+    const rangeAsked = new Promise<void>((resolve) => (asked = resolve));
+    const prometheus = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v1/query_range')) return asked();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+    });
+    await new Promise<void>((listening) => prometheus.listen(0, '127.0.0.1', () => listening()));
+    const url = `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`;
+    const dataDir = join(dir, 'data');
+    const child = spawn(
+      process.execPath,
+      ['dist/cli.js', 'ingest', '--from', '2025-09-20T00:00:00Z', '--to', '2025-09-21T00:00:00Z'],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATA_DIR: dataDir,
+          PROMETHEUS_URL: url,
+          CARBONLEDGER_CONFIG: '',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      await rangeAsked;
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(stderr).toContain('carbonledger ingest: stopped by SIGTERM');
+      expect(stderr).toContain('"msg":"stopping: the step being fetched is dropped, the stored ones stay"');
+      expect(existsSync(join(dataDir, 'ingest.lock'))).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      prometheus.closeAllConnections();
+      await new Promise((closed) => prometheus.close(closed));
+    }
   });
 });
