@@ -209,7 +209,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === 'help' || name === '-h' || argv.includes('--help') || argv.includes('-h')) {
-    const topic = name === 'help' ? rest[0] : name;
+    const topic = name === 'help' || name === '-h' || name === '--help' ? rest[0] : name;
+    if (topic !== undefined && !Object.hasOwn(COMMAND_HELP, topic) && !topic.startsWith('-')) {
+      process.stderr.write(`unknown command "${topic}"\n${USAGE}\n`);
+      return EXIT_BAD_INPUT;
+    }
     const help = topic !== undefined && Object.hasOwn(COMMAND_HELP, topic) ? COMMAND_HELP[topic] : USAGE;
     process.stdout.write(`${help}\n`);
     return 0;
@@ -260,6 +264,12 @@ function isArgsError(err: unknown): boolean {
 }
 
 if (require.main === module) {
+  // A reader that stops early (`export … | head`) closes the pipe: what it did not read is not
+  // wanted, which is no error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ const dirs = tempDirs('cl-cli-');
 afterEach(() => dirs.cleanup());
 
 const run = runCli;
+const CLI = resolve(__dirname, '../../../dist/cli.js');
 
 describe('the command line', () => {
   it('prints its usage for --help, after a command too, and exits 0', async () => {
@@ -19,6 +21,50 @@ describe('the command line', () => {
       expect({ argv, code }).toEqual({ argv, code: 0 });
       expect(stdout).toContain('carbonledger ingest --from ISO --to ISO');
     }
+  });
+
+  it('says an unknown command is unknown even with --help, and exits 2', async () => {
+    for (const argv of [
+      ['bogus', '--help'],
+      ['help', 'bogus'],
+    ]) {
+      const { code, stderr } = await run(argv);
+      expect({ argv, code }).toEqual({ argv, code: 2 });
+      expect(stderr).toContain('unknown command "bogus"');
+    }
+  });
+
+  it('export into a pipe its reader closes early exits 0, with no stack', async () => {
+    const dataDir = dirs.make();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'export',
+        '--level',
+        'PROJECT',
+        '--key',
+        'p',
+        '--from',
+        '2025-01-01T00:00:00Z',
+        '--to',
+        '2026-01-01T00:00:00Z',
+        '--granularity',
+        'HOUR',
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, CARBONLEDGER_CONFIG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // A year of hours is far more than a pipe holds: like `| head -1`, read a little, then close.
+    await new Promise((firstChunk) => child.stdout.once('data', firstChunk));
+    child.stdout.destroy();
+    expect(await exited).toBe(0);
+    expect(stderr).not.toContain('EPIPE');
   });
 
   it.each(['serve', 'ingest', 'export', 'token', 'migrate', 'copy-store'])(
