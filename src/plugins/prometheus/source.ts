@@ -10,7 +10,17 @@ export interface PrometheusSourceDeps {
   fetch?: typeof fetch;
   sleep?: Sleep;
   log?: Logger;
+  now?: () => number;
 }
+
+/**
+ * After Prometheus could not be reached at all (refused, no route, no answer) even with every
+ * retry, the chunks started within this long fail at once with the same reason instead of each
+ * retrying for nothing: a backfill against a Prometheus that is down stores its hours failed (to
+ * be retried by a later run) in seconds, not in minutes of back-off. The first chunk after it asks
+ * again.
+ */
+export const UNREACHABLE_HOLD_MS = 60_000;
 
 /** Chunks in flight at once. */
 const CHUNK_CONCURRENCY = 2;
@@ -68,8 +78,20 @@ export function createPrometheusSource(
   };
   const sides = Object.keys(queries) as Array<keyof ChunkAnswers>;
   const queryLimit = limiter(QUERY_CONCURRENCY);
+  const now = deps.now ?? Date.now;
+  let unreachable: { until: number; reason: string } | undefined;
+
+  function failedChunk(chunk: Chunk, error: string): Map<number, SourceHour> {
+    const failed: SourceHour = { status: 'failed', error };
+    const answers = new Map<number, SourceHour>();
+    for (let hour = chunk.from; hour < chunk.to; hour += HOUR_MS) answers.set(hour, failed);
+    return answers;
+  }
 
   async function fetchChunk(chunk: Chunk, signal: AbortSignal | undefined): Promise<Map<number, SourceHour>> {
+    if (unreachable !== undefined && now() < unreachable.until) {
+      return failedChunk(chunk, `not asked: ${unreachable.reason}, moments before`);
+    }
     const range = hourlyRange(chunk.from, chunk.to - HOUR_MS);
     // When one query fails the chunk has failed: stop the others rather than let them retry for nothing.
     const sibling = new AbortController();
@@ -95,10 +117,10 @@ export function createPrometheusSource(
         to: iso(chunk.to),
         reason: err.message,
       });
-      const failed: SourceHour = { status: 'failed', error: err.message };
-      const answers = new Map<number, SourceHour>();
-      for (let hour = chunk.from; hour < chunk.to; hour += HOUR_MS) answers.set(hour, failed);
-      return answers;
+      if (err.kind === 'refused' || err.kind === 'network') {
+        unreachable = { until: now() + UNREACHABLE_HOLD_MS, reason: err.message };
+      }
+      return failedChunk(chunk, err.message);
     }
   }
 

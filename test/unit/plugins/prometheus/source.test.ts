@@ -1,6 +1,6 @@
 import { PrometheusSchema, type PrometheusConfig } from '../../../../src/config';
 import type { RawInstanceHour } from '../../../../src/domain/usage';
-import { createPrometheusSource } from '../../../../src/plugins/prometheus/source';
+import { createPrometheusSource, UNREACHABLE_HOLD_MS } from '../../../../src/plugins/prometheus/source';
 import type { SourceHour } from '../../../../src/plugins/source';
 import {
   connectionRefused,
@@ -348,6 +348,38 @@ describe('createPrometheusSource', () => {
       expect(delays).toEqual([250, 500]);
     },
   );
+
+  it('after Prometheus could not be reached, fails the chunks of the next minute at once, then asks again', async () => {
+    let now = LAB_START;
+    let down = true;
+    const fetchImpl = fakeFetch((request) => {
+      if (down) throw connectionRefused();
+      return labPrometheus()(request);
+    });
+    const source = createPrometheusSource(config({ chunkHours: 24 }), {
+      fetch: fetchImpl,
+      sleep: async () => undefined,
+      now: () => now,
+    });
+    const year = await source.fetchHours(at(0), at(24 * 365));
+    const refused = /refused the connection \(ECONNREFUSED\) \(after 3 attempts\)$/;
+    const reasons = [...year.values()].map((hour) => (hour.status === 'failed' ? hour.error : 'ok'));
+    expect(reasons).toHaveLength(24 * 365);
+    expect(reasons.filter((reason) => refused.test(reason)).length).toBeGreaterThan(0);
+    expect(
+      reasons.every(
+        (reason) => refused.test(reason) || /^not asked: Prometheus at .* moments before$/.test(reason),
+      ),
+    ).toBe(true);
+    // The two chunks in flight when it first failed tried, with their retries; no other chunk asked.
+    expect(fetchImpl.requests.length).toBeLessThanOrEqual(2 * 3 * (Object.keys(LAB_QUERIES).length + 4));
+
+    // A minute on, and Prometheus back: the next chunk asks again and gets its answer.
+    down = false;
+    now += UNREACHABLE_HOLD_MS;
+    const again = await source.fetchHours(at(0), at(1));
+    expect(again.get(at(0))?.status).toBe('ok');
+  });
 
   it('fails the hours of a timed-out chunk and answers the others', async () => {
     const { source, requests } = sourceWith(
