@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { loadConfig, StoreSchema, type StoreConfig } from '../config';
 import { LEVELS } from '../domain/levels';
 import { jsonLogger } from '../log';
+import { capabilitiesOf } from '../store/capabilities';
 import { copyStore, CopyMismatchError, NotACopyError, type CopyReport } from '../store/copy';
+import { copyCapabilities, type CapabilitiesCopied } from '../store/copy-capabilities';
 import { openStore } from '../store/open';
 import { withWriter } from '../store/store';
 import { dataDirProblem } from './data-dir';
@@ -31,10 +33,13 @@ export async function copyStoreCommand(argv: string[]): Promise<number> {
     try {
       const lock = { purpose: 'carbonledger copy-store', waitMs: lockWaitMs };
       // Both writers held: nothing ingests into the source while it is read, nor into the target.
-      const report = await withWriter(source, lock, () =>
-        withWriter(target, lock, (writer) => copyStore(source, target, writer, { log })),
+      const [report, copied] = await withWriter(source, lock, () =>
+        withWriter(target, lock, async (writer) => [
+          await copyStore(source, target, writer, { log }),
+          await copyCapabilities(capabilitiesOf(from, source), capabilitiesOf(to, target)),
+        ]),
       );
-      process.stdout.write(summary(report));
+      process.stdout.write(summary(report) + alsoCopied(copied));
       return 0;
     } finally {
       await target.close();
@@ -107,6 +112,13 @@ function summary(report: CopyReport): string {
     `in ${report.daysCopied} days${resumed}; keys: ${keys}\n` +
     `verified: hours, keys and every year's totals equal; all projects: ` +
     `${round(totals.busyKwh + totals.idleKwh)} kWh CPU, ${round(totals.busyGco2eq + totals.idleGco2eq)} gCO2eq CPU\n`
+  );
+}
+
+function alsoCopied(copied: CapabilitiesCopied): string {
+  return (
+    `also copied: ${copied.hostHistories} instance host histories, ${copied.deliveries} sink deliveries, ` +
+    `${copied.projectUserDays} days of usage by project and user\n`
   );
 }
 

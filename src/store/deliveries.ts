@@ -27,6 +27,8 @@ export interface Delivery {
 export interface DeliveryLog {
   /** The latest delivery of every key one sink has sent, in key order. */
   read(sink: string): Promise<Delivery[]>;
+  /** Every sink that has recorded a delivery, sorted. */
+  sinks(): Promise<string[]>;
   /** Records deliveries, each replacing the earlier one of its key; atomic. */
   record(sink: string, deliveries: readonly Delivery[]): Promise<void>;
 }

@@ -141,6 +141,10 @@ describe('carbonledger copy-store', () => {
       0,
     );
     expect(Number(kwh?.[1])).toBeCloseTo(sourceKwh, 6);
+    // What plugins keep beside the figures goes too (test/unit/store/capabilities.test.ts copies each).
+    expect(toPostgres.stdout).toMatch(
+      /\nalso copied: 0 instance host histories, 0 sink deliveries, \d+ days of usage by project and user\n/,
+    );
     expect(await contentsOf(db.url)).toEqual(reference);
 
     const back = join(dir, 'back');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { readTextIfExists, writeFileAtomic } from '../../fs/files';
+import { listNames, readTextIfExists, writeFileAtomic } from '../../fs/files';
 import type { Delivery, DeliveryLog } from '../deliveries';
-import { encodeKey } from './layout';
+import { decodeKey, encodeKey } from './layout';
 
 interface DeliveryFile {
   deliveries: Record<string, Delivery>;
@@ -25,6 +25,14 @@ export function jsonDeliveryLog(dataDir: string): DeliveryLog {
       return Object.keys(deliveries)
         .sort()
         .map((key) => deliveries[key]);
+    },
+    async sinks() {
+      const names = await listNames(join(dataDir, 'sinks'), 'file');
+      return names
+        .filter((name) => name.endsWith('.json'))
+        .map((name) => decodeKey(name.slice(0, -'.json'.length)))
+        .filter((sink): sink is string => sink !== null)
+        .sort();
     },
     async record(sink, recorded) {
       if (recorded.length === 0) return;

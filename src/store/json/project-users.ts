@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { addBreakdownInto, zeroBreakdown, type Breakdown } from '../../domain/figures';
-import { hourLabel, utcDate } from '../../domain/time';
-import { readTextIfExists, writeFileAtomic } from '../../fs/files';
+import { HOUR_MS, hourLabel, periodStart, utcDate } from '../../domain/time';
+import { listNames, readTextIfExists, writeFileAtomic } from '../../fs/files';
 import type { ProjectUserFigures } from '../project-users';
 
 /** `HH:00` → project → user → figures. */
@@ -29,6 +29,26 @@ export function jsonProjectUsers(dataDir: string): ProjectUserFigures {
         }
         await writeFileAtomic(pathOf(day), `${JSON.stringify(file)}\n`);
       }
+    },
+    async days() {
+      const names = await listNames(join(dataDir, 'project-users'), 'file');
+      return names
+        .map((name) => /^(\d{4}-\d{2}-\d{2})\.json$/.exec(name)?.[1])
+        .filter((day): day is string => day !== undefined)
+        .sort();
+    },
+    async readDayRows(day) {
+      const start = periodStart(day);
+      return Object.entries(await load(day)).flatMap(([label, byProject]) =>
+        Object.entries(byProject).flatMap(([project, byUser]) =>
+          Object.entries(byUser).map(([user, figures]) => ({
+            hour: start + Number(label.slice(0, 2)) * HOUR_MS,
+            project,
+            user,
+            figures,
+          })),
+        ),
+      );
     },
     async readDay(day, project) {
       const totals = new Map<string, Breakdown>();

@@ -13,6 +13,10 @@ export function postgresDeliveryLog(pool: pg.Pool): DeliveryLog {
       // In key order by UTF-16 code units, as the JSON store gives them, whatever the collation.
       return rows.map((row) => row.delivery).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
+    async sinks() {
+      const { rows } = await pool.query<{ sink: string }>('SELECT DISTINCT sink FROM sink_delivery');
+      return rows.map((row) => row.sink).sort();
+    },
     async record(sink, recorded) {
       if (recorded.length === 0) return;
       // The last of a key wins, as in the JSON store; one statement cannot upsert a row twice.

@@ -43,6 +43,31 @@ export function postgresProjectUsers(pool: pg.Pool): ProjectUserFigures {
         );
       });
     },
+    async days() {
+      const { rows } = await pool.query<{ day: string }>(
+        `SELECT DISTINCT to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM project_user_hour`,
+      );
+      return rows.map((row) => row.day).sort();
+    },
+    async readDayRows(day) {
+      const start = periodStart(day);
+      const { rows } = await pool.query<{
+        hour: number;
+        project: string;
+        user_key: string;
+        figures: Breakdown;
+      }>(
+        `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, project, user_key, figures
+         FROM project_user_hour WHERE hour >= $1 AND hour < $2 ORDER BY hour, project, user_key`,
+        [iso(start), iso(start + DAY_MS)],
+      );
+      return rows.map((row) => ({
+        hour: row.hour,
+        project: row.project,
+        user: row.user_key,
+        figures: row.figures,
+      }));
+    },
     async readDay(day, project) {
       const start = periodStart(day);
       const { rows } = await pool.query<{ user_key: string; figures: Breakdown }>(

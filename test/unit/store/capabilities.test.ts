@@ -1,6 +1,7 @@
 import { parseConfig } from '../../../src/config';
 import { zeroBreakdown, type Breakdown } from '../../../src/domain/figures';
 import { capabilitiesOf, type StoreCapabilities } from '../../../src/store/capabilities';
+import { copyCapabilities } from '../../../src/store/copy-capabilities';
 import type { Delivery } from '../../../src/store/deliveries';
 import type { InstanceHostHistory } from '../../../src/store/host-history';
 import { openJsonStore } from '../../../src/store/json';
@@ -167,4 +168,53 @@ it('capabilitiesOf refuses a postgres config with a store that is not PostgreSQL
   } finally {
     await store.close();
   }
+});
+
+describe('copyCapabilities', () => {
+  const backend = (name: string) => BACKENDS.find(([kind]) => kind === name)![1];
+  it.each([
+    ['json', 'postgres'],
+    ['postgres', 'json'],
+  ])(
+    'copies host history, deliveries and usage by project and user from %s to %s, the same on a second run',
+    async (a, b) => {
+      const [from, to] = [await backend(a)(), await backend(b)()];
+      try {
+        const history: InstanceHostHistory = {
+          periods: [{ host: 'node-a', from: H, to: H + HOUR, reason: 'ERROR' }],
+          endedAt: H + HOUR,
+        };
+        await from.capabilities.hostHistory.write(new Map([['one-7', history]]));
+        await from.capabilities.deliveries.record('perseus', [delivery('["k"]', 'refused', 4)]);
+        const rows = [
+          { hour: H + 5 * HOUR, project: 'P', user: 'alice', figures: figures(3) },
+          { hour: H + 5 * HOUR, project: 'P', user: 'bob', figures: figures(4, 'N') },
+          { hour: H + 30 * HOUR, project: 'Q', user: 'alice', figures: figures(5) },
+        ];
+        await from.capabilities.projectUsers.replaceHours([H + 5 * HOUR, H + 30 * HOUR], rows);
+        // What the target held for those hours before is replaced.
+        await to.capabilities.projectUsers.replaceHours(
+          [H + 5 * HOUR],
+          [{ hour: H + 5 * HOUR, project: 'P', user: 'carol', figures: figures(9) }],
+        );
+
+        const copied = await copyCapabilities(from.capabilities, to.capabilities);
+        expect(copied).toEqual({ hostHistories: 1, deliveries: 1, projectUserDays: 2 });
+        expect(await copyCapabilities(from.capabilities, to.capabilities)).toEqual(copied);
+        expect(await to.capabilities.hostHistory.read(['one-7'])).toEqual(new Map([['one-7', history]]));
+        expect(await to.capabilities.deliveries.sinks()).toEqual(['perseus']);
+        expect(await to.capabilities.deliveries.read('perseus')).toEqual([delivery('["k"]', 'refused', 4)]);
+        expect(await to.capabilities.projectUsers.days()).toEqual(['2025-03-10', '2025-03-11']);
+        const sorted = (list: Awaited<ReturnType<StoreCapabilities['projectUsers']['readDayRows']>>) =>
+          [...list].sort((x, y) => x.hour - y.hour || (x.user < y.user ? -1 : 1));
+        expect(sorted(await to.capabilities.projectUsers.readDayRows('2025-03-10'))).toEqual(
+          rows.slice(0, 2),
+        );
+        expect(await to.capabilities.projectUsers.readDayRows('2025-03-11')).toEqual(rows.slice(2));
+      } finally {
+        await from.close();
+        await to.close();
+      }
+    },
+  );
 });
