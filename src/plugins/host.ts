@@ -34,7 +34,10 @@ export interface ScheduledPlugin<C = unknown> {
   /** Runs each time the named plugin's run ends (other than skipped), e.g. a sink after the reconcile. */
   after?: string;
   timeoutMs: number;
-  /** A frequent job (every minute): an ok run is not logged, so the log keeps to what matters. */
+  /**
+   * A frequent job (every minute): the host logs none of its runs, so the log keeps to what
+   * matters; the plugin logs when its state changes (failing, recovering).
+   */
   quiet?: boolean;
   /** Runs on every process sharing the store, never claimed: what it makes lives in memory. */
   everyProcess?: boolean;
@@ -234,7 +237,7 @@ export class PluginHost {
         },
         entry.config,
       );
-      if (!(plugin.quiet && report.ok)) {
+      if (!plugin.quiet) {
         log.info('run finished', { ok: report.ok, ms: this.deps.clock.now() - started, ...report.detail });
       }
       return { outcome: report.ok ? 'ok' : 'failed', report };

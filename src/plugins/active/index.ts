@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import { systemClock, type Clock } from '../../domain/clock';
 import { floorHour, HOUR_MS } from '../../domain/time';
-import { errorFields, type Logger } from '../../log';
+import { errorFields, silentLogger, type Logger } from '../../log';
 import type { ActiveWorkspaceRecord, ActiveWorkspaceSource } from '../../services/active-workspaces';
 import { createCarbonSource } from '../carbon';
 import type { RunReport, ScheduledPlugin } from '../host';
@@ -79,12 +79,14 @@ export interface ActivePoller {
 export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
   const { config } = deps;
   const log = deps.log.child({ plugin: ACTIVE_WORKSPACES_PLUGIN });
+  // Its retries are not logged: a poll every minute would say each one, and the failed poll's
+  // reason already counts the attempts.
   const client = createPrometheusClient({
     url: config.prometheus.url,
     timeoutMs: config.prometheus.timeoutMs,
     attempts: config.prometheus.attempts,
     fetch: deps.fetch,
-    log,
+    log: silentLogger,
   });
   const carbon = createCarbonSource(config.carbon, {
     cache: deps.intensityCache,
@@ -99,6 +101,9 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
   /** When the last poll began; undefined before the first. */
   let lastPollAt: number | undefined;
   let lastPollFailed = false;
+  /** Polls failed in a row, and the reason last logged: a poll that fails as the last did is not logged again. */
+  let failedInARow = 0;
+  let loggedReason: string | undefined;
 
   async function poll(clock: Clock, signal: AbortSignal, runLog: Logger): Promise<RunReport> {
     const now = clock.now();
@@ -141,14 +146,25 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
       });
       tallies = usage.tallies;
       latest = { takenAt: now, workspaces: usage.workspaces };
+      if (failedInARow > 0) runLog.info('active-workspace poll recovered', { failedPolls: failedInARow });
       lastPollFailed = false;
+      failedInARow = 0;
+      loggedReason = undefined;
       return { ok: true, detail: { workspaces: usage.workspaces.length, leftOut: skipped.length } };
     } catch (err) {
       lastPollFailed = true;
-      const snapshotTakenAt = latest === undefined ? null : new Date(latest.takenAt).toISOString();
-      // Prometheus being away is routine and its message says it all; anything else gets its stack.
-      const why = err instanceof PrometheusError ? { reason: err.message } : errorFields(err);
-      runLog.warn('active-workspace poll failed; keeping the previous snapshot', { ...why, snapshotTakenAt });
+      failedInARow += 1;
+      const reason = err instanceof Error ? err.message : String(err);
+      if (reason !== loggedReason) {
+        loggedReason = reason;
+        const snapshotTakenAt = latest === undefined ? null : new Date(latest.takenAt).toISOString();
+        // Prometheus being away is routine and its message says it all; anything else gets its stack.
+        const why = err instanceof PrometheusError ? { reason } : errorFields(err);
+        runLog.warn('active-workspace poll failed; keeping the previous snapshot until it recovers', {
+          ...why,
+          snapshotTakenAt,
+        });
+      }
       return { ok: false, detail: { error: err instanceof Error ? err.message : String(err) } };
     }
   }

@@ -261,14 +261,30 @@ describe('createActivePoller', () => {
 
     expect(poller.snapshot()).toBe(kept);
     expect(await poller.source.list()).toBe(kept!.workspaces);
-    expect(logs).toContainEqual(
-      expect.objectContaining({
-        level: 'warn',
-        msg: 'active-workspace poll failed; keeping the previous snapshot',
-        reason: 'Prometheus at http://prometheus.test:9090 refused the connection (ECONNREFUSED)',
-        snapshotTakenAt: '2025-09-21T12:30:00.000Z',
-      }),
-    );
+    const failedLine = expect.objectContaining({
+      level: 'warn',
+      msg: 'active-workspace poll failed; keeping the previous snapshot until it recovers',
+      reason: expect.stringMatching(
+        /^Prometheus at http:\/\/prometheus\.test:9090 refused the connection \(ECONNREFUSED\)/,
+      ),
+      snapshotTakenAt: '2025-09-21T12:30:00.000Z',
+    });
+    expect(logs).toEqual([failedLine]);
+
+    // Every minute the same failure: nothing more in the log, and no retry lines.
+    for (let minute = 0; minute < 5; minute++) {
+      clock.advance(60_000);
+      await poll();
+    }
+    expect(logs).toEqual([failedLine]);
+
+    prometheus.state.refuse = false;
+    clock.advance(60_000);
+    expect(await poll()).toMatchObject({ outcome: 'ok' });
+    expect(logs).toEqual([
+      failedLine,
+      expect.objectContaining({ level: 'info', msg: 'active-workspace poll recovered', failedPolls: 6 }),
+    ]);
   });
 
   it('keeps serving the last snapshot after failed polls, stale once it is over 5 minutes old', async () => {
