@@ -166,8 +166,9 @@ statuses, every level's keys, and every key's yearly totals; prints what it copi
 
 The target must be empty, or an earlier copy of the same source: a copy that was stopped (even
 killed) resumes at the last day it wrote, not from the start. Failed hours keep their error; the
-count of attempts starts again at one. The sinks' delivery log, host history and usage by project
-and user stay where they are (a JSON store's dataDir).
+count of attempts starts again at one. The sinks' delivery log, host history, usage by project
+and user, and the daily summaries with their email claims and self-listed users are not copied:
+they stay in the source store (\`summarize --date\` makes the summaries again).
 
 flags:
   --from STORE          a JSON store's data directory, a postgres:// URL, or a config file whose
