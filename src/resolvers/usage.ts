@@ -23,7 +23,8 @@ export class UsageSeriesResolver {
   @Query(() => UsageSeries, {
     description:
       'Usage of one key over [from, to). HOUR series span at most 366 days, DAY 5 years, MONTH and YEAR 50. ' +
-      'An unknown key is not an error: its buckets are MISSING.',
+      'An unknown key is not an error: its buckets are MISSING. At the MACHINE level a machine key ' +
+      '(`byMachine.machineKey`) reads the machine type it names, whose name the series answers as its key.',
   })
   async usageSeries(
     @Args() { level, key, ...range }: UsageSeriesArgs,

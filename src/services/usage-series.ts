@@ -163,9 +163,10 @@ async function readPlannedSeries(
   reader: UsageReader,
   plan: SeriesPlan,
   level: Level,
-  key: string,
+  askedKey: string,
   detail: SeriesDetail,
 ): Promise<UsageSeriesView> {
+  const key = level === 'MACHINE' ? await machineTypeNamed(reader, askedKey) : askedKey;
   // Every load is issued before the first await, so the loaders batch all concurrent series together.
   const [keyIndex, ledger, stored, machineNames] = await Promise.all([
     reader.keys(level),
@@ -225,6 +226,17 @@ async function readPlannedSeries(
     total: figuresView(total),
     resourcesTotal: resourcesView(total),
   };
+}
+
+/**
+ * The machine type a MACHINE key names: itself when stored, else the one stored type whose machine
+ * key (`byMachine.machineKey`, e.g. `ARTEMIS_MATLAB`) it is, so either name reads the same series.
+ */
+async function machineTypeNamed(reader: UsageReader, key: string): Promise<string> {
+  const machines = await reader.keys('MACHINE');
+  if (machines.known.has(key)) return key;
+  const named = machines.sorted.filter((name) => machineKey(name) === key);
+  return named.length === 1 ? named[0]! : key;
 }
 
 function statusOf(hours: number, okHours: number, failedHours: number): BucketStatus {

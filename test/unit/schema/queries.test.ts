@@ -82,6 +82,30 @@ describe('usageSeries', () => {
     expect(fedBack.data.usageSeries.buckets).toEqual([{ status: 'PARTIAL', usage: { busyKwh: 0.5 } }]);
   });
 
+  it('reads a machine key (byMachine.machineKey) at the MACHINE level as the machine type it names', async () => {
+    const asked = (key: string) =>
+      run(
+        `query($keys: [String!]!) {
+          usageSeriesMany(level: MACHINE, keys: $keys, from: "2025-09-22", to: "2025-09-23", granularity: DAY) {
+            key buckets { status usage { busyKwh } }
+          }
+        }`,
+        { keys: [key, 'NOT_A_MACHINE'] },
+      );
+    const byKey = await asked('ARTEMIS_MATLAB');
+    const byName = await asked('Artemis (Matlab)');
+    expect(byKey).toEqual(byName);
+    expect(byKey.data.usageSeriesMany[0]).toEqual({
+      key: 'Artemis (Matlab)',
+      buckets: [{ status: 'PARTIAL', usage: { busyKwh: 0.5 } }],
+    });
+    // A key naming no stored machine type stays unknown: MISSING, not an error.
+    expect(byKey.data.usageSeriesMany[1]).toEqual({
+      key: 'NOT_A_MACHINE',
+      buckets: [{ status: 'MISSING', usage: null }],
+    });
+  });
+
   it('answers every field, with full UTC bucket bounds and the counted hours clipped to [from, to)', async () => {
     const result = await run(`{
       usageSeries(level: PROJECT, key: "IDAaaS", from: "2025-09-21T23:00:00Z", to: "2025-09-22T02:00:00Z", granularity: DAY) {
