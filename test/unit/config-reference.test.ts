@@ -10,19 +10,26 @@ interface JsonSchemaNode {
   properties?: Record<string, JsonSchemaNode>;
   anyOf?: JsonSchemaNode[];
   oneOf?: JsonSchemaNode[];
+  additionalProperties?: JsonSchemaNode | boolean;
   default?: unknown;
 }
 
-/** Every key of the schema as a dotted path, with its default where it has one. */
+/**
+ * Every key of the schema as a dotted path, with its default where it has one. A map keyed by
+ * names the operator chooses (`energy.machines`) is a key itself, and when its values are objects
+ * their fields are keys too, written with `*` for the chosen name: `energy.machines.*.embodied.share`.
+ */
 function keysOf(node: JsonSchemaNode, path = '', out = new Map<string, unknown>()): Map<string, unknown> {
   const branches = node.anyOf ?? node.oneOf;
+  const values = node.additionalProperties;
   if (branches) {
     for (const branch of branches) keysOf(branch, path, out);
   } else if (node.type === 'object' && node.properties) {
     for (const [key, child] of Object.entries(node.properties))
       keysOf(child, path ? `${path}.${key}` : key, out);
-  } else if (!out.has(path) || out.get(path) === undefined) {
-    out.set(path, node.default);
+  } else {
+    if (!out.has(path) || out.get(path) === undefined) out.set(path, node.default);
+    if (typeof values === 'object' && values.type === 'object') keysOf(values, `${path}.*`, out);
   }
   return out;
 }
