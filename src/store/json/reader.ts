@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
 import { monthsOverlapping } from '../../domain/time';
@@ -80,6 +81,11 @@ export class JsonReader {
     return (await this.cachedRead(path, (text) => parseLedgerFile(text, path))) ?? new Map();
   }
 
+  /** The ledger month's file is there (damaged or not). */
+  private hasLedger(month: string): boolean {
+    return existsSync(this.layout.ledgerFile(month));
+  }
+
   /** The ledger of a month as a lookup; null when it cannot be read (days are shown as stored). */
   private async recordsOf(month: string): Promise<RecordOf | null> {
     try {
@@ -117,6 +123,9 @@ export class JsonReader {
   async readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
     checkedYear(year);
     const unsettled = await this.unsettledMonths();
+    const kept = new Map<string, boolean>();
+    const ledgerKept = (month: string) =>
+      kept.get(month) ?? kept.set(month, this.hasLedger(month)).get(month)!;
     return this.readEach(keys, async (key) => {
       const behind =
         unsettled === ALL
@@ -126,7 +135,8 @@ export class JsonReader {
             );
       if (behind !== null && behind.length === 0) {
         const path = this.layout.yearFile(level, key, year);
-        return this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
+        const stored = await this.cachedRead(path, (text) => parseYearFile(text, path, level, key, year));
+        if (stored === null || Object.keys(stored.months).every(ledgerKept)) return stored;
       }
       const names = await listNames(this.layout.yearDir(level, key, year), 'file');
       const stored = names.flatMap(
@@ -143,9 +153,13 @@ export class JsonReader {
     });
   }
 
-  /** A month roll-up, from its days when a writer may not have brought it level yet. */
+  /**
+   * A month roll-up, from its days when a writer may not have brought it level yet. None when its
+   * ledger month is gone: no hour of it counts (see `visibleDay`) until it is ingested again.
+   */
   private async monthOf(ref: MonthRef, unsettled: Unsettled): Promise<MonthRollup | null> {
     const { level, key, month } = ref;
+    if (!this.hasLedger(month)) return null;
     if (unsettled !== ALL && !unsettled.has(monthId(ref))) {
       const path = this.layout.monthFile(level, key, month);
       return this.cachedRead(path, (text) => parseMonthFile(text, path, level, key, month));

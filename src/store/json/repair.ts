@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LEVELS, type Level } from '../../domain/levels';
 import { FAILED, type DayEntry, type LedgerHour } from '../../domain/usage';
@@ -19,7 +20,7 @@ import type { JsonLayout } from './layout';
 import { readLedgerMonths } from './ledger-file';
 import { moveAside, type QuarantineLayout } from './quarantine';
 import { readStoreText } from './read';
-import { CONCURRENCY, groupBy, yearOf, type YearRef } from './refs';
+import { CONCURRENCY, distinct, groupBy, yearOf, type YearRef } from './refs';
 import type { RollupFiles } from './rollup-files';
 import type { StoreVersion } from './version';
 
@@ -86,6 +87,37 @@ export class JournalRepair {
     this.version.markChanged();
     await this.version.bump();
     await this.journal.remove();
+  }
+
+  /**
+   * The month roll-ups of `months` whose ledger file is gone while the roll-ups remain: their
+   * figures have no record, so none count (readers see none), and a batch is about to record the
+   * month anew. See `rebuild`.
+   */
+  async lostLedgerMonths(months: readonly string[]): Promise<MonthRef[]> {
+    const lost: MonthRef[] = [];
+    for (const month of new Set(months)) {
+      if (existsSync(this.layout.ledgerFile(month))) continue;
+      for (const level of LEVELS) {
+        for (const key of await this.listKeys(level)) {
+          if (existsSync(this.layout.monthFile(level, key, month))) lost.push({ level, key, month });
+        }
+      }
+    }
+    return lost;
+  }
+
+  /**
+   * Rebuilds `months` from their days, whose hours the ledger has no record of go (kept under
+   * quarantine/), so the other days of a month that lost its ledger do not count again once a batch
+   * records it anew. The caller has forgotten what it had pending: the journal is rewritten here.
+   */
+  async rebuild(months: readonly MonthRef[]): Promise<void> {
+    this.log.error('a ledger month is missing; its stored figures no longer count until ingested again', {
+      months: [...new Set(months.map((ref) => ref.month))],
+    });
+    await this.journal.write(distinct([...((await this.journal.read()) ?? []), ...months]));
+    await this.repair();
   }
 
   private async sweep(dirs: readonly string[]): Promise<number> {

@@ -1,4 +1,5 @@
 import type { Level } from '../../domain/levels';
+import { utcMonth } from '../../domain/time';
 import type { IngestBatch } from '../../domain/usage';
 import type { Logger } from '../../log';
 import { validateBatch } from '../rules/batch';
@@ -31,6 +32,8 @@ export class JsonWriteSide {
   private readonly repairer: JournalRepair;
   private readonly quarantiner: Quarantiner;
   private readonly batches: BatchWriter;
+  /** Months the current writer found a ledger file for, or recorded: checked once a writer. */
+  private readonly ledgerMonths = new Set<string>();
 
   constructor(
     layout: JsonLayout,
@@ -67,6 +70,7 @@ export class JsonWriteSide {
       // A key too long for a directory name is refused before anything is written.
       for (const entry of batch.entries) encodeKey(entry.key);
       await this.repairQuarantining();
+      await this.rebuildLostLedgerMonths(batch);
       for (let round = 1; ; round++) {
         try {
           return await this.batches.apply(batch, options);
@@ -78,8 +82,21 @@ export class JsonWriteSide {
     });
   }
 
+  private async rebuildLostLedgerMonths(batch: IngestBatch): Promise<void> {
+    const months = batch.outcomes.map(({ hour }) => utcMonth(hour));
+    if (months.every((month) => this.ledgerMonths.has(month))) return;
+    const lost = await this.repairer.lostLedgerMonths(months);
+    if (lost.length > 0) {
+      // What is pending is named by the journal, which the rebuild rewrites and repairs.
+      this.settler.forget();
+      await this.repairer.rebuild(lost);
+    }
+    for (const month of months) this.ledgerMonths.add(month);
+  }
+
   /** The repair a writer makes when it opens: what a writer stopped part-way left, damage reported. */
   repair(): Promise<void> {
+    this.ledgerMonths.clear();
     return this.serially(() => this.repairQuarantining());
   }
 
