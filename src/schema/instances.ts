@@ -7,13 +7,22 @@ import { ResourceFigures } from './resources';
 import { DateTimeScalar } from './date-time';
 import { UsageFigures } from './usage';
 
-@ObjectType({ simpleResolvers: true, description: 'A stretch of an instance on one host.' })
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    "A stretch of an instance on one host: one OpenNebula register (to the second), or, for a source that keeps no register, the instance's hours on the host.",
+})
 export class HostPeriod implements HostPeriodView {
   @Field() host!: string;
-  @Field(() => DateTimeScalar, { description: 'Start of its first hour on the host.' }) from!: number;
+  @Field(() => DateTimeScalar, {
+    description:
+      "When it started running on the host (the register's start), or the start of its first hour there.",
+  })
+  from!: number;
   @Field(() => DateTimeScalar, {
     nullable: true,
-    description: 'End of its last hour on the host; null while the instance is still there.',
+    description:
+      'When it stopped running there, or the end of its last hour there; null while the instance is still there.',
   })
   to!: number | null;
   @Field(() => String, { nullable: true, description: "OpenNebula's register reason, when known." })

@@ -10,7 +10,7 @@ import {
 } from '../domain/instances';
 import { UNKNOWN } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
-import { ceilHour, floorHour } from '../domain/time';
+import { ceilHour, floorHour, HOUR_MS } from '../domain/time';
 import type { HostHistoryStore, InstanceHostHistory } from '../store/host-history';
 import type { InstanceIndex } from '../store/instance-index';
 import { instanceRecordId } from './ids';
@@ -88,7 +88,7 @@ export async function readInstances(
       firstSeen: firstSeen(life),
       lastSeen: lastSeen(life),
       ended,
-      hosts: withReasons(hostPeriods(life, ended), histories.get(life.instance)),
+      hosts: hostsOf(life, ended, histories.get(life.instance)),
       upHours: presented(figures.upHours),
       usage: figuresView(figures),
       resources: resourcesView(figures),
@@ -101,20 +101,18 @@ const knownOrNull = (key: string): string | null => (key === UNKNOWN ? null : ke
 const noHostHistory: Pick<HostHistoryStore, 'read'> = { read: async () => new Map() };
 
 /**
- * Each period's reason from the source's host history (OpenNebula's registers): that of the last
- * register on the same host overlapping the period, which says why the instance left it.
+ * The life's host periods. Where the source keeps a host history (OpenNebula: one period a
+ * register, with its exact times and the reason it left the host, contract section 10), those of
+ * its periods that overlap the life's hours; else the index's runs on each host, to the hour.
  */
-function withReasons(periods: HostPeriod[], history: InstanceHostHistory | undefined): HostPeriod[] {
-  if (history === undefined) return periods;
-  return periods.map((period) => {
-    const overlapping = history.periods.filter(
-      (known) =>
-        known.host === period.host &&
-        known.from < (period.to ?? Infinity) &&
-        (known.to ?? Infinity) > period.from,
-    );
-    return { ...period, reason: overlapping.at(-1)?.reason ?? period.reason };
-  });
+function hostsOf(life: InstanceLife, ended: boolean, history: InstanceHostHistory | undefined): HostPeriod[] {
+  const start = firstSeen(life);
+  const end = lastSeen(life) + HOUR_MS;
+  const overlapping = (history?.periods ?? [])
+    .filter((period) => period.from < end && (period.to ?? Infinity) > start)
+    .sort((a, b) => a.from - b.from);
+  if (overlapping.length === 0) return hostPeriods(life, ended);
+  return overlapping.map(({ host, from, to, reason }) => ({ host, from, to, reason }));
 }
 
 /**

@@ -116,30 +116,28 @@ describe.each(STORES)('OpenNebula in, PERSEUS out, on the %s store', (_kind, ope
     const answer = await graphql({
       schema: await buildAppSchema(),
       source:
-        '{ instances(from: "2025-03-10T00:00:00Z", to: "2025-03-11T00:00:00Z") { instance ended hosts { host reason } } }',
+        '{ instances(from: "2025-03-10T00:00:00Z", to: "2025-03-11T00:00:00Z") { instance ended hosts { host from to reason } } }',
       contextValue: createRequestContext({ store, clock: fixedClock(NOW), log: silentLogger, hostHistory }),
     });
     expect(answer.errors).toBeUndefined();
+    // One period a register, with its exact times and reason (contract section 10).
+    const periods = (instance: string) =>
+      expectedHistories()
+        .get(instance)!
+        .periods.map((p) => ({
+          host: p.host,
+          from: new Date(p.from).toISOString(),
+          to: p.to === null ? null : new Date(p.to).toISOString(),
+          reason: p.reason,
+        }));
     expect(answer.data?.instances).toEqual([
-      { instance: 'one-1', ended: false, hosts: [{ host: 'node-a', reason: null }] },
+      { instance: 'one-1', ended: false, hosts: periods('one-1') },
       // DONE in OpenNebula (vms.etime): ended, though it had samples within the last 24 hours.
-      {
-        instance: 'one-2',
-        ended: true,
-        hosts: [
-          { host: 'node-a', reason: 'USER' },
-          { host: 'node-b', reason: 'NONE' },
-        ],
-      },
-      {
-        instance: 'one-3',
-        ended: false,
-        hosts: [
-          { host: 'node-b', reason: 'STOP_RESUME' },
-          { host: 'node-a', reason: null },
-        ],
-      },
+      { instance: 'one-2', ended: true, hosts: periods('one-2') },
+      { instance: 'one-3', ended: false, hosts: periods('one-3') },
     ]);
+    expect(periods('one-2').map((p) => p.reason)).toEqual(['USER', 'NONE']);
+    expect(periods('one-3').map((p) => p.reason)).toEqual(['STOP_RESUME', null]);
   });
 
   it('delivers the day to PERSEUS, retries what failed, and overwrites the entry after a repair', async () => {

@@ -144,7 +144,7 @@ describe('instances', () => {
     ]);
   });
 
-  it("gives a host period the reason of the source's last register on that host, when it knows one", async () => {
+  it("shows the source's own host periods (one a register, with its reason) that overlap each life's hours", async () => {
     const history: Pick<HostHistoryStore, 'read'> = {
       read: async (instances) =>
         new Map(
@@ -160,19 +160,49 @@ describe('instances', () => {
                     to: at('2025-09-22T11:00:00Z'),
                     reason: 'NONE',
                   },
-                  { host: 'h', from: at('2025-09-22T11:00:00Z'), to: null, reason: 'USER' },
-                  { host: 'elsewhere', from: at('2025-09-20T00:00:00Z'), to: null, reason: 'ERROR' },
+                  {
+                    host: 'h',
+                    from: at('2025-09-22T11:00:00Z'),
+                    to: at('2025-09-22T12:10:00Z'),
+                    reason: 'USER',
+                  },
+                  { host: 'elsewhere', from: at('2025-09-22T12:20:00Z'), to: null, reason: null },
+                  {
+                    host: 'before',
+                    from: at('2025-09-20T00:00:00Z'),
+                    to: at('2025-09-21T00:00:00Z'),
+                    reason: 'ERROR',
+                  },
                 ],
                 endedAt: null,
               },
             ]),
         ),
     };
-    const answer = await run(admin, RANGE, 'instance user hosts { host reason }', history);
+    const answer = await run(admin, RANGE, 'instance user hosts { host from to reason }', history);
+    // frank's hours are 10:00–12:00, grace's 12:00–13:00; b:9100 has no history: the index's run.
     expect(answer.data?.instances).toEqual([
-      { instance: 'a:9100', user: 'frank', hosts: [{ host: 'h', reason: 'USER' }] },
-      { instance: 'a:9100', user: 'grace', hosts: [{ host: 'h', reason: 'USER' }] },
-      { instance: 'b:9100', user: null, hosts: [{ host: 'k', reason: null }] },
+      {
+        instance: 'a:9100',
+        user: 'frank',
+        hosts: [
+          { host: 'h', from: '2025-09-22T10:10:00.000Z', to: '2025-09-22T11:00:00.000Z', reason: 'NONE' },
+          { host: 'h', from: '2025-09-22T11:00:00.000Z', to: '2025-09-22T12:10:00.000Z', reason: 'USER' },
+        ],
+      },
+      {
+        instance: 'a:9100',
+        user: 'grace',
+        hosts: [
+          { host: 'h', from: '2025-09-22T11:00:00.000Z', to: '2025-09-22T12:10:00.000Z', reason: 'USER' },
+          { host: 'elsewhere', from: '2025-09-22T12:20:00.000Z', to: null, reason: null },
+        ],
+      },
+      {
+        instance: 'b:9100',
+        user: null,
+        hosts: [{ host: 'k', from: '2025-09-22T11:00:00.000Z', to: null, reason: null }],
+      },
     ]);
   });
 
