@@ -12,7 +12,7 @@ import { PluginHost } from './plugins/host';
 import { registerSummaries } from './plugins/summaries';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
 import { buildAppSchema, createRequestContext } from './schema';
-import { checkCanListen, startServer } from './server';
+import { holdPort, startServer } from './server';
 import { capabilitiesOf, summaryStoresFor } from './store/capabilities';
 import { openStore } from './store/open';
 import { withWriter } from './store/store';
@@ -85,9 +85,10 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const storeVersion = () => store.version();
   // The access index and the answer cache follow one version, so a change reaches both at once.
   const scopeIndex = storeScopeIndex(store, storeVersion);
+  let releasePort: (() => Promise<void>) | undefined;
   try {
     if (options.demo) {
-      await checkCanListen(config.server.host, config.server.port);
+      releasePort = await holdPort(config.server.host, config.server.port);
       // The demo writes through the ingestion path, so it takes the writer as any ingestion does.
       const seeded = await withWriter(store, { purpose: 'serve --demo' }, (writer) =>
         seedDemo({ store, writer, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
@@ -111,6 +112,8 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       host.register(poller.plugin, undefined);
       host.start();
     }
+    await releasePort?.();
+    releasePort = undefined;
     const server = await startServer({
       schema: await buildAppSchema(),
       context: ({ principal, signal }) =>
@@ -144,6 +147,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       },
     };
   } catch (err) {
+    await releasePort?.();
     await host.stop();
     await store.close();
     throw err;

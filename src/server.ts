@@ -273,21 +273,21 @@ export async function startServer<TContext extends BaseContext>(
 }
 
 /**
- * Throws the ListenError that listening on host:port would meet now, so a slow start (the demo's
- * store) fails at once on a port taken rather than after the work. Port 0 always has a port.
+ * Takes the port until the returned release is called: found taken at once (before a long start,
+ * such as the demo's generation), and nothing else can take it meanwhile. Port 0 holds nothing.
  */
-export async function checkCanListen(host: string, port: number): Promise<void> {
-  if (port === 0) return;
-  const probe = createServer();
+export async function holdPort(host: string, port: number): Promise<() => Promise<void>> {
+  if (port === 0) return async () => undefined;
+  const holder = createServer();
   try {
     await new Promise<void>((resolve, reject) => {
-      probe.once('error', reject);
-      probe.listen(port, host, () => resolve());
+      holder.once('error', reject);
+      holder.listen(port, host, () => resolve());
     });
   } catch (err) {
     throw new ListenError(host, port, err);
   }
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return () => new Promise<void>((resolve) => holder.close(() => resolve()));
 }
 
 /** The server could not listen: the host names no address here, the port is taken, or not ours. */

@@ -4,7 +4,7 @@ import type { CarbonIntensitySource } from '../plugins/carbon/source';
 import type { CpuSecondsSource, SourceHour } from '../plugins/source';
 
 /** A small research cloud for `serve --demo`: what a newcomer sees before pointing at Prometheus. */
-const DEMO_FLEET = [
+export const DEMO_FLEET = [
   {
     host: 'idaaas-matlab-01',
     project: 'IDAaaS',

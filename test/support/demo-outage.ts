@@ -22,7 +22,7 @@ const downSource: CpuSecondsSource = {
 /**
  * The demo's year up to `now`, through the real ingestion path, but with one whole UTC day when
  * Prometheus was down (`failedDay`, midnight): its hours are in the ledger as failed. `serve --demo`
- * on this dataDir then serves it as it is (the demo fills only an empty store).
+ * on this dataDir then serves it as it is (the demo fills only hours the ledger has no record of).
  */
 export async function seedDemoWithOutage(dataDir: string, failedDay: number, now: number): Promise<void> {
   const store = await openJsonStore({ dataDir, log: silentLogger });

@@ -4,6 +4,9 @@ import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from '../../../src/cli';
+import { parseConfig } from '../../../src/config';
+import type { Logger } from '../../../src/log';
+import { startService } from '../../../src/serve';
 import { tempDirs } from '../../support/fake-ingest';
 
 const CLI = resolve(__dirname, '../../../dist/cli.js');
@@ -102,6 +105,38 @@ describe('start-up checks', () => {
       expect(existsSync(join(dataDir, 'usage'))).toBe(false);
     } finally {
       await new Promise((closed) => taken.close(closed));
+    }
+  });
+
+  it('serve --demo: holds its port while it generates, so nothing takes it meanwhile', async () => {
+    const free: Server = createServer();
+    await new Promise<void>((listening) => free.listen(0, '127.0.0.1', () => listening()));
+    const port = (free.address() as { port: number }).port;
+    await new Promise((closed) => free.close(closed));
+
+    let tried: Promise<string> | undefined;
+    const tryToTake = () =>
+      new Promise<string>((resolve) => {
+        const other = createServer();
+        other.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+        other.listen(port, '127.0.0.1', () => other.close(() => resolve('listened')));
+      });
+    const log: Logger = {
+      info: (msg) => {
+        if (msg === 'demo: generating usage') tried ??= tryToTake();
+      },
+      warn: () => undefined,
+      error: () => undefined,
+      child: () => log,
+    };
+    const config = parseConfig({ store: { dataDir: join(dirs.make(), 'data') }, server: { port } });
+    const service = await startService({ config, log, schedule: false, demo: true, demoDays: 2 });
+    try {
+      expect(await tried).toBe('EADDRINUSE');
+      expect(service.port).toBe(port);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      await service.close();
     }
   });
 });
