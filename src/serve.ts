@@ -93,7 +93,14 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       const seeded = await withWriter(store, { purpose: 'serve --demo' }, (writer) =>
         seedDemo({ store, writer, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
       );
-      if (seeded !== undefined) await summariseDemoDays(store, summaries.summaries, clock.now());
+      if (seeded !== undefined) {
+        await summariseDemoDays(
+          store,
+          summaries.summaries,
+          clock.now(),
+          Math.min(30, options.demoDays ?? 30),
+        );
+      }
     }
     await primeLastOkHour(metrics, store, clock.now());
     if (options.schedule) {

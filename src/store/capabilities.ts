@@ -63,8 +63,11 @@ export interface SummaryStores {
 }
 
 /** The summaries' capabilities of an opened store: in its database, or beside its JSON files. */
-export function summaryStoresFor(store: Store, config: Pick<StoreConfig, 'dataDir'>): SummaryStores {
-  if (store instanceof PostgresStore) {
+export function summaryStoresFor(store: Store, config: Pick<StoreConfig, 'kind' | 'dataDir'>): SummaryStores {
+  if (config.kind === 'postgres') {
+    if (!(store instanceof PostgresStore)) {
+      throw new TypeError('store.kind is "postgres" but the store given is not the PostgreSQL store');
+    }
     return {
       summaries: postgresDailySummaries(store.pool),
       emails: postgresSummaryEmailLog(store.pool),

@@ -23,6 +23,8 @@ describe('serve with its schedule', () => {
       store: { dataDir },
       server: { port: 0 },
       prometheus: { url: 'http://127.0.0.1:9', attempts: 1 },
+      // The summaries' jobs register beside the ingestion's.
+      summaries: { email: { smtp: 'smtp://127.0.0.1:9', from: 'ledger@example.org' } },
     });
     const service = await startService({
       config,
