@@ -237,7 +237,7 @@ export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlug
           // internal error: refused here as the client's mistake it is.
           if (!schema.getRootType(operation.operation)) {
             throw new GraphQLError(
-              `This API has no ${operation.operation} operations: it answers queries only`,
+              `This API has no ${operation.operation} operations: it answers queries and mutations`,
               { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } },
             );
           }

@@ -20,20 +20,31 @@ describe('odd but harmless operations', () => {
     return { status: res.status, body: await res.json() };
   }
 
-  it.each(['mutation', 'subscription'])(
-    'refuses a %s with 400 GRAPHQL_VALIDATION_FAILED: the API has none',
-    async (kind) => {
-      const { status, body } = await post(JSON.stringify({ query: `${kind} { usageKeys(level: PROJECT) }` }));
-      expect(status).toBe(400);
-      expect(body.errors).toEqual([
-        expect.objectContaining({
-          message: `This API has no ${kind} operations: it answers queries only`,
-          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-        }),
-      ]);
-      expect(server.logs.filter((line) => line.level === 'error')).toEqual([]);
-    },
-  );
+  it('refuses a subscription with 400 GRAPHQL_VALIDATION_FAILED: the API has none', async () => {
+    const { status, body } = await post(
+      JSON.stringify({ query: 'subscription { usageKeys(level: PROJECT) }' }),
+    );
+    expect(status).toBe(400);
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        message: 'This API has no subscription operations: it answers queries and mutations',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      }),
+    ]);
+    expect(server.logs.filter((line) => line.level === 'error')).toEqual([]);
+  });
+
+  it('refuses a query field asked as a mutation, and answers the mutation with FORBIDDEN for a principal with no user', async () => {
+    const wrong = await post(JSON.stringify({ query: 'mutation { usageKeys(level: PROJECT) }' }));
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    const anonymous = await post(
+      JSON.stringify({ query: 'mutation { setSummaryEmail(address: "a@example.org") { user address } }' }),
+    );
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.errors[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect(server.logs.filter((line) => line.level === 'error')).toEqual([]);
+  });
 
   it('answers a key that is not well-formed Unicode (a lone surrogate) with MISSING buckets and a distinct id', async () => {
     const query = `query ($key: String!) {

@@ -161,7 +161,7 @@ describe('HTTP server', () => {
   });
 
   it('runs no mutation over GET', async () => {
-    const params = new URLSearchParams({ query: 'mutation { usageKeys(level: PROJECT) }' });
+    const params = new URLSearchParams({ query: 'mutation { setSummaryEmail(address: null) { user } }' });
     const res = await fetch(`${server.url}?${params}`);
     expect(res.status).toBe(405);
     expect((await res.json()).errors[0].message).toContain('only support query operations');
