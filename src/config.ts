@@ -278,7 +278,12 @@ export const PostgresStoreSchema = z
     poolSize: positiveInt.max(1000).default(10),
     /** PostgreSQL's statement_timeout for every statement the store sends. */
     statementTimeoutMs: positiveInt.default(30_000),
-    /** This process's local files (the ingest lock of this host, the carbon intensity cache). */
+    /**
+     * How long a replica's claim on a scheduled job's tick outlives its last renewal: a replica
+     * that dies mid-run hands the job on after at most this long.
+     */
+    jobLeaseMs: positiveInt.min(1000).max(3_600_000).default(60_000),
+    /** Files of what is not yet in the database (the sinks' delivery log, host history, usage by project and user). */
     dataDir: z.string().min(1).default('./data'),
   })
   .strict();

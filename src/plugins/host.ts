@@ -156,6 +156,8 @@ export class PluginHost {
       const log = this.deps.log.child({ plugin: name });
       return this.told(name, log, { outcome: 'skipped', reason: 'another process claimed this tick' });
     }
+    // Which replica ran which tick, for the operator of several.
+    this.deps.log.child({ plugin: name }).info('claimed the tick', { tick: new Date(dueAt).toISOString() });
     if (this.stopping || this.isRunning(name)) {
       // Either began while the claim was asked for: runNow reports the skip; the tick is let go.
       await claim.release().catch(() => undefined);

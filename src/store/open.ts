@@ -19,6 +19,7 @@ export function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore
         readUrl: config.readUrl,
         poolSize: config.poolSize,
         statementTimeoutMs: config.statementTimeoutMs,
+        jobLeaseMs: config.jobLeaseMs,
         log,
       });
   }

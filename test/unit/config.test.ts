@@ -211,6 +211,7 @@ describe('config', () => {
       kind: 'postgres',
       url: 'postgres://db/ledger',
       poolSize: 10,
+      jobLeaseMs: 60_000,
       statementTimeoutMs: 30_000,
       dataDir: './data',
     });
