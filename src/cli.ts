@@ -21,6 +21,7 @@ import { startService, UnsafeListenError } from './serve';
 import { validateRange } from './services/validation';
 import { migrate, openPostgresStore } from './store/postgres';
 import { copyStoreCommand } from './cli/copy-store';
+import { pruneCommand } from './cli/prune';
 import { openStore } from './store/open';
 import { StoreLockedError } from './store/store';
 
@@ -200,6 +201,7 @@ const commands: Record<string, Command> = {
   migrate: migrateCommand,
   'copy-store': copyStoreCommand,
   summarize: (argv) => summarizeCommand(argv),
+  prune: pruneCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -21,6 +21,7 @@ export const USAGE = `usage:
   carbonledger migrate [--config FILE]
   carbonledger copy-store --from STORE --to STORE [--lock-wait SECONDS]
   carbonledger summarize --date YYYY-MM-DD [--send] [--config FILE]
+  carbonledger prune --before YYYY-MM [--config FILE]
 
 carbonledger COMMAND --help says more of each command.`;
 
@@ -204,6 +205,27 @@ exit codes:
   2  bad arguments or config (the message names the flag or config path), or --send without
      summaries.email
   3  with --send only: some summaries could not be sent (retried by serve's next email run)
+
+environment:
+${CONFIG_ENV}`,
+
+  prune: `usage: carbonledger prune --before YYYY-MM [--config FILE]
+
+Forgets every hour of a PostgreSQL store before the month given, in one transaction: the hours'
+monthly partitions are dropped, with their day totals, month roll-ups, ledger records and carbon
+intensities; each year roll-up left is rebuilt from its remaining months, so every roll-up still
+equals its hours, and the forgotten hours read as never ingested (MISSING), not as zeros. Holds
+the store's writer meanwhile (waiting for a running ingest); every replica's cached answers go.
+Keep a backup first: what is forgotten comes back only from Prometheus, while it still has it.
+
+flags:
+  --before YYYY-MM      the first month kept, e.g. 2024-01
+${CONFIG_FLAG}
+
+exit codes:
+  0  pruned (or nothing was older)
+  1  an unexpected error, or the database could not be reached
+  2  bad arguments or config (a store that is not "postgres")
 
 environment:
 ${CONFIG_ENV}`,

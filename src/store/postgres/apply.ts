@@ -18,7 +18,7 @@ import { iso } from './reads';
 /** The NOTIFY channel each committed batch signals, with the store's new version. */
 export const VERSION_CHANNEL = 'carbonledger_store';
 
-interface Candidate {
+export interface Candidate {
   id: number;
   level: Level;
   key: string;
@@ -259,7 +259,7 @@ function sameHour(a: Hours[string], b: Hours[string]): boolean {
 }
 
 /** Rebuilds the month roll-ups of the changed months from their days, then their years from their months. */
-async function settleRollups(
+export async function settleRollups(
   tx: pg.ClientBase,
   keys: readonly Candidate[],
   changedMonths: ReadonlySet<string>,

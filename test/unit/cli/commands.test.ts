@@ -67,7 +67,7 @@ describe('the command line', () => {
     expect(stderr).not.toContain('EPIPE');
   });
 
-  it.each(['serve', 'ingest', 'export', 'token', 'migrate', 'copy-store'])(
+  it.each(['serve', 'ingest', 'export', 'token', 'migrate', 'copy-store', 'prune'])(
     '%s --help (and help VERB) prints that command’s own help: every flag, its exit codes, its environment',
     async (verb) => {
       const { code, stdout } = await run([verb, '--help']);
