@@ -8,11 +8,11 @@ import { createServiceMetrics } from '../metrics';
 import { buildAppSchema, createRequestContext } from '../schema';
 import { startService } from '../serve';
 import { startServer } from '../server';
-import { openJsonStore } from '../store/json';
+import { openStore } from '../store/open';
 
 /**
  * A child process of the API bench, so the server under test has a core to itself and autocannon
- * the other. argv: `app <dataDir>` starts the real service (`carbonledger serve --no-schedule`) on
+ * the other. A store is a JSON store's data directory or a postgres:// URL. argv: `app <store>` starts the real service (`carbonledger serve --no-schedule`) on
  * the store (`app-uncached`: the same server without its answer cache); `floor <bodiesFile>` starts a plain node:http server that reads each request and
  * answers `POST /<name>` with the bytes recorded for that name. Prints `{"url": …}` once listening.
  */
@@ -20,15 +20,12 @@ async function main(): Promise<void> {
   const [mode, arg] = process.argv.slice(2);
   let url: string;
   if (mode === 'app') {
-    const config = parseConfig({
-      store: { kind: 'json', dataDir: arg },
-      server: { host: '127.0.0.1', port: 0 },
-    });
+    const config = parseConfig({ store: storeOf(arg), server: { host: '127.0.0.1', port: 0 } });
     const service = await startService({ config, log: silentLogger, schedule: false, demo: false });
     url = service.url;
   } else if (mode === 'app-uncached') {
     // The same server with no store version: every answer is executed afresh.
-    const store = await openJsonStore({ dataDir: arg, log: silentLogger });
+    const store = await openStore(parseConfig({ store: storeOf(arg) }).store, silentLogger);
     const server = await startServer({
       schema: await buildAppSchema(),
       context: ({ principal, signal }) =>
@@ -69,6 +66,10 @@ async function main(): Promise<void> {
   // An orderly exit, so `node --cpu-prof` writes its profile when the bench stops the server.
   process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(`${JSON.stringify({ url })}\n`);
+}
+
+function storeOf(arg: string): Record<string, string> {
+  return arg.startsWith('postgres') ? { kind: 'postgres', url: arg } : { kind: 'json', dataDir: arg };
 }
 
 main().catch((err: unknown) => {

@@ -4,17 +4,19 @@ import { boundHeapGrowthForBackfill } from '../ingest/heap';
 import { ingestRange } from '../ingest/run';
 import { ingestDeps } from '../ingest/wiring';
 import { silentLogger } from '../log';
-import { openJsonStore } from '../store/json';
+import { openStore } from '../store/open';
 import type { QueryRangeForm } from './ingest';
 
 /**
- * A child process of the bench: one ingestion of [from, to) from a Prometheus into a JSON store,
- * wired as `carbonledger ingest` wires it, so its peak RSS is the ingestion's alone.
- * argv: prometheusUrl registryFile dataDir fromIso toIso requestsFile. Prints one JSON line, and
- * writes the form of every query_range request it made to `requestsFile`, for the floor to replay.
+ * A child process of the bench: one ingestion of [from, to) from a Prometheus into a JSON store
+ * (or, given `databaseUrl`, a PostgreSQL store), wired as `carbonledger ingest` wires it, so its
+ * peak RSS is the ingestion's alone.
+ * argv: prometheusUrl registryFile dataDir fromIso toIso requestsFile [databaseUrl]. Prints one
+ * JSON line, and writes the form of every query_range request it made to `requestsFile`, for the
+ * floor to replay.
  */
 async function main(): Promise<void> {
-  const [url, registryFile, dataDir, fromIso, toIso, requestsFile] = process.argv.slice(2);
+  const [url, registryFile, dataDir, fromIso, toIso, requestsFile, databaseUrl] = process.argv.slice(2);
   const requests: QueryRangeForm[] = [];
   const realFetch = globalThis.fetch;
   globalThis.fetch = (input, init) => {
@@ -26,11 +28,11 @@ async function main(): Promise<void> {
   const config = parseConfig({
     prometheus: { url },
     workspaces: { file: registryFile },
-    store: { kind: 'json', dataDir },
+    store: databaseUrl ? { kind: 'postgres', url: databaseUrl, dataDir } : { kind: 'json', dataDir },
   });
   // As `carbonledger ingest` does.
   boundHeapGrowthForBackfill();
-  const store = await openJsonStore({ dataDir, log: silentLogger });
+  const store = await openStore(config.store, silentLogger);
   const deps = await ingestDeps(config, store, silentLogger, { now: () => Date.now() });
   const started = process.hrtime.bigint();
   const report = await ingestRange(deps, Date.parse(fromIso), Date.parse(toIso));

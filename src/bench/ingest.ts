@@ -110,14 +110,15 @@ export async function seedMethod(
 }
 
 /**
- * The real ingestion of the whole fleet, in a child process, into a fresh JSON store; with the
- * query_range requests it made.
+ * The real ingestion of the whole fleet, in a child process, into a fresh JSON store (or the
+ * PostgreSQL database at `databaseUrl`); with the query_range requests it made.
  */
 export async function ingestFleet(
   url: string,
   spec: BenchFleetSpec,
   dataDir: string,
   registryFile: string,
+  databaseUrl?: string,
 ): Promise<IngestFigures & { asked: QueryRangeForm[] }> {
   const requestsFile = join(dirname(dataDir), 'requests.json');
   const before = await queryRangeRequests(url);
@@ -132,6 +133,7 @@ export async function ingestFleet(
         new Date(spec.fromMs).toISOString(),
         new Date(fleetToMs(spec)).toISOString(),
         requestsFile,
+        ...(databaseUrl ? [databaseUrl] : []),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

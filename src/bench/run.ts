@@ -9,19 +9,23 @@ import { ingestFleet, prometheusFloor, seedMethod, warmUpRequests, type IngestFi
 import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
 import { runApiBench } from './api';
 import { runDashboardBench } from './dashboard';
+import { existingBenchDatabase, postgresIngestBench, promqlBench } from './postgres';
 
 /**
  * `npm run bench`: builds (or reuses) the fleet's Prometheus data, measures ingestion against
  * Prometheus's own time and the seed's method, then the API against an HTTP floor and a framework
  * floor. Every target is a ratio to a floor measured in the same run on the same machine.
  */
-const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--only ingest|api|dashboard] [--duration S] [--seed-hours H]
+const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--only ingest|api|dashboard] [--duration S] [--seed-hours H] [--store json|postgres] [--promql-days D]
   --instances  VMs in the fleet (default 100; BENCH_INSTANCES)
   --days       days of data from 2025-01-01 (default 365; BENCH_DAYS)
   --full       the full fleet: 1,000 VMs × 365 days
   --only       run only the ingestion, the API or the dashboard bench
   --duration   seconds per autocannon run (default 10)
-  --seed-hours hours sampled to time the seed's one-request-per-project-per-hour method (default 24)`;
+  --seed-hours hours sampled to time the seed's one-request-per-project-per-hour method (default 24)
+  --store      postgres: also ingest into a fresh database on BENCH_DATABASE_URL's server (default the
+               machine's), run the API bench over it, and ask Prometheus the year-of-hours question
+  --promql-days days of the realistic-density fleet Prometheus is asked about (default 365)`;
 
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 const s = (seconds: number): string => `${seconds.toFixed(1)} s`;
@@ -39,6 +43,8 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       duration: { type: 'string', default: '10' },
       'seed-hours': { type: 'string', default: '24' },
+      store: { type: 'string', default: 'json' },
+      'promql-days': { type: 'string', default: '365' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -53,6 +59,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const only = values.only;
+  if (values.store !== 'json' && values.store !== 'postgres') {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const postgres = values.store === 'postgres';
+  let databaseUrl: string | undefined;
   if (only === 'dashboard') return runDashboardBench();
   const spec: BenchFleetSpec = benchFleet(instances, days);
   console.log(
@@ -112,6 +124,16 @@ async function main(): Promise<void> {
           `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB at 1,000 × 365: ${instances >= 1000 ? verdict(ingest.maxRssMb! < 300) : 'not the full fleet'})`,
         );
       }
+      if (postgres) {
+        databaseUrl = await postgresIngestBench({
+          prometheusUrl: prometheus.url,
+          spec,
+          dir,
+          registryFile,
+          floorSeconds: floor.seconds,
+          json: ingest,
+        });
+      }
       await rm(storeDir, { recursive: true, force: true });
       await rename(dir, storeDir);
     }
@@ -119,8 +141,15 @@ async function main(): Promise<void> {
     await prometheus.stop();
   }
   if (only !== 'ingest') {
-    await runApiBench({ spec, dataDir: join(storeDir, 'data'), durationSeconds: Number(values.duration) });
+    if (postgres) databaseUrl ??= await existingBenchDatabase(spec);
+    await runApiBench({
+      spec,
+      dataDir: join(storeDir, 'data'),
+      databaseUrl,
+      durationSeconds: Number(values.duration),
+    });
   }
+  if (postgres) await promqlBench(Number(values['promql-days']));
   if (only === undefined) await runDashboardBench();
 }
 
