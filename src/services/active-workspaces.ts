@@ -1,3 +1,4 @@
+import { UNKNOWN } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import { activeWorkspaceId } from './ids';
 import { presented } from './precision';
@@ -54,7 +55,10 @@ export interface ActiveWorkspaceFilter {
   machineName: string | null;
 }
 
-/** The workspaces matching every filter given, by instance. */
+/**
+ * The workspaces matching every filter given, by instance. A workspace with no owner (`user` null)
+ * is the USER level's `unknown`, and that key finds it, as `instances(user: "unknown")` does.
+ */
 export async function readActiveWorkspaces(
   source: ActiveWorkspaceSource,
   filter: ActiveWorkspaceFilter,
@@ -64,7 +68,7 @@ export async function readActiveWorkspaces(
     .filter(
       (workspace) =>
         (filter.project === null || workspace.project === filter.project) &&
-        (filter.user === null || workspace.user === filter.user) &&
+        (filter.user === null || (workspace.user ?? UNKNOWN) === filter.user) &&
         (wantedMachine === null || machineKey(workspace.machineName) === wantedMachine),
     )
     .map((workspace) => ({

@@ -246,6 +246,8 @@ describe('createActivePoller', () => {
     expect(await instances({})).toEqual(['10.0.0.1:9100', '[fd00::2]:9100']);
     expect(await instances({ project: 'Mantid' })).toEqual(['[fd00::2]:9100']);
     expect(await instances({ user: 'alice' })).toEqual(['10.0.0.1:9100']);
+    // Mantid's VM has no owner: the USER level counts it under `unknown`, and that key finds it.
+    expect(await instances({ user: 'unknown' })).toEqual(['[fd00::2]:9100']);
     expect(await instances({ machineName: 'ARTEMIS_MATLAB' })).toEqual(['10.0.0.1:9100']);
     expect(await instances({ project: 'IDAaaS', machineName: 'Standard CPU' })).toEqual([]);
   });
