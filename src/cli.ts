@@ -56,7 +56,10 @@ async function serveCommand(argv: string[]): Promise<number> {
   await checkDataDir(config, values['no-schedule'] && !values.demo);
   const log = jsonLogger();
   const service = await startService({ config, log, schedule: !values['no-schedule'], demo: values.demo });
-  process.stderr.write(`carbonledger: serving ${service.url} (open it in a browser for the playground)\n`);
+  process.stderr.write(
+    `carbonledger: serving ${service.url} (open it in a browser for the playground); ` +
+      `the dashboard is at ${new URL('/', service.url).href}\n`,
+  );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

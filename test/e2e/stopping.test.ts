@@ -59,6 +59,9 @@ describe('stopping the server the documented ways', () => {
     argv[argv.indexOf('--config') + 1] = config;
     const { code, stderr } = await serveThenTerminate(argv, {});
     expect(code).toBe(0);
+    expect(stderr).toMatch(
+      /carbonledger: serving http:\/\/127\.0\.0\.1:\d+\/graphql .*; the dashboard is at http:\/\/127\.0\.0\.1:\d+\/\n/,
+    );
     expect(stderr).toContain('"msg":"stopping","signal":"SIGTERM"');
   });
 
