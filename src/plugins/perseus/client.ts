@@ -17,6 +17,17 @@ export interface PerseusClientOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * Why a request got no answer: fetch's "fetch failed" says nothing, its cause says what (connect
+ * ECONNREFUSED, a TLS error). Not `instanceof Error`: fetch's errors may come from another realm.
+ */
+function failureOf(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return String(err);
+  const { message, cause } = err as { message?: unknown; cause?: { message?: unknown } };
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
+  return typeof message === 'string' ? message : String(err);
+}
+
 /** `text` with every occurrence of the token replaced by `***`. */
 const redacted = (text: string, token: string): string => text.split(token).join('***');
 
@@ -56,11 +67,7 @@ export async function postUsageReport(
     };
   } catch (err) {
     signal?.throwIfAborted();
-    const reason = timeout.aborted
-      ? `no answer within ${options.timeoutMs} ms`
-      : err instanceof Error
-        ? ((err.cause as Error | undefined)?.message ?? err.message)
-        : String(err);
+    const reason = timeout.aborted ? `no answer within ${options.timeoutMs} ms` : failureOf(err);
     return { status: 'unreachable', httpStatus: null, answer: redacted(reason, options.token) };
   }
 }

@@ -1,8 +1,16 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseConfig, type PerseusConfig } from '../../../src/config';
 import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
 import { ingestRange } from '../../../src/ingest/run';
 import { jsonLogger, type Logger } from '../../../src/log';
-import { deliverDays, PERSEUS_SINK, type PerseusDeps } from '../../../src/plugins/perseus/sink';
+import {
+  deliverDays,
+  PERSEUS_SINK,
+  perseusSinkPlugin,
+  type PerseusDeps,
+} from '../../../src/plugins/perseus/sink';
+import { fixedClock } from '../../../src/domain/clock';
 import { jsonDeliveryLog } from '../../../src/store/json/deliveries';
 import { jsonProjectUsers } from '../../../src/store/json/project-users';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
@@ -45,6 +53,15 @@ function projectSource(
       return out;
     },
   };
+}
+
+/** A URL of a port that was free a moment ago and has nothing listening: connections are refused. */
+async function closedUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
 }
 
 const dirs = tempDirs('cl-perseus-');
@@ -235,6 +252,43 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
       ['P', 'accepted', 201, 3],
       ['Q', 'accepted', 201, 2],
     ]);
+  });
+
+  it('retries a day refused or unreachable on every later scheduled run, after it left the lookback, until accepted', async () => {
+    await ingestRange(
+      directIngestDeps(
+        store,
+        projectSource(() => 3600, new Set()),
+      ),
+      DAY,
+      DAY + DAY_MS,
+    );
+    const plugin = perseusSinkPlugin({ capabilities: deps });
+    const runAt = async (now: number, config: PerseusConfig) =>
+      plugin.run({ store, clock: fixedClock(now), log, signal: new AbortController().signal }, config);
+    const config = sinkConfig({ lookbackDays: 1 });
+    const dayAfter = DAY + DAY_MS + 3 * HOUR_MS;
+
+    // PERSEUS refuses the body (a 422 it will answer differently once fixed on its side).
+    perseus.failNext.push(422, 422);
+    expect(await runAt(dayAfter, config)).toMatchObject({ ok: false, detail: { sent: 2, accepted: 0 } });
+    // Days later: the day is out of the lookback, but not accepted, so it is sent again; this time
+    // PERSEUS cannot be reached at all (nothing listens on its port).
+    const closed = sinkConfig({ lookbackDays: 1, url: await closedUrl() });
+    expect(await runAt(dayAfter + 3 * DAY_MS, closed)).toMatchObject({ ok: false, detail: { sent: 2 } });
+    const log1 = await jsonDeliveryLog(dataDir).read(PERSEUS_SINK);
+    expect(log1.map((d) => [d.status, d.httpStatus, d.attempts])).toEqual([
+      ['unreachable', null, 2],
+      ['unreachable', null, 2],
+    ]);
+    expect(log1[0].answer).toMatch(/ECONNREFUSED/);
+    // Reachable again, a week later: accepted, and after that nothing is sent.
+    expect(await runAt(dayAfter + 7 * DAY_MS, config)).toMatchObject({
+      ok: true,
+      detail: { sent: 2, accepted: 2 },
+    });
+    expect(await runAt(dayAfter + 8 * DAY_MS, config)).toMatchObject({ ok: true, detail: { sent: 0 } });
+    expect(perseus.entries).toHaveLength(2);
   });
 
   it('reports a bad token and stops at the first refusal instead of sending on', async () => {
