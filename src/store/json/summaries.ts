@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { pickFigures } from '../../domain/summaries';
+import { type DailySummaryRecord, pickFigures } from '../../domain/summaries';
 import { listNames, mapLimit, readTextIfExists, writeFileAtomic } from '../../fs/files';
 import type { DailySummaryStore, SummarySubscribers } from '../summaries';
 import { checkedDate, DAY_FILE, encodeKey } from './layout';
@@ -48,32 +48,7 @@ export function jsonDailySummaries(dataDir: string): DailySummaryStore {
       await Promise.all(gone.map((user) => rm(userFile(user, date), { force: true })));
       await writeIfChanged(dayFile(date), `${JSON.stringify({ complete, users })}\n`);
     },
-    async read(user, fromDate, toDate) {
-      const years: string[] = [];
-      for (let year = Number(fromDate.slice(0, 4)); year <= Number(toDate.slice(0, 4)); year++) {
-        years.push(String(year).padStart(4, '0'));
-      }
-      const names = (
-        await Promise.all(
-          years.map(async (year) =>
-            (await listNames(join(userDir(user), year), 'file')).map((name) => ({ year, name })),
-          ),
-        )
-      )
-        .flat()
-        .filter(({ name }) => {
-          const date = DAY_FILE.exec(name)?.[1];
-          return date !== undefined && date >= fromDate && date < toDate;
-        })
-        .sort((a, b) => (a.name < b.name ? -1 : 1));
-      return mapLimit(names, CONCURRENCY, async ({ year, name }) => {
-        const file = join(userDir(user), year, name);
-        const text = await readTextIfExists(file);
-        if (text === null) throw new Error(`${file} went while it was read`);
-        const record = parsed(RecordSchema, text, file);
-        return { ...record, figures: pickFigures(record.figures) };
-      });
-    },
+    read: (user, fromDate, toDate) => readUserDays(userDir(user), fromDate, toDate),
     async isSummarised(date) {
       return (await readDay(date)) !== null;
     },
@@ -86,6 +61,32 @@ export function jsonDailySummaries(dataDir: string): DailySummaryStore {
       return dates.filter((_date, i) => days[i]?.complete === false);
     },
   };
+}
+
+/** The summaries in a user's directory of the dates in [fromDate, toDate), in date order. */
+async function readUserDays(dir: string, fromDate: string, toDate: string): Promise<DailySummaryRecord[]> {
+  const years: string[] = [];
+  for (let year = Number(fromDate.slice(0, 4)); year <= Number(toDate.slice(0, 4)); year++) {
+    years.push(String(year).padStart(4, '0'));
+  }
+  const listed = await Promise.all(
+    years.map(async (year) =>
+      (await listNames(join(dir, year), 'file')).map((name) => join(dir, year, name)),
+    ),
+  );
+  const files = listed
+    .flat()
+    .filter((file) => {
+      const date = DAY_FILE.exec(basename(file))?.[1];
+      return date !== undefined && date >= fromDate && date < toDate;
+    })
+    .sort();
+  return mapLimit(files, CONCURRENCY, async (file) => {
+    const text = await readTextIfExists(file);
+    if (text === null) throw new Error(`${file} went while it was read`);
+    const record = parsed(RecordSchema, text, file);
+    return { ...record, figures: pickFigures(record.figures) };
+  });
 }
 
 /** Self-listed users in one small file, `<dataDir>/summaries/subscribers.json`, serialised in-process. */
