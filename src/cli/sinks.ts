@@ -93,9 +93,19 @@ async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** One line per delivered entry: day, project, split, status, HTTP status, when, attempts, answer. */
+/** One line per delivered entry: day, project, split, status, HTTP status, when, attempts, amount sent, answer. */
 export function formatDeliveries(deliveries: readonly Delivery[]): string {
-  const header = ['day', 'project', 'user/partition', 'status', 'http', 'sent at', 'attempts', 'answer'];
+  const header = [
+    'day',
+    'project',
+    'user/partition',
+    'status',
+    'http',
+    'sent at',
+    'attempts',
+    'value',
+    'answer',
+  ];
   const rows = [...deliveries]
     .sort((a, b) => (a.day === b.day ? (a.key < b.key ? -1 : 1) : a.day < b.day ? -1 : 1))
     .map((d) => {
@@ -109,6 +119,7 @@ export function formatDeliveries(deliveries: readonly Delivery[]): string {
         String(d.httpStatus ?? '-'),
         d.sentAt,
         String(d.attempts),
+        d.value === undefined ? '-' : String(Number(d.value.toPrecision(12))),
         d.answer.replace(/\s+/g, ' ').slice(0, 80),
       ];
     });

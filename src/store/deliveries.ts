@@ -15,6 +15,8 @@ export interface Delivery {
   httpStatus: number | null;
   /** The start of the answer's body, or why none came. */
   answer: string;
+  /** The amount last sent (PERSEUS's `value`, in the sink's unit); absent in records kept before it was. */
+  value?: number;
   /** SHA-256 of the body last sent. */
   bodySha256: string;
   /** SHA-256 of the body last accepted, so a day whose figures changed is sent again. */

@@ -184,6 +184,7 @@ async function sendAll(
       project: usage.project,
       sentAt: new Date(ctx.now).toISOString(),
       ...outcome,
+      value: usage.body.value,
       bodySha256: usage.bodySha256,
       acceptedSha256: accepted ? usage.bodySha256 : (before?.acceptedSha256 ?? null),
       attempts: (before?.attempts ?? 0) + 1,

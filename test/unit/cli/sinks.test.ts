@@ -58,7 +58,12 @@ describe('carbonledger sinks', () => {
 
       const status = await run(['sinks', 'status', '--config', config('good-token')]);
       expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(/2025-03-10\tP\t-\taccepted\t201\t\S+Z\t2\t/);
+      expect(status.stdout).toContain(
+        'day\tproject\tuser/partition\tstatus\thttp\tsent at\tattempts\tvalue\tanswer\n',
+      );
+      expect(status.stdout).toMatch(/2025-03-10\tP\t-\taccepted\t201\t\S+Z\t2\t[\d.]+\t/);
+      const sentValue = perseus.entries[0].body.value as number;
+      expect(status.stdout).toContain(`\t2\t${Number(sentValue.toPrecision(12))}\t`);
 
       const badDay = await run([
         'sinks',
