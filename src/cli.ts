@@ -33,6 +33,7 @@ function withListenFlags(config: Config, host: string | undefined, port: string 
   if (port !== undefined && !/^\d{1,5}$/.test(port))
     throw new UsageError(`--port: "${port}" is not a port number`);
   const server = {
+    ...config.server,
     host: host === undefined ? config.server.host : listenHost(host),
     port: port === undefined ? config.server.port : Number(port),
   };

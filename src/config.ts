@@ -306,6 +306,15 @@ export function listenHost(host: string): string {
   return /^\[.*\]$/.test(host) ? host.slice(1, -1) : host;
 }
 
+/**
+ * Two of the costliest operations allowed (a year of hours with every field, ~17 MB of JSON and
+ * several times that while it is built) in flight at once, anything small beside them: execution
+ * is single-threaded, so more at once would hold more memory for no more throughput.
+ */
+export const DEFAULT_MAX_ANSWER_COST_IN_FLIGHT = 2_200_000;
+/** Two minutes to take the largest answer: 17 MB at about 1 Mbit/s. */
+export const DEFAULT_SEND_TIMEOUT_MS = 120_000;
+
 export const ServerSchema = z
   .object({
     host: z
@@ -319,6 +328,8 @@ export const ServerSchema = z
       .min(0, { error: 'expected a port number' })
       .max(65535, { error: 'expected a port number' })
       .default(4000),
+    maxAnswerCostInFlight: positiveInt.default(DEFAULT_MAX_ANSWER_COST_IN_FLIGHT),
+    sendTimeoutMs: positiveInt.default(DEFAULT_SEND_TIMEOUT_MS),
   })
   .strict();
 

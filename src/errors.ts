@@ -62,6 +62,39 @@ export class DataUnavailableError extends GraphQLError {
   }
 }
 
+/** Seconds a client refused for being one too many is told to wait (Retry-After). */
+export const BUSY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * An operation refused because the answers in flight already hold as much as the server lets
+ * them (`server.maxAnswerCostInFlight`): 503 with Retry-After, so a client backs off and tries again.
+ */
+export class ServerBusyError extends GraphQLError {
+  constructor(cost: number, budget: number) {
+    super(
+      `The server is answering as much as it may hold at once (estimated cost ${cost.toLocaleString('en')} ` +
+        `with ${budget.toLocaleString('en')} allowed in flight); try again in ${BUSY_RETRY_AFTER_SECONDS} s`,
+      {
+        extensions: {
+          code: 'SERVER_BUSY',
+          http: { status: 503, headers: new Map([['retry-after', String(BUSY_RETRY_AFTER_SECONDS)]]) },
+        },
+      },
+    );
+    this.name = 'ServerBusyError';
+  }
+}
+
+/** The client closed its connection: what the operation still reads is abandoned. Nobody sees it. */
+export class ClientClosedError extends GraphQLError {
+  constructor() {
+    super('The client closed the connection before its answer was sent', {
+      extensions: { code: 'CLIENT_CLOSED_REQUEST' },
+    });
+    this.name = 'ClientClosedError';
+  }
+}
+
 /** Codes whose message was written for the client; every other error is masked. */
 export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   'BAD_USER_INPUT',
@@ -75,6 +108,8 @@ export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   'GRAPHQL_PARSE_FAILED',
   'BAD_REQUEST',
   'PERSISTED_QUERY_NOT_FOUND',
+  'SERVER_BUSY',
+  'CLIENT_CLOSED_REQUEST',
 ]);
 
 /**

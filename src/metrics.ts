@@ -14,6 +14,8 @@ export interface ServiceMetrics {
   httpRequestDuration: Histogram<'route'>;
   /** `operation` is a root field name from the schema, not the client-chosen operation name. */
   graphqlOperations: Counter<'operation' | 'outcome'>;
+  /** Estimated cost held by the GraphQL answers in flight (server.maxAnswerCostInFlight bounds it). */
+  answerCostInFlight: Gauge;
   /** `outcome` as the plugin host reports a run: ok, failed, error, timeout, skipped. */
   ingestRuns: Counter<'outcome'>;
   ingestFailedHours: Counter;
@@ -53,6 +55,11 @@ export function createServiceMetrics(): ServiceMetrics {
       name: 'carbonledger_graphql_operations_total',
       help: 'GraphQL operations, by root field and outcome (ok, error, invalid)',
       labelNames: ['operation', 'outcome'],
+      registers,
+    }),
+    answerCostInFlight: new Gauge({
+      name: 'carbonledger_answer_cost_in_flight',
+      help: 'Estimated cost of the GraphQL answers being computed or sent now; over server.maxAnswerCostInFlight, operations answer 503 SERVER_BUSY',
       registers,
     }),
     ingestRuns: new Counter({

@@ -141,6 +141,8 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       host: config.server.host,
       port: config.server.port,
       metrics,
+      maxAnswerCostInFlight: config.server.maxAnswerCostInFlight,
+      sendTimeoutMs: config.server.sendTimeoutMs,
       storeVersion,
     });
     return {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 import { ANONYMOUS, type Principal } from './auth/principal';
 import { createAuthenticator } from './auth/tokens';
-import type { AuthConfig } from './config';
+import { type AuthConfig, DEFAULT_MAX_ANSWER_COST_IN_FLIGHT, DEFAULT_SEND_TIMEOUT_MS } from './config';
 import { startGraphQLEndpoint, type ContextFactory } from './http/graphql';
 import { Dashboard, DASHBOARD_PREFIX } from './http/dashboard';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './http/operation-limits';
@@ -47,6 +47,13 @@ export interface StartServerOptions<TContext extends BaseContext> {
   requestTimeoutMs?: number;
   /** Depth, root fields, aliases and cost of one operation. Default DEFAULT_OPERATION_LIMITS. */
   operationLimits?: OperationLimits;
+  /**
+   * What the GraphQL answers in flight may hold at once, in estimated cost; past it an operation
+   * answers 503 SERVER_BUSY. Default DEFAULT_MAX_ANSWER_COST_IN_FLIGHT.
+   */
+  maxAnswerCostInFlight?: number;
+  /** How long an answer may take to reach its client, then its connection is closed. Default 2 minutes. */
+  sendTimeoutMs?: number;
   /** Lets the GraphQL endpoint replay answers of usage queries while the store is unchanged. */
   storeVersion?: () => Promise<string | undefined>;
 }
@@ -111,6 +118,8 @@ export async function startServer<TContext extends BaseContext>(
     stopGracePeriodMs: opts.stopGracePeriodMs ?? 10_000,
     executionTimeoutMs: opts.executionTimeoutMs ?? 30_000,
     operationLimits: opts.operationLimits ?? DEFAULT_OPERATION_LIMITS,
+    maxAnswerCostInFlight: opts.maxAnswerCostInFlight ?? DEFAULT_MAX_ANSWER_COST_IN_FLIGHT,
+    sendTimeoutMs: opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
     storeVersion: opts.storeVersion,
   });
 

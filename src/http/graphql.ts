@@ -10,15 +10,17 @@ import { type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 import { scopeKey, type Principal } from '../auth/principal';
-import { maskError, QueryTimeoutError } from '../errors';
+import { ClientClosedError, maskError, QueryTimeoutError } from '../errors';
 import { errorFields, type Logger } from '../log';
 import type { GraphQLOperationOutcome, ServiceMetrics } from '../metrics';
 import { documentNesting, MAX_DOCUMENT_NESTING } from './document-nesting';
 import { MAX_DOCUMENT_TOKENS, operationLimitsPlugin, type OperationLimits } from './operation-limits';
-import { BASE_HEADERS, PayloadTooLargeError, readBody, sendGraphQLError } from './respond';
+import { AnswerBudget } from './answer-budget';
+import { BASE_HEADERS, PayloadTooLargeError, readBody, sendBody, sendGraphQLError } from './respond';
 import { requestJsonProblem } from './request-json';
 import { rootFieldNames } from './root-fields';
-import { cacheMarkPlugin, markOf, ResponseCache } from './response-cache';
+import { markOf, type RequestMark } from './request-mark';
+import { cacheMarkPlugin, ResponseCache } from './response-cache';
 
 /** What a GraphQL request's context is built from. */
 export interface GraphQLRequestInfo {
@@ -44,6 +46,10 @@ export interface GraphQLEndpointOptions<TContext extends BaseContext> {
   stopGracePeriodMs: number;
   executionTimeoutMs: number;
   operationLimits: OperationLimits;
+  /** What the answers in flight may hold, in estimated cost (answer-budget.ts). */
+  maxAnswerCostInFlight: number;
+  /** How long an answer may take to reach its client; then its connection is closed. */
+  sendTimeoutMs: number;
   /**
    * The store's version (`Store.version`): when given, answers of read-only usage queries
    * are kept and replayed while it stays the same. Undefined from it: not now.
@@ -65,6 +71,7 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
   opts: GraphQLEndpointOptions<TContext>,
 ): Promise<GraphQLEndpoint> {
   const responseCache = new ResponseCache(RESPONSE_CACHE_CHARS);
+  const budget = new AnswerBudget(opts.maxAnswerCostInFlight, opts.metrics.answerCostInFlight);
   const apollo = new ApolloServer<TContext>({
     schema: opts.schema,
     // Explicit, so nothing depends on NODE_ENV: the playground needs introspection, and a stack
@@ -92,22 +99,52 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
       // Usage reporting would send operations to Apollo's cloud whenever APOLLO_KEY happens to be set.
       ApolloServerPluginUsageReportingDisabled(),
       operationMetricsPlugin(opts.metrics),
-      operationLimitsPlugin(opts.operationLimits),
+      operationLimitsPlugin(opts.operationLimits, budget),
       cacheMarkPlugin(),
     ],
   });
   await apollo.start();
 
+  /** Runs the operation with its deadline; a client that goes away stops the reads made for it. */
+  async function execute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: { search: string; body: unknown; principal: Principal },
+    mark: { current?: RequestMark },
+  ) {
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new QueryTimeoutError(opts.executionTimeoutMs)),
+      opts.executionTimeoutMs,
+    );
+    const clientGone = () => deadline.abort(new ClientClosedError());
+    res.once('close', clientGone);
+    try {
+      return await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: req.method ?? 'GET',
+          headers: toHeaderMap(req),
+          search: request.search,
+          body: request.body,
+        },
+        context: async () => {
+          const signal = deadline.signal;
+          const contextValue = await opts.context({ req, principal: request.principal, signal });
+          mark.current = markOf(contextValue);
+          return contextValue;
+        },
+      });
+    } finally {
+      clearTimeout(timer);
+      res.off('close', clientGone);
+    }
+  }
+
   return {
     async handle(req, res, search, principal) {
       const body = await readGraphQLBody(req, res, opts.bodyLimitBytes);
       if (body === REJECTED) return;
-      const jsonProblem = requestJsonProblem(body, search);
-      if (jsonProblem !== undefined) {
-        sendGraphQLError(res, 400, ApolloServerErrorCode.BAD_REQUEST, jsonProblem);
-        return;
-      }
-      if (refuseDeepNesting(res, queryText(req.method, body, search))) return;
+      if (refuseBadRequest(res, req.method, body, search)) return;
       // Only a JSON POST: it passes CSRF prevention by its content type alone, so replaying an
       // answer skips no check Apollo would have made.
       const version =
@@ -123,52 +160,60 @@ export async function startGraphQLEndpoint<TContext extends BaseContext>(
         for (const operation of cached.rootFields) {
           opts.metrics.graphqlOperations.inc({ operation, outcome: 'ok' });
         }
-        res.statusCode = cached.status;
-        for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
-        for (const [name, value] of cached.headers) res.setHeader(name, value);
-        res.end(cached.body);
+        // Shared with every client it is replayed to: it takes nothing from the budget.
+        writeHead(res, cached.status, cached.headers);
+        await sendBody(res, cached.body, opts.sendTimeoutMs);
         return;
       }
-      let mark: ReturnType<typeof markOf> | undefined;
-      const deadline = new AbortController();
-      const timer = setTimeout(
-        () => deadline.abort(new QueryTimeoutError(opts.executionTimeoutMs)),
-        opts.executionTimeoutMs,
-      );
-      let response: Awaited<ReturnType<typeof apollo.executeHTTPGraphQLRequest>>;
+      const mark: { current?: RequestMark } = {};
       try {
-        response = await apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: req.method ?? 'GET', headers: toHeaderMap(req), search, body },
-          context: async () => {
-            const contextValue = await opts.context({ req, principal, signal: deadline.signal });
-            mark = markOf(contextValue);
-            return contextValue;
-          },
-        });
-      } finally {
-        clearTimeout(timer);
-      }
-      res.statusCode = response.status ?? 200;
-      for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
-      for (const [name, value] of response.headers) res.setHeader(name, value);
-      if (response.body.kind === 'complete') {
-        const rootFields = mark?.rootFields;
-        if (cacheKey !== undefined && rootFields !== undefined) {
-          responseCache.set(cacheKey, version!, {
-            status: res.statusCode,
-            headers: [...response.headers],
-            body: response.body.string,
-            rootFields,
-          });
+        const response = await execute(req, res, { search, body, principal }, mark);
+        writeHead(res, response.status ?? 200, response.headers);
+        if (response.body.kind === 'complete') {
+          const rootFields = mark.current?.rootFields;
+          if (cacheKey !== undefined && rootFields !== undefined) {
+            responseCache.set(cacheKey, version!, {
+              status: res.statusCode,
+              headers: [...response.headers],
+              body: response.body.string,
+              rootFields,
+            });
+          }
+          await sendBody(res, response.body.string, opts.sendTimeoutMs);
+          return;
         }
-        res.end(response.body.string);
-        return;
+        for await (const chunk of response.body.asyncIterator) res.write(chunk);
+        res.end();
+      } finally {
+        budget.give(mark.current?.heldCost ?? 0);
       }
-      for await (const chunk of response.body.asyncIterator) res.write(chunk);
-      res.end();
     },
     stop: () => apollo.stop(),
   };
+}
+
+function writeHead(res: ServerResponse, status: number, headers: Iterable<[string, string]>): void {
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value as string);
+  for (const [name, value] of headers) res.setHeader(name, value);
+}
+
+/**
+ * Answers 400, and returns true, for request JSON nested too deeply (request-json.ts) or a
+ * document nested too deeply to parse safely (document-nesting.ts).
+ */
+function refuseBadRequest(
+  res: ServerResponse,
+  method: string | undefined,
+  body: unknown,
+  search: string,
+): boolean {
+  const jsonProblem = requestJsonProblem(body, search);
+  if (jsonProblem !== undefined) {
+    sendGraphQLError(res, 400, ApolloServerErrorCode.BAD_REQUEST, jsonProblem);
+    return true;
+  }
+  return refuseDeepNesting(res, queryText(method, body, search));
 }
 
 const REJECTED = Symbol('rejected');

@@ -30,9 +30,11 @@ import {
   HOUR_MS,
   nextBucketStart,
 } from '../domain/time';
-import { QueryLimitError } from '../errors';
+import { QueryLimitError, ServerBusyError } from '../errors';
 import { parseIsoDateTime } from '../schema/date-time';
 import { MAX_KEYS_PER_QUERY, validateRange } from '../services/validation';
+import type { AnswerBudget } from './answer-budget';
+import { markOf } from './request-mark';
 
 /**
  * Limits on one operation, checked on the parsed operation and its variables before anything runs
@@ -225,12 +227,18 @@ export function enforceOperationLimits(measure: OperationMeasure, limits: Operat
   }
 }
 
-/** Refuses over-limit operations after validation and before execution, so nothing is read for them. */
-export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<BaseContext> {
+/**
+ * Refuses over-limit operations after validation and before execution, so nothing is read for
+ * them; then, given a budget, admits the operation's cost into it or refuses it SERVER_BUSY.
+ */
+export function operationLimitsPlugin(
+  limits: OperationLimits,
+  budget?: AnswerBudget,
+): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, operation, request }) {
+        async didResolveOperation({ schema, document, operation, request, contextValue }) {
           // No operation to run (none named as asked): execution answers that itself.
           if (!operation) return;
           // graphql-js finds a missing root type only when executing, and Apollo calls that an
@@ -241,7 +249,12 @@ export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlug
               { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } },
             );
           }
-          enforceOperationLimits(measureOperation(schema, document, operation, request.variables), limits);
+          const measure = measureOperation(schema, document, operation, request.variables);
+          enforceOperationLimits(measure, limits);
+          if (budget === undefined) return;
+          if (!budget.tryTake(measure.cost)) throw new ServerBusyError(measure.cost, budget.maxCost);
+          // Given back by the HTTP layer once the answer is sent or its client gone.
+          markOf(contextValue).heldCost = measure.cost;
         },
       };
     },

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { LRUCache } from 'lru-cache';
+import { markOf } from './request-mark';
 import { rootFieldNames } from './root-fields';
 
 /**
@@ -51,18 +52,6 @@ export class ResponseCache {
   set(key: string, version: string, response: CachedResponse): void {
     this.entries.set(key, { ...response, version });
   }
-}
-
-/** Where a request's context carries its mark; Apollo shallow-copies the context, which keeps it. */
-export const CACHE_MARK = Symbol('carbonledger.cacheMark');
-export interface CacheMark {
-  rootFields?: string[];
-}
-
-/** The mark the HTTP layer put on a context, to read once Apollo has answered. */
-export function markOf(context: object): CacheMark {
-  const holder = context as { [CACHE_MARK]?: CacheMark };
-  return (holder[CACHE_MARK] ??= {});
 }
 
 /**

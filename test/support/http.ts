@@ -77,6 +77,8 @@ export interface TestServerOptions {
   storeVersion?: () => Promise<string | undefined>;
   /** How long a client may take to send its whole request. */
   requestTimeoutMs?: number;
+  maxAnswerCostInFlight?: number;
+  sendTimeoutMs?: number;
 }
 
 /** Starts the real server and schema on an OS-picked loopback port, with captured logs. */
@@ -116,6 +118,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     operationLimits: opts.operationLimits,
     storeVersion: opts.storeVersion,
     requestTimeoutMs: opts.requestTimeoutMs,
+    maxAnswerCostInFlight: opts.maxAnswerCostInFlight,
+    sendTimeoutMs: opts.sendTimeoutMs,
   });
   return {
     ...server,

@@ -32,7 +32,12 @@ describe('config', () => {
     });
     expect(config.carbon).toEqual({ source: 'static', gPerKwh: 200 });
     expect(config.store).toEqual({ kind: 'json', dataDir: './data' });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 4000,
+      maxAnswerCostInFlight: 2_200_000,
+      sendTimeoutMs: 120_000,
+    });
     expect(config.schedule).toEqual({
       ingest: '5 * * * *',
       reconcile: '0 2 * * *',
@@ -116,8 +121,8 @@ describe('config', () => {
     const config = loadConfig(file, { DATA_DIR: '/srv/data', PORT: '6000', HOST: '0.0.0.0' });
     expect(config.prometheus.url).toBe('http://prom:9090');
     expect(config.store.dataDir).toBe('/srv/data');
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 6000 });
-    expect(loadConfig(file, { HOST: '::1' }).server).toEqual({ host: '::1', port: 5000 });
+    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 6000 });
+    expect(loadConfig(file, { HOST: '::1' }).server).toMatchObject({ host: '::1', port: 5000 });
     expect(
       loadConfig(undefined, { CARBONLEDGER_CONFIG: file, PROMETHEUS_URL: 'http://other:9090' }).prometheus
         .url,
