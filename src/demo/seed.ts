@@ -31,7 +31,7 @@ async function holdsOnlyDemo(store: Store): Promise<boolean> {
  * Fills the demo's `days` up to the last whole hour with generated usage, through the same
  * ingestion path as Prometheus data: every hour the ledger has no record of, so a demo stopped
  * half-way, or started again days later, is completed (hours it recorded, failed ones too, stay as
- * they are). A store that holds anything but the demo is left alone.
+ * they are). A store that holds anything but the demo is left alone: undefined.
  */
 export async function seedDemo(options: {
   store: Store;
@@ -52,7 +52,6 @@ export async function seedDemo(options: {
   const recorded = await store.readLedger(fromHour, endHour);
   const missing: number[] = [];
   for (let hour = fromHour; hour < endHour; hour += HOUR_MS) if (!recorded.has(hour)) missing.push(hour);
-  if (missing.length === 0) return undefined;
   const report = emptyReport();
   for (const [from, to] of contiguousRanges(missing)) {
     log.info('demo: generating usage', {

@@ -308,6 +308,37 @@ describe('the dashboard in a real browser, against serve --demo', () => {
     await screenshot('project-instances');
   });
 
+  it('shows a user’s daily summaries as the API answers them, newest first', async () => {
+    const asked = nextOperation('DashboardSummaries');
+    await page.goto(`${origin}/#level=USER&key=alice&range=30d`);
+    const variables = await asked;
+    expect(variables).toMatchObject({ user: 'alice' });
+    const { dailySummaries } = await api<{
+      dailySummaries: Array<{ date: string; complete: boolean; usage: { totalKwh: number } }>;
+    }>(
+      `query ($user: String!, $from: DateTime!, $to: DateTime!) {
+        dailySummaries(user: $user, from: $from, to: $to) { date complete usage { totalKwh } } }`,
+      variables,
+    );
+    expect(dailySummaries.length).toBeGreaterThan(20);
+    const newestFirst = [...dailySummaries].sort((a, b) => b.date.localeCompare(a.date));
+    const rows = page.locator('[data-view="summaries"] tbody tr');
+    await rows.first().waitFor();
+    await expect(rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-date')))).resolves.toEqual(
+      newestFirst.slice(0, 31).map((day) => day.date),
+    );
+    await expect(rows.first().locator('td[data-value]').getAttribute('data-value')).resolves.toBe(
+      String(newestFirst[0]!.usage.totalKwh),
+    );
+    // The day Prometheus was down is summarised as incomplete.
+    const outage = newestFirst.find((day) => day.date === FAILED_DAY_ISO);
+    expect(outage?.complete).toBe(false);
+    await expect(
+      page.locator(`[data-view="summaries"] tr[data-date="${FAILED_DAY_ISO}"] td`).last().textContent(),
+    ).resolves.toContain('no');
+    await screenshot('user-summaries');
+  });
+
   it('draws a year of hours for one user', async () => {
     await page.goto(`${origin}/#level=USER&key=alice&range=365d&granularity=HOUR`);
     await page.waitForFunction(() =>

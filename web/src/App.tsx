@@ -18,6 +18,7 @@ import { Instances } from './views/Instances';
 import { MachineSplit } from './views/MachineSplit';
 import { Picker } from './views/Picker';
 import { SignIn } from './views/SignIn';
+import { Summaries } from './views/Summaries';
 import { TopKeys } from './views/TopKeys';
 import { Usage } from './views/Usage';
 import { Workspaces } from './views/Workspaces';
@@ -114,6 +115,9 @@ export function App() {
               onSelect={(key) => select({ ...selection, key })}
             />
             <Workspaces level={selection.level} selectedKey={selection.key} />
+            {selection.level === 'USER' && fields('query').has('dailySummaries') ? (
+              <Summaries user={selection.key} from={span.from} to={span.to} />
+            ) : null}
             {fields('query').has('instances') ? (
               <Instances level={selection.level} selectedKey={selection.key} from={span.from} to={span.to} />
             ) : null}

@@ -241,3 +241,35 @@ export const INSTANCES: TypedDocumentNode<
     }
   }
 `;
+
+/** One user's day, SlipStream's shape plus energy and carbon (contract section 11). */
+export interface DailySummary {
+  id: string;
+  date: string;
+  vmMinutes: number;
+  ramGbMinutes: number;
+  diskGbMinutes: number;
+  complete: boolean;
+  usage: { totalKwh: number; totalGco2eq: number };
+}
+
+export interface SummariesData {
+  dailySummaries: DailySummary[];
+}
+
+export const SUMMARIES: TypedDocumentNode<SummariesData, { user: string; from: string; to: string }> = gql`
+  query DashboardSummaries($user: String!, $from: DateTime!, $to: DateTime!) {
+    dailySummaries(user: $user, from: $from, to: $to) {
+      id
+      date
+      vmMinutes
+      ramGbMinutes
+      diskGbMinutes
+      complete
+      usage {
+        totalKwh
+        totalGco2eq
+      }
+    }
+  }
+`;
