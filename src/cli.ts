@@ -14,7 +14,7 @@ import { summarizeCommand } from './cli/summarize';
 import { UsageError } from './cli/usage-error';
 import { errorFields, jsonLogger } from './log';
 import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
-import { buildAppSchema } from './schema';
+import { buildAppSchema } from './app-schema';
 import { parseDateTimeInput } from './schema/date-time';
 import { ListenError } from './server';
 import { startService, UnsafeListenError } from './serve';

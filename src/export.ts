@@ -2,7 +2,7 @@ import { graphql, type GraphQLSchema } from 'graphql';
 import { systemClock } from './domain/clock';
 import { CPU_NAMES, RESOURCE_VIEW_FIELDS } from './domain/metrics';
 import type { Logger } from './log';
-import { createRequestContext } from './schema';
+import { createRequestContext } from './app-schema';
 import type { Store } from './store/store';
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;

@@ -11,7 +11,7 @@ import { selectorProblem } from './plugins/prometheus/selector-check';
 import { PluginHost } from './plugins/host';
 import { registerSummaries } from './plugins/summaries';
 import { allListeners, pluginRunRecorder } from './plugins/run-metrics';
-import { buildAppSchema, createRequestContext } from './schema';
+import { buildAppSchema, createRequestContext } from './app-schema';
 import { holdPort, startServer } from './server';
 import { capabilitiesOf, summaryStoresFor } from './store/capabilities';
 import { openStore } from './store/open';

@@ -5,7 +5,7 @@ import { parseConfig } from '../config';
 import { systemClock } from '../domain/clock';
 import { silentLogger } from '../log';
 import { createServiceMetrics } from '../metrics';
-import { buildAppSchema, createRequestContext } from '../schema';
+import { buildAppSchema, createRequestContext } from '../app-schema';
 import { startService } from '../serve';
 import { startServer } from '../server';
 import { openStore } from '../store/open';

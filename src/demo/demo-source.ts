@@ -1,7 +1,7 @@
 import { HOUR_MS } from '../domain/time';
 import type { HourIntensity, RawInstanceHour } from '../domain/usage';
-import type { CarbonIntensitySource } from '../plugins/carbon/source';
-import type { CpuSecondsSource, SourceHour } from '../plugins/source';
+import type { CarbonIntensitySource } from '../ingest/ports';
+import type { CpuSecondsSource, SourceHour } from '../ingest/ports';
 
 /** A small research cloud for `serve --demo`: what a newcomer sees before pointing at Prometheus. */
 export const DEMO_FLEET = [

@@ -1,7 +1,5 @@
-import type { PrometheusConfig } from '../config';
 import { UNKNOWN } from './levels';
 import { MEASURED_NAMES, type MeasuredFigures } from './metrics';
-import { usageKey } from './usage-key';
 import type { AttributedInstanceHour, RawInstanceHour } from './usage';
 
 /** Who held a host at a time, as the workspace registry says; null where the registry leaves it blank. */
@@ -18,7 +16,14 @@ export interface WorkspaceRegistry {
   lookup(host: string, hourStart: number): Workspace | undefined;
 }
 
-export type AttributionLabels = PrometheusConfig['labels'];
+/** Which series labels name each key (the config's `prometheus.labels` maps into this). */
+export interface AttributionLabels {
+  project: string;
+  machine: string;
+  host: string;
+  user?: string;
+  experiment?: string;
+}
 
 /**
  * The host part of an `instance` label: `node-1:9100` → `node-1`, `[fd00::2]:9100` → `fd00::2`.
@@ -41,8 +46,8 @@ function labelValue(labels: Record<string, string>, name: string | undefined): s
 }
 
 /**
- * Every key an instance-hour is counted under (contract section 1), each as `usageKey` makes it
- * storable (a value too long to name a directory is shortened). Project and machine type come
+ * Every key an instance-hour is counted under (contract section 1), as labelled: how a store keeps
+ * a key (a JSON store shortens one too long to name a directory) is the store's to say. Project and machine type come
  * from labels only; a series without them is still energy spent, so it is counted under `unknown`
  * rather than dropped. User and experiment come from their labels when configured and present, else
  * from the registry record holding the host at the hour's start, else `unknown`.
@@ -56,12 +61,12 @@ export function attribute(
     const { host, project, machineName, user, experiment } = raw.attribution;
     return {
       hour: raw.hour,
-      instance: usageKey(raw.instance),
+      instance: raw.instance,
       host,
-      project: usageKey(project),
-      machineName: usageKey(machineName),
-      user: usageKey(user),
-      experiment: usageKey(experiment),
+      project,
+      machineName,
+      user,
+      experiment,
       ...measuredFigures(raw),
     };
   }
@@ -74,12 +79,12 @@ export function attribute(
   return {
     ...measuredFigures(raw),
     hour: raw.hour,
-    instance: usageKey(raw.instance),
+    instance: raw.instance,
     host,
-    project: usageKey(labelValue(raw.labels, labels.project) ?? UNKNOWN),
-    machineName: usageKey(labelValue(raw.labels, labels.machine) ?? UNKNOWN),
-    user: usageKey(userLabel ?? (workspace?.owner || UNKNOWN)),
-    experiment: usageKey(experimentLabel ?? (workspace?.experiment || UNKNOWN)),
+    project: labelValue(raw.labels, labels.project) ?? UNKNOWN,
+    machineName: labelValue(raw.labels, labels.machine) ?? UNKNOWN,
+    user: userLabel ?? (workspace?.owner || UNKNOWN),
+    experiment: experimentLabel ?? (workspace?.experiment || UNKNOWN),
   };
 }
 

@@ -1,6 +1,5 @@
 import { DAY_MS, HOUR_MS } from '../domain/time';
 import type { Store } from '../store/store';
-import type { IngestReport } from './run';
 
 /** How far back scheduled runs retry failed hours (the contract's reconcile window). */
 export const RETRY_LOOKBACK_DAYS = 7;
@@ -31,14 +30,4 @@ export async function failedHoursBefore(
     .filter(([, record]) => record.status === 'failed')
     .map(([hour]) => hour)
     .sort((a, b) => a - b);
-}
-
-/** The reports of several ranges of one run, as one. */
-export function addReport(total: IngestReport, report: IngestReport): void {
-  total.hours += report.hours;
-  total.okHours += report.okHours;
-  total.failed.push(...report.failed);
-  total.kept.push(...report.kept);
-  total.instanceHours += report.instanceHours;
-  total.noDataHours.push(...report.noDataHours);
 }

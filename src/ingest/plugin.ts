@@ -16,8 +16,9 @@ import {
   type StoreWriter,
   type WriterOptions,
 } from '../store/store';
-import { addReport, contiguousRanges, failedHoursBefore } from './ledger-hours';
-import { emptyReport, ingestRange, type IngestDeps } from './run';
+import { contiguousRanges, failedHoursBefore } from './ledger-hours';
+import { addReport, emptyReport } from './report';
+import { ingestRange, type IngestDeps } from './run';
 import { ingestDeps } from './wiring';
 
 export const INGEST_PLUGIN = 'prometheus-ingest';

@@ -9,8 +9,9 @@ import {
   type IngestPluginConfig,
   type IngestRunOptions,
 } from './plugin';
-import { addReport, contiguousRanges, RETRY_LOOKBACK_DAYS } from './ledger-hours';
-import { emptyReport, ingestRange } from './run';
+import { contiguousRanges, RETRY_LOOKBACK_DAYS } from './ledger-hours';
+import { addReport, emptyReport } from './report';
+import { ingestRange } from './run';
 
 export const RECONCILE_PLUGIN = 'reconcile';
 

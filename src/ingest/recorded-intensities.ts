@@ -1,4 +1,4 @@
-import type { CarbonIntensitySource } from '../plugins/carbon/source';
+import type { CarbonIntensitySource } from './ports';
 import type { Store } from '../store/store';
 
 /**

@@ -12,6 +12,7 @@ import { costInstanceHour } from '../domain/energy';
 import { cpuSecondsProblem, figuresProblem, intensityProblem } from '../domain/plausible';
 import { DAY_MS, HOUR_MS } from '../domain/time';
 import type {
+  AttributedInstanceHour,
   CostedInstanceHour,
   HourIntensity,
   HourOutcome,
@@ -20,13 +21,12 @@ import type {
   RawInstanceHour,
 } from '../domain/usage';
 import { errorFields, type Logger } from '../log';
-import type { CarbonIntensitySource } from '../plugins/carbon/source';
-import type { CpuSecondsSource, SourceHour } from '../plugins/source';
-import type { WorkspaceRegistry } from '../plugins/workspaces/registry';
-import type { KeptHour } from '../store/kept-figures';
+import type { CarbonIntensitySource, CpuSecondsSource, SourceHour } from './ports';
+import type { WorkspaceRegistry } from '../domain/attribution';
 import type { ProjectUserFigures } from '../store/project-users';
 import type { Store, StoreWriter } from '../store/store';
 import { contiguousRanges } from './ledger-hours';
+import { emptyReport, type IngestReport } from './report';
 
 export interface IngestDeps {
   source: CpuSecondsSource;
@@ -53,35 +53,7 @@ export interface IngestDeps {
   projectUsers?: ProjectUserFigures;
 }
 
-export interface IngestReport {
-  hours: number;
-  okHours: number;
-  failed: Array<{ hour: number; error: string }>;
-  /** Ok hours whose stored figures were kept: the source answered with fewer series (see `seriesVanished`). */
-  kept: KeptHour[];
-  /** Instance-hours written. */
-  instanceHours: number;
-  /** Of those, the instance-hours counted under a project other than `unknown`. */
-  projectInstanceHours: number;
-  /**
-   * Ok hours in which the source answered but no instance at all had samples: stored ok with no
-   * usage (contract section 1), yet more often a selector matching nothing or a Prometheus not
-   * scraping yet than an idle fleet, so they are told apart from hours of usage.
-   */
-  noDataHours: number[];
-}
-
-export function emptyReport(): IngestReport {
-  return {
-    hours: 0,
-    okHours: 0,
-    failed: [],
-    kept: [],
-    instanceHours: 0,
-    projectInstanceHours: 0,
-    noDataHours: [],
-  };
-}
+export type { IngestReport } from './report';
 
 /** Most hour ranges a no-data warning lists; the count says how many there were. */
 const LISTED_RANGES = 20;
@@ -286,7 +258,8 @@ function costHour(
         };
       }
     }
-    const hour = costInstanceHour(attribute(row, deps.labels, deps.registry), deps.energy, intensity.gPerKwh);
+    const attributed = withStoredKeys(attribute(row, deps.labels, deps.registry), deps.store);
+    const hour = costInstanceHour(attributed, deps.energy, intensity.gPerKwh);
     const problem = figuresProblem(hour);
     if (problem !== undefined) {
       return {
@@ -371,4 +344,21 @@ function costStep(
     projectInstanceHours: costed.filter((hour) => hour.project !== UNKNOWN).length,
     noDataHours,
   };
+}
+
+/**
+ * An attributed hour with each key as the store keeps it (see `Store.storedKey`): a key one backend
+ * cannot keep as it is (a JSON store's file names are at most 255 bytes) is its limit, not every
+ * backend's.
+ */
+function withStoredKeys(
+  hour: AttributedInstanceHour,
+  store: Pick<Store, 'storedKey'>,
+): AttributedInstanceHour {
+  hour.instance = store.storedKey(hour.instance);
+  hour.project = store.storedKey(hour.project);
+  hour.machineName = store.storedKey(hour.machineName);
+  hour.user = store.storedKey(hour.user);
+  hour.experiment = store.storedKey(hour.experiment);
+  return hour;
 }

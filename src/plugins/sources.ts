@@ -1,6 +1,6 @@
 import { HOUR_MS } from '../domain/time';
 import type { RunOutcome } from './host';
-import type { CpuSecondsSource, SourceHour } from './source';
+import type { CpuSecondsSource, SourceHour } from '../ingest/ports';
 
 /** A source plugin as the ingestion run uses it: named for its reports, with its own timeout. */
 export interface NamedSource {

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log';
 import { createActivePoller, type ActivePoller } from '../../src/plugins/active';
 import { PluginHost } from '../../src/plugins/host';
 import { createPrometheusClient, type PrometheusClient } from '../../src/plugins/prometheus/client';
-import { buildAppSchema, createRequestContext } from '../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { ensureDebianPackage } from '../../src/bench/debian';
 import { memoryUsageStore } from '../support/memory-usage';
 import {

@@ -25,7 +25,7 @@ import { systemClock } from '../../src/domain/clock';
 import { DEFAULT_OPERATION_LIMITS, measureOperation } from '../../src/http/operation-limits';
 import { rootFieldNames } from '../../src/http/root-fields';
 import { silentLogger } from '../../src/log';
-import { createRequestContext } from '../../src/schema';
+import { createRequestContext } from '../../src/app-schema';
 import { FRAGMENT_BOMBS } from '../support/fragment-bombs';
 import { countFragmentWalks } from '../support/fragment-walks';
 import { seededRandom } from '../support/store-invariants';

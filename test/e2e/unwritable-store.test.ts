@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 import { HOUR_MS } from '../../src/domain/time';
 import { ingestRange } from '../../src/ingest/run';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore } from '../../src/store/json';
 import { directIngestDeps, hoursIn, tempDirs } from '../support/fake-ingest';
 import { dayEntryPath, treeStamp } from '../support/store-files';

@@ -7,7 +7,7 @@ import type { Figures } from '../../src/domain/figures';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import { DAY_MS, HOUR_MS, utcDate } from '../../src/domain/time';
 import { ingestRange } from '../../src/ingest/run';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore } from '../../src/store/json';
 import { openPostgresStore } from '../../src/store/postgres';
 import type { Store } from '../../src/store/store';

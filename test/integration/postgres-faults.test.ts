@@ -5,7 +5,7 @@ import { HOUR_MS } from '../../src/domain/time';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import type { DayEntry } from '../../src/domain/usage';
 import { ingestRange } from '../../src/ingest/run';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore } from '../../src/store/json';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres';
 import type { Store } from '../../src/store/store';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { HOUR_MS } from '../../src/domain/time';
 import { ingestRange, type IngestReport } from '../../src/ingest/run';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore, type JsonStore } from '../../src/store/json';
 import { withWriter } from '../../src/store/store';
 import { directIngestDeps, hoursIn, tempDirs } from '../support/fake-ingest';

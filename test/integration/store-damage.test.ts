@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { HOUR_MS } from '../../src/domain/time';
 import { ingestRange, type IngestReport } from '../../src/ingest/run';
 import { jsonLogger } from '../../src/log';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore, type JsonStore } from '../../src/store/json';
 import { directIngestDeps, hoursIn, ledgerBetween, tempDirs } from '../support/fake-ingest';
 import { startTestServer, type TestServer } from '../support/http';

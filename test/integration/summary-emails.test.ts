@@ -10,7 +10,7 @@ import { ingestRange } from '../../src/ingest/run';
 import { silentLogger } from '../../src/log';
 import { PluginHost } from '../../src/plugins/host';
 import { registerSummaries, summariseDate, SUMMARY_EMAILS_PLUGIN } from '../../src/plugins/summaries';
-import { buildAppSchema, createRequestContext } from '../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { summaryStoresFor, type SummaryStores } from '../../src/store/capabilities';
 import { openStore, type OpenedStore } from '../../src/store/open';
 import { runCli } from '../support/cli';

@@ -12,8 +12,8 @@ import {
   type IngestDepsFactory,
   type IngestPluginConfig,
 } from '../../src/ingest/plugin';
-import type { CarbonIntensitySource } from '../../src/plugins/carbon/source';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CarbonIntensitySource } from '../../src/ingest/ports';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { emptyRegistry } from '../../src/plugins/workspaces/registry';
 import type { Store } from '../../src/store/store';
 import { parseConfig } from '../../src/config';

@@ -8,7 +8,7 @@ import type { DayEntry, LedgerHour } from '../../src/domain/usage';
 import type { OperationLimits } from '../../src/http/operation-limits';
 import { jsonLogger } from '../../src/log';
 import { createServiceMetrics, type ServiceMetrics } from '../../src/metrics';
-import { buildAppSchema, createRequestContext } from '../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { startServer, type RunningServer } from '../../src/server';
 import type { ActiveWorkspaceSource } from '../../src/services/active-workspaces';
 import type { Store } from '../../src/store/store';

@@ -1,6 +1,6 @@
 import { HOUR_MS } from '../../src/domain/time';
 import type { RawInstanceHour } from '../../src/domain/usage';
-import type { CpuSecondsSource, SourceHour } from '../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 
 /**
  * A small fleet of several users for daily summaries, with every measured figure: alice runs a

@@ -3,7 +3,7 @@ import { DAY_MS, HOUR_MS, hoursOverlapping } from '../../domain/time';
 import type { HourIntensity } from '../../domain/usage';
 import { errorFields, silentLogger, type Logger } from '../../log';
 import type { IntensityCache } from '../../domain/intensity-cache';
-import type { CarbonIntensitySource } from './source';
+import type { CarbonIntensitySource } from '../../ingest/ports';
 
 /*
  * The GB Carbon Intensity API (https://carbon-intensity.github.io/api-definitions/):

@@ -4,7 +4,7 @@ import { ConfigError } from '../../config';
 import { floorHour, hoursOverlapping } from '../../domain/time';
 import type { HourIntensity } from '../../domain/usage';
 import { errorFields, silentLogger, type Logger } from '../../log';
-import type { CarbonIntensitySource } from './source';
+import type { CarbonIntensitySource } from '../../ingest/ports';
 
 export const CSV_SOURCE = 'csv';
 export const CSV_FALLBACK_SOURCE = 'csv (fallback)';

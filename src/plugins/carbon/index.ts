@@ -3,11 +3,13 @@ import type { Logger } from '../../log';
 import { createCarbonIntensityApiSource } from './carbon-intensity-api';
 import { createCsvIntensitySource } from './csv';
 import type { IntensityCache } from '../../domain/intensity-cache';
-import { staticIntensity, type CarbonIntensitySource } from './source';
+import type { CarbonIntensitySource } from '../../ingest/ports';
+import { staticIntensity } from './source';
 
 export { createCarbonIntensityApiSource } from './carbon-intensity-api';
 export { createCsvIntensitySource } from './csv';
-export { staticIntensity, type CarbonIntensitySource } from './source';
+export { staticIntensity } from './source';
+export type { CarbonIntensitySource } from '../../ingest/ports';
 
 export interface CarbonSourceDeps {
   /** Where the API source keeps settled hours (the store's); none: asked every time. */

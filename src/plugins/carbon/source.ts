@@ -1,10 +1,5 @@
 import type { HourIntensity } from '../../domain/usage';
-
-/** Carbon intensity per hour. A source that cannot answer falls back and marks the hour estimated. */
-export interface CarbonIntensitySource {
-  /** An intensity for every whole hour in [fromHour, toHour). Never rejects for a fetch failure. */
-  intensities(fromHour: number, toHour: number, signal?: AbortSignal): Promise<Map<number, HourIntensity>>;
-}
+import type { CarbonIntensitySource } from '../../ingest/ports';
 
 export function staticIntensity(gPerKwh: number): CarbonIntensitySource {
   return {

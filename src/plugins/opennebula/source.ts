@@ -6,7 +6,7 @@ import { HOUR_MS, isWholeHour } from '../../domain/time';
 import type { RawInstanceHour } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
 import type { HostPeriodRecord, InstanceHostHistory } from '../../store/host-history';
-import type { CpuSecondsSource, SourceHour } from '../source';
+import type { CpuSecondsSource, SourceHour } from '../../ingest/ports';
 import { deltasOf, registersOf, samplesOf, VM_GROUP, vmIdsRunningIn, vmsOf, type VmRow } from './accounting';
 import { openAccountingDb, type AccountingDb } from './database';
 import { integrateVm, reasonName, type Register, type VmHour } from './integrate';

@@ -2,7 +2,7 @@ import { UNKNOWN } from '../../domain/levels';
 import { cpuSecondsProblem, figureProblem } from '../../domain/plausible';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
 import type { RawInstanceHour } from '../../domain/usage';
-import type { SourceHour } from '../source';
+import type { SourceHour } from '../../ingest/ports';
 import { PrometheusError, type MatrixSeries } from './client';
 import { hourOfPoint } from './promql';
 

@@ -1,7 +1,7 @@
 import type { PrometheusConfig } from '../../config';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
 import { silentLogger, type Logger } from '../../log';
-import type { CpuSecondsSource, SourceHour } from '../source';
+import type { CpuSecondsSource, SourceHour } from '../../ingest/ports';
 import { hoursOfChunk, type Chunk, type ChunkAnswers } from './chunk-hours';
 import { createPrometheusClient, PrometheusError, type Sleep } from './client';
 import { cpuSecondsQueries, hourlyRange, resourceQueries } from './promql';

@@ -2,7 +2,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Level } from '../../domain/levels';
 import type { IntensityCache } from '../../domain/intensity-cache';
-import { usageKey } from '../../domain/usage-key';
+import { usageKey } from './usage-key';
 import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { hasCode } from '../../fs/files';
 import { silentLogger, type Logger } from '../../log';

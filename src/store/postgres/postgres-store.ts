@@ -6,7 +6,7 @@ import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain
 import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
 import type { IntensityCache } from '../../domain/intensity-cache';
-import { wellFormed } from '../../domain/usage-key';
+import { wellFormed } from '../rules/keys';
 import type { Store, StoreWriter, WriterOptions } from '../store';
 import { postgresIntensityCache } from './intensity-cache';
 import { openPostgresWriter } from './writer';

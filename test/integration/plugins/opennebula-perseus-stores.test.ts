@@ -9,7 +9,7 @@ import { ingestRange } from '../../../src/ingest/run';
 import { ingestDeps } from '../../../src/ingest/wiring';
 import { silentLogger } from '../../../src/log';
 import { deliverDays, PERSEUS_SINK } from '../../../src/plugins/perseus/sink';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { capabilitiesOf } from '../../../src/store/capabilities';
 import { openJsonStore } from '../../../src/store/json';
 import { openPostgresStore } from '../../../src/store/postgres';

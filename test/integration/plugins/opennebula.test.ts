@@ -11,7 +11,7 @@ import { silentLogger } from '../../../src/log';
 import { createServiceMetrics } from '../../../src/metrics';
 import { PluginHost } from '../../../src/plugins/host';
 import { pluginRunRecorder } from '../../../src/plugins/run-metrics';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { capabilitiesOf } from '../../../src/store/capabilities';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';

@@ -14,7 +14,7 @@ import { fixedClock } from '../../../src/domain/clock';
 import { jsonDeliveryLog } from '../../../src/store/json/deliveries';
 import { jsonProjectUsers } from '../../../src/store/json/project-users';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
-import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../../src/ingest/ports';
 import { directIngestDeps, tempDirs } from '../../support/fake-ingest';
 import { bodyProblem, startFakePerseus, type FakePerseus } from '../../support/perseus-server';
 

@@ -6,7 +6,7 @@ import { noInstanceProjects, scopeIndexOf } from '../../../src/auth/scope-index'
 import { fixedClock } from '../../../src/domain/clock';
 import type { Level } from '../../../src/domain/levels';
 import { silentLogger } from '../../../src/log';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import type { ActiveWorkspaceRecord } from '../../../src/services/active-workspaces';
 import { at, dayEntry, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
 

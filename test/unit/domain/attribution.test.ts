@@ -144,6 +144,11 @@ describe('attribute', () => {
     });
   });
 
+  it('keeps keys as labelled, however long: how a store keeps a key is the store’s to say', () => {
+    const long = 'p'.repeat(400);
+    expect(attribute(raw({ cloud_project_name: long }), defaultLabels, registryOfAlice()).project).toBe(long);
+  });
+
   it('looks the host up at the hour’s start', () => {
     const registry = registryOfAlice();
     const before = { ...raw({ host: 'ws-01' }), hour: HOUR - 3_600_000 };

@@ -9,7 +9,7 @@ import { ingestRange } from '../../../src/ingest/run';
 import type { Logger } from '../../../src/log';
 import { createServiceMetrics } from '../../../src/metrics';
 import { PluginHost } from '../../../src/plugins/host';
-import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../../src/ingest/ports';
 import { emptyRegistry } from '../../../src/plugins/workspaces/registry';
 import { openJsonStore } from '../../../src/store/json';
 import { fakeCarbon, hoursIn, ingestConfig, ledgerBetween, tempDirs } from '../../support/fake-ingest';

@@ -6,7 +6,7 @@ import type { HourIntensity, LedgerHour } from '../../../src/domain/usage';
 import { ingestDeps } from '../../../src/ingest/wiring';
 import { silentLogger } from '../../../src/log';
 import { keepingRecordedIntensities } from '../../../src/ingest/recorded-intensities';
-import type { CarbonIntensitySource } from '../../../src/plugins/carbon/source';
+import type { CarbonIntensitySource } from '../../../src/ingest/ports';
 import type { Store } from '../../../src/store/store';
 
 const at = (iso: string) => Date.parse(iso);

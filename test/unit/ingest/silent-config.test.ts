@@ -7,7 +7,7 @@ import { parseConfig } from '../../../src/config';
 import { ingestRange } from '../../../src/ingest/run';
 import type { Logger } from '../../../src/log';
 import { selectorProblem } from '../../../src/plugins/prometheus/selector-check';
-import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../../src/ingest/ports';
 import { emptyRegistry } from '../../../src/plugins/workspaces/registry';
 import { startService } from '../../../src/serve';
 import { openJsonStore } from '../../../src/store/json';

@@ -1,7 +1,7 @@
 import { HOUR_MS } from '../../../src/domain/time';
 import type { RunOutcome } from '../../../src/plugins/host';
 import { combineSources } from '../../../src/plugins/sources';
-import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../../src/ingest/ports';
 
 const H0 = Date.parse('2025-03-10T00:00:00Z');
 

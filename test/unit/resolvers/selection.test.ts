@@ -8,7 +8,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { mayRead } from '../../../src/resolvers/selection';
-import { createRequestContext } from '../../../src/schema';
+import { createRequestContext } from '../../../src/app-schema';
 import { systemClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
 import { FRAGMENT_BOMBS } from '../../support/fragment-bombs';

@@ -3,7 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { maskError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
-import { type AppContext, buildAppSchema, createRequestContext } from '../../../src/schema';
+import { type AppContext, buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { memoryUsageStore } from '../../support/memory-usage';
 
 // The schema, context and maskError as the HTTP server wires them into Apollo Server.

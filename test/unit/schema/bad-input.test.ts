@@ -1,7 +1,7 @@
 import { graphql, type GraphQLSchema } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { memoryUsageStore } from '../../support/memory-usage';
 
 let schema: GraphQLSchema;

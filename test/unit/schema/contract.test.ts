@@ -8,7 +8,7 @@ import {
   isScalarType,
   isSpecifiedScalarType,
 } from 'graphql';
-import { buildAppSchema } from '../../../src/schema';
+import { buildAppSchema } from '../../../src/app-schema';
 import { CONTRACT_SDL } from './contract-sdl';
 
 const contract = buildSchema(CONTRACT_SDL);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { graphql, type GraphQLSchema } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
 import { at, dayEntry, failedOutcome, okOutcome, usage } from '../../support/memory-usage';

@@ -1,7 +1,7 @@
 import { graphql, type GraphQLSchema } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { presented } from '../../../src/services/precision';
 import type { ActiveWorkspaceSource } from '../../../src/services/active-workspaces';
 import type { Store } from '../../../src/store/store';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildAppSchema, renderSchemaFile } from '../../../src/schema';
+import { buildAppSchema, renderSchemaFile } from '../../../src/app-schema';
 
 const SCHEMA_FILE = resolve(__dirname, '../../../schema.graphql');
 
@@ -11,7 +11,7 @@ describe('schema.graphql', () => {
     if (checkedIn !== emitted) {
       throw new Error(
         'schema.graphql differs from the schema the code builds. Regenerate it with ' +
-          '`npm run build && node dist/schema/emit.js`, review the diff, and commit it.',
+          '`npm run build && node dist/cli/emit-schema.js`, review the diff, and commit it.',
       );
     }
   });

@@ -6,7 +6,7 @@ import type { Principal } from '../../../src/auth/principal';
 import { storeScopeIndex } from '../../../src/auth/scope-index';
 import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { openJsonStore, type JsonStore } from '../../../src/store/json';
 import { allFigures, at, batch, figures, okHour, apply } from '../../support/describe-store';
 import type { HostHistoryStore } from '../../../src/store/host-history';

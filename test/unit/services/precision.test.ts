@@ -2,7 +2,7 @@ import { graphql } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { exportSeries } from '../../../src/export';
 import { silentLogger } from '../../../src/log';
-import { buildAppSchema, createRequestContext } from '../../../src/schema';
+import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { FIGURE_SIGNIFICANT_DIGITS, presented } from '../../../src/services/precision';
 import { dayEntry, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
 

@@ -1,7 +1,7 @@
 import { PrometheusSchema, type PrometheusConfig } from '../../../../src/config';
 import type { RawInstanceHour } from '../../../../src/domain/usage';
 import { createPrometheusSource, UNREACHABLE_HOLD_MS } from '../../../../src/plugins/prometheus/source';
-import type { SourceHour } from '../../../../src/plugins/source';
+import type { SourceHour } from '../../../../src/ingest/ports';
 import {
   connectionRefused,
   fakeFetch,

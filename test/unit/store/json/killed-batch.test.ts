@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ingestRange } from '../../../../src/ingest/run';
 import { silentLogger } from '../../../../src/log';
-import type { CpuSecondsSource, SourceHour } from '../../../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../../../src/ingest/ports';
 import { openJsonStore } from '../../../../src/store/json';
 import { directIngestDeps, hoursIn, tempDirs } from '../../../support/fake-ingest';
 import { dayEntryPath } from '../../../support/store-files';

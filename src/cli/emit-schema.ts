@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildAppSchema, renderSchemaFile } from '.';
+import { buildAppSchema, renderSchemaFile } from '../app-schema';
 
-/** From both src/schema and dist/schema, two levels up is the repository root. */
+/** From both src/cli and dist/cli, two levels up is the repository root. */
 export const SCHEMA_FILE = resolve(__dirname, '../../schema.graphql');
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
-import { MAX_ENCODED_KEY_BYTES, usageKey } from '../../../src/domain/usage-key';
-import { encodeKey } from '../../../src/store/json/layout';
+import { MAX_ENCODED_KEY_BYTES, usageKey } from '../../../../src/store/json/usage-key';
+import { encodeKey } from '../../../../src/store/json/layout';
 
 describe('usageKey', () => {
   it('is the value itself for every key the store can name a directory after', () => {
