@@ -1,8 +1,9 @@
 import type { EnergyConfig } from '../config';
 import { LEVELS, type Level } from '../domain/levels';
 import { DAY_MS, floorHour, HOUR_MS, utcDate } from '../domain/time';
-import { addReport, contiguousRanges } from '../ingest/ledger-hours';
-import { emptyReport, ingestRange, type IngestDeps, type IngestReport } from '../ingest/run';
+import { contiguousRanges } from '../ingest/ledger-hours';
+import { addReport, emptyReport, type IngestReport } from '../ingest/report';
+import { ingestRange, type IngestDeps } from '../ingest/run';
 import type { Logger } from '../log';
 import { emptyRegistry } from '../plugins/workspaces/registry';
 import { summariseDate } from '../plugins/summaries/summarise';

@@ -4,7 +4,7 @@ import { seedDemo } from '../../../src/demo/seed';
 import { HOUR_MS } from '../../../src/domain/time';
 import { ingestRange } from '../../../src/ingest/run';
 import { silentLogger } from '../../../src/log';
-import type { CpuSecondsSource, SourceHour } from '../../../src/plugins/source';
+import type { CpuSecondsSource, SourceHour } from '../../../src/ingest/ports';
 import { emptyRegistry } from '../../../src/plugins/workspaces/registry';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
