@@ -239,8 +239,9 @@ export function operationLimitsPlugin(
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request, contextValue }) {
-          // No operation to run (none named as asked): execution answers that itself.
-          if (!operation) return;
+          // graphql-js finds no operation to run only when executing, and Apollo calls that an
+          // internal error: refused here as the client's mistake it is.
+          if (!operation) throw noSuchOperation(request.operationName);
           // graphql-js finds a missing root type only when executing, and Apollo calls that an
           // internal error: refused here as the client's mistake it is.
           if (!schema.getRootType(operation.operation)) {
@@ -259,6 +260,18 @@ export function operationLimitsPlugin(
       };
     },
   };
+}
+
+/** Characters of a client's operation name quoted back: it may be anything, of any length. */
+const QUOTED_NAME_CHARS = 80;
+
+function noSuchOperation(name: string | undefined): GraphQLError {
+  const quoted = name === undefined ? '' : JSON.stringify(name.slice(0, QUOTED_NAME_CHARS));
+  const message =
+    name === undefined
+      ? 'The document holds several operations: name the one to run in operationName'
+      : `operationName: the document holds no operation named ${quoted}${name.length > QUOTED_NAME_CHARS ? '…' : ''}`;
+  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
 }
 
 function formatCost(cost: number): string {

@@ -56,6 +56,17 @@ export const FRAGMENT_BOMBS: ReadonlyArray<{ shape: string; document(levels: num
       `{ ${SERIES} { buckets { ...F0 } } }\n${chain(levels, 'UsageBucket', (next) => `...${next} ...${next}`, 'start')}`,
   },
   {
+    // Every fragment spreads all those after it: quadratic in spreads, exponential expanded.
+    shape: 'each spreads every later one',
+    document: (levels) =>
+      `{ ${SERIES} { ...F0 } }\n${chain(
+        levels,
+        'UsageSeries',
+        (_next, i) => Array.from({ length: levels - i }, (_, j) => `...F${i + 1 + j}`).join(' '),
+        'key',
+      )}`,
+  },
+  {
     // At the root: spreads of Query fragments, each selecting the series.
     shape: 'at the root',
     document: (levels) =>

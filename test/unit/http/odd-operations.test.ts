@@ -65,4 +65,28 @@ describe('odd but harmless operations', () => {
       { id: 'usage-bucket/PROJECT/a%ud800b/HOUR/2025-09-21T10:00:00.000Z', status: 'MISSING' },
     ]);
   });
+  it('refuses an operationName the document does not hold with 400 BAD_REQUEST naming it, cut short', async () => {
+    const { status, body } = await post(
+      JSON.stringify({ query: '{ usageKeys(level: PROJECT) }', operationName: `nope${'['.repeat(5000)}` }),
+    );
+    expect(status).toBe(400);
+    expect(body.errors).toEqual([
+      {
+        message: `operationName: the document holds no operation named "nope${'['.repeat(76)}"…`,
+        extensions: { code: 'BAD_REQUEST' },
+      },
+    ]);
+  });
+
+  it('refuses a document of several operations and no operationName with 400 BAD_REQUEST', async () => {
+    const { status, body } = await post(
+      JSON.stringify({ query: 'query A { __typename } query B { __typename }' }),
+    );
+    expect(status).toBe(400);
+    expect(body.errors[0]).toEqual({
+      message: 'The document holds several operations: name the one to run in operationName',
+      extensions: { code: 'BAD_REQUEST' },
+    });
+    expect(server.logs.filter((line) => line.level === 'error')).toEqual([]);
+  });
 });
