@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       durationSeconds: Number(values.duration),
     });
   }
-  if (postgres) await promqlBench(Number(values['promql-days']));
+  if (postgres && only !== 'ingest') await promqlBench(Number(values['promql-days']));
   if (only === undefined) await runDashboardBench();
 }
 

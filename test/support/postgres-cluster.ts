@@ -105,10 +105,16 @@ export async function startTemporaryCluster(): Promise<TemporaryCluster> {
   return cluster;
 }
 
+/** The line allowing a standby on this host to stream from the machine's server. */
+const REPLICATION_LINE = 'host replication all 127.0.0.1/32 trust';
+
 /**
  * Lets the machine's server stream to a standby on this host, if it does not already: a trust
- * line for replication from 127.0.0.1 in its pg_hba.conf, then a reload. wal_level and
- * max_wal_senders need a restart of that shared server, so they are checked, never changed.
+ * line for replication from 127.0.0.1 in its pg_hba.conf, then a reload. Idempotent: the line is
+ * appended only when neither the file nor the server's parsed rules hold it, and the reload runs
+ * every time (cheap), so a line an interrupted run appended but never loaded is loaded now.
+ * wal_level and max_wal_senders need a restart of that shared server, so they are checked, never
+ * changed. CI runs as root, which may write the file; another user gets the file's own error.
  */
 export async function allowLocalReplication(): Promise<void> {
   const [settings] = await queryOnce<{ wal_level: string; senders: number; hba: string }>(
@@ -127,16 +133,20 @@ export async function allowLocalReplication(): Promise<void> {
     `SELECT count(*)::int AS n FROM pg_hba_file_rules
      WHERE 'replication' = ANY(database) AND auth_method = 'trust' AND type = 'host' AND address = '127.0.0.1'`,
   );
-  if (rules[0].n > 0) return;
-  writeFileSync(
-    settings.hba,
-    '\n# carbonledger tests: a standby on this host\nhost replication all 127.0.0.1/32 trust\n',
-    {
-      flag: 'a',
-    },
-  );
+  const text = readFileSync(settings.hba, 'utf8');
+  const present = rules[0].n > 0 || text.split('\n').some((line) => line.trim() === REPLICATION_LINE);
+  if (!present) {
+    writeFileSync(
+      settings.hba,
+      `${text.endsWith('\n') ? '' : '\n'}# carbonledger tests: a standby on this host\n${REPLICATION_LINE}\n`,
+      {
+        flag: 'a',
+      },
+    );
+  }
   await queryOnce(SERVER_URL, 'SELECT pg_reload_conf()');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // pg_reload_conf only signals the postmaster, which rereads the file a moment later.
+  if (!present) await new Promise((resolve) => setTimeout(resolve, 500));
 }
 
 /** A streaming hot standby of the machine's server, from pg_basebackup, on a free port. */

@@ -15,9 +15,6 @@ import { LOCK_NAMESPACE, LOCKS } from './locks';
 import { ensureHourPartitions } from './partitions';
 import { iso } from './reads';
 
-/** The NOTIFY channel each committed batch signals, with the store's new version. */
-export const VERSION_CHANNEL = 'carbonledger_store';
-
 export interface Candidate {
   id: number;
   level: Level;
@@ -105,8 +102,6 @@ export async function applyBatch(
     const { rows } = await tx.query<{ version: number }>(
       'UPDATE store_version SET version = version + 1 RETURNING version::float8 AS version',
     );
-    // Delivered at commit, to every replica listening.
-    await tx.query('SELECT pg_notify($1, $2)', [VERSION_CHANNEL, String(rows[0].version)]);
     return { version: rows[0].version, keptHours: plan.kept };
   });
 }

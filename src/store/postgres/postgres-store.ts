@@ -78,7 +78,9 @@ export class PostgresStore implements Store {
   /**
    * The count of committed batches, as the database that serves the reads has it (a standby's
    * own, so an answer is never cached under a version newer than the rows it was read from).
-   * Read at most once a second: a replica's cached answers lag a commit by about that.
+   * Read at most once a second: a replica's cached answers lag a commit by about that. A version
+   * row rather than LISTEN/NOTIFY: a hot standby delivers no notifications, and a row read needs
+   * no connection held open per replica.
    */
   version(): Promise<string | undefined> {
     const now = Date.now();

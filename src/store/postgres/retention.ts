@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { inTransaction } from './connect';
-import { settleRollups, type Candidate, VERSION_CHANNEL } from './apply';
+import { settleRollups, type Candidate } from './apply';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 
 export interface PruneReport {
@@ -52,10 +52,7 @@ export async function pruneBefore(pool: pg.Pool, month: string): Promise<PruneRe
       cutoffInstant,
     ]);
     await tx.query('DELETE FROM carbon_intensity WHERE hour < $1::timestamptz', [cutoffInstant]);
-    const { rows } = await tx.query<{ version: number }>(
-      'UPDATE store_version SET version = version + 1 RETURNING version::float8 AS version',
-    );
-    await tx.query('SELECT pg_notify($1, $2)', [VERSION_CHANNEL, String(rows[0].version)]);
+    await tx.query('UPDATE store_version SET version = version + 1');
     return {
       months: dropped.map((name) => `${name.slice(12, 16)}-${name.slice(17, 19)}`),
       ledgerHours: rowCount ?? 0,
