@@ -194,7 +194,7 @@ export async function runApiBench({
     }
     const dashboard = results.dashboard.app.rps / framework.rps;
     const hours = results['year-hours-columns'];
-    const hoursLatency = hours.app.p50 / Math.max(1, hours.floor.p50);
+    const hoursLatency = hours.app.rps > 0 ? hours.app.p50 / Math.max(1, hours.floor.p50) : Infinity;
     console.log('  targets');
     console.log(
       `    dashboard req/s ≥ 0.5 × framework floor: ${dashboard.toFixed(2)} (${dashboard >= 0.5 ? 'met' : 'MISSED'})`,
@@ -204,7 +204,9 @@ export async function runApiBench({
     );
     if (databaseUrl) {
       // Uncached: every request reads the database, which is what a replica does after a commit.
-      const uncachedHours = hours.uncached.p50 / Math.max(1, hours.floor.p50);
+      // No answer at all within autocannon's 10 s is a miss, not a p50 of 0.
+      const uncachedHours =
+        hours.uncached.rps > 0 ? hours.uncached.p50 / Math.max(1, hours.floor.p50) : Infinity;
       const uncachedDashboard = results.dashboard.uncached.p50 / Math.max(1, results.dashboard.floor.p50);
       console.log(
         `    year of hours (columns), uncached, p50 ≤ 3 × HTTP floor's: ${uncachedHours.toFixed(1)}× ` +
