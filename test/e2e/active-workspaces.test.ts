@@ -11,7 +11,7 @@ import { PluginHost } from '../../src/plugins/host';
 import { createPrometheusClient, type PrometheusClient } from '../../src/plugins/prometheus/client';
 import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { ensureDebianPackage } from '../../src/bench/debian';
-import { memoryUsageStore } from '../support/memory-usage';
+import { memoryUsageStore } from '../support/usage-store';
 import {
   NODE_EXPORTER_BINARY,
   readCpuCounters,

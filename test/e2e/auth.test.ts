@@ -5,7 +5,7 @@ import type { Level } from '../../src/domain/levels';
 import type { DayEntry, LedgerHour } from '../../src/domain/usage';
 import type { ActiveWorkspaceRecord } from '../../src/services/active-workspaces';
 import { FIXTURE_DAY, startTestServer, type TestServer } from '../support/http';
-import { type CountingStore, dayEntry, memoryUsageStore, okHour, usage } from '../support/memory-usage';
+import { type CountingStore, dayEntry, memoryUsageStore, okHour, usage } from '../support/usage-store';
 
 /** Tokens as `carbonledger token` hands them out; the config holds only their digests. */
 const TOKENS = { ops: 'ops-secret', isis: 'isis-secret', alice: 'alice-secret' };

@@ -12,7 +12,7 @@ import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { startServer, type RunningServer } from '../../src/server';
 import type { ActiveWorkspaceSource } from '../../src/services/active-workspaces';
 import type { Store } from '../../src/store/store';
-import { dayEntry, memoryUsageStore, okHour, usage } from './memory-usage';
+import { dayEntry, memoryUsageStore, okHour, usage } from './usage-store';
 
 let appSchema: Promise<GraphQLSchema> | undefined;
 

@@ -8,7 +8,7 @@ import type { Level } from '../../../src/domain/levels';
 import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import type { ActiveWorkspaceRecord } from '../../../src/services/active-workspaces';
-import { at, dayEntry, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
+import { at, dayEntry, memoryUsageStore, okHour, usage } from '../../support/usage-store';
 
 const scoped = (projects: string[], users: string[] = []): Principal => ({
   kind: 'scoped',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { ResponseCache } from '../../../src/http/response-cache';
 import { FIXTURE_DAY, startTestServer, usageFixture, type TestServer } from '../../support/http';
-import type { CountingStore } from '../../support/memory-usage';
+import type { CountingStore } from '../../support/usage-store';
 
 const SERIES = `query($key: String!) {
   usageSeries(level: PROJECT, key: $key, from: "${FIXTURE_DAY}T00:00:00Z", to: "${FIXTURE_DAY}T12:00:00Z", granularity: HOUR) {

@@ -4,7 +4,7 @@ import { fixedClock } from '../../../src/domain/clock';
 import { maskError } from '../../../src/errors';
 import { silentLogger } from '../../../src/log';
 import { type AppContext, buildAppSchema, createRequestContext } from '../../../src/app-schema';
-import { memoryUsageStore } from '../../support/memory-usage';
+import { memoryUsageStore } from '../../support/usage-store';
 
 // The schema, context and maskError as the HTTP server wires them into Apollo Server.
 

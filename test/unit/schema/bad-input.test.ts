@@ -2,7 +2,7 @@ import { graphql, type GraphQLSchema } from 'graphql';
 import { fixedClock } from '../../../src/domain/clock';
 import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
-import { memoryUsageStore } from '../../support/memory-usage';
+import { memoryUsageStore } from '../../support/usage-store';
 
 let schema: GraphQLSchema;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
-import { at, dayEntry, failedOutcome, okOutcome, usage } from '../../support/memory-usage';
+import { at, dayEntry, failedOutcome, okOutcome, usage } from '../../support/usage-store';
 import { apply } from '../../support/describe-store';
 
 // Reads through the schema from a real JSON store filled by applyBatch with literal batches.

@@ -5,7 +5,7 @@ import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { presented } from '../../../src/services/precision';
 import type { ActiveWorkspaceSource } from '../../../src/services/active-workspaces';
 import type { Store } from '../../../src/store/store';
-import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
+import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/usage-store';
 
 let schema: GraphQLSchema;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { fixedClock } from '../../../src/domain/clock';
 import { readMachineMetrics } from '../../../src/services/machine-metrics';
 import { createUsageReader } from '../../../src/services/usage-reader';
-import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
+import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/usage-store';
 
 const perHour = { busyKwh: 1, idleKwh: 0.5, busyGco2eq: 200, idleGco2eq: 100 };
 

@@ -4,7 +4,7 @@ import { exportSeries } from '../../../src/export';
 import { silentLogger } from '../../../src/log';
 import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { FIGURE_SIGNIFICANT_DIGITS, presented } from '../../../src/services/precision';
-import { dayEntry, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
+import { dayEntry, memoryUsageStore, okHour, usage } from '../../support/usage-store';
 
 // Two hours whose sums carry float noise: 0.1 + 0.2 is 0.30000000000000004 as a double, and
 // 979886.1 + 0.2 CPU-seconds is 979886.2999999999.

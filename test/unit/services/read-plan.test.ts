@@ -1,5 +1,5 @@
 import { filesToRead, planReads } from '../../../src/services/read-plan';
-import { at } from '../../support/memory-usage';
+import { at } from '../../support/usage-store';
 
 const piece = (kind: string, period: string, start: string, end: string) => ({
   kind,

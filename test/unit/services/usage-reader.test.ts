@@ -1,7 +1,7 @@
 import type { Level } from '../../../src/domain/levels';
 import { createUsageReader } from '../../../src/services/usage-reader';
 import { readUsageSeries, readUsageSeriesMany, type SeriesRange } from '../../../src/services/usage-series';
-import { at, dayEntry, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
+import { at, dayEntry, memoryUsageStore, okHour, usage } from '../../support/usage-store';
 
 const keys = Array.from({ length: 50 }, (_, i) => `project-${String(i).padStart(2, '0')}`);
 

@@ -8,7 +8,7 @@ import {
   toColumns,
   type SeriesRange,
 } from '../../../src/services/usage-series';
-import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/memory-usage';
+import { at, dayEntry, failedHour, memoryUsageStore, okHour, usage } from '../../support/usage-store';
 
 const matlab = {
   busyCpuSeconds: 3600,
