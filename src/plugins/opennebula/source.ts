@@ -1,5 +1,6 @@
 import type { OpenNebulaConfig } from '../../config';
 import { UNKNOWN } from '../../domain/levels';
+import { ownValue } from '../../domain/own';
 import { MEASURED_NAMES, type MeasuredFigures } from '../../domain/metrics';
 import { cpuSecondsProblem, figureProblem } from '../../domain/plausible';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
@@ -30,9 +31,9 @@ const namePrefix = (name: string) => name.split('-')[0] || UNKNOWN;
 function keysOf(config: OpenNebulaConfig, vm: VmRow) {
   const prefix = namePrefix(vm.name);
   return {
-    project: config.groups[String(vm.gid)] ?? `gid-${vm.gid}`,
-    user: config.users[String(vm.uid)] ?? `uid-${vm.uid}`,
-    machineName: config.machines[prefix] ?? prefix,
+    project: ownValue(config.groups, String(vm.gid)) ?? `gid-${vm.gid}`,
+    user: ownValue(config.users, String(vm.uid)) ?? `uid-${vm.uid}`,
+    machineName: ownValue(config.machines, prefix) ?? prefix,
     experiment: UNKNOWN,
   };
 }
