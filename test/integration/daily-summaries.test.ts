@@ -5,6 +5,7 @@ import type { Principal } from '../../src/auth/principal';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time';
+import type { CpuSecondsSource } from '../../src/ingest/ports';
 import { ingestRange } from '../../src/ingest/run';
 import { silentLogger } from '../../src/log';
 import { PluginHost } from '../../src/plugins/host';
@@ -54,6 +55,27 @@ interface HourBucket {
   status: string;
   usage: Record<string, number> | null;
   resources: Record<string, number> | null;
+}
+
+/** `source` with the CPU seconds of `hour` multiplied by `factor`, as a repaired exporter might say. */
+function scaled(source: CpuSecondsSource, hour: number, factor: number): CpuSecondsSource {
+  return {
+    async fetchHours(fromHour, toHour) {
+      const hours = await source.fetchHours(fromHour, toHour);
+      const answer = hours.get(hour);
+      if (answer?.status === 'ok') {
+        hours.set(hour, {
+          ...answer,
+          rows: answer.rows.map((row) => ({
+            ...row,
+            busyCpuSeconds: row.busyCpuSeconds * factor,
+            idleCpuSeconds: row.idleCpuSeconds * factor,
+          })),
+        });
+      }
+      return hours;
+    },
+  };
 }
 
 const dirs = tempDirs('cl-summaries-');
@@ -203,7 +225,7 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
     registerSummaries(host, parseConfig({}), stores);
     expect(await host.runNow(SUMMARIES_PLUGIN)).toMatchObject({
       outcome: 'ok',
-      report: { detail: { days: ['2025-03-11', '2025-03-12'], incomplete: [] } },
+      report: { detail: { days: DAYS, incomplete: [] } },
     });
 
     for (const user of USERS) {
@@ -213,6 +235,28 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
       expect(repaired.byMachine).toEqual(minutesTruth(user, '2025-03-11'));
     }
     expect(await stores.summaries.incompleteDays(DAYS[0], '2025-03-13')).toEqual([]);
+  });
+
+  it('summarises again a day complete when summarised once a re-ingest changed its figures', async () => {
+    const changedHour = DAY1 + 15 * HOUR_MS;
+    const before = (await summariesOf('alice')).find((s) => s.date.startsWith(DAYS[0]))!;
+    expect(before.complete).toBe(true);
+    await ingestRange(
+      directIngestDeps(store, scaled(fleet, changedHour, 1.5), {
+        labels: { ...parseConfig({}).prometheus.labels, user: 'user' },
+        replace: true,
+      }),
+      changedHour,
+      changedHour + HOUR_MS,
+    );
+    const host = new PluginHost({ store, clock: fixedClock(END + 3 * HOUR_MS), log: silentLogger });
+    registerSummaries(host, parseConfig({}), stores);
+    expect(await host.runNow(SUMMARIES_PLUGIN)).toMatchObject({ outcome: 'ok' });
+
+    const after = (await summariesOf('alice')).find((s) => s.date.startsWith(DAYS[0]))!;
+    const sums = await hourSums('alice', DAYS[0]);
+    expectEqualFigures(after, sums);
+    expect(after.usage.busyCpuSeconds).toBeGreaterThan(before.usage.busyCpuSeconds);
   });
 
   it('lets a scoped token read its users’ summaries only, as their USER series', async () => {

@@ -8,8 +8,8 @@ export const SUMMARIES_PLUGIN = 'daily-summaries';
 
 /**
  * The daily job of contract section 11 (`schedule.summaries`): yesterday's summaries, and again
- * those of the days before it that were incomplete when summarised, once their hours are repaired
- * (the reconcile retries failed hours of the last 7 days).
+ * those of the `lookbackDays` before it summarised before, whose hours the reconcile (failed hours of the last 7
+ * days) or a re-ingest may have changed since they were summarised.
  */
 export function summariesPlugin(options: {
   schedule: string;
