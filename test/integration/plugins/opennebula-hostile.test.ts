@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Config } from '../../../src/config';
-import { DAY_MS } from '../../../src/domain/time';
+import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
 import { ingestRange } from '../../../src/ingest/run';
 import { ingestDeps } from '../../../src/ingest/wiring';
 import { silentLogger } from '../../../src/log';
@@ -9,7 +9,7 @@ import { openJsonStore } from '../../../src/store/json';
 import type { Store } from '../../../src/store/store';
 import { tempDirs } from '../../support/fake-ingest';
 import { sqliteFleet, type FleetVm } from '../../support/opennebula-fleet';
-import { config, DAY, NOW, VMS } from '../../support/opennebula-checks';
+import { config, DAY, expectEveryLevelMatches, NOW, VMS } from '../../support/opennebula-checks';
 
 const dirs = tempDirs('cl-one-hostile-');
 afterEach(() => dirs.cleanup());
@@ -49,5 +49,77 @@ describe('the OpenNebula source given names and values from a hostile database',
     } finally {
       await store.close();
     }
+  });
+
+  /** The fleet with `edit` applied, ingested for the day: the report, and the store to look into. */
+  async function ingestEdited(
+    edit: string[],
+    check: (report: Awaited<ReturnType<typeof ingestDay>>, store: Store) => Promise<void>,
+  ) {
+    const { file, storeDir } = fleetFile(VMS, edit);
+    const store = await openJsonStore({ dataDir: storeDir });
+    try {
+      await check(await ingestDay(config(storeDir, `sqlite:${file}`), store), store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  /** VM 1's sample in the middle of the day, and the hour it is taken in. */
+  const sample = VMS[0].samples.find((s) => s.timestamp >= DAY / 1000 + 10 * 3600)!;
+  const sampleHour = Math.floor((sample.timestamp * 1000) / HOUR_MS) * HOUR_MS;
+
+  it('fails the hours of a cpu above vcpu × 100 %, naming the column, and stores the others', async () => {
+    await ingestEdited(
+      [`UPDATE vm_samples SET cpu = 400000 WHERE vm_id = 1 AND timestamp = ${sample.timestamp}`],
+      async (report) => {
+        const failed = report.failed.map((f) => f.hour);
+        expect(failed).toContain(sampleHour);
+        expect(failed.length).toBeLessThanOrEqual(2);
+        for (const f of report.failed)
+          expect(f.error).toBe(
+            'OpenNebula accounting database: one-1 vm_samples.cpu 400000 is more than vcpu 2 × 100 %',
+          );
+        expect(report.okHours).toBe(24 - failed.length);
+      },
+    );
+  });
+
+  it.each([
+    ['vm_samples', 'cpu', `vm_id = 1 AND timestamp = ${sample.timestamp}`],
+    ['vm_samples', 'memory', `vm_id = 1 AND timestamp = ${sample.timestamp}`],
+    [
+      'vm_deltas',
+      'net_rx',
+      `vm_id = 1 AND timestamp = (SELECT MIN(timestamp) FROM vm_deltas WHERE vm_id = 1 AND timestamp >= ${sample.timestamp})`,
+    ],
+    [
+      'vm_deltas',
+      'net_tx',
+      `vm_id = 1 AND timestamp = (SELECT MIN(timestamp) FROM vm_deltas WHERE vm_id = 1 AND timestamp >= ${sample.timestamp})`,
+    ],
+  ])(
+    'fails the hours a NULL %s.%s counts in, naming the column, rather than counting 0',
+    async (table, column, where) => {
+      await ingestEdited([`UPDATE ${table} SET ${column} = NULL WHERE ${where}`], async (report) => {
+        expect(report.failed.length).toBeGreaterThan(0);
+        for (const f of report.failed)
+          expect(f.error).toBe(
+            `OpenNebula accounting database: one-1 ${table}.${column} is not a number (NULL or text)`,
+          );
+        expect(report.okHours).toBe(24 - report.failed.length);
+      });
+    },
+  );
+
+  it('ends a register left open (retime 0) at the etime of a VM that is DONE, not at now', async () => {
+    // VM 2 entered DONE at 20:10; its last register, left open, must not run on until now.
+    await ingestEdited(
+      ['UPDATE registers SET retime = 0 WHERE vm_id = 2 AND seq = 1'],
+      async (report, store) => {
+        expect(report.failed).toEqual([]);
+        await expectEveryLevelMatches(store);
+      },
+    );
   });
 });
