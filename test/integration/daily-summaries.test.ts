@@ -1,11 +1,13 @@
 import { graphql, type GraphQLSchema } from 'graphql';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Principal } from '../../src/auth/principal';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time';
 import type { CpuSecondsSource } from '../../src/ingest/ports';
+import { RECONCILE_PLUGIN } from '../../src/ingest/reconcile';
 import { ingestRange } from '../../src/ingest/run';
 import { silentLogger } from '../../src/log';
 import { PluginHost } from '../../src/plugins/host';
@@ -14,6 +16,7 @@ import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { summaryStoresFor, type SummaryStores } from '../../src/store/capabilities';
 import { openStore, type OpenedStore } from '../../src/store/open';
 import { runCli } from '../support/cli';
+import { manualScheduler } from '../support/manual-scheduler';
 import { directIngestDeps, tempDirs } from '../support/fake-ingest';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { summaryFleet, type SummaryFleet } from '../support/summary-fleet';
@@ -257,6 +260,60 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
     const sums = await hourSums('alice', DAYS[0]);
     expectEqualFigures(after, sums);
     expect(after.usage.busyCpuSeconds).toBeGreaterThan(before.usage.busyCpuSeconds);
+  });
+
+  it('summarises after the nightly reconcile that shares its cron, so yesterday’s summary has its repair', async () => {
+    const config = parseConfig({});
+    const repairedHour = DAY1 + 2 * DAY_MS + 9 * HOUR_MS;
+    const scheduler = manualScheduler();
+    const runs: string[] = [];
+    let summarised!: () => void;
+    const summariesDone = new Promise<void>((resolve) => (summarised = resolve));
+    const host = new PluginHost({
+      store,
+      clock: fixedClock(END + 2 * HOUR_MS),
+      log: silentLogger,
+      scheduler,
+      onRun: (name, outcome) => {
+        runs.push(`${name}: ${outcome.outcome}`);
+        if (name === SUMMARIES_PLUGIN) summarised();
+      },
+    });
+    // The reconcile's repair of yesterday, as slow as it likes: the summaries must wait for it.
+    let release!: () => void;
+    const repairMayFinish = new Promise<void>((resolve) => (release = resolve));
+    host.register(
+      {
+        name: RECONCILE_PLUGIN,
+        configSchema: z.unknown(),
+        schedule: config.schedule.reconcile,
+        timeoutMs: 60_000,
+        async run() {
+          await repairMayFinish;
+          await ingestRange(
+            directIngestDeps(store, scaled(fleet, repairedHour, 2), {
+              labels: { ...config.prometheus.labels, user: 'user' },
+              replace: true,
+            }),
+            repairedHour,
+            repairedHour + HOUR_MS,
+          );
+          return { ok: true };
+        },
+      },
+      undefined,
+    );
+    registerSummaries(host, config, stores, { after: RECONCILE_PLUGIN });
+    host.start();
+    scheduler.tick(config.schedule.summaries);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await summariesDone;
+    await host.stop(1000);
+
+    expect(runs).toEqual([`${RECONCILE_PLUGIN}: ok`, `${SUMMARIES_PLUGIN}: ok`]);
+    const yesterday = (await summariesOf('bob')).find((s) => s.date.startsWith(DAYS[2]))!;
+    expectEqualFigures(yesterday, await hourSums('bob', DAYS[2]));
   });
 
   it('lets a scoped token read its users’ summaries only, as their USER series', async () => {
