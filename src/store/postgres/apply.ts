@@ -13,7 +13,7 @@ import { newestOkHour } from '../instance-index';
 import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 import { ensureHourPartitions } from './partitions';
-import { iso } from './reads';
+import { iso, sharedTextArrays } from './reads';
 
 export interface Candidate {
   id: number;
@@ -178,11 +178,12 @@ async function existingHours(
   dates: readonly string[],
 ): Promise<Map<number, Map<string, Hours>>> {
   const wanted = new Set(dates);
-  const { rows } = await tx.query<{ key_id: number; hour: number; failed: boolean } & StoredBreakdown>(
-    `SELECT key_id, extract(epoch FROM hour)::float8 * 1000 AS hour, failed, machines, figures
+  const { rows } = await tx.query<{ key_id: number; hour: number; failed: boolean } & StoredBreakdown>({
+    text: `SELECT key_id, extract(epoch FROM hour)::float8 * 1000 AS hour, failed, machines, figures
      FROM usage_hour WHERE key_id = ANY($1::int[]) AND hour >= $2 AND hour < $3`,
-    [keys.map((key) => key.id), iso(periodStart(dates[0])), iso(periodStart(dates.at(-1)!) + DAY_MS)],
-  );
+    values: [keys.map((key) => key.id), iso(periodStart(dates[0])), iso(periodStart(dates.at(-1)!) + DAY_MS)],
+    types: sharedTextArrays(),
+  });
   const found = new Map<number, Map<string, Hours>>();
   for (const row of rows) {
     const date = utcDate(row.hour);
@@ -250,7 +251,7 @@ class Writes {
 
 function sameHour(a: Hours[string], b: Hours[string]): boolean {
   if (a === FAILED || b === FAILED) return a === b;
-  return sameStored(encodeBreakdown(a), encodeBreakdown(b));
+  return sameStored(a, b);
 }
 
 /** Rebuilds the month roll-ups of the changed months from their days, then their years from their months. */

@@ -14,13 +14,40 @@ export interface StoredBreakdown {
 
 const WIDTH = FIGURE_FIELDS.length;
 
+/*
+ * A year of hours of one key is some 9,000 rows of five parts each: reading and writing their
+ * figures as straight-line code compiled from the catalogue's names (one object literal, one shape,
+ * no closure per field) is several times faster than a loop over FIGURE_FIELDS, and the figures
+ * come out with the shape zeroFigures and addInto expect. The names are identifiers from the
+ * catalogue, never input.
+ */
+const NAMES = FIGURE_FIELDS.map((field) => {
+  if (!/^[a-zA-Z]\w*$/.test(field)) throw new Error(`figure name ${field} is not an identifier`);
+  return field;
+});
+
+/** The figures of the part that starts at byte `offset` of a full-width row. */
+const readPart = new Function(
+  'view',
+  'offset',
+  `return { ${NAMES.map((field, j) => `${field}: view.getFloat64(offset + ${8 * j}, true)`).join(', ')} };`,
+) as (view: DataView, offset: number) => Figures;
+
+const writePart = new Function(
+  'view',
+  'offset',
+  'part',
+  `${NAMES.map((field, j) => `view.setFloat64(offset + ${8 * j}, part.${field}, true);`).join(' ')}`,
+) as (view: DataView, offset: number, part: Figures) => void;
+
+const viewOf = (buffer: Buffer): DataView => new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+
 export function encodeBreakdown(breakdown: Breakdown): StoredBreakdown {
   const machines = Object.keys(breakdown.byMachine);
   const figures = Buffer.allocUnsafe(8 * WIDTH * (machines.length + 1));
-  const parts = [breakdown.all, ...machines.map((machine) => breakdown.byMachine[machine])];
-  parts.forEach((part, i) => {
-    FIGURE_FIELDS.forEach((field, j) => figures.writeDoubleLE(part[field], 8 * (i * WIDTH + j)));
-  });
+  const view = viewOf(figures);
+  writePart(view, 0, breakdown.all);
+  machines.forEach((machine, i) => writePart(view, 8 * WIDTH * (i + 1), breakdown.byMachine[machine]));
   return { machines, figures };
 }
 
@@ -35,22 +62,42 @@ export function decodeBreakdown({ machines, figures }: StoredBreakdown): Breakdo
   if (!Number.isInteger(stride) || stride === 0) {
     throw new UndecodableRowError(`${figures.length} bytes of figures for ${parts} parts`);
   }
-  const part = (i: number): Figures => {
-    const values = {} as Figures;
-    FIGURE_FIELDS.forEach((field, j) => {
-      values[field] = j < stride ? figures.readDoubleLE(8 * (i * stride + j)) : 0;
-    });
-    return values;
-  };
+  const view = viewOf(figures);
+  const part = stride === WIDTH ? (i: number) => readPart(view, 8 * WIDTH * i) : narrowPart(view, stride);
   const byMachine: Record<string, Figures> = {};
-  machines.forEach((machine, i) => (byMachine[machine] = part(i + 1)));
+  for (let i = 0; i < machines.length; i++) byMachine[machines[i]] = part(i + 1);
   return { all: part(0), byMachine };
 }
 
-/** The same breakdown, byte for byte (a write that changes nothing is skipped). */
-export function sameStored(a: StoredBreakdown | null, b: StoredBreakdown | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.figures.equals(b.figures) && a.machines.join('\u0000') === b.machines.join('\u0000');
+/** A row of another width: a figure it lacks reads as 0, one this build does not know is skipped. */
+function narrowPart(view: DataView, stride: number): (i: number) => Figures {
+  return (i) => {
+    const values = {} as Figures;
+    FIGURE_FIELDS.forEach((field, j) => {
+      values[field] = j < stride ? view.getFloat64(8 * (i * stride + j), true) : 0;
+    });
+    return values;
+  };
+}
+
+const sameParts = new Function(
+  'a',
+  'b',
+  `return ${NAMES.map((field) => `Object.is(a.${field}, b.${field})`).join(' && ')};`,
+) as (a: Figures, b: Figures) => boolean;
+
+/**
+ * Whether two breakdowns are stored as the same row (a write that changes nothing is skipped):
+ * the same machines in the same order, every figure the same double (0 and -0 apart, as bytes
+ * are), without encoding either.
+ */
+export function sameStored(a: Breakdown, b: Breakdown): boolean {
+  const machines = Object.keys(a.byMachine);
+  const others = Object.keys(b.byMachine);
+  if (machines.length !== others.length || !sameParts(a.all, b.all)) return false;
+  return machines.every(
+    (machine, i) => machine === others[i] && sameParts(a.byMachine[machine], b.byMachine[machine]),
+  );
 }
 
 // COPY's text format (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format"):

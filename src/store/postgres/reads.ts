@@ -1,7 +1,8 @@
+import pg from 'pg';
 import type { Queryable } from './connect';
 import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
-import { DAY_MS, hourLabel, nextBucketStart, periodStart, utcDate } from '../../domain/time';
+import { DAY_MS, HOUR_MS, hourLabel, nextBucketStart, periodStart, utcDate } from '../../domain/time';
 import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../domain/usage';
 import { sumHours } from '../rules/merge';
 import { PartialReadError, UnreadableDataError } from '../store';
@@ -84,20 +85,24 @@ export class CoalescedReads {
     const broken = new Map<string, Map<string, UnreadableDataError>>();
     await Promise.all(
       consecutiveDayRuns(dates).map(async ([from, to]) => {
-        const { rows } = await this.db.query<{ key: string; hour: number; failed: boolean } & StoredRow>(
-          `SELECT k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour, h.failed, h.machines, h.figures
+        const { rows } = await this.db.query<{ key: string; hour: number; failed: boolean } & StoredRow>({
+          text: `SELECT k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour, h.failed, h.machines, h.figures
            FROM usage_key k JOIN usage_hour h ON h.key_id = k.id
            WHERE k.level = $1 AND k.key = ANY($2::text[]) AND h.hour >= $3 AND h.hour < $4`,
-          [level, keys, iso(from), iso(to)],
-        );
+          values: [level, keys, iso(from), iso(to)],
+          types: sharedTextArrays(),
+        });
+        const dateOf = new Map<number, string>();
         for (const row of rows) {
-          const date = utcDate(row.hour);
+          const dayStart = row.hour - (row.hour % DAY_MS);
+          let date = dateOf.get(dayStart);
+          if (date === undefined) dateOf.set(dayStart, (date = utcDate(dayStart)));
           const byDate = hours.get(row.key) ?? new Map<string, DayEntry['hours']>();
           hours.set(row.key, byDate);
           const day = byDate.get(date) ?? {};
           byDate.set(date, day);
           try {
-            day[hourLabel(row.hour)] = row.failed ? FAILED : decodeBreakdown(row);
+            day[HOUR_LABELS[(row.hour - dayStart) / HOUR_MS]] = row.failed ? FAILED : decodeBreakdown(row);
           } catch (cause) {
             const unreadable = new UnreadableDataError(level, row.key, date, { cause });
             broken.set(row.key, (broken.get(row.key) ?? new Map()).set(date, unreadable));
@@ -153,7 +158,7 @@ export class CoalescedReads {
   }
 
   private async periodRows(text: string, values: unknown[]): Promise<PeriodRow[]> {
-    return (await this.db.query<PeriodRow>(text, values)).rows;
+    return (await this.db.query<PeriodRow>({ text, values, types: sharedTextArrays() })).rows;
   }
 
   private async years(level: Level, keys: string[], years: string[]): Promise<FoundByKey> {
@@ -190,6 +195,30 @@ export class CoalescedReads {
 }
 
 type StoredRow = StoredBreakdown;
+
+/** `00:00` … `23:00`, by hour of the day: formatting a label a row shows up in profiles. */
+const HOUR_LABELS = Array.from({ length: 24 }, (_, hour) => hourLabel(hour * HOUR_MS));
+
+const TEXT_ARRAY_OID = 1009;
+
+/**
+ * Type parsers for one query that parse each distinct text[] once: a key's rows name the same
+ * machines thousands of times, and parsing the array literal afresh each row was a sixth of a
+ * year's read. The rows share the array, which is only read (codec.ts copies names into keys).
+ */
+export function sharedTextArrays(): pg.CustomTypesConfig {
+  const getTypeParser = (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) => {
+    const parse = pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+    if (oid !== TEXT_ARRAY_OID || format === 'binary') return parse;
+    const parsed = new Map<string, unknown>();
+    return (value) => {
+      let array = parsed.get(value);
+      if (array === undefined) parsed.set(value, (array = parse(value)));
+      return array;
+    };
+  };
+  return { getTypeParser: getTypeParser as pg.CustomTypesConfig['getTypeParser'] };
+}
 type PeriodRow = { key: string; period: string } & StoredRow;
 
 /** Roll-ups from their parts' rows and their own total rows; a roll-up with no total row is absent. */

@@ -4,6 +4,7 @@ import {
   copyRow,
   decodeBreakdown,
   encodeBreakdown,
+  sameStored,
   UndecodableRowError,
 } from '../../../../src/store/postgres/codec';
 import { redactUrl } from '../../../../src/store/postgres';
@@ -31,6 +32,17 @@ describe('postgres codec', () => {
     expect(back.all.busyCpuSeconds).toBe(5);
     expect(back.byMachine.X.busyCpuSeconds).toBe(7);
     expect(back.all.idleGco2eq).toBe(0);
+  });
+
+  it('tells a breakdown stored as the same bytes from one that is not, without encoding', () => {
+    const a = { all: figures(3), byMachine: { LARGE: figures(2), SMALL: figures(1) } };
+    const b = { all: figures(3), byMachine: { LARGE: figures(2), SMALL: figures(1) } };
+    expect(sameStored(a, b)).toBe(true);
+    expect(sameStored(a, { ...b, byMachine: { SMALL: figures(1), LARGE: figures(2) } })).toBe(false);
+    expect(sameStored(a, { ...b, byMachine: { LARGE: figures(2) } })).toBe(false);
+    expect(sameStored(a, { ...b, all: { ...figures(3), busyKwh: figures(3).busyKwh + 1e-12 } })).toBe(false);
+    const zero = { all: figures(0), byMachine: {} };
+    expect(sameStored(zero, { all: { ...figures(0), idleGco2eq: -0 }, byMachine: {} })).toBe(false);
   });
 
   it('refuses figures whose length fits no stride', () => {

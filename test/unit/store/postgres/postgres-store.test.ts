@@ -42,9 +42,10 @@ describe('PostgresStore', () => {
     await apply(store, batch(outcomes, entries));
     const statements: string[] = [];
     const counted = new pg.Pool({ connectionString: database.url, max: 2 });
-    const query = counted.query.bind(counted) as (text: string, values?: unknown[]) => Promise<unknown>;
-    counted.query = ((text: string, values?: unknown[]) => {
-      statements.push(text);
+    type Statement = string | { text: string };
+    const query = counted.query.bind(counted) as (text: Statement, values?: unknown[]) => Promise<unknown>;
+    counted.query = ((text: Statement, values?: unknown[]) => {
+      statements.push(typeof text === 'string' ? text : text.text);
       return query(text, values);
     }) as typeof counted.query;
     const reader = new PostgresStore(counted, counted);
