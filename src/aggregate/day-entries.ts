@@ -1,6 +1,7 @@
 import { addInto, type Breakdown, sameFigures, zeroBreakdown, zeroFigures } from '../domain/figures';
 import { LEVELS, type Level } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
+import { ownValue } from '../domain/own';
 import { hourLabel, utcDate } from '../domain/time';
 import type { AttributedInstanceHour, CostedInstanceHour, DayEntry, ProjectUserHour } from '../domain/usage';
 
@@ -116,7 +117,13 @@ export function instanceHoursByMachine(
   for (const hour of hours) {
     let perMachine = counts.get(hour.hour);
     if (!perMachine) counts.set(hour.hour, (perMachine = {}));
-    perMachine[hour.machineName] = (perMachine[hour.machineName] ?? 0) + 1;
+    // A machine type may be any name from data (`__proto__`, `constructor`): own keys only.
+    Object.defineProperty(perMachine, hour.machineName, {
+      value: (ownValue(perMachine, hour.machineName) ?? 0) + 1,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return counts;
 }

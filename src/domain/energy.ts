@@ -1,4 +1,5 @@
 import type { Figures } from './figures';
+import { ownValue } from './own';
 import { ENERGY_METRICS, MEASURED_NAMES, type EnergyCoefficients, type MachineCoefficients } from './metrics';
 import type { AttributedInstanceHour, CostedInstanceHour } from './usage';
 
@@ -8,7 +9,7 @@ const GRAMS_PER_KG = 1000;
 
 /** The coefficients of a machine type: its own where it has them, the default's otherwise. */
 export function machineCoefficients(energy: EnergyCoefficients, machineName: string): MachineCoefficients {
-  const override = energy.machines[machineName];
+  const override = ownValue(energy.machines, machineName);
   return {
     busyWattsPerCore: override?.busyWattsPerCore ?? energy.default.busyWattsPerCore,
     idleWattsPerCore: override?.idleWattsPerCore ?? energy.default.idleWattsPerCore,

@@ -1,3 +1,4 @@
+import { ownValue } from '../domain/own';
 import type { HourOutcome, LedgerHour } from '../domain/usage';
 
 /** An ok hour whose stored figures a batch left as they were, and why. */
@@ -18,13 +19,14 @@ export interface KeptHour {
 export function seriesVanished(previous: LedgerHour | undefined, outcome: HourOutcome): string | undefined {
   if (previous?.status !== 'ok' || outcome.status !== 'ok') return undefined;
   const lost = Object.entries(previous.instanceHours)
-    .filter(([machine, stored]) => (outcome.instanceHours[machine] ?? 0) < stored)
+    .filter(([machine, stored]) => (ownValue(outcome.instanceHours, machine) ?? 0) < stored)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (lost.length === 0) return undefined;
   const named = lost
     .slice(0, 3)
     .map(
-      ([machine, stored]) => `${outcome.instanceHours[machine] ?? 0} of ${stored} ${JSON.stringify(machine)}`,
+      ([machine, stored]) =>
+        `${ownValue(outcome.instanceHours, machine) ?? 0} of ${stored} ${JSON.stringify(machine)}`,
     )
     .join(', ');
   const more = lost.length > 3 ? ` and ${lost.length - 3} more machine types` : '';

@@ -17,6 +17,8 @@ export const VM_GROUP = 100;
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const num = (value: unknown) => Number(value);
+/** A measured column's value: NULL is no measurement (NaN, which fails the hour naming the column), never 0. */
+const measure = (value: unknown) => (value === null || value === undefined ? NaN : Number(value));
 
 /**
  * Every VM that ran at some time in [from, to) (epoch seconds), by its registers, in id order,
@@ -75,8 +77,8 @@ export async function registersOf(db: AccountingDb, ids: readonly number[]): Pro
 
 const sampleOf = (r: Record<string, unknown>): Sample => ({
   timestamp: num(r.timestamp),
-  cpu: num(r.cpu),
-  memory: num(r.memory),
+  cpu: measure(r.cpu),
+  memory: measure(r.memory),
 });
 
 /**
@@ -135,8 +137,8 @@ export async function deltasOf(
       byVm.get(num(r.vm_id))?.push({
         timestamp: num(r.timestamp),
         ptimestamp: num(r.ptimestamp),
-        netRx: num(r.net_rx),
-        netTx: num(r.net_tx),
+        netRx: measure(r.net_rx),
+        netTx: measure(r.net_tx),
       });
     }
     if (rows.length < batchRows) return byVm;

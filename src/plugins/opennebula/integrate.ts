@@ -32,6 +32,8 @@ export interface Delta {
 /** A VM's running periods, samples and traffic, what its hours are integrated from. */
 export interface VmHistory {
   vcpu: number;
+  /** When the VM entered DONE (epoch seconds), 0 while it exists: a register still open then ends there. */
+  etime?: number;
   registers: readonly Register[];
   /** In time order; may start before the window (the sample still held at its start). */
   samples: readonly Sample[];
@@ -60,11 +62,24 @@ type Interval = [number, number];
 const overlap = (a: Interval, b: Interval): number =>
   Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
 
-/** The union of the registers' [rstime, retime) in ms, an open retime (0) running to `now`; sorted, disjoint. */
-export function runningIntervals(registers: readonly Register[], now: number): Interval[] {
+/**
+ * Where a register's running period ends (ms): its retime, or for one still open (retime 0) the
+ * VM's etime when it is DONE (a VM that ended runs nowhere, whatever its last register says), else
+ * `now`.
+ */
+export function registerEnd(register: Register, etime: number, now: number): number {
+  if (register.retime !== 0) return register.retime * 1000;
+  return etime > 0 ? Math.min(etime * 1000, now) : now;
+}
+
+/**
+ * The union of the registers' [rstime, retime) in ms, an open retime (0) running to the VM's etime
+ * or `now` (registerEnd); sorted, disjoint.
+ */
+export function runningIntervals(registers: readonly Register[], now: number, etime = 0): Interval[] {
   const periods = registers
     .filter((r) => r.rstime > 0)
-    .map((r): Interval => [r.rstime * 1000, r.retime === 0 ? now : r.retime * 1000])
+    .map((r): Interval => [r.rstime * 1000, registerEnd(r, etime, now)])
     .filter(([from, to]) => to > from)
     .sort((a, b) => a[0] - b[0]);
   const union: Interval[] = [];
@@ -112,9 +127,23 @@ function deltaShare(delta: Delta, window: Interval): number {
   return span[1] >= window[0] && span[1] < window[1] ? 1 : 0;
 }
 
-/** Why a column's value cannot be a measurement, or undefined. */
-const badValue = (column: string, value: number): string | undefined =>
-  Number.isFinite(value) && value >= 0 ? undefined : `${column} ${value} is not a finite number ≥ 0`;
+/** Why a column's value cannot be a measurement (NULL and text are read as NaN), or undefined. */
+function badValue(column: string, value: number): string | undefined {
+  if (Number.isNaN(value)) return `${column} is not a number (NULL or text)`;
+  return Number.isFinite(value) && value >= 0 ? undefined : `${column} ${value} is not a finite number ≥ 0`;
+}
+
+/**
+ * OpenNebula's `cpu` is percent of one CPU (its monitoring reports 200 for two CPUs fully busy), so a
+ * VM cannot use more than vcpu × 100; the tolerance allows for a monitor's rounding and a sample
+ * taken over a slightly longer interval than it is divided by. A VM with no vcpu counts as one.
+ */
+const CPU_TOLERANCE = 1.05;
+
+function cpuProblem(cpu: number, vcpu: number): string | undefined {
+  const most = Math.max(1, Number.isFinite(vcpu) ? vcpu : 1) * 100;
+  return cpu > most * CPU_TOLERANCE ? `vm_samples.cpu ${cpu} is more than vcpu ${vcpu} × 100 %` : undefined;
+}
 
 /** The host the VM ran on longest in `window`. */
 function longestHost(hosts: ReadonlyArray<[Interval, string]>, window: Interval): string {
@@ -130,16 +159,17 @@ function longestHost(hosts: ReadonlyArray<[Interval, string]>, window: Interval)
 /**
  * The VM's whole hours in [fromHour, toHour) in which it ran (pure). Busy CPU seconds integrate the
  * held samples' `cpu` / 100 exactly over each hour, and memory byte-hours their `memory` × 1024;
- * idle = vcpu × seconds running − busy (never below 0: a sample above vcpu × 100 % is counted as it
- * is, with no idle time). Traffic is each delta spread evenly over its interval; the share of an
+ * idle = vcpu × seconds running − busy (never below 0: a sample a little above vcpu × 100 %, within
+ * the tolerance, is counted as it is, with no idle time; one beyond it fails the hour). Traffic is each delta spread evenly over its interval; the share of an
  * hour the VM did not run in at all has no instance-hour to go to and is not counted.
  */
 export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now: number): VmHour[] {
-  const running = runningIntervals(vm.registers, now);
+  const etime = vm.etime ?? 0;
+  const running = runningIntervals(vm.registers, now, etime);
   const held = heldSamples(vm.samples, running);
   const hosts = vm.registers
     .filter((r) => r.rstime > 0)
-    .map((r): [Interval, string] => [[r.rstime * 1000, r.retime === 0 ? now : r.retime * 1000], r.hostname]);
+    .map((r): [Interval, string] => [[r.rstime * 1000, registerEnd(r, etime, now)], r.hostname]);
   const hours: VmHour[] = [];
   for (let hour = fromHour; hour < toHour; hour += HOUR_MS) {
     const window: Interval = [hour, hour + HOUR_MS];
@@ -151,7 +181,10 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
     for (const [period, sample] of held) {
       const ms = overlap(period, window);
       if (ms === 0) continue;
-      problem ??= badValue('vm_samples.cpu', sample.cpu) ?? badValue('vm_samples.memory', sample.memory);
+      problem ??=
+        badValue('vm_samples.cpu', sample.cpu) ??
+        cpuProblem(sample.cpu, vm.vcpu) ??
+        badValue('vm_samples.memory', sample.memory);
       busyCpuSeconds += (ms / 1000) * (sample.cpu / 100);
       memoryByteHours += (ms / HOUR_MS) * sample.memory * BYTES_PER_KIB;
     }

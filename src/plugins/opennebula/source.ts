@@ -1,5 +1,6 @@
 import type { OpenNebulaConfig } from '../../config';
 import { UNKNOWN } from '../../domain/levels';
+import { ownValue } from '../../domain/own';
 import { MEASURED_NAMES, type MeasuredFigures } from '../../domain/metrics';
 import { cpuSecondsProblem, figureProblem } from '../../domain/plausible';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
@@ -30,23 +31,27 @@ const namePrefix = (name: string) => name.split('-')[0] || UNKNOWN;
 function keysOf(config: OpenNebulaConfig, vm: VmRow) {
   const prefix = namePrefix(vm.name);
   return {
-    project: config.groups[String(vm.gid)] ?? `gid-${vm.gid}`,
-    user: config.users[String(vm.uid)] ?? `uid-${vm.uid}`,
-    machineName: config.machines[prefix] ?? prefix,
+    project: ownValue(config.groups, String(vm.gid)) ?? `gid-${vm.gid}`,
+    user: ownValue(config.users, String(vm.uid)) ?? `uid-${vm.uid}`,
+    machineName: ownValue(config.machines, prefix) ?? prefix,
     experiment: UNKNOWN,
   };
 }
 
-function hostPeriods(registers: readonly Register[]): HostPeriodRecord[] {
+/** The VM's periods on hosts; a register left open by a VM that is DONE ends at its etime. */
+function hostPeriods(registers: readonly Register[], etime: number): HostPeriodRecord[] {
   return registers
     .filter((r) => r.rstime > 0)
-    .map((r) => ({
-      host: r.hostname,
-      from: r.rstime * 1000,
-      to: r.retime === 0 ? null : r.retime * 1000,
-      // The reason says why it left the host, so a period still open has none yet.
-      reason: r.retime === 0 ? null : reasonName(r.reason),
-    }));
+    .map((r) => {
+      const open = r.retime === 0 && etime === 0;
+      return {
+        host: r.hostname,
+        from: r.rstime * 1000,
+        to: open ? null : r.retime === 0 ? etime * 1000 : r.retime * 1000,
+        // The reason says why it left the host, so a period still open has none yet.
+        reason: open ? null : reasonName(r.reason),
+      };
+    });
 }
 
 /** The catalogue's measured figures of a VM's hour, as Prometheus's source gives them. */
@@ -113,10 +118,14 @@ async function readHours(
       const own = registers.filter((r) => r.vmId === vm.id);
       const instance = instanceOf(vm.id);
       // etime is when the VM entered DONE (seed 004).
-      histories.set(instance, { periods: hostPeriods(own), endedAt: vm.etime > 0 ? vm.etime * 1000 : null });
+      histories.set(instance, {
+        periods: hostPeriods(own, vm.etime),
+        endedAt: vm.etime > 0 ? vm.etime * 1000 : null,
+      });
       const keys = keysOf(config, vm);
       const history = {
         vcpu: vm.vcpu,
+        etime: vm.etime,
         registers: own,
         samples: samples.get(vm.id) ?? [],
         deltas: deltas.get(vm.id) ?? [],

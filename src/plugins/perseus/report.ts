@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PerseusConfig } from '../../config';
 import { DAY_MS, periodStart } from '../../domain/time';
+import { ownValue } from '../../domain/own';
 import { zeroFigures, type Breakdown, type Figures } from '../../domain/figures';
 
 /** An entry of `additional_metrics`: a metric PERSEUS knows no resource for (seed 001). */
@@ -163,7 +164,7 @@ export function reportsOfDay(
   } = {},
 ): UsageReport[] {
   const { previousKeys = [], machineNames = new Map<string, string>() } = options;
-  const projectOid = config.projects[projectDay.project];
+  const projectOid = ownValue(config.projects, projectDay.project);
   if (projectOid === undefined) return [];
   const byUser: Array<[string | undefined, Breakdown | null]> = config.perUser
     ? [...(projectDay.byUser ?? new Map<string, Breakdown>())].sort(([a], [b]) =>
