@@ -24,6 +24,7 @@ import { copyStoreCommand } from './cli/copy-store';
 import { pruneCommand } from './cli/prune';
 import { openStore } from './store/open';
 import { StoreLockedError } from './store/store';
+import { redactCredentials } from './domain/redact';
 
 /** Exit code of the contract for bad arguments or config. */
 const EXIT_BAD_INPUT = 2;
@@ -238,7 +239,7 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof UnsafeListenError ||
       isArgsError(err)
     ) {
-      process.stderr.write(`carbonledger ${name}: ${(err as Error).message}\n`);
+      process.stderr.write(`carbonledger ${name}: ${redactCredentials((err as Error).message)}\n`);
       return EXIT_BAD_INPUT;
     }
     if (err instanceof ListenError) {

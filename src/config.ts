@@ -174,6 +174,15 @@ const nameMap = (what: string) =>
     z.string({ error: `expected ${what} name` }).min(1, { error: `expected ${what} name` }),
   );
 
+function mysqlUrlParses(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.hostname !== '' && (parsed.port === '' || Number(parsed.port) >= 1);
+  } catch {
+    return false;
+  }
+}
+
 /** Contract section 10: OpenNebula's accounting database as a source of instance-hours. */
 export const OpenNebulaSchema = z
   .object({
@@ -181,6 +190,11 @@ export const OpenNebulaSchema = z
       .string({ error: 'expected "mysql://user:password@host:port/database" or "sqlite:FILE"' })
       .regex(/^(mysql:\/\/.+|sqlite:.+)$/, {
         error: 'expected "mysql://user:password@host:port/database" or "sqlite:FILE"',
+      })
+      // Never echoed: the value holds a password. A URL that does not parse (a port above
+      // 65535) would otherwise fail every ingestion with the driver's message quoting it.
+      .refine((url) => !url.startsWith('mysql:') || mysqlUrlParses(url), {
+        error: 'not a valid URL: expected "mysql://user:password@host:port/database", port 1-65535',
       }),
     /** Project by OpenNebula group id; an unmapped group is `gid-<id>`. */
     groups: nameMap('a project').default({}),
@@ -201,7 +215,10 @@ export const SourcesSchema = z.object({ opennebula: OpenNebulaSchema.optional() 
 /** Contract section 10: each complete day's usage posted to PERSEUS's usage reporting. */
 export const PerseusSchema = z
   .object({
-    url: httpUrl,
+    // Never echoed: the value may hold a password.
+    url: httpUrl.refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), {
+      error: 'must not hold credentials (user:password@); PERSEUS takes sinks.perseus.token',
+    }),
     token: z.string({ error: 'expected the bearer token' }).min(1, { error: 'expected the bearer token' }),
     /** PERSEUS project_oid by our project key; projects not listed are not reported. */
     projects: nameMap('a PERSEUS project_oid'),

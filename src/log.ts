@@ -1,3 +1,5 @@
+import { redactCredentials } from './domain/redact';
+
 /** A small structured logger: one JSON line per event on stderr, so stdout stays for command output. */
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -13,7 +15,10 @@ export function jsonLogger(
   base: Record<string, unknown> = {},
 ): Logger {
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }));
+    // A field may quote a URL a driver was given: its password never reaches the log.
+    write(
+      redactCredentials(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields })),
+    );
   };
   return {
     info: (msg, fields) => emit('info', msg, fields),

@@ -1,6 +1,7 @@
 import type { OpenNebulaConfig } from '../../config';
 import { UNKNOWN } from '../../domain/levels';
 import { ownValue } from '../../domain/own';
+import { redactCredentials } from '../../domain/redact';
 import { MEASURED_NAMES, type MeasuredFigures } from '../../domain/metrics';
 import { cpuSecondsProblem, figureProblem } from '../../domain/plausible';
 import { HOUR_MS, isWholeHour } from '../../domain/time';
@@ -187,7 +188,9 @@ export function createOpenNebulaSource(
         }
       } catch (err) {
         signal?.throwIfAborted();
-        const reason = `OpenNebula accounting database: ${err instanceof Error ? err.message : String(err)}`;
+        // Stored with the hours and logged: a driver's message may quote the URL, never its password.
+        const message = redactCredentials(err instanceof Error ? err.message : String(err));
+        const reason = `OpenNebula accounting database: ${message}`;
         log.warn('accounting database could not be read', { reason });
         for (let hour = fromHour; hour < toHour; hour += HOUR_MS)
           answers.set(hour, { status: 'failed', error: reason });

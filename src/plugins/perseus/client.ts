@@ -1,3 +1,4 @@
+import { redactCredentials } from '../../domain/redact';
 import type { DeliveryStatus } from '../../store/deliveries';
 import type { UsageReportBody } from './report';
 
@@ -99,11 +100,16 @@ export async function postUsageReport(
       status: statusOf(response.status),
       httpStatus: response.status,
       // A server may echo what it refused (the header, the token): the answer is kept and logged.
-      answer: redacted(text, options.token).slice(0, ANSWER_CHARS),
+      answer: redactCredentials(redacted(text, options.token)).slice(0, ANSWER_CHARS),
     };
   } catch (err) {
     signal?.throwIfAborted();
     const reason = timeout.aborted ? `no answer within ${options.timeoutMs} ms` : failureOf(err);
-    return { status: 'unreachable', httpStatus: null, answer: redacted(reason, options.token) };
+    // fetch's messages may quote the URL: neither its password nor the token is recorded.
+    return {
+      status: 'unreachable',
+      httpStatus: null,
+      answer: redactCredentials(redacted(reason, options.token)),
+    };
   }
 }
