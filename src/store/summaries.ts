@@ -52,10 +52,13 @@ export interface EmailStatus {
   error: string | null;
 }
 
-/** A store capability: users who asked for their summaries by email themselves (`setSummaryEmail`). */
+/**
+ * A store capability: users who chose for themselves (`setSummaryEmail`) to get their summaries by
+ * email at an address, or to get none, even when the config lists them.
+ */
 export interface SummarySubscribers {
-  /** Sets the user's address; null removes it. */
+  /** Sets the user's address; null records that they stopped. */
   set(user: string, address: string | null): Promise<void>;
-  /** Every subscribed user and address. */
-  list(): Promise<Map<string, string>>;
+  /** Every user who chose, with their address, or null when they stopped. */
+  list(): Promise<Map<string, string | null>>;
 }

@@ -78,7 +78,7 @@ describe.each(['json', 'postgres'] as const)('summary emails on the %s store', (
     await ingestRange(
       directIngestDeps(store, summaryFleet(DAY1), { labels, stepHours: 24 }),
       DAY1,
-      DAY1 + 6 * DAY_MS,
+      DAY1 + 8 * DAY_MS,
     );
     for (const date of DAYS) await summariseDate(store, stores.summaries, date);
   });
@@ -263,5 +263,27 @@ describe.each(['json', 'postgres'] as const)('summary emails on the %s store', (
     });
     expect(await stores.summaries.isSummarised('2025-03-15')).toBe(true);
     expect(mailsOf('2025-03-15')).toHaveLength(3);
+  });
+
+  it('stops a user the config lists once they set no address themselves, and resumes when they set one', async () => {
+    const bob: Principal = { kind: 'scoped', name: 'bob', projects: new Set(), users: new Set(['bob']) };
+    expect((await mutate(bob, null)).data).toEqual({ setSummaryEmail: { user: 'bob', address: null } });
+    expect((await stores.subscribers.list()).get('bob')).toBeNull();
+    expect(await emailRun(tickFor('2025-03-16'))).toMatchObject({ outcome: 'ok' });
+    expect(
+      mailsOf('2025-03-16')
+        .map((mail) => mail.to[0])
+        .sort(),
+    ).toEqual(['alice@example.org', 'carol@example.org']);
+
+    expect((await mutate(bob, 'bob@elsewhere.example.org')).data).toEqual({
+      setSummaryEmail: { user: 'bob', address: 'bob@elsewhere.example.org' },
+    });
+    expect(await emailRun(tickFor('2025-03-17'))).toMatchObject({ outcome: 'ok' });
+    expect(
+      mailsOf('2025-03-17')
+        .map((mail) => mail.to[0])
+        .sort(),
+    ).toEqual(['alice@example.org', 'bob@elsewhere.example.org', 'carol@example.org']);
   });
 });

@@ -50,15 +50,18 @@ export interface EmailReport {
 const HOLDER = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
 
 /**
- * Every listed user: the config's, then those who listed themselves (whose own address wins),
- * sorted by user.
+ * Every listed user: the config's, then those who listed themselves, sorted by user. A user's own
+ * choice wins: their address over the config's, and their opt-out (null) over its listing.
  */
 export async function listedUsers(
   config: Pick<SummaryEmailConfig, 'users'>,
   subscribers: Pick<SummarySubscribers, 'list'>,
 ): Promise<Array<[string, string]>> {
   const addresses = new Map(Object.entries(config.users));
-  for (const [user, address] of await subscribers.list()) addresses.set(user, address);
+  for (const [user, address] of await subscribers.list()) {
+    if (address === null) addresses.delete(user);
+    else addresses.set(user, address);
+  }
   return [...addresses].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 

@@ -92,7 +92,7 @@ async function readUserDays(dir: string, fromDate: string, toDate: string): Prom
 /** Self-listed users in one small file, `<dataDir>/summaries/subscribers.json`, serialised in-process. */
 export function jsonSummarySubscribers(dataDir: string): SummarySubscribers {
   const file = join(dataDir, 'summaries', 'subscribers.json');
-  const Schema = z.object({ users: z.record(z.string(), z.string()) });
+  const Schema = z.object({ users: z.record(z.string(), z.string().nullable()) });
   let writing: Promise<unknown> = Promise.resolve();
   const load = async () => {
     const text = await readTextIfExists(file);
@@ -102,8 +102,7 @@ export function jsonSummarySubscribers(dataDir: string): SummarySubscribers {
     set(user, address) {
       const work = writing.then(async () => {
         const users = await load();
-        if (address === null) delete users[user];
-        else users[user] = address;
+        users[user] = address;
         await writeFileAtomic(file, `${JSON.stringify({ users }, null, 1)}\n`);
       });
       writing = work.catch(() => undefined);

@@ -190,6 +190,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX project_user_hour_hour ON project_user_hour (hour);
     `,
   },
+  {
+    version: 7,
+    name: "a user's own opt-out of summary emails",
+    sql: `
+      -- A null address: the user stopped their emails, even if the config lists them.
+      ALTER TABLE summary_subscriber ALTER COLUMN address DROP NOT NULL;
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */

@@ -96,22 +96,19 @@ export function postgresSummaryEmailLog(pool: pg.Pool): SummaryEmailLog {
   };
 }
 
-/** Self-listed users in `summary_subscriber`. */
+/** Users' own choices in `summary_subscriber`; a null address is an opt-out. */
 export function postgresSummarySubscribers(pool: pg.Pool): SummarySubscribers {
   return {
     async set(user, address) {
-      if (address === null) {
-        await pool.query('DELETE FROM summary_subscriber WHERE user_key = $1', [user]);
-      } else {
-        await pool.query(
-          `INSERT INTO summary_subscriber (user_key, address) VALUES ($1, $2)
-           ON CONFLICT (user_key) DO UPDATE SET address = excluded.address`,
-          [user, address],
-        );
-      }
+      // A null address is kept: it is the user's opt-out, which wins over the config's listing.
+      await pool.query(
+        `INSERT INTO summary_subscriber (user_key, address) VALUES ($1, $2)
+         ON CONFLICT (user_key) DO UPDATE SET address = excluded.address`,
+        [user, address],
+      );
     },
     async list() {
-      const { rows } = await pool.query<{ user_key: string; address: string }>(
+      const { rows } = await pool.query<{ user_key: string; address: string | null }>(
         'SELECT user_key, address FROM summary_subscriber',
       );
       return new Map(rows.map((row) => [row.user_key, row.address]));
