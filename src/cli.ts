@@ -99,7 +99,7 @@ async function exportCommand(argv: string[]): Promise<number> {
   if (values.from === undefined) throw new UsageError('--from is required');
   if (values.to === undefined) throw new UsageError('--to is required');
   const config = loadConfig(values.config);
-  // Opening would create it: a mistyped DATA_DIR would then export a plausible series of MISSING.
+  // A store not made yet reads as empty: a mistyped DATA_DIR would export a plausible series of MISSING.
   // The range is checked first, as the export itself checks it, so a mistake there is named as such.
   if (config.store.kind === 'json' && !existsSync(config.store.dataDir)) {
     try {

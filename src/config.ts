@@ -383,7 +383,7 @@ export type SummaryEmailConfig = z.infer<typeof SummaryEmailSchema>;
 
 export const SummariesSchema = z
   .object({
-    /** Days before yesterday whose summaries, incomplete when made, each daily run makes again. */
+    /** Days before yesterday that each daily run summarises again (their hours may have changed). */
     lookbackDays: positiveInt.max(366).default(7),
     email: SummaryEmailSchema.optional(),
   })

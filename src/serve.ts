@@ -3,6 +3,7 @@ import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { seedDemo, summariseDemoDays } from './demo/seed';
 import { ingestRunRecorder, primeLastOkHour } from './ingest/metrics';
+import { RECONCILE_PLUGIN } from './ingest/reconcile';
 import { registerIngestion } from './ingest/schedule';
 import type { Logger } from './log';
 import { createServiceMetrics, type ServiceMetrics } from './metrics';
@@ -115,7 +116,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     }
     if (options.schedule) {
       registerIngestion(host, config);
-      registerSummaries(host, config, summaries);
+      registerSummaries(host, config, summaries, { after: RECONCILE_PLUGIN });
       host.register(poller.plugin, undefined);
       host.start();
     }

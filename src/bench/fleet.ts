@@ -7,8 +7,9 @@ import { DAY_MS, HOUR_MS } from '../domain/time';
  * The benchmark fleet: many node_exporter VMs running for a year, as cheap to generate as text can
  * be. Unlike the test lab's fleet (test/support/lab/fleet.ts: few VMs, reboots, gaps, exact expected
  * figures) it aims at size: each VM has one CPU counter per mode, a load constant within each hour,
- * and a coarse scrape interval, so a year of 1,000 VMs is ~70 million samples that promtool backfills
- * in minutes. Every VM runs the whole year and is registered, so every level has many keys.
+ * and a coarse scrape interval. Beside CPU it has node_exporter's memory, filesystem and network
+ * series, so the bench asks Prometheus what a real fleet makes it answer. Every VM runs the whole
+ * year and is registered, so every level has many keys.
  */
 export interface BenchFleetSpec {
   instances: number;
@@ -94,8 +95,79 @@ export async function writeBenchRegistry(spec: BenchFleetSpec, file: string): Pr
 /** Samples in [fromMs, toMs] (both ends scraped), for the promtool cross-check. */
 export function samplesBetween(spec: BenchFleetSpec, fromMs: number, toMs: number): number {
   const scrapes = Math.floor((toMs - fromMs) / spec.scrapeIntervalMs) + 1;
-  return scrapes * spec.instances * BENCH_MODES.length;
+  const perScrape = BENCH_MODES.length + RESOURCE_FAMILIES.reduce((n, family) => n + family.series.length, 0);
+  return scrapes * spec.instances * perScrape;
 }
+
+const GB = 1e9;
+
+/**
+ * The resource series node_exporter gives beside CPU (contract section 8), one family at a time:
+ * memory, two filesystems (one a tmpfs the default `excludeFstypes` leaves out), and the traffic of
+ * two devices (one `lo`, left out by default). Gauges are constant within an hour; counters grow at
+ * a rate constant within an hour. All follow the VM's busy fraction, so they are not all alike.
+ */
+interface ResourceFamily {
+  /** The `# TYPE` line's name and kind. */
+  name: string;
+  kind: 'gauge' | 'counter';
+  /** Per series: the metric name and its labels beyond the VM's. */
+  series: ReadonlyArray<{ metric: string; labels: string }>;
+  /** A gauge's value, or a counter's rate per second, of series `s` of VM `vm` in hour `hourIndex`. */
+  value(vm: number, s: number, busy: number): number;
+}
+
+const memTotal = (vm: number) => 4 * GB * (1 + (vm % 4));
+const RESOURCE_FAMILIES: readonly ResourceFamily[] = [
+  {
+    name: 'node_memory_MemTotal_bytes',
+    kind: 'gauge',
+    series: [{ metric: 'node_memory_MemTotal_bytes', labels: '' }],
+    value: (vm) => memTotal(vm),
+  },
+  {
+    name: 'node_memory_MemAvailable_bytes',
+    kind: 'gauge',
+    series: [{ metric: 'node_memory_MemAvailable_bytes', labels: '' }],
+    value: (vm, _s, busy) => Math.round(memTotal(vm) * (0.7 - 0.5 * busy)),
+  },
+  {
+    name: 'node_filesystem_size_bytes',
+    kind: 'gauge',
+    series: [
+      { metric: 'node_filesystem_size_bytes', labels: ',device="/dev/vda1",fstype="ext4",mountpoint="/"' },
+      { metric: 'node_filesystem_size_bytes', labels: ',device="tmpfs",fstype="tmpfs",mountpoint="/run"' },
+    ],
+    value: (_vm, s) => (s === 0 ? 100 * GB : GB),
+  },
+  {
+    name: 'node_filesystem_avail_bytes',
+    kind: 'gauge',
+    series: [
+      { metric: 'node_filesystem_avail_bytes', labels: ',device="/dev/vda1",fstype="ext4",mountpoint="/"' },
+      { metric: 'node_filesystem_avail_bytes', labels: ',device="tmpfs",fstype="tmpfs",mountpoint="/run"' },
+    ],
+    value: (vm, s, busy) => (s === 0 ? Math.round(GB * (60 - (vm % 30) - 10 * busy)) : 0.9 * GB),
+  },
+  {
+    name: 'node_network_receive_bytes',
+    kind: 'counter',
+    series: [
+      { metric: 'node_network_receive_bytes_total', labels: ',device="eth0"' },
+      { metric: 'node_network_receive_bytes_total', labels: ',device="lo"' },
+    ],
+    value: (_vm, s, busy) => (s === 0 ? 2e6 * busy : 1e4),
+  },
+  {
+    name: 'node_network_transmit_bytes',
+    kind: 'counter',
+    series: [
+      { metric: 'node_network_transmit_bytes_total', labels: ',device="eth0"' },
+      { metric: 'node_network_transmit_bytes_total', labels: ',device="lo"' },
+    ],
+    value: (_vm, s, busy) => (s === 0 ? 5e5 * busy : 1e4),
+  },
+];
 
 /**
  * Writes the counters scraped in [fromMs, toMs] (multiples of the scrape interval) as OpenMetrics,
@@ -154,8 +226,62 @@ export async function writeOpenMetricsWindow(
     samples += spec.instances * 2;
     await write(lines);
   }
+  for (const family of RESOURCE_FAMILIES) samples += await writeFamily(spec, family, fromMs, toMs, write);
   await write('# EOF\n');
   stream.end();
   await once(stream, 'finish');
   return samples;
+}
+
+/**
+ * One resource family's samples in [fromMs, toMs], in time order, after the CPU family (an
+ * OpenMetrics family's samples must be together). A counter starts at 0 with the data and grows
+ * by its hourly rate, so windows written to separate files join up.
+ */
+async function writeFamily(
+  spec: BenchFleetSpec,
+  family: ResourceFamily,
+  fromMs: number,
+  toMs: number,
+  write: (text: string) => Promise<void>,
+): Promise<number> {
+  const interval = spec.scrapeIntervalMs;
+  const prefixes = Array.from({ length: spec.instances }, (_, i) => {
+    const vm = benchVm(spec, i);
+    const labels = `instance="${vm.instance}",job="node",cloud_project_name="${vm.project}",machine_name="${vm.machineName}"`;
+    return family.series.map(({ metric, labels: own }) => `${metric}{${labels}${own}} `);
+  });
+  const width = family.series.length;
+  const counters = new Float64Array(spec.instances * width);
+  /** Counters grown over [start, end), an hour's rate at a time. */
+  const advance = (start: number, end: number) => {
+    for (let t = start; t < end;) {
+      const hourIndex = Math.floor((t - spec.fromMs) / HOUR_MS);
+      const next = Math.min(end, spec.fromMs + (hourIndex + 1) * HOUR_MS);
+      for (let i = 0; i < spec.instances; i++) {
+        const busy = busyFraction(spec.seed, i, hourIndex);
+        for (let s = 0; s < width; s++)
+          counters[i * width + s] += (family.value(i, s, busy) * (next - t)) / 1000;
+      }
+      t = next;
+    }
+  };
+  if (family.kind === 'counter') advance(spec.fromMs, fromMs);
+  await write(`# TYPE ${family.name} ${family.kind}\n`);
+  for (let t = fromMs; t <= toMs; t += interval) {
+    if (family.kind === 'counter' && t > fromMs) advance(t - interval, t);
+    // A gauge scraped at t reads the hour that holds t (the one starting at t, on the hour).
+    const hourIndex = Math.floor((t - spec.fromMs) / HOUR_MS);
+    const stamp = ` ${t / 1000}\n`;
+    let lines = '';
+    for (let i = 0; i < spec.instances; i++) {
+      const busy = family.kind === 'gauge' ? busyFraction(spec.seed, i, hourIndex) : 0;
+      for (let s = 0; s < width; s++) {
+        const value = family.kind === 'gauge' ? family.value(i, s, busy) : counters[i * width + s];
+        lines += `${prefixes[i][s]}${value.toFixed(0)}${stamp}`;
+      }
+    }
+    await write(lines);
+  }
+  return (Math.floor((toMs - fromMs) / interval) + 1) * spec.instances * width;
 }

@@ -32,6 +32,9 @@ async function post(url: string, path: string, form: Record<string, string>): Pr
 /** The form of one query_range request, as sent. */
 export type QueryRangeForm = Record<string, string>;
 
+/** A request for the resource series beside CPU (contract section 8), not the CPU seconds themselves. */
+export const asksResources = (form: QueryRangeForm): boolean => !/mode[=!]~/.test(form.query ?? '');
+
 /** Requests in flight at once: the source's two chunks, each asking idle and busy side by side. */
 const FLOOR_CONCURRENCY = 4;
 

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDebianPackage } from './debian';
 import { benchFleet, writeBenchRegistry, type BenchFleetSpec } from './fleet';
-import { ingestFleet, prometheusFloor, seedMethod, warmUpRequests, type IngestFigures } from './ingest';
+import {
+  asksResources,
+  ingestFleet,
+  prometheusFloor,
+  seedMethod,
+  warmUpRequests,
+  type IngestFigures,
+} from './ingest';
 import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
 import { runApiBench } from './api';
 import { runDashboardBench } from './dashboard';
@@ -119,6 +126,14 @@ async function main(): Promise<void> {
         // The seed's figure is its fetching alone: this sets its requests against ours, store aside.
         console.log(
           `  seed / floor       ${ratio(seed.seconds, floor.seconds)}  (fetching alone, for reference)`,
+        );
+        // The resource series (memory, disk, network, upHours) beside CPU: what Prometheus spends
+        // answering them alone, replayed as the ingestion asked them.
+        const resources = await prometheusFloor(prometheus.url, ingest.asked.filter(asksResources));
+        console.log(
+          `  resource series    ${s(resources.seconds).padStart(9)}  ${String(resources.requests).padStart(8)} requests  ` +
+            `(their floor: ${ratio(resources.seconds, floor.seconds)} of the whole floor; ` +
+            `the ingestion / floor ratio above includes them)`,
         );
         console.log(
           `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB at 1,000 × 365: ${instances >= 1000 ? verdict(ingest.maxRssMb! < 300) : 'not the full fleet'})`,

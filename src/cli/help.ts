@@ -74,7 +74,7 @@ exit codes:
   0  every hour ingested ok (hours with no samples included: they are ok with no usage)
   1  an unexpected error, or the ingest lock stayed held past --lock-wait
   2  bad arguments or config, or a dataDir that cannot be written
-  3  some hours failed: stored as failed, retried later
+  3  some hours failed: stored as failed (one stored ok before keeps its figures), retried later
   4  with --require-data only: every hour ok, but in some no instance had samples
 
 environment:

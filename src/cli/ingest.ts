@@ -158,7 +158,10 @@ function reportIngest(
 
 /** One line a person reads: what was ingested, and whether some hours held no data at all. */
 function ingestSummaryLine(report: IngestReport, query: string | undefined): string {
-  const failed = report.failed.length > 0 ? `, ${report.failed.length} failed (stored as failed)` : '';
+  const failed =
+    report.failed.length > 0
+      ? `, ${report.failed.length} failed (stored as failed; an hour an earlier run stored ok keeps its figures)`
+      : '';
   const line = `carbonledger ingest: ${report.hours} hours, ${report.okHours} ok${failed}`;
   if (report.noDataHours.length === 0) return `${line}.`;
   const [first] = hourRanges(report.noDataHours, 1);

@@ -455,6 +455,12 @@ describe.each(STORE_KINDS)('over the %s store', (kind) => {
           const daySum = addUp(days.buckets.map((b) => b.usage));
           expectFigures(days.total, daySum, 1e-9, `${level} ${key} DAY total`);
           expectFigures(daySum, okSum(key), DAY_TOLERANCE, `${level} ${key} DAY sum`);
+          expectResources(
+            days.resourcesTotal,
+            okSum(key),
+            DAY_TOLERANCE,
+            `${level} ${key} DAY resourcesTotal`,
+          );
 
           for (const [granularity, from, to] of [
             ['MONTH', september, october],
@@ -471,6 +477,14 @@ describe.each(STORE_KINDS)('over the %s store', (kind) => {
             ]);
             expectFigures(bucket.usage, daySum, 1e-9, `${level} ${key} ${granularity} vs the DAY sum`);
             expectFigures(rolled.total, daySum, 1e-9, `${level} ${key} ${granularity} total vs the DAY sum`);
+            // Resources roll up as the CPU figures do: the month and the year hold what the days do.
+            expectResources(bucket.resources, okSum(key), DAY_TOLERANCE, `${level} ${key} ${granularity}`);
+            expectResources(
+              rolled.resourcesTotal,
+              okSum(key),
+              DAY_TOLERANCE,
+              `${level} ${key} ${granularity} resourcesTotal`,
+            );
             expect(bucket.byMachine.map((m) => m.machineKey).sort()).toEqual(
               Object.keys(expectedSum(level, key, OK_FROM, OUTAGE_FROM).byMachine).sort(),
             );

@@ -1,10 +1,13 @@
 import { graphql, type GraphQLSchema } from 'graphql';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Principal } from '../../src/auth/principal';
 import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time';
+import type { CpuSecondsSource } from '../../src/ingest/ports';
+import { RECONCILE_PLUGIN } from '../../src/ingest/reconcile';
 import { ingestRange } from '../../src/ingest/run';
 import { silentLogger } from '../../src/log';
 import { PluginHost } from '../../src/plugins/host';
@@ -13,6 +16,7 @@ import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { summaryStoresFor, type SummaryStores } from '../../src/store/capabilities';
 import { openStore, type OpenedStore } from '../../src/store/open';
 import { runCli } from '../support/cli';
+import { manualScheduler } from '../support/manual-scheduler';
 import { directIngestDeps, tempDirs } from '../support/fake-ingest';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { summaryFleet, type SummaryFleet } from '../support/summary-fleet';
@@ -54,6 +58,27 @@ interface HourBucket {
   status: string;
   usage: Record<string, number> | null;
   resources: Record<string, number> | null;
+}
+
+/** `source` with the CPU seconds of `hour` multiplied by `factor`, as a repaired exporter might say. */
+function scaled(source: CpuSecondsSource, hour: number, factor: number): CpuSecondsSource {
+  return {
+    async fetchHours(fromHour, toHour) {
+      const hours = await source.fetchHours(fromHour, toHour);
+      const answer = hours.get(hour);
+      if (answer?.status === 'ok') {
+        hours.set(hour, {
+          ...answer,
+          rows: answer.rows.map((row) => ({
+            ...row,
+            busyCpuSeconds: row.busyCpuSeconds * factor,
+            idleCpuSeconds: row.idleCpuSeconds * factor,
+          })),
+        });
+      }
+      return hours;
+    },
+  };
 }
 
 const dirs = tempDirs('cl-summaries-');
@@ -203,7 +228,7 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
     registerSummaries(host, parseConfig({}), stores);
     expect(await host.runNow(SUMMARIES_PLUGIN)).toMatchObject({
       outcome: 'ok',
-      report: { detail: { days: ['2025-03-11', '2025-03-12'], incomplete: [] } },
+      report: { detail: { days: DAYS, incomplete: [] } },
     });
 
     for (const user of USERS) {
@@ -213,6 +238,82 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
       expect(repaired.byMachine).toEqual(minutesTruth(user, '2025-03-11'));
     }
     expect(await stores.summaries.incompleteDays(DAYS[0], '2025-03-13')).toEqual([]);
+  });
+
+  it('summarises again a day complete when summarised once a re-ingest changed its figures', async () => {
+    const changedHour = DAY1 + 15 * HOUR_MS;
+    const before = (await summariesOf('alice')).find((s) => s.date.startsWith(DAYS[0]))!;
+    expect(before.complete).toBe(true);
+    await ingestRange(
+      directIngestDeps(store, scaled(fleet, changedHour, 1.5), {
+        labels: { ...parseConfig({}).prometheus.labels, user: 'user' },
+        replace: true,
+      }),
+      changedHour,
+      changedHour + HOUR_MS,
+    );
+    const host = new PluginHost({ store, clock: fixedClock(END + 3 * HOUR_MS), log: silentLogger });
+    registerSummaries(host, parseConfig({}), stores);
+    expect(await host.runNow(SUMMARIES_PLUGIN)).toMatchObject({ outcome: 'ok' });
+
+    const after = (await summariesOf('alice')).find((s) => s.date.startsWith(DAYS[0]))!;
+    const sums = await hourSums('alice', DAYS[0]);
+    expectEqualFigures(after, sums);
+    expect(after.usage.busyCpuSeconds).toBeGreaterThan(before.usage.busyCpuSeconds);
+  });
+
+  it('summarises after the nightly reconcile that shares its cron, so yesterday’s summary has its repair', async () => {
+    const config = parseConfig({});
+    const repairedHour = DAY1 + 2 * DAY_MS + 9 * HOUR_MS;
+    const scheduler = manualScheduler();
+    const runs: string[] = [];
+    let summarised!: () => void;
+    const summariesDone = new Promise<void>((resolve) => (summarised = resolve));
+    const host = new PluginHost({
+      store,
+      clock: fixedClock(END + 2 * HOUR_MS),
+      log: silentLogger,
+      scheduler,
+      onRun: (name, outcome) => {
+        runs.push(`${name}: ${outcome.outcome}`);
+        if (name === SUMMARIES_PLUGIN) summarised();
+      },
+    });
+    // The reconcile's repair of yesterday, as slow as it likes: the summaries must wait for it.
+    let release!: () => void;
+    const repairMayFinish = new Promise<void>((resolve) => (release = resolve));
+    host.register(
+      {
+        name: RECONCILE_PLUGIN,
+        configSchema: z.unknown(),
+        schedule: config.schedule.reconcile,
+        timeoutMs: 60_000,
+        async run() {
+          await repairMayFinish;
+          await ingestRange(
+            directIngestDeps(store, scaled(fleet, repairedHour, 2), {
+              labels: { ...config.prometheus.labels, user: 'user' },
+              replace: true,
+            }),
+            repairedHour,
+            repairedHour + HOUR_MS,
+          );
+          return { ok: true };
+        },
+      },
+      undefined,
+    );
+    registerSummaries(host, config, stores, { after: RECONCILE_PLUGIN });
+    host.start();
+    scheduler.tick(config.schedule.summaries);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await summariesDone;
+    await host.stop(1000);
+
+    expect(runs).toEqual([`${RECONCILE_PLUGIN}: ok`, `${SUMMARIES_PLUGIN}: ok`]);
+    const yesterday = (await summariesOf('bob')).find((s) => s.date.startsWith(DAYS[2]))!;
+    expectEqualFigures(yesterday, await hourSums('bob', DAYS[2]));
   });
 
   it('lets a scoped token read its users’ summaries only, as their USER series', async () => {

@@ -8,11 +8,13 @@ export const SUMMARIES_PLUGIN = 'daily-summaries';
 
 /**
  * The daily job of contract section 11 (`schedule.summaries`): yesterday's summaries, and again
- * those of the days before it that were incomplete when summarised, once their hours are repaired
- * (the reconcile retries failed hours of the last 7 days).
+ * those of the `lookbackDays` before it summarised before, whose hours the reconcile (failed hours of the last 7
+ * days) or a re-ingest may have changed since they were summarised.
  */
 export function summariesPlugin(options: {
-  schedule: string;
+  schedule?: string;
+  /** A plugin after each of whose runs this one runs (the reconcile). */
+  after?: string;
   summaries: DailySummaryStore;
   timeoutMs?: number;
 }): ScheduledPlugin<SummariesConfig> {
@@ -21,6 +23,7 @@ export function summariesPlugin(options: {
     configPath: 'summaries',
     configSchema: SummariesSchema,
     schedule: options.schedule,
+    after: options.after,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     async run(ctx, config) {
       const days = await daysToSummarise(options.summaries, ctx.clock.now(), config.lookbackDays);

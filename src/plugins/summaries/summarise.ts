@@ -41,15 +41,21 @@ export async function summariseDate(
 }
 
 /**
- * The daily job's days: yesterday, and every day of the `lookbackDays` before it that was
- * incomplete when last summarised (its failed hours may have been repaired since), oldest first.
+ * The daily job's days, oldest first: yesterday, and every day of the `lookbackDays` before it
+ * summarised before. Those are summarised again, complete or not when last summarised: the
+ * reconcile or an operator's re-ingest may have changed any of their hours since, and summarising
+ * a day again is idempotent and costs a few reads of day totals, about what telling which days
+ * changed would.
  */
 export async function daysToSummarise(
-  summaries: Pick<DailySummaryStore, 'incompleteDays'>,
+  summaries: Pick<DailySummaryStore, 'isSummarised'>,
   now: number,
   lookbackDays: number,
 ): Promise<string[]> {
-  const yesterday = utcDate(now - DAY_MS);
-  const from = utcDate(periodStart(yesterday) - lookbackDays * DAY_MS);
-  return [...(await summaries.incompleteDays(from, yesterday)), yesterday];
+  const yesterday = periodStart(utcDate(now - DAY_MS));
+  const earlier = Array.from({ length: lookbackDays }, (_, i) =>
+    utcDate(yesterday - (lookbackDays - i) * DAY_MS),
+  );
+  const summarised = await Promise.all(earlier.map((date) => summaries.isSummarised(date)));
+  return [...earlier.filter((_, i) => summarised[i]), utcDate(yesterday)];
 }
