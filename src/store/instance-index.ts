@@ -1,4 +1,5 @@
-import type { InstanceLife, InstanceObservation } from '../domain/instances';
+import type { HostSpan, InstanceLife, InstanceObservation } from '../domain/instances';
+import { HOUR_MS } from '../domain/time';
 import type { IngestBatch } from '../domain/usage';
 
 /** The lives an index holds for a range, and how far ingestion has gone (for `ended`). */
@@ -24,6 +25,31 @@ export interface InstanceIndex {
 
   /** The lives with samples in any hour overlapping [from, to). */
   list(from: number, to: number): Promise<InstanceIndexView>;
+}
+
+/**
+ * `observations` without the hours in `kept`, whose stored figures stay as they were (an ok answer
+ * with fewer series does not replace them): a life is indexed only where its figures are stored,
+ * so a project re-mapped since is not given hours whose figures are the old project's.
+ */
+export function withoutHours(
+  observations: readonly InstanceObservation[],
+  kept: ReadonlySet<number>,
+): InstanceObservation[] {
+  if (kept.size === 0) return [...observations];
+  return observations.flatMap((seen) => {
+    const spans = seen.spans.flatMap((span) => {
+      const parts: HostSpan[] = [];
+      for (let hour = span.from; hour < span.to; hour += HOUR_MS) {
+        const last = parts[parts.length - 1];
+        if (kept.has(hour)) continue;
+        if (last !== undefined && last.to === hour) last.to = hour + HOUR_MS;
+        else parts.push({ host: span.host, from: hour, to: hour + HOUR_MS });
+      }
+      return parts;
+    });
+    return spans.length === 0 ? [] : [{ ...seen, spans }];
+  });
 }
 
 /** The start of a batch's newest ok hour, which the index's `throughHour` moves forward to. */

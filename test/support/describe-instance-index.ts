@@ -1,7 +1,7 @@
 import type { InstanceObservation } from '../../src/domain/instances';
 import { HOUR_MS } from '../../src/domain/time';
 import type { Store } from '../../src/store/store';
-import { at, batch, okHour, apply } from './describe-store';
+import { at, batch, okHour, apply, applyOne } from './describe-store';
 
 /** An observation of `instance` on `host` for the hours [fromIso, toIso). */
 export function seen(
@@ -169,6 +169,22 @@ export function describeInstanceIndex(
       const view = await store.instances.list(at(hour), at(hour) + HOUR_MS);
       expect(view.throughHour).toBe(at(hour));
       expect(view.lives.map((life) => life.instance)).toEqual(['a:9100']);
+    });
+
+    it('indexes no hour whose stored figures were kept, so a re-mapped project gets no phantom life', async () => {
+      const [hour, next] = ['2025-09-21T04:00:00Z', '2025-09-21T05:00:00Z'];
+      await apply(store, {
+        ...batch([okHour(hour, { small: 2 })], []),
+        instances: [seen({ instance: 'a:9100', project: 'P' }, 'h', hour, next)],
+      });
+      // Fewer series than stored: the hour's figures stay P's, whatever project the answer names.
+      const kept = await applyOne(store, {
+        ...batch([okHour(hour, { small: 1 })], []),
+        instances: [seen({ instance: 'a:9100', project: 'Q' }, 'h', hour, next)],
+      });
+      expect(kept.keptHours.map((k) => k.hour)).toEqual([at(hour)]);
+      const view = await store.instances.list(at(hour), at(next));
+      expect(view.lives.map((life) => [life.instance, life.project])).toEqual([['a:9100', 'P']]);
     });
   });
 }

@@ -6,7 +6,7 @@ import type { ApplyOptions, ApplyResult } from '../store';
 import { planBatch } from '../rules/batch';
 import { mergeDay, type DayChange } from '../rules/merge';
 import { withVisibleTotals } from '../rules/visible';
-import { newestOkHour } from '../instance-index';
+import { newestOkHour, withoutHours } from '../instance-index';
 import type { AccessIndexFile } from './access-index';
 import { dayFileText, parseDayFile } from './codec';
 import type { JsonInstanceIndex } from './instance-index';
@@ -73,7 +73,10 @@ export class BatchWriter {
     if (ledgerWrites.length > 0) this.version.markChanged();
     await putFiles(ledgerWrites, CONCURRENCY);
     // After the days: the index is derived from them, and re-ingesting the hours brings it level.
-    await this.instances.record(batch.instances ?? [], newestOkHour(batch));
+    await this.instances.record(
+      withoutHours(batch.instances ?? [], new Set(plan.kept.map((kept) => kept.hour))),
+      newestOkHour(batch),
+    );
     if ((batch.instances ?? []).length > 0) this.version.markChanged();
     await this.settler.removeJournalOnceSettled();
     return { keptHours: plan.kept };

@@ -9,7 +9,7 @@ import type { ApplyOptions, ApplyResult } from '../store';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../rules/merge';
 import { copyRows, isTransient, transactionOn } from './connect';
 import { recordInstances } from './instance-index';
-import { newestOkHour } from '../instance-index';
+import { newestOkHour, withoutHours } from '../instance-index';
 import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 import { ensureHourPartitions } from './partitions';
@@ -98,7 +98,11 @@ export async function applyBatch(
        ON CONFLICT (hour) DO UPDATE SET status = excluded.status, record = excluded.record`,
       [hours, records.map((record) => record.status), records.map((record) => JSON.stringify(record))],
     );
-    await recordInstances(tx, batch.instances ?? [], newestOkHour(batch));
+    await recordInstances(
+      tx,
+      withoutHours(batch.instances ?? [], new Set(plan.kept.map((kept) => kept.hour))),
+      newestOkHour(batch),
+    );
     const { rows } = await tx.query<{ version: number }>(
       'UPDATE store_version SET version = version + 1 RETURNING version::float8 AS version',
     );
