@@ -184,33 +184,14 @@ async function readPlannedSeries(
       ? countLedgerHours(pieces, ledger)
       : { okHours: 0, failedHours: 0 };
     const status = statusOf((countedTo - countedFrom) / HOUR_MS, okHours, failedHours);
-    if (okHours === 0) {
-      return {
-        id,
-        start,
-        end,
-        countedFrom,
-        countedTo,
-        status,
-        failedHours,
-        usage: null,
-        resources: null,
-        byMachine: [],
-      };
-    }
+    const bounds = { id, start, end, countedFrom, countedTo, status, failedHours };
+    if (okHours === 0) return { ...bounds, usage: null, resources: null, byMachine: [] };
     const sum = zeroBreakdown();
     for (const piece of pieces) addStoredFigures(sum, piece, stored, detail.byMachine);
     addInto(total, sum.all);
-    const usage = figuresView(sum.all);
     return {
-      id,
-      start,
-      end,
-      countedFrom,
-      countedTo,
-      status,
-      failedHours,
-      usage,
+      ...bounds,
+      usage: figuresView(sum.all),
       resources: resourcesView(sum.all),
       byMachine: detail.byMachine ? byMachineView(sum, machineNames) : [],
     };
