@@ -1,4 +1,10 @@
-import type { HostSpan, InstanceLife, InstanceObservation } from '../domain/instances';
+import {
+  type HostSpan,
+  type InstanceLife,
+  type InstanceObservation,
+  lifeIdentity,
+  mergeLife,
+} from '../domain/instances';
 import { HOUR_MS } from '../domain/time';
 import type { IngestBatch } from '../domain/usage';
 
@@ -50,6 +56,34 @@ export function withoutHours(
     });
     return spans.length === 0 ? [] : [{ ...seen, spans }];
   });
+}
+
+/**
+ * Merges `observations` into `lives` (by identity) in place. An hour observed of an instance
+ * under one identity (instance, project, machine, user) is taken from its other lives: the hour's
+ * stored figures are now that answer's, so a life re-mapped to another project keeps only its own
+ * hours. A life left with no hour is deleted; returns the identities deleted.
+ */
+export function mergeObservations(
+  lives: Map<string, InstanceLife>,
+  observations: readonly InstanceObservation[],
+): string[] {
+  const removed: string[] = [];
+  for (const seen of observations) {
+    const identity = lifeIdentity(seen);
+    const hours = new Set<number>();
+    for (const span of seen.spans) for (let h = span.from; h < span.to; h += HOUR_MS) hours.add(h);
+    for (const [other, life] of lives) {
+      if (other === identity || life.instance !== seen.instance) continue;
+      const [left] = withoutHours([life], hours);
+      if (left === undefined) {
+        lives.delete(other);
+        removed.push(other);
+      } else lives.set(other, left);
+    }
+    lives.set(identity, mergeLife(lives.get(identity), seen));
+  }
+  return removed.filter((identity) => !lives.has(identity));
 }
 
 /** The start of a batch's newest ok hour, which the index's `throughHour` moves forward to. */

@@ -186,5 +186,32 @@ export function describeInstanceIndex(
       const view = await store.instances.list(at(hour), at(next));
       expect(view.lives.map((life) => [life.instance, life.project])).toEqual([['a:9100', 'P']]);
     });
+
+    it('gives hours replaced under a re-mapped project to the new life only, dropping a life left empty', async () => {
+      const [h0, h1, h2] = ['2025-09-21T04:00:00Z', '2025-09-21T05:00:00Z', '2025-09-21T06:00:00Z'];
+      await apply(store, {
+        ...batch([okHour(h0), okHour(h1)], []),
+        instances: [seen({ instance: 'a:9100', project: 'P' }, 'h', h0, h2)],
+      });
+      await applyOne(
+        store,
+        { ...batch([okHour(h1)], []), instances: [seen({ instance: 'a:9100', project: 'Q' }, 'h', h1, h2)] },
+        { replace: true },
+      );
+      const lives = (await store.instances.list(at(h0), at(h2))).lives;
+      expect(lives.map((life) => [life.project, life.spans])).toEqual([
+        ['P', [{ host: 'h', from: at(h0), to: at(h1) }]],
+        ['Q', [{ host: 'h', from: at(h1), to: at(h2) }]],
+      ]);
+      await applyOne(
+        store,
+        { ...batch([okHour(h0)], []), instances: [seen({ instance: 'a:9100', project: 'Q' }, 'h', h0, h1)] },
+        { replace: true },
+      );
+      const after = (await store.instances.list(at(h0), at(h2))).lives;
+      expect(after.map((life) => [life.project, life.spans])).toEqual([
+        ['Q', [{ host: 'h', from: at(h0), to: at(h2) }]],
+      ]);
+    });
   });
 }

@@ -1,15 +1,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  type InstanceLife,
-  type InstanceObservation,
-  lifeIdentity,
-  mergeLife,
-  upDuring,
-} from '../../domain/instances';
+import { type InstanceLife, type InstanceObservation, lifeIdentity, upDuring } from '../../domain/instances';
 import { readTextIfExists, writeFileAtomic } from '../../fs/files';
-import type { InstanceIndex, InstanceIndexView } from '../instance-index';
+import { type InstanceIndex, type InstanceIndexView, mergeObservations } from '../instance-index';
 
 const LifeSchema = z.object({
   instance: z.string(),
@@ -41,10 +35,7 @@ export class JsonInstanceIndex implements InstanceIndex {
     const work = this.writing.then(async () => {
       const current = await this.read();
       const lives = new Map(current.lives.map((life) => [lifeIdentity(life), life]));
-      for (const seen of observations) {
-        const identity = lifeIdentity(seen);
-        lives.set(identity, mergeLife(lives.get(identity), seen));
-      }
+      mergeObservations(lives, observations);
       const throughHour =
         newestOkHour === null
           ? current.throughHour

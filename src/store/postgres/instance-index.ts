@@ -1,12 +1,6 @@
 import type pg from 'pg';
-import {
-  type InstanceLife,
-  type InstanceObservation,
-  lifeIdentity,
-  mergeLife,
-  upDuring,
-} from '../../domain/instances';
-import type { InstanceIndex, InstanceIndexView } from '../instance-index';
+import { type InstanceLife, type InstanceObservation, lifeIdentity, upDuring } from '../../domain/instances';
+import { type InstanceIndex, type InstanceIndexView, mergeObservations } from '../instance-index';
 import { inTransaction, type Queryable } from './connect';
 import { iso } from './reads';
 
@@ -58,13 +52,16 @@ export async function recordInstances(
     ]);
   }
   if (observations.length === 0) return;
-  const identities = observations.map(lifeIdentity);
+  const instances = [...new Set(observations.map((seen) => seen.instance))];
   const { rows } = await tx.query<{ identity: string; life: InstanceLife }>(
-    'SELECT identity, life FROM instance_life WHERE identity = ANY($1::text[]) FOR UPDATE',
-    [identities],
+    'SELECT identity, life FROM instance_life WHERE instance = ANY($1::text[]) FOR UPDATE',
+    [instances],
   );
   const lives = new Map(rows.map((row) => [row.identity, row.life]));
-  observations.forEach((seen, i) => lives.set(identities[i], mergeLife(lives.get(identities[i]), seen)));
+  const removed = mergeObservations(lives, observations);
+  if (removed.length > 0) {
+    await tx.query('DELETE FROM instance_life WHERE identity = ANY($1::text[])', [removed]);
+  }
   const merged = [...lives];
   await tx.query(
     `INSERT INTO instance_life (identity, instance, first_hour, last_hour_end, life)

@@ -198,6 +198,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE summary_subscriber ALTER COLUMN address DROP NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'instance lives by instance',
+    sql: `
+      -- A batch reads every life of the instances it saw, to take their re-mapped hours away.
+      CREATE INDEX instance_life_instance ON instance_life (instance);
+    `,
+  },
 ];
 
 /** The database holds a schema newer than this build knows: run the newer carbonledger. */
