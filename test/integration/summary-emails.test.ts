@@ -10,6 +10,7 @@ import { ingestRange } from '../../src/ingest/run';
 import { silentLogger } from '../../src/log';
 import { PluginHost } from '../../src/plugins/host';
 import { registerSummaries, summariseDate, SUMMARY_EMAILS_PLUGIN } from '../../src/plugins/summaries';
+import { summaryMessageId } from '../../src/plugins/summaries/email';
 import { buildAppSchema, createRequestContext } from '../../src/app-schema';
 import { summaryStoresFor, type SummaryStores } from '../../src/store/capabilities';
 import { openStore, type OpenedStore } from '../../src/store/open';
@@ -162,7 +163,11 @@ describe.each(['json', 'postgres'] as const)('summary emails on the %s store', (
       expect(mail.html).toContain(`href="${link.replace(/&/g, '&#38;')}"`);
       expect(mail.html).toContain('VM minutes');
       expect(mail.from).toBe('carbonledger@example.org');
+      // One identity per user and day, whoever sends it and however often: what mail systems dedupe on.
+      expect(mail.messageId).toBe(summaryMessageId(user, '2025-03-11', 'carbonledger@example.org'));
+      expect(mail.messageId).toMatch(/^<carbonledger-summary\.2025-03-11\.[0-9a-f]+@example\.org>$/);
     }
+    expect(new Set(mails.map((mail) => mail.messageId)).size).toBe(3);
     // Another run of the same tick sends nothing more.
     expect(await emailRun(tickFor('2025-03-11'))).toMatchObject({
       outcome: 'ok',

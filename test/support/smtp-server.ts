@@ -8,6 +8,7 @@ export interface ReceivedMail {
   subject: string;
   text: string;
   html: string;
+  messageId: string;
 }
 
 /**
@@ -41,6 +42,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
                 subject: mail.subject ?? '',
                 text: mail.text ?? '',
                 html: typeof mail.html === 'string' ? mail.html : '',
+                messageId: mail.messageId ?? '',
               });
               callback();
             },

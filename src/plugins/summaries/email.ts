@@ -9,7 +9,14 @@ import { summaryMessage } from './message';
 
 /** Sends one message; rejects when the server did not take it. */
 export interface Mailer {
-  send(message: { from: string; to: string; subject: string; text: string; html: string }): Promise<void>;
+  send(message: {
+    from: string;
+    to: string;
+    subject: string;
+    text: string;
+    html: string;
+    messageId: string;
+  }): Promise<void>;
   close(): void;
 }
 
@@ -96,6 +103,7 @@ export async function sendSummaries(
       await deps.mailer.send({
         from: config.from,
         to: address,
+        messageId: summaryMessageId(user, date, config.from),
         ...summaryMessage(summary, config.dashboardUrl),
       });
     } catch (err) {
@@ -109,6 +117,17 @@ export async function sendSummaries(
     report.sent.push(user);
   }
   return report;
+}
+
+/**
+ * The same Message-ID for every send of one user's day. A sender killed after the server took the
+ * message but before the store heard of it sends it again once its claim lapses (nothing can tell
+ * that crash from one before the send); mail systems that drop a Message-ID they already hold
+ * (RFC 5322 makes it the message's identity) then keep one copy.
+ */
+export function summaryMessageId(user: string, date: string, from: string): string {
+  const domain = from.slice(from.lastIndexOf('@') + 1).replace(/[^A-Za-z0-9.-]/g, '') || 'carbonledger';
+  return `<carbonledger-summary.${date}.${Buffer.from(user).toString('hex')}@${domain}>`;
 }
 
 /**
