@@ -14,8 +14,6 @@ export interface DailySummaryStore {
   read(user: string, fromDate: string, toDate: string): Promise<DailySummaryRecord[]>;
   /** Whether `date` was ever summarised (a day with no user's usage included). */
   isSummarised(date: string): Promise<boolean>;
-  /** The dates in [fromDate, toDate) last summarised while some hour of them was not ok, sorted. */
-  incompleteDays(fromDate: string, toDate: string): Promise<string[]>;
 }
 
 /** One user's claim on sending one day's summary; `attempt` tells this claim from a later one. */

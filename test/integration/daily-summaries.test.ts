@@ -216,7 +216,6 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
   it('marks the day with a failed hour incomplete, and the daily job summarises it again once repaired', async () => {
     const incomplete = (await summariesOf('alice')).find((s) => s.date.startsWith('2025-03-11'))!;
     expect(incomplete.complete).toBe(false);
-    expect(await stores.summaries.incompleteDays(DAYS[0], '2025-03-13')).toEqual(['2025-03-11']);
 
     fleet.failing.clear();
     await ingestRange(
@@ -237,7 +236,6 @@ describe.each(['json', 'postgres'] as const)('daily summaries on the %s store', 
       expectEqualFigures(repaired, await hourSums(user, '2025-03-11'));
       expect(repaired.byMachine).toEqual(minutesTruth(user, '2025-03-11'));
     }
-    expect(await stores.summaries.incompleteDays(DAYS[0], '2025-03-13')).toEqual([]);
   });
 
   it('summarises again a day complete when summarised once a re-ingest changed its figures', async () => {

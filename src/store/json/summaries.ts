@@ -52,14 +52,6 @@ export function jsonDailySummaries(dataDir: string): DailySummaryStore {
     async isSummarised(date) {
       return (await readDay(date)) !== null;
     },
-    async incompleteDays(fromDate, toDate) {
-      const dates = (await listNames(join(root, 'days'), 'file'))
-        .map((name) => DAY_FILE.exec(name)?.[1])
-        .filter((date): date is string => date !== undefined && date >= fromDate && date < toDate)
-        .sort();
-      const days = await mapLimit(dates, CONCURRENCY, readDay);
-      return dates.filter((_date, i) => days[i]?.complete === false);
-    },
   };
 }
 

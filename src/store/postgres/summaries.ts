@@ -35,14 +35,6 @@ export function postgresDailySummaries(pool: pg.Pool): DailySummaryStore {
       const { rowCount } = await pool.query('SELECT 1 FROM summary_day WHERE day = $1', [date]);
       return rowCount === 1;
     },
-    async incompleteDays(fromDate, toDate) {
-      const { rows } = await pool.query<{ day: string }>(
-        `SELECT to_char(day, 'YYYY-MM-DD') AS day FROM summary_day
-         WHERE NOT complete AND day >= $1 AND day < $2 ORDER BY day`,
-        [fromDate, toDate],
-      );
-      return rows.map((row) => row.day);
-    },
   };
 }
 
