@@ -39,7 +39,7 @@ ${CONFIG_FLAG}
                         only with an "auth" section
   --port N              port to listen on (server.port, default 4000; 0 picks a free one)
   --no-schedule         serve only: no ingestion, no poll (activeWorkspaces polls when read)
-  --demo                fill an empty store with a year of generated usage first
+  --demo                fill a store holding only the demo (or nothing) with a year of generated usage first
 
 Stops on SIGTERM or SIGINT: the schedule, a running ingest (waited for up to 30 s), the server.
 Run it as \`node dist/cli.js serve\`, not through npx, whose wrapper does not pass SIGTERM on.
