@@ -314,7 +314,13 @@ describe('two processes sharing one dataDir', () => {
 
   beforeAll(() => {
     const src = resolve(__dirname, '../../../../src');
-    for (const file of ['log.ts', 'domain/redact.ts', 'fs/files.ts', 'store/store.ts', 'store/json/lock.ts']) {
+    for (const file of [
+      'log.ts',
+      'domain/redact.ts',
+      'fs/files.ts',
+      'store/store.ts',
+      'store/json/lock.ts',
+    ]) {
       const { code } = transformFileSync(join(src, file), {
         jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
         module: { type: 'commonjs' },
