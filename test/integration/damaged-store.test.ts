@@ -13,7 +13,7 @@ import { createPrometheusSource } from '../../src/plugins/prometheus/source';
 import { emptyRegistry } from '../../src/plugins/workspaces/registry';
 import { openJsonStore, type JsonStore } from '../../src/store/json';
 import type { MonthRollup } from '../../src/domain/usage';
-import { PartialReadError, UnreadableDataError, type Store } from '../../src/store/store';
+import { PartialReadError, UnreadableDataError } from '../../src/store/store';
 import { startTestServer, type TestServer } from '../support/http';
 import { dayEntryPath, readDayEntryFile, snapshotFiles, treeStamp } from '../support/store-files';
 import { rollupDisagreements, storeFiles } from '../support/store-invariants';
@@ -24,6 +24,7 @@ import {
   labPrometheus,
 } from '../unit/plugins/prometheus/fake-prometheus';
 import { ledgerMonth } from '../support/describe-store';
+import { plainStore } from '../support/json-store-fixture';
 
 /**
  * A damaged file in the store (contract: never lose or corrupt a stored figure): the server
@@ -94,25 +95,6 @@ async function copyOfClean(): Promise<string> {
     await writeFile(join(dir, path), text);
   }
   return dir;
-}
-
-/** The test server spreads its store into a wrapper: a class instance's methods would not survive. */
-function plainStore(store: JsonStore): Store {
-  return {
-    openWriter: (options) => store.openWriter(options),
-    readLedger: (from, to) => store.readLedger(from, to),
-    version: () => store.version(),
-    storedKey: (value) => store.storedKey(value),
-    intensityCache: store.intensityCache,
-    readDays: (level, date, keys) => store.readDays(level, date, keys),
-    readMonths: (level, month, keys) => store.readMonths(level, month, keys),
-    readYears: (level, year, keys) => store.readYears(level, year, keys),
-    readInstanceProjects: () => store.readInstanceProjects(),
-    instances: store.instances,
-    listKeys: (level) => store.listKeys(level),
-    checkReadable: () => store.checkReadable(),
-    close: () => store.close(),
-  };
 }
 
 const hourlySeries = (key: string) => `{
