@@ -4,9 +4,8 @@ import { join, resolve } from 'node:path';
 
 import { HOUR_MS } from '../../src/domain/time';
 import { ingestRange } from '../../src/ingest/run';
-import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore } from '../../src/store/json';
-import { directIngestDeps, hoursIn, tempDirs } from '../support/fake-ingest';
+import { directIngestDeps, tempDirs, twoProjectSource } from '../support/fake-ingest';
 import { dayEntryPath, treeStamp } from '../support/store-files';
 
 /**
@@ -24,25 +23,7 @@ afterAll(() => dirs.cleanup());
 const DATE = '2025-03-10';
 const hourOf = (h: number) => Date.parse(`${DATE}T00:00:00Z`) + h * HOUR_MS;
 
-const source: CpuSecondsSource = {
-  async fetchHours(from, to) {
-    return new Map<number, SourceHour>(
-      hoursIn(from, to).map((hour): [number, SourceHour] => [
-        hour,
-        {
-          status: 'ok',
-          rows: ['P', 'Q'].map((project, i) => ({
-            hour,
-            instance: `vm-${i}:9100`,
-            labels: { instance: `vm-${i}:9100`, cloud_project_name: project, machine_name: 'Small' },
-            busyCpuSeconds: 600 * (i + 1),
-            idleCpuSeconds: 3000,
-          })),
-        },
-      ]),
-    );
-  },
-};
+const source = twoProjectSource();
 
 /** Hours 00:00–04:00 stored; then an ingestion of 04:00–06:00 whose disk fills after its first day file. */
 async function storeAfterDiskFull(dataDir: string): Promise<void> {

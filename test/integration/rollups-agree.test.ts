@@ -3,10 +3,9 @@ import { join } from 'node:path';
 
 import { HOUR_MS } from '../../src/domain/time';
 import { ingestRange, type IngestReport } from '../../src/ingest/run';
-import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore, type JsonStore } from '../../src/store/json';
 import { withWriter } from '../../src/store/store';
-import { directIngestDeps, hoursIn, tempDirs } from '../support/fake-ingest';
+import { directIngestDeps, hoursIn, tempDirs, twoProjectSource } from '../support/fake-ingest';
 import { startTestServer, type TestServer } from '../support/http';
 import { plainStore } from '../support/json-store-fixture';
 import { dayEntryPath, treeStamp } from '../support/store-files';
@@ -25,30 +24,7 @@ const DATES = ['2025-03-10', '2025-03-11'];
 const DATE = DATES[0];
 const hourOf = (date: string, h: number) => Date.parse(`${date}T00:00:00Z`) + h * HOUR_MS;
 
-/** Two VMs, projects P and Q, every hour; the hours in `failing` fail. */
-function source(failing: ReadonlySet<number> = new Set()): CpuSecondsSource {
-  return {
-    async fetchHours(from, to) {
-      return new Map<number, SourceHour>(
-        hoursIn(from, to).map((hour): [number, SourceHour] => [
-          hour,
-          failing.has(hour)
-            ? { status: 'failed', error: 'Prometheus answered 503' }
-            : {
-                status: 'ok',
-                rows: ['P', 'Q'].map((project, i) => ({
-                  hour,
-                  instance: `vm-${i}:9100`,
-                  labels: { instance: `vm-${i}:9100`, cloud_project_name: project, machine_name: 'Small' },
-                  busyCpuSeconds: 600 * (i + 1),
-                  idleCpuSeconds: 3000,
-                })),
-              },
-        ]),
-      );
-    },
-  };
-}
+const source = twoProjectSource;
 
 function ingest(
   store: JsonStore,

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { HOUR_MS } from '../../src/domain/time';
 import { ingestRange, type IngestReport } from '../../src/ingest/run';
 import { jsonLogger } from '../../src/log';
-import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
 import { openJsonStore, type JsonStore } from '../../src/store/json';
-import { directIngestDeps, hoursIn, ledgerBetween, tempDirs } from '../support/fake-ingest';
+import { directIngestDeps, ledgerBetween, tempDirs, twoProjectSource } from '../support/fake-ingest';
 import { startTestServer, type TestServer } from '../support/http';
 import { plainStore } from '../support/json-store-fixture';
 import { dayEntryPath, treeStamp } from '../support/store-files';
@@ -25,26 +24,7 @@ const DATE = '2025-03-10';
 const at = (iso: string) => Date.parse(iso);
 const hourOf = (h: number) => at(`${DATE}T00:00:00Z`) + h * HOUR_MS;
 
-/** Two VMs, of projects P and Q, 600 and 1200 busy CPU seconds every hour. */
-const source: CpuSecondsSource = {
-  async fetchHours(from, to) {
-    return new Map<number, SourceHour>(
-      hoursIn(from, to).map((hour): [number, SourceHour] => [
-        hour,
-        {
-          status: 'ok',
-          rows: ['P', 'Q'].map((project, i) => ({
-            hour,
-            instance: `vm-${i}:9100`,
-            labels: { instance: `vm-${i}:9100`, cloud_project_name: project, machine_name: 'Small' },
-            busyCpuSeconds: 600 * (i + 1),
-            idleCpuSeconds: 3000,
-          })),
-        },
-      ]),
-    );
-  },
-};
+const source = twoProjectSource();
 
 function logged() {
   const lines: Array<Record<string, unknown>> = [];

@@ -114,6 +114,34 @@ export function hoursIn(from: number, to: number): number[] {
   return hours;
 }
 
+/**
+ * Two VMs of machine type Small, of projects P and Q, with 600 and 1200 busy and 3000 idle CPU
+ * seconds every hour; the hours in `failing` fail as a Prometheus answering 503 would.
+ */
+export function twoProjectSource(failing: ReadonlySet<number> = new Set()): CpuSecondsSource {
+  return {
+    async fetchHours(from, to) {
+      return new Map<number, SourceHour>(
+        hoursIn(from, to).map((hour): [number, SourceHour] => [
+          hour,
+          failing.has(hour)
+            ? { status: 'failed', error: 'Prometheus answered 503' }
+            : {
+                status: 'ok',
+                rows: ['P', 'Q'].map((project, i) => ({
+                  hour,
+                  instance: `vm-${i}:9100`,
+                  labels: { instance: `vm-${i}:9100`, cloud_project_name: project, machine_name: 'Small' },
+                  busyCpuSeconds: 600 * (i + 1),
+                  idleCpuSeconds: 3000,
+                })),
+              },
+        ]),
+      );
+    },
+  };
+}
+
 /** Deps for one run built around the fakes; the run's store, clock, log and signal are used. */
 export function fakeDeps(source: CpuSecondsSource, carbon: CarbonIntensitySource): IngestDepsFactory {
   return async (config, ctx) => ({
