@@ -213,5 +213,39 @@ export function describeInstanceIndex(
         ['Q', [{ host: 'h', from: at(h0), to: at(h2) }]],
       ]);
     });
+
+    it('takes a replaced hour from an instance the new answer no longer holds, leaving its other hours', async () => {
+      const [h0, h1, h2, h3] = [
+        '2025-09-21T04:00:00Z',
+        '2025-09-21T05:00:00Z',
+        '2025-09-21T06:00:00Z',
+        '2025-09-21T07:00:00Z',
+      ];
+      await apply(store, {
+        ...batch([okHour(h0, { small: 2 }), okHour(h1, { small: 2 }), okHour(h2, { small: 2 })], []),
+        instances: [
+          seen({ instance: 'a:9100' }, 'h', h0, h3),
+          seen({ instance: 'b:9100' }, 'h', h0, h3),
+          seen({ instance: 'c:9100' }, 'h', h1, h2),
+        ],
+      });
+      // The middle hour again, replaced by an answer in which only a:9100 ran.
+      await applyOne(
+        store,
+        { ...batch([okHour(h1, { small: 1 })], []), instances: [seen({ instance: 'a:9100' }, 'h', h1, h2)] },
+        { replace: true },
+      );
+      const lives = (await store.instances.list(at(h0), at(h3))).lives;
+      expect(lives.map((life) => [life.instance, life.spans])).toEqual([
+        ['a:9100', [{ host: 'h', from: at(h0), to: at(h3) }]],
+        [
+          'b:9100',
+          [
+            { host: 'h', from: at(h0), to: at(h1) },
+            { host: 'h', from: at(h2), to: at(h3) },
+          ],
+        ],
+      ]);
+    });
   });
 }

@@ -6,7 +6,7 @@ import type { ApplyOptions, ApplyResult } from '../store';
 import { planBatch } from '../rules/batch';
 import { mergeDay, type DayChange } from '../rules/merge';
 import { withVisibleTotals } from '../rules/visible';
-import { newestOkHour, withoutHours } from '../instance-index';
+import { newestOkHour, replacedOkHours, withoutHours } from '../instance-index';
 import type { AccessIndexFile } from './access-index';
 import { dayFileText, parseDayFile } from './codec';
 import type { JsonInstanceIndex } from './instance-index';
@@ -76,6 +76,7 @@ export class BatchWriter {
     await this.instances.record(
       withoutHours(batch.instances ?? [], new Set(plan.kept.map((kept) => kept.hour))),
       newestOkHour(batch),
+      replacedOkHours(batch, plan.kept),
     );
     if ((batch.instances ?? []).length > 0) this.version.markChanged();
     await this.settler.removeJournalOnceSettled();

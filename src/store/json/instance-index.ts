@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { type InstanceLife, type InstanceObservation, lifeIdentity, upDuring } from '../../domain/instances';
 import { readTextIfExists, writeFileAtomic } from '../../fs/files';
-import { type InstanceIndex, type InstanceIndexView, mergeObservations } from '../instance-index';
+import {
+  dropUnobservedHours,
+  type InstanceIndex,
+  type InstanceIndexView,
+  mergeObservations,
+} from '../instance-index';
 
 const LifeSchema = z.object({
   instance: z.string(),
@@ -31,11 +36,16 @@ export class JsonInstanceIndex implements InstanceIndex {
     this.file = join(dataDir, 'index', 'instances.json');
   }
 
-  record(observations: readonly InstanceObservation[], newestOkHour: number | null): Promise<void> {
+  record(
+    observations: readonly InstanceObservation[],
+    newestOkHour: number | null,
+    replacedHours: readonly number[] = [],
+  ): Promise<void> {
     const work = this.writing.then(async () => {
       const current = await this.read();
       const lives = new Map(current.lives.map((life) => [lifeIdentity(life), life]));
       mergeObservations(lives, observations);
+      dropUnobservedHours(lives, observations, replacedHours);
       const throughHour =
         newestOkHour === null
           ? current.throughHour

@@ -9,7 +9,7 @@ import type { ApplyOptions, ApplyResult } from '../store';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../rules/merge';
 import { copyRows, isTransient, transactionOn } from './connect';
 import { recordInstances } from './instance-index';
-import { newestOkHour, withoutHours } from '../instance-index';
+import { newestOkHour, replacedOkHours, withoutHours } from '../instance-index';
 import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 import { ensureHourPartitions } from './partitions';
@@ -102,6 +102,7 @@ export async function applyBatch(
       tx,
       withoutHours(batch.instances ?? [], new Set(plan.kept.map((kept) => kept.hour))),
       newestOkHour(batch),
+      replacedOkHours(batch, plan.kept),
     );
     const { rows } = await tx.query<{ version: number }>(
       'UPDATE store_version SET version = version + 1 RETURNING version::float8 AS version',

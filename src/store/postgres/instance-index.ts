@@ -1,6 +1,11 @@
 import type pg from 'pg';
 import { type InstanceLife, type InstanceObservation, lifeIdentity, upDuring } from '../../domain/instances';
-import { type InstanceIndex, type InstanceIndexView, mergeObservations } from '../instance-index';
+import {
+  dropUnobservedHours,
+  type InstanceIndex,
+  type InstanceIndexView,
+  mergeObservations,
+} from '../instance-index';
 import { inTransaction, type Queryable } from './connect';
 import { iso } from './reads';
 
@@ -11,8 +16,12 @@ export class PostgresInstanceIndex implements InstanceIndex {
     private readonly readPool: pg.Pool,
   ) {}
 
-  record(observations: readonly InstanceObservation[], newestOkHour: number | null): Promise<void> {
-    return inTransaction(this.pool, (tx) => recordInstances(tx, observations, newestOkHour));
+  record(
+    observations: readonly InstanceObservation[],
+    newestOkHour: number | null,
+    replacedHours: readonly number[] = [],
+  ): Promise<void> {
+    return inTransaction(this.pool, (tx) => recordInstances(tx, observations, newestOkHour, replacedHours));
   }
 
   async list(from: number, to: number): Promise<InstanceIndexView> {
@@ -45,24 +54,33 @@ export async function recordInstances(
   tx: Queryable,
   observations: readonly InstanceObservation[],
   newestOkHour: number | null,
+  replacedHours: readonly number[] = [],
 ): Promise<void> {
   if (newestOkHour !== null) {
     await tx.query('UPDATE instance_index SET through_hour = greatest(through_hour, $1::timestamptz)', [
       iso(newestOkHour),
     ]);
   }
-  if (observations.length === 0) return;
+  if (observations.length === 0 && replacedHours.length === 0) return;
   const instances = [...new Set(observations.map((seen) => seen.instance))];
+  // The lives observed, and those up in a replaced hour (which lose it if not observed there).
+  const replaced =
+    replacedHours.length === 0 ? null : [Math.min(...replacedHours), Math.max(...replacedHours)];
   const { rows } = await tx.query<{ identity: string; life: InstanceLife }>(
-    'SELECT identity, life FROM instance_life WHERE instance = ANY($1::text[]) FOR UPDATE',
-    [instances],
+    `SELECT identity, life FROM instance_life
+     WHERE instance = ANY($1::text[]) OR (first_hour <= $3 AND last_hour_end > $2) FOR UPDATE`,
+    [instances, replaced && iso(replaced[0]), replaced && iso(replaced[1])],
   );
   const lives = new Map(rows.map((row) => [row.identity, row.life]));
-  const removed = mergeObservations(lives, observations);
+  const removed = [
+    ...mergeObservations(lives, observations),
+    ...dropUnobservedHours(lives, observations, replacedHours),
+  ];
   if (removed.length > 0) {
     await tx.query('DELETE FROM instance_life WHERE identity = ANY($1::text[])', [removed]);
   }
   const merged = [...lives];
+  if (merged.length === 0) return;
   await tx.query(
     `INSERT INTO instance_life (identity, instance, first_hour, last_hour_end, life)
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[])
