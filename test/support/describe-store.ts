@@ -169,15 +169,7 @@ export interface StoreFixture {
  * `describeStore('name', makeFixture)`, where `makeFixture` gives an empty store (test/unit/store/
  * contract.test.ts runs every backend).
  */
-export function describeStore(
-  name: string,
-  makeFixture: () => Promise<StoreFixture>,
-  /**
-   * What the backend does with a damaged record: `'reads'` for one that reads around it (the keys
-   * it can, a PartialReadError naming the others) but whose writer does not yet move it aside.
-   */
-  options: { damage?: 'reads' | 'all' } = {},
-): void {
+export function describeStore(name: string, makeFixture: () => Promise<StoreFixture>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     let fixture: StoreFixture;
@@ -967,33 +959,25 @@ export function describeStore(
       expect(alpha).toMatchObject({ level: 'PROJECT', key: 'alpha', period: '2025-09-21' });
     };
 
-    (options.damage === 'reads' ? it : it.skip)(
-      'reads the keys it can when a record is damaged',
-      damageAndReadAround,
-    );
+    it('reads the keys it can when a record is damaged, and a batch moves it aside, failing its hours', async () => {
+      const hours = damagedHours;
+      const entries = damagedEntries;
+      await damageAndReadAround();
 
-    (options.damage === 'reads' ? it.skip : it)(
-      'reads the keys it can when a record is damaged, and a batch moves it aside, failing its hours',
-      async () => {
-        const hours = damagedHours;
-        const entries = damagedEntries;
-        await damageAndReadAround();
+      // Any batch deals with it: the day's hours are failed, and no reader sees a figure of them.
+      await apply(store, batch([okHour('2025-09-22T00:00Z')], []));
+      const ledger = await store.readLedger(at('2025-09-21T03:00Z'), at('2025-09-21T05:00Z'));
+      expect([...ledger.values()].map((record) => record.status)).toEqual(['failed', 'failed']);
+      const [betaAfter, alphaAfter] = await store.readDays('PROJECT', '2025-09-21', ['beta', 'alpha']);
+      expect(betaAfter).toEqual(day('beta', { '04:00': FAILED }, NO_USAGE));
+      expect(alphaAfter === null || alphaAfter.totals.all.busyKwh === 0).toBe(true);
+      for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
 
-        // Any batch deals with it: the day's hours are failed, and no reader sees a figure of them.
-        await apply(store, batch([okHour('2025-09-22T00:00Z')], []));
-        const ledger = await store.readLedger(at('2025-09-21T03:00Z'), at('2025-09-21T05:00Z'));
-        expect([...ledger.values()].map((record) => record.status)).toEqual(['failed', 'failed']);
-        const [betaAfter, alphaAfter] = await store.readDays('PROJECT', '2025-09-21', ['beta', 'alpha']);
-        expect(betaAfter).toEqual(day('beta', { '04:00': FAILED }, NO_USAGE));
-        expect(alphaAfter === null || alphaAfter.totals.all.busyKwh === 0).toBe(true);
-        for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
-
-        // Ingesting the day again restores it.
-        await apply(store, batch(hours, entries));
-        expect(await store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta'])).toEqual(entries);
-        for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
-      },
-    );
+      // Ingesting the day again restores it.
+      await apply(store, batch(hours, entries));
+      expect(await store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta'])).toEqual(entries);
+      for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
+    });
 
     it('is readable and closes', async () => {
       await expect(store.checkReadable()).resolves.toBeUndefined();

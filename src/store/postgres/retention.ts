@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { inTransaction } from './connect';
-import { settleRollups, type Candidate } from './apply';
+import { settleRollups, type Candidate } from './rollups';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 
 export interface PruneReport {
@@ -52,6 +52,7 @@ export async function pruneBefore(pool: pg.Pool, month: string): Promise<PruneRe
       cutoffInstant,
     ]);
     await tx.query('DELETE FROM carbon_intensity WHERE hour < $1::timestamptz', [cutoffInstant]);
+    await tx.query('DELETE FROM usage_hour_set_aside WHERE hour < $1::timestamptz', [cutoffInstant]);
     await tx.query('UPDATE store_version SET version = version + 1');
     return {
       months: dropped.map((name) => `${name.slice(12, 16)}-${name.slice(17, 19)}`),

@@ -1,0 +1,115 @@
+import type pg from 'pg';
+import type { Breakdown } from '../../domain/figures';
+import type { Level } from '../../domain/levels';
+import { monthRollup, yearRollup } from '../rules/merge';
+import { copyRows } from './connect';
+import { copyRow, decodeBreakdown, encodeBreakdown, type StoredBreakdown } from './codec';
+
+/** A key the writer names by its id. */
+export interface Candidate {
+  id: number;
+  level: Level;
+  key: string;
+}
+
+/** Rebuilds the month roll-ups of the changed months from their days, then their years from their months. */
+export async function settleRollups(
+  tx: pg.ClientBase,
+  keys: readonly Candidate[],
+  changedMonths: ReadonlySet<string>,
+): Promise<void> {
+  if (changedMonths.size === 0) return;
+  const byId = new Map(keys.map((key) => [key.id, key]));
+  const monthsOf = groupPeriods(changedMonths);
+  const months = [...new Set([...changedMonths].map((id) => id.split('/')[1]))].sort();
+  const { rows: dayRows } = await tx.query<{ key_id: number; period: string } & StoredBreakdown>(
+    `SELECT key_id, day::text AS period, machines, figures FROM usage_day
+     WHERE key_id = ANY($1::int[]) AND day >= $2::date AND day < $3::date + interval '1 month'`,
+    [[...monthsOf.keys()], months[0] + '-01', months.at(-1)! + '-01'],
+  );
+  const monthTotals = rebuild(
+    dayRows,
+    changedMonths,
+    (day) => day.slice(0, 7),
+    (keyId, month, parts) => {
+      const key = byId.get(keyId)!;
+      return monthRollup(key.level, key.key, month, parts)?.totals ?? null;
+    },
+  );
+  await replaceRollups(tx, 'usage_month', 'month', monthTotals, (month) => `${month}-01`);
+
+  const changedYears = new Set([...changedMonths].map((id) => id.slice(0, -3)));
+  const years = [...new Set([...changedYears].map((id) => id.split('/')[1]))].sort();
+  const { rows: monthRows } = await tx.query<{ key_id: number; period: string } & StoredBreakdown>(
+    `SELECT key_id, to_char(month, 'YYYY-MM') AS period, machines, figures FROM usage_month
+     WHERE key_id = ANY($1::int[]) AND month >= make_date($2, 1, 1) AND month < make_date($3, 1, 1)`,
+    [[...monthsOf.keys()], Number(years[0]), Number(years.at(-1)) + 1],
+  );
+  const yearTotals = rebuild(
+    monthRows,
+    changedYears,
+    (month) => month.slice(0, 4),
+    (keyId, year, parts) => {
+      const key = byId.get(keyId)!;
+      return yearRollup(key.level, key.key, year, parts)?.totals ?? null;
+    },
+  );
+  await replaceRollups(tx, 'usage_year', 'year', yearTotals, (year) => year);
+}
+
+function groupPeriods(ids: ReadonlySet<string>): Map<number, string[]> {
+  const grouped = new Map<number, string[]>();
+  for (const id of ids) {
+    const [keyId, period] = id.split('/');
+    grouped.set(Number(keyId), [...(grouped.get(Number(keyId)) ?? []), period]);
+  }
+  return grouped;
+}
+
+/** Each wanted roll-up (`keyId/period`) summed from its parts' rows: null when it has none left. */
+function rebuild(
+  rows: ReadonlyArray<{ key_id: number; period: string } & StoredBreakdown>,
+  wanted: ReadonlySet<string>,
+  parentOf: (period: string) => string,
+  total: (keyId: number, period: string, parts: Record<string, Breakdown>) => Breakdown | null,
+): Map<string, Breakdown | null> {
+  const parts = new Map<string, Record<string, Breakdown>>();
+  for (const row of rows) {
+    const id = `${row.key_id}/${parentOf(row.period)}`;
+    if (!wanted.has(id)) continue;
+    const record = parts.get(id) ?? {};
+    parts.set(id, record);
+    record[row.period] = decodeBreakdown(row);
+  }
+  const totals = new Map<string, Breakdown | null>();
+  for (const id of wanted) {
+    const [keyId, period] = id.split('/');
+    totals.set(id, total(Number(keyId), period, parts.get(id) ?? {}));
+  }
+  return totals;
+}
+
+async function replaceRollups(
+  tx: pg.ClientBase,
+  table: 'usage_month' | 'usage_year',
+  column: 'month' | 'year',
+  totals: ReadonlyMap<string, Breakdown | null>,
+  toColumn: (period: string) => string,
+): Promise<void> {
+  const ids = [...totals.keys()].map((id) => id.split('/'));
+  // The table and column are this module's constants, never input.
+  await tx.query(
+    `DELETE FROM ${table} WHERE (key_id, ${column}) IN (
+       SELECT key_id, period::${column === 'month' ? 'date' : 'smallint'}
+       FROM unnest($1::int[], $2::text[]) AS t(key_id, period))`,
+    [ids.map(([id]) => Number(id)), ids.map(([, period]) => toColumn(period))],
+  );
+  const rows: string[] = [];
+  for (const [id, breakdown] of totals) {
+    if (breakdown === null) continue;
+    const [keyId, period] = id.split('/');
+    const { machines, figures } = encodeBreakdown(breakdown);
+    rows.push(copyRow([Number(keyId), toColumn(period), machines, figures]));
+  }
+  await copyRows(tx, `${table} (key_id, ${column}, machines, figures)`, rows);
+}
