@@ -107,7 +107,7 @@ const GB = 1e9;
  * two devices (one `lo`, left out by default). Gauges are constant within an hour; counters grow at
  * a rate constant within an hour. All follow the VM's busy fraction, so they are not all alike.
  */
-interface ResourceFamily {
+export interface ResourceFamily {
   /** The `# TYPE` line's name and kind. */
   name: string;
   kind: 'gauge' | 'counter';
@@ -118,7 +118,7 @@ interface ResourceFamily {
 }
 
 const memTotal = (vm: number) => 4 * GB * (1 + (vm % 4));
-const RESOURCE_FAMILIES: readonly ResourceFamily[] = [
+export const RESOURCE_FAMILIES: readonly ResourceFamily[] = [
   {
     name: 'node_memory_MemTotal_bytes',
     kind: 'gauge',

@@ -5,7 +5,9 @@ import { ingestRange } from '../ingest/run';
 import { ingestDeps } from '../ingest/wiring';
 import { silentLogger } from '../log';
 import { openStore } from '../store/open';
+import type { BenchFleetSpec } from './fleet';
 import type { QueryRangeForm } from './ingest';
+import { benchFleetSource } from './synthetic-source';
 
 /**
  * A child process of the bench: one ingestion of [from, to) from a Prometheus into a JSON store
@@ -13,7 +15,8 @@ import type { QueryRangeForm } from './ingest';
  * peak RSS is the ingestion's alone.
  * argv: prometheusUrl registryFile dataDir fromIso toIso requestsFile [databaseUrl]. Prints one
  * JSON line, and writes the form of every query_range request it made to `requestsFile`, for the
- * floor to replay.
+ * floor to replay. With `BENCH_SYNTHETIC_FLEET` (a fleet spec as JSON) the instance-hours come from
+ * `benchFleetSource` instead of Prometheus.
  */
 async function main(): Promise<void> {
   const [url, registryFile, dataDir, fromIso, toIso, requestsFile, databaseUrl] = process.argv.slice(2);
@@ -34,6 +37,8 @@ async function main(): Promise<void> {
   boundHeapGrowthForBackfill();
   const store = await openStore(config.store, silentLogger);
   const deps = await ingestDeps(config, store, silentLogger, { now: () => Date.now() });
+  const synthetic = process.env.BENCH_SYNTHETIC_FLEET;
+  if (synthetic !== undefined) deps.source = benchFleetSource(JSON.parse(synthetic) as BenchFleetSpec);
   const started = process.hrtime.bigint();
   const report = await ingestRange(deps, Date.parse(fromIso), Date.parse(toIso));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

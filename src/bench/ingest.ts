@@ -114,7 +114,8 @@ export async function seedMethod(
 
 /**
  * The real ingestion of the whole fleet, in a child process, into a fresh JSON store (or the
- * PostgreSQL database at `databaseUrl`); with the query_range requests it made.
+ * PostgreSQL database at `databaseUrl`); with the query_range requests it made. `synthetic`: from
+ * `benchFleetSource`, no Prometheus asked (`url` unused).
  */
 export async function ingestFleet(
   url: string,
@@ -122,9 +123,10 @@ export async function ingestFleet(
   dataDir: string,
   registryFile: string,
   databaseUrl?: string,
+  synthetic = false,
 ): Promise<IngestFigures & { asked: QueryRangeForm[] }> {
   const requestsFile = join(dirname(dataDir), 'requests.json');
-  const before = await queryRangeRequests(url);
+  const before = synthetic ? 0 : await queryRangeRequests(url);
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -138,7 +140,10 @@ export async function ingestFleet(
         requestsFile,
         ...(databaseUrl ? [databaseUrl] : []),
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: synthetic ? { ...process.env, BENCH_SYNTHETIC_FLEET: JSON.stringify(spec) } : process.env,
+      },
     );
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -147,7 +152,7 @@ export async function ingestFleet(
       code === 0 ? resolve(text) : reject(new Error(`ingest worker exited ${code}`)),
     );
   });
-  const requests = (await queryRangeRequests(url)) - before;
+  const requests = synthetic ? 0 : (await queryRangeRequests(url)) - before;
   const report = JSON.parse(output.trim().split('\n').pop()!);
   const asked = JSON.parse(await readFile(requestsFile, 'utf8')) as QueryRangeForm[];
   await rm(requestsFile);

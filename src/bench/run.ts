@@ -17,16 +17,19 @@ import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
 import { runApiBench } from './api';
 import { runDashboardBench } from './dashboard';
 import { existingBenchDatabase, postgresIngestBench, promqlBench } from './postgres';
+import { syntheticIngestBench } from './synthetic';
 
 /**
  * `npm run bench`: builds (or reuses) the fleet's Prometheus data, measures ingestion against
  * Prometheus's own time and the seed's method, then the API against an HTTP floor and a framework
  * floor. Every target is a ratio to a floor measured in the same run on the same machine.
  */
-const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--only ingest|api|dashboard] [--duration S] [--seed-hours H] [--store json|postgres] [--promql-days D]
+const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--synthetic] [--only ingest|api|dashboard] [--duration S] [--seed-hours H] [--store json|postgres] [--promql-days D]
   --instances  VMs in the fleet (default 100; BENCH_INSTANCES)
   --days       days of data from 2025-01-01 (default 365; BENCH_DAYS)
   --full       the full fleet: 1,000 VMs × 365 days
+  --synthetic  ingestion only, its instance-hours made in the worker (no Prometheus, no floor): the
+               ingestion's own time and peak RSS at sizes whose backfill would take too long
   --only       run only the ingestion, the API or the dashboard bench
   --duration   seconds per autocannon run (default 10)
   --seed-hours hours sampled to time the seed's one-request-per-project-per-hour method (default 24)
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
       instances: { type: 'string' },
       days: { type: 'string' },
       full: { type: 'boolean', default: false },
+      synthetic: { type: 'boolean', default: false },
       only: { type: 'string' },
       duration: { type: 'string', default: '10' },
       'seed-hours': { type: 'string', default: '24' },
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
     `carbonledger bench: ${instances} instances × ${days} days, scrape every ${spec.scrapeIntervalMs / 60_000} min; ` +
       `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
+  if (values.synthetic) return syntheticIngestBench(spec, postgres);
 
   // As the test setup does: a fresh machine runs the bench without a manual install.
   await ensureDebianPackage('prometheus', ['prometheus', 'promtool']);
