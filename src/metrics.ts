@@ -20,7 +20,7 @@ export interface ServiceMetrics {
   ingestRuns: Counter<'outcome'>;
   ingestFailedHours: Counter;
   ingestNoDataHours: Counter;
-  /** Ok hours whose stored figures a run kept because the source answered with fewer series. */
+  /** Ok hours whose stored figures a run kept because the source answered with fewer series or samples. */
   ingestKeptHours: Counter;
   /** Start of the newest hour ingested ok, in epoch seconds. */
   lastOkHour: Gauge;
@@ -86,7 +86,8 @@ export function createServiceMetrics(): ServiceMetrics {
       name: 'carbonledger_ingest_kept_hours_total',
       help:
         'Ok hours a run re-ingested whose stored figures it kept: the source answered with fewer series ' +
-        'than they hold (a Prometheus that lost its data); `carbonledger ingest --replace` replaces them',
+        'than they hold (a Prometheus that lost its data), or fewer samples (OpenNebula pruned them); ' +
+        '`carbonledger ingest --replace` replaces them',
       registers,
     }),
     lastOkHour: new Gauge({

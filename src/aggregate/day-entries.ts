@@ -113,19 +113,38 @@ export function projectsByInstance(hours: readonly AttributedInstanceHour[]): Re
 export function instanceHoursByMachine(
   hours: readonly AttributedInstanceHour[],
 ): Map<number, Record<string, number>> {
-  const counts = new Map<number, Record<string, number>>();
+  return sumByMachine(hours, () => 1);
+}
+
+/**
+ * Hours samples held per machine type in each hour, counting only the rows whose source says
+ * (see `Sampled`); an hour with none of them is absent.
+ */
+export function sampledHoursByMachine(
+  hours: readonly AttributedInstanceHour[],
+): Map<number, Record<string, number>> {
+  return sumByMachine(hours, (hour) => hour.sampledHours);
+}
+
+function sumByMachine(
+  hours: readonly AttributedInstanceHour[],
+  valueOf: (hour: AttributedInstanceHour) => number | undefined,
+): Map<number, Record<string, number>> {
+  const sums = new Map<number, Record<string, number>>();
   for (const hour of hours) {
-    let perMachine = counts.get(hour.hour);
-    if (!perMachine) counts.set(hour.hour, (perMachine = {}));
+    const value = valueOf(hour);
+    if (value === undefined) continue;
+    let perMachine = sums.get(hour.hour);
+    if (!perMachine) sums.set(hour.hour, (perMachine = {}));
     // A machine type may be any name from data (`__proto__`, `constructor`): own keys only.
     Object.defineProperty(perMachine, hour.machineName, {
-      value: (ownValue(perMachine, hour.machineName) ?? 0) + 1,
+      value: (ownValue(perMachine, hour.machineName) ?? 0) + value,
       enumerable: true,
       writable: true,
       configurable: true,
     });
   }
-  return counts;
+  return sums;
 }
 
 /** Each hour's usage by project and user, split by machine key: what per-user reports need. */

@@ -58,9 +58,9 @@ ${CONFIG_ENV}
 
 Ingests the whole UTC hours in [from, to) from Prometheus: idempotent, the same hours again give
 the same store. An hour Prometheus could not answer is stored as failed (never as zero) and
-retried by serve's schedule. An ok hour keeps its stored figures when Prometheus now answers it
-with fewer series (a Prometheus that lost its data): logged, and counted in the summary as
-keptHours. A progress bar on stderr when it is a terminal; a summary line last.
+retried by serve's schedule. An ok hour keeps its stored figures when the source now answers it
+with fewer series (a Prometheus that lost its data) or, from OpenNebula, with the same VMs measured
+from fewer samples (pruned ones): logged, and counted in the summary as keptHours. A progress bar on stderr when it is a terminal; a summary line last.
 
 flags:
   --from ISO            first instant, e.g. 2025-09-21T00:00Z (rounded up to a whole hour)
@@ -68,7 +68,8 @@ flags:
 ${CONFIG_FLAG}
   --lock-wait SECONDS   how long to wait for the dataDir's ingest lock (default 600)
   --require-data        exit 4 when in some ok hour no instance at all had samples
-  --replace             replace ok hours with what Prometheus answers now, even with fewer series
+  --replace             replace ok hours with what the source answers now, even with fewer series
+                        or samples
 
 exit codes:
   0  every hour ingested ok (hours with no samples included: they are ok with no usage)

@@ -1,6 +1,6 @@
 import { UNKNOWN } from './levels';
 import { MEASURED_NAMES, type MeasuredFigures } from './metrics';
-import type { AttributedInstanceHour, RawInstanceHour } from './usage';
+import { sampled, type AttributedInstanceHour, type RawInstanceHour } from './usage';
 
 /** Who held a host at a time, as the workspace registry says; null where the registry leaves it blank. */
 export interface Workspace {
@@ -68,6 +68,7 @@ export function attribute(
       user,
       experiment,
       ...measuredFigures(raw),
+      ...sampled(raw),
     };
   }
   const host = labelValue(raw.labels, labels.host) ?? hostOfInstance(raw.instance);
@@ -85,6 +86,7 @@ export function attribute(
     machineName: labelValue(raw.labels, labels.machine) ?? UNKNOWN,
     user: userLabel ?? (workspace?.owner || UNKNOWN),
     experiment: experimentLabel ?? (workspace?.experiment || UNKNOWN),
+    ...sampled(raw),
   };
 }
 

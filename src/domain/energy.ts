@@ -1,7 +1,7 @@
 import type { Figures } from './figures';
 import { ownValue } from './own';
 import { ENERGY_METRICS, MEASURED_NAMES, type EnergyCoefficients, type MachineCoefficients } from './metrics';
-import type { AttributedInstanceHour, CostedInstanceHour } from './usage';
+import { sampled, type AttributedInstanceHour, type CostedInstanceHour } from './usage';
 
 /** Hours in a year of 365 days, the lifespan's unit (contract section 8). */
 const HOURS_PER_YEAR = 8760;
@@ -56,6 +56,7 @@ export function costInstanceHour(
     machineName: hour.machineName,
     user: hour.user,
     experiment: hour.experiment,
+    ...sampled(hour),
     ...figures,
   };
 }

@@ -20,7 +20,23 @@ export type RawInstanceHour = {
    */
   attribution?: SourceAttribution;
 } & Pick<MeasuredFigures, 'busyCpuSeconds' | 'idleCpuSeconds'> &
-  Partial<MeasuredFigures>;
+  Partial<MeasuredFigures> &
+  Sampled;
+
+/**
+ * How much of an instance-hour a source that holds samples between readings (OpenNebula) had a
+ * sample for. Such a source may prune old samples while it still knows the instance ran, so a
+ * re-ingest can see the same instance-hours measured from less: the store compares this too.
+ * Absent for a source whose every row is a measurement (Prometheus: no samples, no row).
+ */
+export interface Sampled {
+  /** Hours of the instance's time in this hour that a sample held, 0 to `upHours`. */
+  sampledHours?: number;
+}
+
+/** A row's sampled hours when its source counts them, else nothing. */
+export const sampled = ({ sampledHours }: Sampled): Sampled =>
+  sampledHours === undefined ? {} : { sampledHours };
 
 /** The keys of an instance-hour as a source that knows them says. */
 export interface SourceAttribution {
@@ -41,7 +57,8 @@ export type AttributedInstanceHour = {
   machineName: string;
   user: string;
   experiment: string;
-} & MeasuredFigures;
+} & MeasuredFigures &
+  Sampled;
 
 /** An attributed instance-hour with its energy and carbon. */
 export type CostedInstanceHour = AttributedInstanceHour & Figures;
@@ -99,6 +116,8 @@ export type LedgerHour =
       intensity: HourIntensity;
       /** Instance-hours with data behind the hour's figures, by machine type as labelled. */
       instanceHours: Record<string, number>;
+      /** Of those, the hours samples held, by machine type, where the source said (see `Sampled`). */
+      sampledHours?: Record<string, number>;
       /** Attempts that failed after this hour was ok (the figures were kept). */
       failedAttempts?: number;
       lastError?: string;
@@ -117,7 +136,13 @@ export type LedgerHour =
 
 /** The result of ingesting one hour, handed to the store. */
 export type HourOutcome =
-  | { hour: number; status: 'ok'; intensity: HourIntensity; instanceHours: Record<string, number> }
+  | {
+      hour: number;
+      status: 'ok';
+      intensity: HourIntensity;
+      instanceHours: Record<string, number>;
+      sampledHours?: Record<string, number>;
+    }
   | { hour: number; status: 'failed'; error: string };
 
 /** Everything one ingestion step writes: the outcomes of its hours and the day entries of the ok ones. */

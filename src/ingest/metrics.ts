@@ -16,7 +16,7 @@ export const INGEST_PLUGIN_NAMES: ReadonlySet<string> = new Set([INGEST_PLUGIN, 
  * Feeds the ingestion metrics from one run's outcome: `ingestRuns` by outcome (a run that found the
  * ingest lock held counts as `skipped`), `ingestFailedHours` by the hours it stored as failed,
  * `ingestNoDataHours` by the ok hours no instance had samples in, `ingestKeptHours` by the ok
- * hours whose figures it kept against an answer with fewer series, and `lastOkHour` from the
+ * hours whose figures it kept against an answer with fewer series or samples, and `lastOkHour` from the
  * newest ok hour it reports.
  */
 export function recordRunOutcome(metrics: IngestMetrics, outcome: RunOutcome): void {

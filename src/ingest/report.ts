@@ -5,9 +5,12 @@ export interface IngestReport {
   hours: number;
   okHours: number;
   failed: Array<{ hour: number; error: string }>;
-  /** Ok hours whose stored figures were kept: the source answered with fewer series (see `seriesVanished`). */
+  /**
+   * Ok hours whose stored figures were kept: the source answered with fewer series, or fewer
+   * samples behind as many (see `seriesVanished`).
+   */
   kept: KeptHour[];
-  /** Instance-hours written. */
+  /** Instance-hours written (those of kept hours are not). */
   instanceHours: number;
   /** Of those, the instance-hours counted under a project other than `unknown`. */
   projectInstanceHours: number;

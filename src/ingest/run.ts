@@ -2,6 +2,7 @@ import {
   instanceHoursByMachine,
   projectsByInstance,
   projectUserHours,
+  sampledHoursByMachine,
   toAllLevelEntries,
 } from '../aggregate/day-entries';
 import { observeInstances } from '../aggregate/instance-lives';
@@ -47,7 +48,7 @@ export interface IngestDeps {
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (doneHours: number, totalHours: number) => void;
-  /** Ok answers replace ok hours even with fewer series than stored (`ingest --replace`). */
+  /** Ok answers replace ok hours even with fewer series or samples than stored (`ingest --replace`). */
   replace?: boolean;
   /** Where each ok hour's usage by project and user goes, when a sink reports per user. */
   projectUsers?: ProjectUserFigures;
@@ -163,7 +164,8 @@ async function ingestWith(
       const replaced = costedStep.okHourStarts.filter((hour) => !kept.has(hour));
       await deps.projectUsers.replaceHours(replaced, costedStep.projectUsers);
     }
-    const { okHours, failed, instanceHours, projectInstanceHours, noDataHours } = costedStep;
+    const { okHours, failed, projectInstanceHours, noDataHours } = costedStep;
+    const instanceHours = costedStep.instanceHours - instanceHoursOf(costedStep.batch, keptHours);
     report.hours += (end - start) / HOUR_MS;
     report.okHours += okHours;
     report.failed.push(...failed);
@@ -192,6 +194,17 @@ async function ingestWith(
   warnOfNoData(deps, report.noDataHours);
   if (report.instanceHours > 0) await warnOfUnmatchedConfig(deps, report);
   return report;
+}
+
+/** The instance-hours a batch's outcomes count in the given hours (the ones the store kept). */
+function instanceHoursOf(batch: IngestBatch, hours: readonly { hour: number }[]): number {
+  const wanted = new Set(hours.map(({ hour }) => hour));
+  let sum = 0;
+  for (const outcome of batch.outcomes) {
+    if (outcome.status !== 'ok' || !wanted.has(outcome.hour)) continue;
+    for (const count of Object.values(outcome.instanceHours)) sum += count;
+  }
+  return sum;
 }
 
 /**
@@ -318,12 +331,15 @@ function costStep(
     okHours.push(hour);
   }
   const counts = instanceHoursByMachine(costed);
+  const sampled = sampledHoursByMachine(costed);
   for (const hour of okHours) {
+    const sampledHours = sampled.get(hour);
     outcomes.push({
       hour,
       status: 'ok',
       intensity: intensities.get(hour)!,
       instanceHours: counts.get(hour) ?? {},
+      ...(sampledHours !== undefined && { sampledHours }),
     });
   }
   outcomes.sort((a, b) => a.hour - b.hour);

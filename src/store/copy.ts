@@ -117,7 +117,8 @@ async function dayBatch(
     const record = ledger.get(hour);
     if (record === undefined) continue;
     if (record.status === 'ok') {
-      outcomes.push({ hour, status: 'ok', intensity: record.intensity, instanceHours: record.instanceHours });
+      const { intensity, instanceHours, sampledHours } = record;
+      outcomes.push({ hour, status: 'ok', intensity, instanceHours, ...(sampledHours && { sampledHours }) });
     } else {
       outcomes.push({ hour, status: 'failed', error: record.error });
       attemptedAt = Math.max(attemptedAt, Date.parse(record.lastAttemptAt) || 0);

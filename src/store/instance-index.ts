@@ -41,7 +41,7 @@ export interface InstanceIndex {
 
 /**
  * `observations` without the hours in `kept`, whose stored figures stay as they were (an ok answer
- * with fewer series does not replace them): a life is indexed only where its figures are stored,
+ * with fewer series or samples does not replace them): a life is indexed only where its figures are stored,
  * so a project re-mapped since is not given hours whose figures are the old project's.
  */
 export function withoutHours(

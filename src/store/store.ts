@@ -117,7 +117,7 @@ export interface ApplyOptions {
 }
 
 export interface ApplyResult {
-  /** Ok hours whose stored figures were kept because the batch held fewer series than they. */
+  /** Ok hours whose stored figures were kept because the batch held fewer series or samples than they. */
   keptHours: KeptHour[];
 }
 

@@ -629,6 +629,45 @@ export function describeStore(name: string, makeFixture: () => Promise<StoreFixt
       });
     });
 
+    it('keeps an ok hour whose new answer was sampled less (pruned samples), unless told to replace it', async () => {
+      const alpha: DayEntry = {
+        level: 'PROJECT',
+        key: 'alpha',
+        date: '2025-09-21',
+        hours: { '03:00': usage(3) },
+        totals: usage(3),
+      };
+      const sampledFor = (hours: number): HourOutcome => ({
+        hour: at('2025-09-21T03:00Z'),
+        status: 'ok',
+        intensity: STATIC_INTENSITY,
+        instanceHours: { small: 2 },
+        sampledHours: { small: hours },
+      });
+      await apply(store, batch([sampledFor(1.75)], [alpha]));
+      const ledgerBefore = await ledgerMonth(store, '2025-09');
+      expect(ledgerBefore.get(at('2025-09-21T03:00Z'))).toMatchObject({ sampledHours: { small: 1.75 } });
+
+      // As many instance-hours, measured from half an hour less: kept, and said to be.
+      const lower: DayEntry = { ...alpha, hours: { '03:00': usage(2) }, totals: usage(2) };
+      const result = await applyOne(store, batch([sampledFor(1.25)], [lower]));
+      expect(result.keptHours).toEqual([
+        {
+          hour: at('2025-09-21T03:00Z'),
+          reason: expect.stringMatching(/sampled hours: 1\.250 of 1\.750 "small"/),
+        },
+      ]);
+      expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([alpha]);
+      expect(await ledgerMonth(store, '2025-09')).toEqual(ledgerBefore);
+
+      const replaced = await applyOne(store, batch([sampledFor(1.25)], [lower]), { replace: true });
+      expect(replaced.keptHours).toEqual([]);
+      expect(await store.readDays('PROJECT', '2025-09-21', ['alpha'])).toEqual([lower]);
+      expect((await ledgerMonth(store, '2025-09')).get(at('2025-09-21T03:00Z'))).toMatchObject({
+        sampledHours: { small: 1.25 },
+      });
+    });
+
     it("removes a key's bucket when its hour is re-ingested without it, and leaves other hours alone", async () => {
       const day = (level: Level, key: string, hours: DayEntry['hours'], totals: Breakdown): DayEntry => ({
         level,

@@ -49,6 +49,11 @@ export interface VmHour {
   idleCpuSeconds: number;
   /** Hours running in this hour: the measurements behind the averages. */
   upHours: number;
+  /**
+   * Of those, the hours a sample held: what the figures were measured from. Less of it for the
+   * same hour later means OpenNebula pruned the samples (the store then keeps what it holds).
+   */
+  sampledHours: number;
   memoryByteHours: number;
   networkReceiveBytes: number;
   networkTransmitBytes: number;
@@ -177,10 +182,12 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
     if (runningMs === 0) continue;
     let busyCpuSeconds = 0;
     let memoryByteHours = 0;
+    let sampledMs = 0;
     let problem: string | undefined;
     for (const [period, sample] of held) {
       const ms = overlap(period, window);
       if (ms === 0) continue;
+      sampledMs += ms;
       problem ??=
         badValue('vm_samples.cpu', sample.cpu) ??
         cpuProblem(sample.cpu, vm.vcpu) ??
@@ -204,6 +211,7 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
       busyCpuSeconds,
       idleCpuSeconds: Math.max(0, vm.vcpu * runningSeconds - busyCpuSeconds),
       upHours: runningMs / HOUR_MS,
+      sampledHours: sampledMs / HOUR_MS,
       memoryByteHours,
       networkReceiveBytes,
       networkTransmitBytes,

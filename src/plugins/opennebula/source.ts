@@ -62,6 +62,7 @@ function measured(hour: VmHour): Omit<RawInstanceHour, 'instance' | 'labels'> & 
     busyCpuSeconds: hour.busyCpuSeconds,
     idleCpuSeconds: hour.idleCpuSeconds,
     upHours: hour.upHours,
+    sampledHours: hour.sampledHours,
     memoryByteHours: hour.memoryByteHours,
     diskByteHours: 0,
     networkReceiveBytes: hour.networkReceiveBytes,

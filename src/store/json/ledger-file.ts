@@ -5,16 +5,20 @@ import type { JsonLayout } from './layout';
 import { readStoreTextIfPresent } from './read';
 import { CONCURRENCY } from './refs';
 
+const byName = (perMachine: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(perMachine).sort(([a], [b]) => (a < b ? -1 : 1)));
+
 function ledgerHourJson(record: LedgerHour): LedgerHour {
   if (record.status === 'failed') {
     const { attempts, error, lastAttemptAt, keepsFigures } = record;
     return { status: 'failed', attempts, error, lastAttemptAt, ...(keepsFigures && { keepsFigures }) };
   }
-  const { intensity, instanceHours, failedAttempts, lastError } = record;
+  const { intensity, instanceHours, sampledHours, failedAttempts, lastError } = record;
   return {
     status: 'ok',
     intensity: { gPerKwh: intensity.gPerKwh, estimated: intensity.estimated, source: intensity.source },
-    instanceHours: Object.fromEntries(Object.entries(instanceHours).sort(([a], [b]) => (a < b ? -1 : 1))),
+    instanceHours: byName(instanceHours),
+    ...(sampledHours !== undefined && { sampledHours: byName(sampledHours) }),
     ...(failedAttempts !== undefined && { failedAttempts }),
     ...(lastError !== undefined && { lastError }),
   };
@@ -40,6 +44,7 @@ export function parseLedgerFile(text: string, path: string): Map<number, LedgerH
     if (record.status === 'ok') {
       reader.object(record.intensity, `${iso}.intensity`);
       reader.object(record.instanceHours, `${iso}.instanceHours`);
+      if (record.sampledHours !== undefined) reader.object(record.sampledHours, `${iso}.sampledHours`);
     } else if (record.status === 'failed') {
       reader.number(record.attempts, `${iso}.attempts`);
     } else {

@@ -69,7 +69,8 @@ export interface BatchPlan {
 
 /**
  * Decides, from the ledger as it stands, what each outcome does to the day entries and the ledger.
- * `replace`: an ok answer replaces an ok hour even with fewer series (an operator's explicit choice).
+ * `replace`: an ok answer replaces an ok hour even with fewer series or samples (an operator's
+ * explicit choice).
  */
 export function planBatch(
   outcomes: readonly HourOutcome[],

@@ -8,7 +8,8 @@ export function nextLedgerHour(
 ): LedgerHour {
   if (outcome.status === 'ok') {
     // A fresh success supersedes everything before it, so re-ingesting leaves the same record.
-    return { status: 'ok', intensity: outcome.intensity, instanceHours: outcome.instanceHours };
+    const { intensity, instanceHours, sampledHours } = outcome;
+    return { status: 'ok', intensity, instanceHours, ...(sampledHours !== undefined && { sampledHours }) };
   }
   if (previous?.status === 'ok') {
     return { ...previous, failedAttempts: (previous.failedAttempts ?? 0) + 1, lastError: outcome.error };

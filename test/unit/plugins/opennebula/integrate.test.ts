@@ -30,6 +30,8 @@ describe('integrateVm', () => {
       [3600, 4800, 2400],
       [900, 1350, 450],
     ]);
+    // What the samples measured: nothing before the first one, at 00:40.
+    expect(hours.map((h) => h.sampledHours)).toEqual([1200 / 3600, 1, 900 / 3600]);
   });
 
   it('ends a held sample when the VM stops, holds nothing after a resume until the next sample, and names the longest host', () => {
@@ -54,6 +56,8 @@ describe('integrateVm', () => {
         busyCpuSeconds: 840,
         idleCpuSeconds: 1560,
         upHours: 2400 / 3600,
+        // Held 00:10–00:20 and 00:50–01:00: the resume is unmeasured until its first sample.
+        sampledHours: 1200 / 3600,
         host: 'a',
       }),
     ]);
