@@ -1,11 +1,21 @@
 import type pg from 'pg';
-import { addBreakdownInto, zeroBreakdown, type Breakdown } from '../../domain/figures';
+import {
+  addBreakdownInto,
+  zeroBreakdown,
+  zeroFigures,
+  type Breakdown,
+  type Figures,
+} from '../../domain/figures';
 import { periodStart, DAY_MS } from '../../domain/time';
 import type { ProjectUserFigures } from '../project-users';
-import { inTransaction } from './connect';
-import { iso } from './reads';
+import { copyRow, decodeBreakdown, encodeBreakdown } from './codec';
+import { copyRows, inTransaction } from './connect';
+import { iso, sharedTextArrays } from './reads';
 
-/** Usage by project and user in `project_user_hour` (migration 6), one row an hour, project and user. */
+/**
+ * Usage by project and user in `project_user_hour` (migrations 6 and 10), one row an hour, project
+ * and user, its figures as codec.ts stores them, written by COPY.
+ */
 export function postgresProjectUsers(pool: pg.Pool): ProjectUserFigures {
   return {
     async replaceHours(hours, rows) {
@@ -30,16 +40,13 @@ export function postgresProjectUsers(pool: pg.Pool): ProjectUserFigures {
         await tx.query('DELETE FROM project_user_hour WHERE hour = ANY($1::timestamptz[])', [
           [...replaced].map(iso),
         ]);
-        if (kept.length === 0) return;
-        await tx.query(
-          `INSERT INTO project_user_hour (hour, project, user_key, figures)
-           SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::jsonb[])`,
-          [
-            kept.map((row) => iso(row.hour)),
-            kept.map((row) => row.project),
-            kept.map((row) => row.user),
-            kept.map((row) => JSON.stringify(row.figures)),
-          ],
+        await copyRows(
+          tx,
+          'project_user_hour (hour, project, user_key, machines, figures)',
+          kept.map(({ hour, project, user, figures }) => {
+            const stored = encodeBreakdown(figures);
+            return copyRow([iso(hour), project, user, stored.machines, stored.figures]);
+          }),
         );
       });
     },
@@ -51,35 +58,46 @@ export function postgresProjectUsers(pool: pg.Pool): ProjectUserFigures {
     },
     async readDayRows(day) {
       const start = periodStart(day);
-      const { rows } = await pool.query<{
-        hour: number;
-        project: string;
-        user_key: string;
-        figures: Breakdown;
-      }>(
-        `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, project, user_key, figures
-         FROM project_user_hour WHERE hour >= $1 AND hour < $2 ORDER BY hour, project, user_key`,
-        [iso(start), iso(start + DAY_MS)],
-      );
+      const { rows } = await pool.query<{ hour: number; project: string; user_key: string } & StoredRow>({
+        text: `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, project, user_key, machines, figures,
+           figures_json FROM project_user_hour WHERE hour >= $1 AND hour < $2 ORDER BY hour, project, user_key`,
+        values: [iso(start), iso(start + DAY_MS)],
+        types: sharedTextArrays(),
+      });
       return rows.map((row) => ({
         hour: row.hour,
         project: row.project,
         user: row.user_key,
-        figures: row.figures,
+        figures: figuresOf(row),
       }));
     },
     async readDay(day, project) {
       const start = periodStart(day);
-      const { rows } = await pool.query<{ user_key: string; figures: Breakdown }>(
-        `SELECT user_key, figures FROM project_user_hour
+      const { rows } = await pool.query<{ user_key: string } & StoredRow>({
+        text: `SELECT user_key, machines, figures, figures_json FROM project_user_hour
          WHERE project = $1 AND hour >= $2 AND hour < $3 ORDER BY hour`,
-        [project, iso(start), iso(start + DAY_MS)],
-      );
+        values: [project, iso(start), iso(start + DAY_MS)],
+        types: sharedTextArrays(),
+      });
       const totals = new Map<string, Breakdown>();
-      for (const { user_key: user, figures } of rows) {
-        totals.set(user, addBreakdownInto(totals.get(user) ?? zeroBreakdown(), figures));
+      for (const row of rows) {
+        const user = row.user_key;
+        totals.set(user, addBreakdownInto(totals.get(user) ?? zeroBreakdown(), figuresOf(row)));
       }
       return totals;
     },
   };
+}
+
+/** A row as stored since migration 10, or (figures_json) as written before it. */
+type StoredRow = { machines: string[] | null; figures: Buffer | null; figures_json: Breakdown | null };
+
+function figuresOf(row: StoredRow): Breakdown {
+  const json = row.figures_json;
+  if (json === null) return decodeBreakdown({ machines: row.machines!, figures: row.figures! });
+  // A metric added since the row was written reads as 0, as it does from the bytea layout.
+  const byMachine: Record<string, Figures> = {};
+  for (const [machine, figures] of Object.entries(json.byMachine))
+    byMachine[machine] = { ...zeroFigures(), ...figures };
+  return { all: { ...zeroFigures(), ...json.all }, byMachine };
 }

@@ -1,6 +1,8 @@
 import { silentLogger } from '../../../../src/log';
 import { migrate, MIGRATIONS, openPostgresStore, SchemaTooNewError } from '../../../../src/store/postgres';
+import { zeroFigures, type Breakdown } from '../../../../src/domain/figures';
 import { openPool } from '../../../../src/store/postgres/connect';
+import { postgresProjectUsers } from '../../../../src/store/postgres/project-users';
 import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
 
 describe('postgres migrations', () => {
@@ -53,5 +55,51 @@ describe('postgres migrations', () => {
     await database.query("INSERT INTO schema_migration (version, name) VALUES (999, 'from the future')");
     await expect(openPostgresStore({ url: database.url })).rejects.toThrow(SchemaTooNewError);
     await expect(openPostgresStore({ url: database.url })).rejects.toThrow(/version 999, newer than/);
+  });
+
+  it('keep usage by project and user written as jsonb readable beside rows in the figures layout', async () => {
+    const pool = openPool(database.url, { max: 1, statementTimeoutMs: 30_000 }, silentLogger);
+    try {
+      await migrate(
+        pool,
+        silentLogger,
+        MIGRATIONS.filter((migration) => migration.version < 10),
+      );
+      const figures = (n: number) => ({
+        ...zeroFigures(),
+        busyCpuSeconds: n,
+        busyKwh: n / 3,
+        idleGco2eq: 0.1 + 0.2,
+      });
+      const stored: Breakdown = {
+        all: figures(7),
+        byMachine: { 'Octopus (GPU)': figures(5), N: figures(2) },
+      };
+      // A row written before a metric existed lacks it: it reads as 0.
+      const { embodiedGco2eq: _dropped, ...older } = figures(1);
+      await pool.query(
+        `INSERT INTO project_user_hour (hour, project, user_key, figures)
+         VALUES ('2025-03-10T05:00Z', 'P', 'alice', $1), ('2025-03-10T06:00Z', 'P', 'bob', $2)`,
+        [JSON.stringify(stored), JSON.stringify({ all: older, byMachine: {} })],
+      );
+      expect(await migrate(pool, silentLogger)).toContain(10);
+      const projectUsers = postgresProjectUsers(pool);
+      await projectUsers.replaceHours(
+        [Date.parse('2025-03-10T07:00Z')],
+        [{ hour: Date.parse('2025-03-10T07:00Z'), project: 'P', user: 'alice', figures: stored }],
+      );
+      expect((await projectUsers.readDay('2025-03-10', 'P')).get('alice')?.all.busyCpuSeconds).toBe(14);
+      expect((await projectUsers.readDayRows('2025-03-10')).slice(0, 2)).toEqual([
+        { hour: Date.parse('2025-03-10T05:00Z'), project: 'P', user: 'alice', figures: stored },
+        {
+          hour: Date.parse('2025-03-10T06:00Z'),
+          project: 'P',
+          user: 'bob',
+          figures: { all: figures(1), byMachine: {} },
+        },
+      ]);
+    } finally {
+      await pool.end();
+    }
   });
 });
