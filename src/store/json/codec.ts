@@ -63,17 +63,26 @@ function numberText(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-/** The `"name": ` openings of every figure at one indent, and the indent of the closing brace. */
-const FIGURE_OPENINGS = new Map<string, { fields: Map<MetricName, string>; close: string }>();
+/**
+ * The `"name": ` openings of every figure at one indent (the first without the comma that
+ * separates the others), and the indent of the closing brace.
+ */
+interface FigureOpenings {
+  first: Map<MetricName, string>;
+  rest: Map<MetricName, string>;
+  close: string;
+}
 
-function figureOpenings(indent: string): { fields: Map<MetricName, string>; close: string } {
+const FIGURE_OPENINGS = new Map<string, FigureOpenings>();
+
+function figureOpenings(indent: string): FigureOpenings {
   let openings = FIGURE_OPENINGS.get(indent);
   if (openings === undefined) {
     const inner = `${indent}  `;
+    const opening = (field: MetricName) => `\n${inner}${JSON.stringify(STORED_NAME[field])}: `;
     openings = {
-      fields: new Map(
-        STORED_FIELDS.map((field) => [field, `,\n${inner}${JSON.stringify(STORED_NAME[field])}: `]),
-      ),
+      first: new Map(STORED_FIELDS.map((field) => [field, `{${opening(field)}`])),
+      rest: new Map(STORED_FIELDS.map((field) => [field, `,${opening(field)}`])),
       close: `\n${indent}}`,
     };
     FIGURE_OPENINGS.set(indent, openings);
@@ -81,12 +90,16 @@ function figureOpenings(indent: string): { fields: Map<MetricName, string>; clos
   return openings;
 }
 
+/*
+ * Every text below is built by `+=` alone, never sliced or joined: V8 keeps it as a rope of its
+ * pieces and copies the bytes once, when the file is written.
+ */
 function figuresText(figures: Figures, indent: string): string {
-  const { fields, close } = figureOpenings(indent);
-  let text = '';
-  for (const field of storedFields(figures)) text += fields.get(field)! + numberText(figures[field]);
-  // Every opening starts with the comma that separates it from the one before.
-  return `{${text.slice(1)}${close}`;
+  const { first, rest, close } = figureOpenings(indent);
+  const fields = storedFields(figures);
+  let text = first.get(fields[0])! + numberText(figures[fields[0]]);
+  for (let i = 1; i < fields.length; i++) text += rest.get(fields[i])! + numberText(figures[fields[i]]);
+  return text + close;
 }
 
 /** A name a JS object puts first whatever the insertion order (an array index). */
@@ -94,12 +107,30 @@ function isIndexName(name: string): boolean {
   return /^(0|[1-9]\d*)$/.test(name) && Number(name) < 4294967295;
 }
 
+/**
+ * Names as JSON renders them, remembered: the same few machine types, hour labels and dates are
+ * named in every file. Bounded, as machine types come from data.
+ */
+const QUOTED = new Map<string, string>();
+const QUOTED_LIMIT = 10_000;
+
+function quoted(name: string): string {
+  let text = QUOTED.get(name);
+  if (text === undefined) {
+    if (QUOTED.size >= QUOTED_LIMIT) QUOTED.clear();
+    text = JSON.stringify(name);
+    QUOTED.set(name, text);
+  }
+  return text;
+}
+
 function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function breakdownText(breakdown: Breakdown, indent: string): string {
-  const machines = Object.keys(breakdown.byMachine).sort(byName);
+  const machines = Object.keys(breakdown.byMachine);
+  if (machines.length > 1) machines.sort(byName);
   // Such a name would move ahead of `all` in an object: left to JSON.stringify to order.
   if (machines.some(isIndexName)) return prettyAt(breakdownJson(breakdown), indent);
   const inner = `${indent}  `;
@@ -111,7 +142,7 @@ function breakdownText(breakdown: Breakdown, indent: string): string {
     // turning numbers into text is most of what rendering costs.
     const rendered =
       machines.length === 1 && sameFigures(figures, breakdown.all) ? all : figuresText(figures, inner);
-    text += `,\n${inner}${JSON.stringify(machine)}: ${rendered}`;
+    text += `,\n${inner}${quoted(machine)}: ${rendered}`;
   }
   return `${text}\n${indent}}`;
 }
@@ -123,7 +154,11 @@ function breakdownText(breakdown: Breakdown, indent: string): string {
 function breakdownsText(named: ReadonlyArray<readonly [string, string]>, indent: string): string {
   if (named.length === 0) return '{}';
   const inner = `${indent}  `;
-  return `{\n${named.map(([name, text]) => `${inner}${JSON.stringify(name)}: ${text}`).join(',\n')}\n${indent}}`;
+  let text = '{';
+  for (let i = 0; i < named.length; i++) {
+    text += `${i === 0 ? '' : ','}\n${inner}${quoted(named[i][0])}: ${named[i][1]}`;
+  }
+  return `${text}\n${indent}}`;
 }
 
 /** A failed hour's marker replaces the seed's six (contract section 3). */
@@ -138,8 +173,17 @@ function fileText(
   head: ReadonlyArray<readonly [string, string]>,
   body: ReadonlyArray<readonly [string, string]>,
 ): string {
-  const fields = [...head.map(([name, value]) => [name, JSON.stringify(value)] as const), ...body];
-  return `{\n${fields.map(([name, text]) => `  ${JSON.stringify(name)}: ${text}`).join(',\n')}\n}\n`;
+  let text = '{';
+  let separator = '\n';
+  for (const [name, value] of head) {
+    text += `${separator}  ${JSON.stringify(name)}: ${JSON.stringify(value)}`;
+    separator = ',\n';
+  }
+  for (const [name, value] of body) {
+    text += `${separator}  ${JSON.stringify(name)}: ${value}`;
+    separator = ',\n';
+  }
+  return `${text}\n}\n`;
 }
 
 export function dayFileText(entry: DayEntry): string {
