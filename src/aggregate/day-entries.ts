@@ -149,16 +149,24 @@ function sumByMachine(
 
 /** Each hour's usage by project and user, split by machine key: what per-user reports need. */
 export function projectUserHours(hours: readonly CostedInstanceHour[]): ProjectUserHour[] {
-  const rows = new Map<string, ProjectUserHour>();
+  const rows: ProjectUserHour[] = [];
+  const byHour = new Map<number, Map<string, Map<string, ProjectUserHour>>>();
+  const machineKeys = new Map<string, string>();
   for (const hour of hours) {
-    const id = JSON.stringify([hour.hour, hour.project, hour.user]);
-    let row = rows.get(id);
+    let byProject = byHour.get(hour.hour);
+    if (byProject === undefined) byHour.set(hour.hour, (byProject = new Map()));
+    let byUser = byProject.get(hour.project);
+    if (byUser === undefined) byProject.set(hour.project, (byUser = new Map()));
+    let row = byUser.get(hour.user);
     if (row === undefined) {
       row = { hour: hour.hour, project: hour.project, user: hour.user, figures: zeroBreakdown() };
-      rows.set(id, row);
+      byUser.set(hour.user, row);
+      rows.push(row);
     }
+    let machine = machineKeys.get(hour.machineName);
+    if (machine === undefined) machineKeys.set(hour.machineName, (machine = machineKey(hour.machineName)));
     addInto(row.figures.all, hour);
-    addInto((row.figures.byMachine[machineKey(hour.machineName)] ??= zeroFigures()), hour);
+    addInto((row.figures.byMachine[machine] ??= zeroFigures()), hour);
   }
-  return [...rows.values()];
+  return rows;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { addBreakdownInto, zeroBreakdown, type Breakdown } from '../../domain/figures';
 import { HOUR_MS, hourLabel, periodStart, utcDate } from '../../domain/time';
 import { listNames, readTextIfExists, writeFileAtomic } from '../../fs/files';
+import type { ProjectUserHour } from '../../domain/usage';
 import type { ProjectUserFigures } from '../project-users';
 
 /** `HH:00` → project → user → figures. */
@@ -16,14 +17,31 @@ export function jsonProjectUsers(dataDir: string): ProjectUserFigures {
   };
   return {
     async replaceHours(hours, rows) {
-      const days = new Map<string, number[]>();
-      for (const hour of hours) days.set(utcDate(hour), [...(days.get(utcDate(hour)) ?? []), hour]);
+      const dates = new Map<number, string>();
+      const dateOf = (hour: number): string => {
+        let date = dates.get(hour);
+        if (date === undefined) dates.set(hour, (date = utcDate(hour)));
+        return date;
+      };
+      const days = new Map<string, Set<number>>();
+      for (const hour of hours) {
+        const day = days.get(dateOf(hour));
+        if (day === undefined) days.set(dateOf(hour), new Set([hour]));
+        else day.add(hour);
+      }
+      // Each day's rows in the order given, found without going through every row for every day.
+      const rowsByDay = new Map<string, ProjectUserHour[]>();
+      for (const row of rows) {
+        const replaced = days.get(dateOf(row.hour));
+        if (replaced === undefined || !replaced.has(row.hour)) continue;
+        const dayRows = rowsByDay.get(dateOf(row.hour));
+        if (dayRows === undefined) rowsByDay.set(dateOf(row.hour), [row]);
+        else dayRows.push(row);
+      }
       for (const [day, dayHours] of days) {
         const file = await load(day);
         for (const hour of dayHours) delete file[hourLabel(hour)];
-        const replaced = new Set(dayHours);
-        for (const row of rows) {
-          if (!replaced.has(row.hour)) continue;
+        for (const row of rowsByDay.get(day) ?? []) {
           const byProject = (file[hourLabel(row.hour)] ??= {});
           addBreakdownInto(((byProject[row.project] ??= {})[row.user] ??= zeroBreakdown()), row.figures);
         }

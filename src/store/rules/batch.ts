@@ -9,18 +9,22 @@ import type { DayChange } from './merge';
 
 const HOUR_LABEL = /^([01]\d|2[0-3]):00$/;
 
-function checkFigures(figures: Figures, where: string): void {
+/** The first figure that is not a finite number, as `part.field`; JSON would turn NaN or Infinity into null. */
+function nonFinite(figures: Figures, part: string): string | undefined {
   for (const field of FIGURE_FIELDS) {
-    // JSON has no NaN or Infinity: they would come back as null.
-    if (!Number.isFinite(figures[field]))
-      throw new InvalidBatchError(`${where}.${field} is not a finite number`);
+    if (!Number.isFinite(figures[field])) return `${part}.${field}`;
   }
+  return undefined;
 }
 
-function checkBreakdown(breakdown: Breakdown, where: string): void {
-  checkFigures(breakdown.all, `${where}.all`);
-  for (const [machine, figures] of Object.entries(breakdown.byMachine))
-    checkFigures(figures, `${where}.${machine}`);
+/** Checked for every bucket of a batch: the complaint is worded only when there is one. */
+function checkBreakdown(breakdown: Breakdown, where: () => string): void {
+  let bad = nonFinite(breakdown.all, 'all');
+  for (const machine in breakdown.byMachine) {
+    if (bad !== undefined) break;
+    if (Object.hasOwn(breakdown.byMachine, machine)) bad = nonFinite(breakdown.byMachine[machine], machine);
+  }
+  if (bad !== undefined) throw new InvalidBatchError(`${where()}.${bad} is not a finite number`);
 }
 
 /** Rejects what would corrupt the store or contradict the outcomes, before anything is written. */
@@ -53,7 +57,7 @@ export function validateBatch(batch: IngestBatch): void {
         throw new InvalidBatchError(`${where}: hour ${label} is not an ok hour of this batch`);
       }
       if (hour === FAILED) throw new InvalidBatchError(`${where}: hour ${label} is marked failed`);
-      checkBreakdown(hour, `${where} ${label}`);
+      checkBreakdown(hour, () => `${where} ${label}`);
     }
   }
 }
