@@ -7,21 +7,13 @@ import { ConfigError, listenHost, loadConfig, type Config } from './config';
 import { LEVELS } from './domain/levels';
 import { GRANULARITIES } from './domain/time';
 import { checkDataDir } from './cli/data-dir';
-import { ingestCommand } from './cli/ingest';
 import { COMMAND_HELP, USAGE } from './cli/help';
-import { sinksCommand } from './cli/sinks';
-import { summarizeCommand } from './cli/summarize';
 import { UsageError } from './cli/usage-error';
 import { errorFields, jsonLogger } from './log';
-import { EXPORT_FORMATS, ExportInputError, exportSeries, type ExportFormat } from './export';
-import { buildAppSchema } from './app-schema';
+import { EXPORT_FORMATS, ExportInputError, type ExportFormat } from './export-formats';
 import { parseDateTimeInput } from './schema/date-time';
-import { ListenError } from './server';
-import { startService, UnsafeListenError } from './serve';
+import { ListenError, UnsafeListenError } from './listen-errors';
 import { validateRange } from './services/validation';
-import { migrate, openPostgresStore } from './store/postgres';
-import { copyStoreCommand } from './cli/copy-store';
-import { pruneCommand } from './cli/prune';
 import { openStore } from './store/open';
 import { StoreLockedError } from './store/store';
 import { redactCredentials } from './domain/redact';
@@ -57,6 +49,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   const config = withListenFlags(loadConfig(values.config), values.host, values.port);
   await checkDataDir(config, values['no-schedule'] && !values.demo);
   const log = jsonLogger();
+  const { startService } = await import('./serve');
   const service = await startService({ config, log, schedule: !values['no-schedule'], demo: values.demo });
   process.stderr.write(
     `carbonledger: serving ${service.url} (open it in a browser for the playground); ` +
@@ -116,6 +109,10 @@ async function exportCommand(argv: string[]): Promise<number> {
     );
   }
   const log = jsonLogger();
+  const [{ exportSeries }, { buildAppSchema }] = await Promise.all([
+    import('./export'),
+    import('./app-schema'),
+  ]);
   const store = await openStore(config.store, log);
   try {
     const text = await exportSeries(
@@ -181,6 +178,7 @@ async function migrateCommand(argv: string[]): Promise<number> {
   if (config.store.kind !== 'postgres') {
     throw new UsageError(`store.kind: "${config.store.kind}" has no schema to migrate (only "postgres" has)`);
   }
+  const { migrate, openPostgresStore } = await import('./store/postgres');
   const store = await openPostgresStore({ url: config.store.url, log: jsonLogger(), migrate: false });
   try {
     const applied = await migrate(store.pool, jsonLogger());
@@ -197,16 +195,17 @@ async function migrateCommand(argv: string[]): Promise<number> {
 
 type Command = (argv: string[]) => Promise<number> | number;
 
+/** The verbs; those in modules of their own are loaded when run, with only what they need. */
 const commands: Record<string, Command> = {
   serve: serveCommand,
-  ingest: ingestCommand,
+  ingest: async (argv) => (await import('./cli/ingest')).ingestCommand(argv),
   export: exportCommand,
   token: tokenCommand,
-  sinks: sinksCommand,
+  sinks: async (argv) => (await import('./cli/sinks')).sinksCommand(argv),
   migrate: migrateCommand,
-  'copy-store': copyStoreCommand,
-  summarize: (argv) => summarizeCommand(argv),
-  prune: pruneCommand,
+  'copy-store': async (argv) => (await import('./cli/copy-store')).copyStoreCommand(argv),
+  summarize: async (argv) => (await import('./cli/summarize')).summarizeCommand(argv),
+  prune: async (argv) => (await import('./cli/prune')).pruneCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

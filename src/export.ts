@@ -4,9 +4,7 @@ import { CPU_NAMES, RESOURCE_VIEW_FIELDS } from './domain/metrics';
 import type { Logger } from './log';
 import { createRequestContext } from './app-schema';
 import type { Store } from './store/store';
-
-export const EXPORT_FORMATS = ['csv', 'json'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import { ExportInputError, type ExportFormat } from './export-formats';
 
 export interface ExportRequest {
   level: string;
@@ -54,11 +52,6 @@ interface ExportedSeries {
     resources: Record<string, number> | null;
     byMachine: Array<{ machineName: string; usage: FigureRow }>;
   }>;
-}
-
-/** The request was refused by the schema's validation: the caller's mistake, not ours. */
-export class ExportInputError extends Error {
-  override readonly name = 'ExportInputError';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { UnsafeListenError } from './listen-errors';
 import { storeScopeIndex } from './auth/scope-index';
 import type { Config } from './config';
 import { systemClock, type Clock } from './domain/clock';
@@ -36,10 +37,6 @@ export interface RunningService {
   metrics: ServiceMetrics;
   /** Stops the schedule (waiting for a running ingest), then the server, then the store. */
   close(): Promise<void>;
-}
-
-export class UnsafeListenError extends Error {
-  override readonly name = 'UnsafeListenError';
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;

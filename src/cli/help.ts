@@ -1,6 +1,6 @@
 import { LEVELS } from '../domain/levels';
 import { GRANULARITIES } from '../domain/time';
-import { EXPORT_FORMATS } from '../export';
+import { EXPORT_FORMATS } from '../export-formats';
 
 /** What every command reads from the environment (contract section 6). */
 const CONFIG_ENV = `  CARBONLEDGER_CONFIG   the config file when --config is not given

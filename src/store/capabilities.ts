@@ -4,18 +4,9 @@ import type { HostHistoryStore } from './host-history';
 import { jsonDeliveryLog } from './json/deliveries';
 import { jsonHostHistory } from './json/host-history';
 import { jsonProjectUsers } from './json/project-users';
-import { postgresDeliveryLog } from './postgres/deliveries';
-import { postgresHostHistory } from './postgres/host-history';
-import { postgresProjectUsers } from './postgres/project-users';
 import type { ProjectUserFigures } from './project-users';
 import { jsonDailySummaries, jsonSummarySubscribers } from './json/summaries';
 import { jsonSummaryEmailLog } from './json/summary-emails';
-import { PostgresStore } from './postgres/postgres-store';
-import {
-  postgresDailySummaries,
-  postgresSummaryEmailLog,
-  postgresSummarySubscribers,
-} from './postgres/summaries';
 import type { Store } from './store';
 import type { DailySummaryStore, SummaryEmailLog, SummarySubscribers } from './summaries';
 
@@ -30,24 +21,37 @@ export interface StoreCapabilities {
 }
 
 /**
+ * A store that keeps the capabilities in itself (the PostgreSQL store: tables in its database, on
+ * its pools, so they close with it). Asked of the store so that this module, and every process of
+ * the JSON store, does not load a database driver.
+ */
+export interface KeepsCapabilities {
+  capabilities(): StoreCapabilities;
+  summaryStores(): SummaryStores;
+}
+
+function keepsCapabilities(store: Store): store is Store & KeepsCapabilities {
+  const candidate = store as Partial<KeepsCapabilities>;
+  return typeof candidate.capabilities === 'function' && typeof candidate.summaryStores === 'function';
+}
+
+/** The opened store of a `postgres` config, which keeps its capabilities itself. */
+function databaseStore(store: Store): Store & KeepsCapabilities {
+  if (!keepsCapabilities(store)) {
+    throw new TypeError('store.kind is "postgres" but the store given is not the PostgreSQL store');
+  }
+  return store;
+}
+
+/**
  * The capabilities of the configured store: files beside the JSON store's, or tables in the
- * PostgreSQL store's database (on its pools, so they close with it). `store` is the store opened
- * from `config`.
+ * PostgreSQL store's database. `store` is the store opened from `config`.
  */
 export function capabilitiesOf(
   config: Pick<StoreConfig, 'kind' | 'dataDir'>,
   store: Store,
 ): StoreCapabilities {
-  if (config.kind === 'postgres') {
-    if (!(store instanceof PostgresStore)) {
-      throw new TypeError('store.kind is "postgres" but the store given is not the PostgreSQL store');
-    }
-    return {
-      deliveries: postgresDeliveryLog(store.pool),
-      hostHistory: postgresHostHistory(store.pool, store.readPool),
-      projectUsers: postgresProjectUsers(store.pool),
-    };
-  }
+  if (config.kind === 'postgres') return databaseStore(store).capabilities();
   return {
     deliveries: jsonDeliveryLog(config.dataDir),
     hostHistory: jsonHostHistory(config.dataDir),
@@ -64,16 +68,7 @@ export interface SummaryStores {
 
 /** The summaries' capabilities of an opened store: in its database, or beside its JSON files. */
 export function summaryStoresFor(store: Store, config: Pick<StoreConfig, 'kind' | 'dataDir'>): SummaryStores {
-  if (config.kind === 'postgres') {
-    if (!(store instanceof PostgresStore)) {
-      throw new TypeError('store.kind is "postgres" but the store given is not the PostgreSQL store');
-    }
-    return {
-      summaries: postgresDailySummaries(store.pool),
-      emails: postgresSummaryEmailLog(store.pool),
-      subscribers: postgresSummarySubscribers(store.pool),
-    };
-  }
+  if (config.kind === 'postgres') return databaseStore(store).summaryStores();
   return {
     summaries: jsonDailySummaries(config.dataDir),
     emails: jsonSummaryEmailLog(config.dataDir),

@@ -1,7 +1,6 @@
 import type { StoreConfig } from '../config';
 import type { Logger } from '../log';
 import { openJsonStore } from './json';
-import { openPostgresStore } from './postgres';
 import type { JobClaims } from './job-claims';
 import type { Store } from './store';
 
@@ -9,11 +8,13 @@ import type { Store } from './store';
 export type OpenedStore = Store & { jobClaims?: JobClaims };
 
 /** The store the config names, opened for reading (repaired when no writer holds it, or migrated). */
-export function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore> {
+export async function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore> {
   switch (config.kind) {
     case 'json':
       return openJsonStore({ dataDir: config.dataDir, log });
-    case 'postgres':
+    case 'postgres': {
+      // Loaded only for this backend: a JSON store's process does not hold the driver.
+      const { openPostgresStore } = await import('./postgres');
       return openPostgresStore({
         url: config.url,
         readUrl: config.readUrl,
@@ -22,5 +23,6 @@ export function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore
         jobLeaseMs: config.jobLeaseMs,
         log,
       });
+    }
   }
 }

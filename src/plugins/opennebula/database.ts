@@ -1,6 +1,3 @@
-import Database from 'better-sqlite3';
-import { createConnection } from 'mysql2/promise';
-
 /** The accounting database, whichever engine holds it; SQL uses `?` placeholders in both. */
 export interface AccountingDb {
   query<T>(sql: string, params: readonly unknown[]): Promise<T[]>;
@@ -13,13 +10,16 @@ export interface AccountingDb {
  * each query on MySQL; SQLite reads a local file.
  */
 export async function openAccountingDb(url: string, timeoutMs: number): Promise<AccountingDb> {
+  // Each driver is loaded when its engine is used: a process without the source does not hold them.
   if (url.startsWith('sqlite:')) {
+    const { default: Database } = await import('better-sqlite3');
     const db = new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
     return {
       query: async <T>(sql: string, params: readonly unknown[]) => db.prepare(sql).all(...params) as T[],
       close: async () => void db.close(),
     };
   }
+  const { createConnection } = await import('mysql2/promise');
   const connection = await createConnection({ uri: url, connectTimeout: timeoutMs, supportBigNumbers: true });
   return {
     async query<T>(sql: string, params: readonly unknown[]) {

@@ -7,7 +7,12 @@ import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
 import type { IntensityCache } from '../../domain/intensity-cache';
 import { wellFormed } from '../rules/keys';
+import type { KeepsCapabilities, StoreCapabilities, SummaryStores } from '../capabilities';
 import type { Store, StoreWriter, WriterOptions } from '../store';
+import { postgresDeliveryLog } from './deliveries';
+import { postgresHostHistory } from './host-history';
+import { postgresProjectUsers } from './project-users';
+import { postgresDailySummaries, postgresSummaryEmailLog, postgresSummarySubscribers } from './summaries';
 import { postgresIntensityCache } from './intensity-cache';
 import { openPostgresWriter } from './writer';
 import { PostgresInstanceIndex } from './instance-index';
@@ -45,7 +50,7 @@ interface StoreSettings {
 const VERSION_TTL_MS = 1000;
 
 /** The Store over PostgreSQL: hours, roll-ups and ledger in tables (see migrations.ts). */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, KeepsCapabilities {
   readonly instances: PostgresInstanceIndex;
   private readonly reads: CoalescedReads;
   readonly jobClaims: JobClaims;
@@ -73,6 +78,22 @@ export class PostgresStore implements Store {
     this.intensityCache = postgresIntensityCache(pool);
     const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
     this.jobClaims = new PostgresJobLeases(pool, holder, settings.jobLeaseMs, settings.log);
+  }
+
+  capabilities(): StoreCapabilities {
+    return {
+      deliveries: postgresDeliveryLog(this.pool),
+      hostHistory: postgresHostHistory(this.pool, this.readPool),
+      projectUsers: postgresProjectUsers(this.pool),
+    };
+  }
+
+  summaryStores(): SummaryStores {
+    return {
+      summaries: postgresDailySummaries(this.pool),
+      emails: postgresSummaryEmailLog(this.pool),
+      subscribers: postgresSummarySubscribers(this.pool),
+    };
   }
 
   /**
