@@ -1,4 +1,4 @@
-import { redactCredentials } from '../../domain/redact';
+import { redactCredentials, redactSecret } from '../../domain/redact';
 import type { DeliveryStatus } from '../../store/deliveries';
 import type { UsageReportBody } from './report';
 
@@ -33,9 +33,6 @@ function failureOf(err: unknown): string {
   if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
   return typeof message === 'string' ? message : String(err);
 }
-
-/** `text` with every occurrence of the token replaced by `***`. */
-const redacted = (text: string, token: string): string => text.split(token).join('***');
 
 /**
  * 401 and 403 say the token is wrong; 408, 429 and 5xx say try later; other 4xx say no, and so
@@ -100,7 +97,7 @@ export async function postUsageReport(
       status: statusOf(response.status),
       httpStatus: response.status,
       // A server may echo what it refused (the header, the token): the answer is kept and logged.
-      answer: redactCredentials(redacted(text, options.token)).slice(0, ANSWER_CHARS),
+      answer: redactCredentials(redactSecret(text, options.token)).slice(0, ANSWER_CHARS),
     };
   } catch (err) {
     signal?.throwIfAborted();
@@ -109,7 +106,7 @@ export async function postUsageReport(
     return {
       status: 'unreachable',
       httpStatus: null,
-      answer: redactCredentials(redacted(reason, options.token)),
+      answer: redactCredentials(redactSecret(reason, options.token)),
     };
   }
 }

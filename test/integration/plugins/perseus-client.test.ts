@@ -72,6 +72,27 @@ describe('the PERSEUS client', () => {
     },
   );
 
+  it('keeps no form of the token a server echoes, whatever its case', async () => {
+    const perseus = await serve((req, res) => {
+      const token = String(req.headers.authorization).replace(/^Bearer /, '');
+      res.writeHead(401).end(`bad credential ${token} / ${token.toUpperCase()} / Secret-Token-77AA`);
+    });
+    const outcome = await post(perseus.url);
+    expect(outcome).toMatchObject({ status: 'unauthorized', httpStatus: 401 });
+    expect(outcome.answer).toBe('bad credential *** / *** / ***');
+  });
+
+  it('keeps no form of the token in why no answer came', async () => {
+    const failing: typeof fetch = async () => {
+      throw new TypeError('fetch failed', { cause: new Error(`refused for ${TOKEN.toUpperCase()}`) });
+    };
+    const outcome = await postUsageReport(
+      { url: 'http://127.0.0.1:9', token: TOKEN, timeoutMs: 60_000, fetch: failing },
+      BODY,
+    );
+    expect(outcome).toEqual({ status: 'unreachable', httpStatus: null, answer: 'refused for ***' });
+  });
+
   it('reads a bounded part of a huge answer and cancels the rest', async () => {
     let written = 0;
     let closed = false;

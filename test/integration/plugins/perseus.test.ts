@@ -309,19 +309,20 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     expect(perseus.requests).toHaveLength(1);
     expect(logged).toContain('refused the token');
     expect(logged).not.toContain('wrong-token-1234');
-    // A PERSEUS that echoes the token it refused: the answer is kept and logged without it.
-    const echoing: typeof fetch = async (_url, init) =>
-      new Response(`invalid token in "${String((init?.headers as Record<string, string>).authorization)}"`, {
-        status: 401,
-      });
+    // A PERSEUS that echoes the token it refused, as given and upper-cased: the answer is kept and
+    // logged without either.
+    const echoing: typeof fetch = async (_url, init) => {
+      const header = String((init?.headers as Record<string, string>).authorization);
+      return new Response(`invalid token in "${header}" / ${header.toUpperCase()}`, { status: 401 });
+    };
     const echoed = await deliverDays({ store, log, now: NOW }, bad, { ...deps(), fetch: echoing }, [
       '2025-03-10',
     ]);
-    expect(echoed.notAccepted[0].answer).toBe('invalid token in "Bearer ***"');
-    expect(JSON.stringify(await jsonDeliveryLog(dataDir).read(PERSEUS_SINK))).not.toContain(
+    expect(echoed.notAccepted[0].answer).toBe('invalid token in "Bearer ***" / BEARER ***');
+    expect(JSON.stringify(await jsonDeliveryLog(dataDir).read(PERSEUS_SINK)).toLowerCase()).not.toContain(
       'wrong-token-1234',
     );
-    expect(logged).not.toContain('wrong-token-1234');
+    expect(logged.toLowerCase()).not.toContain('wrong-token-1234');
     // Fixed: the next run sends everything.
     perseus.tokens.add('wrong-token-1234');
     expect(await deliver(bad, ['2025-03-10', '2025-03-11'])).toMatchObject({ accepted: 4, notAccepted: [] });
