@@ -101,7 +101,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       }
     }
     await primeLastOkHour(metrics, store, clock.now());
-    if (options.schedule) {
+    if (options.schedule && config.prometheus.enabled) {
       // Only Prometheus's 400 at the first ingest would say so otherwise; the service still starts.
       const badSelector = await selectorProblem(config.prometheus);
       if (badSelector !== null) {
@@ -114,7 +114,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     if (options.schedule) {
       registerIngestion(host, config);
       registerSummaries(host, config, summaries, { after: RECONCILE_PLUGIN });
-      host.register(poller.plugin, undefined);
+      if (config.prometheus.enabled) host.register(poller.plugin, undefined);
       host.start();
     }
     await releasePort?.();

@@ -184,6 +184,8 @@ export function createActivePoller(deps: ActivePollerDeps): ActivePoller {
 
   /** Whether a read should poll (or wait for the poll under way) before it answers. */
   function readWaitsForPoll(now: number): boolean {
+    // Live workspaces come from Prometheus alone: with it disabled there is nothing to ask.
+    if (!config.prometheus.enabled) return false;
     if (polling !== undefined) return latest === undefined || deps.pollOnRead === true;
     if (lastPollAt === undefined) return true;
     return deps.pollOnRead === true && now - lastPollAt >= POLL_ON_READ_EVERY_MS;

@@ -150,6 +150,25 @@ const busyKwh = (seconds: number) => (seconds * 12) / 3_600_000;
 const idleKwh = (seconds: number) => seconds / 3_600_000;
 
 describe('createActivePoller', () => {
+  it('asks a disabled Prometheus nothing: reads answer no live workspace', async () => {
+    const prometheus = fakePrometheus([]);
+    const config = parseConfig({
+      prometheus: { enabled: false },
+      sources: { opennebula: { url: 'sqlite:/nonexistent/one.db' } },
+      workspaces: { file: registryFile },
+      store: { dataDir: dir },
+    });
+    const poller = createActivePoller({
+      config,
+      log: jsonLogger(() => undefined),
+      fetch: prometheus.fetch,
+      clock: fixedClock(NOW),
+      pollOnRead: true,
+    });
+    expect(await poller.source.list()).toEqual([]);
+    expect(prometheus.asked).toEqual([]);
+  });
+
   it('polls every minute without an info line for each ok poll', async () => {
     const { logs, poll } = setUp([alice]);
     for (let i = 0; i < 3; i++) expect(await poll()).toMatchObject({ outcome: 'ok' });
