@@ -51,6 +51,11 @@ export interface FakePerseus {
   failNext: number[];
   /** Tokens it accepts. */
   tokens: Set<string>;
+  /**
+   * Requests to take (the entry is kept) and then leave unanswered until close: a PERSEUS that
+   * applied a report but answered too late for the client.
+   */
+  takeButStall: number;
   close(): Promise<void>;
 }
 
@@ -65,6 +70,7 @@ export async function startFakePerseus(token: string): Promise<FakePerseus> {
     requests: [],
     failNext: [],
     tokens: new Set([token]),
+    takeButStall: 0,
   };
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -91,6 +97,10 @@ export async function startFakePerseus(token: string): Promise<FakePerseus> {
       const at = fake.entries.findIndex(same);
       if (at >= 0) fake.entries[at] = { projectOid, body };
       else fake.entries.push({ projectOid, body });
+      if (fake.takeButStall > 0) {
+        fake.takeButStall--;
+        return;
+      }
       answer(at >= 0 ? 200 : 201, { ok: true });
     });
   });
@@ -98,6 +108,10 @@ export async function startFakePerseus(token: string): Promise<FakePerseus> {
   const { port } = server.address() as AddressInfo;
   return Object.assign(fake, {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   });
 }

@@ -33,7 +33,7 @@ export interface SinkRunReport {
   incompleteDays: string[];
   sent: number;
   accepted: number;
-  /** Entries already accepted with the same figures. */
+  /** Entries whose latest post was accepted with the same figures: not sent again. */
   unchanged: number;
   notAccepted: Array<Pick<Delivery, 'day' | 'project' | 'status' | 'httpStatus' | 'answer'>>;
   /** PERSEUS refused the token: the run stopped at the first such answer. */
@@ -89,8 +89,8 @@ export function daysToDeliver(now: number, lookbackDays: number, deliveries: rea
 }
 
 /**
- * Delivers each complete day of `days` to PERSEUS: every mapped project's entries, each sent when
- * it was never accepted or its figures changed since (same match key, so PERSEUS overwrites). What
+ * Delivers each complete day of `days` to PERSEUS: every mapped project's entries, each sent unless
+ * its latest post was accepted with the same figures (same match key, so PERSEUS overwrites). What
  * was sent and the answer are recorded day by day. A refused token stops the run: every entry
  * would be refused the same way, and the next run (the next reconcile) tries again.
  */
@@ -167,7 +167,9 @@ async function sendAll(
   const recorded: Delivery[] = [];
   for (const usage of reports) {
     const before = previous.get(usage.key);
-    if (before?.acceptedSha256 === usage.bodySha256) {
+    // Unchanged only when the latest post was accepted with these figures: a post that timed out
+    // or was refused since may have left PERSEUS holding other figures, or none.
+    if (before?.status === 'accepted' && before.acceptedSha256 === usage.bodySha256) {
       report.unchanged++;
       continue;
     }

@@ -291,6 +291,46 @@ describe('the PERSEUS sink over a real store and a server that overwrites on its
     expect(perseus.entries).toHaveLength(2);
   });
 
+  it.each([
+    ['timed out after PERSEUS took it', () => (perseus.takeButStall = 1), true],
+    ['refused with a redirect', () => perseus.failNext.push(302), false],
+    ['refused the token', () => perseus.tokens.clear(), false],
+  ])(
+    'sends again an entry whose latest post %s, even when its figures are back to those last accepted',
+    async (_what, failNextPost, taken) => {
+      const busy = new Map<string, number>();
+      const source = projectSource((project, hour) => busy.get(`${project}@${hour}`) ?? 3600, new Set());
+      const ingest = () =>
+        ingestRange(
+          directIngestDeps(store, source, { projectUsers: jsonProjectUsers(dataDir) }),
+          DAY + 5 * HOUR_MS,
+          DAY + 6 * HOUR_MS,
+        );
+      await ingestRange(directIngestDeps(store, source), DAY, DAY + DAY_MS);
+      const config = sinkConfig({ projects: { P: 'oid-p' }, unit: 'kwh', timeoutMs: 200 });
+      expect(await deliver(config)).toMatchObject({ sent: 1, accepted: 1 });
+      const figuresA = perseus.entries[0].body.value;
+
+      // A repair to figures B whose post is not accepted (PERSEUS may have applied it).
+      busy.set(`P@${DAY + 5 * HOUR_MS}`, 0);
+      await ingest();
+      failNextPost();
+      expect(await deliver(config)).toMatchObject({ sent: 1, accepted: 0 });
+      expect(perseus.entries[0].body.value === figuresA).toBe(!taken);
+      perseus.tokens.add(TOKEN);
+
+      // Repaired back to figures A: what was last accepted, but not what PERSEUS may hold.
+      busy.clear();
+      await ingest();
+      const again = await deliver(config);
+      expect(again).toMatchObject({ sent: 1, accepted: 1, unchanged: 0, notAccepted: [] });
+      expect(perseus.entries.map((e) => e.body.value)).toEqual([figuresA]);
+      const [latest] = await jsonDeliveryLog(dataDir).read(PERSEUS_SINK);
+      expect(latest).toMatchObject({ status: 'accepted', attempts: 3 });
+      expect(await deliver(config)).toMatchObject({ sent: 0, unchanged: 1 });
+    },
+  );
+
   it('reports a bad token and stops at the first refusal instead of sending on', async () => {
     await ingestRange(
       directIngestDeps(
