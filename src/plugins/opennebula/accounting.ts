@@ -4,6 +4,7 @@ import type { Delta, Register, Sample } from './integrate';
 /** A row of `vms` as the source needs it. */
 export interface VmRow {
   id: number;
+  /** NaN when NULL or text (checks.ts vmProblem fails the VM's hours), as gid and vcpu. */
   uid: number;
   gid: number;
   name: string;
@@ -22,7 +23,8 @@ const measure = (value: unknown) => (value === null || value === undefined ? NaN
 
 /**
  * Every VM that ran at some time in [from, to) (epoch seconds), by its registers, in id order,
- * read `batchRows` ids at a time.
+ * read `batchRows` ids at a time; and every VM with a register that cannot say whether it did (a
+ * NULL time, or a retime before its rstime, across the range), whose hours then fail.
  */
 export async function vmIdsRunningIn(
   db: AccountingDb,
@@ -33,9 +35,12 @@ export async function vmIdsRunningIn(
   const ids: number[] = [];
   for (let after = -1; ;) {
     const rows = await db.query<{ vm_id: unknown }>(
-      'SELECT DISTINCT vm_id FROM registers WHERE rstime > 0 AND rstime < ? AND (retime = 0 OR retime > ?) ' +
-        'AND vm_id > ? ORDER BY vm_id LIMIT ?',
-      [to, from, after, batchRows],
+      'SELECT DISTINCT vm_id FROM registers WHERE vm_id > ? AND (' +
+        '(rstime > 0 AND rstime < ? AND (retime = 0 OR retime > ?)) ' +
+        'OR (rstime IS NULL AND (retime IS NULL OR retime = 0 OR retime > ?)) ' +
+        'OR (retime IS NULL AND rstime < ?) ' +
+        'OR (retime > 0 AND retime < rstime AND retime < ? AND rstime > ?)) ORDER BY vm_id LIMIT ?',
+      [after, to, from, from, to, to, from, batchRows],
     );
     ids.push(...rows.map((r) => num(r.vm_id)));
     if (rows.length < batchRows) return ids;
@@ -50,10 +55,10 @@ export async function vmsOf(db: AccountingDb, ids: readonly number[]): Promise<V
   );
   return rows.map((r) => ({
     id: num(r.id),
-    uid: num(r.uid),
-    gid: num(r.gid),
+    uid: measure(r.uid),
+    gid: measure(r.gid),
     name: String(r.name ?? ''),
-    vcpu: num(r.vcpu),
+    vcpu: measure(r.vcpu),
     etime: num(r.etime ?? 0),
   }));
 }
@@ -68,9 +73,9 @@ export async function registersOf(db: AccountingDb, ids: readonly number[]): Pro
   return rows.map((r) => ({
     vmId: num(r.vm_id),
     seq: num(r.seq),
-    hostname: String(r.hostname ?? ''),
-    rstime: num(r.rstime),
-    retime: num(r.retime),
+    hostname: r.hostname === null || r.hostname === undefined ? null : String(r.hostname),
+    rstime: measure(r.rstime),
+    retime: measure(r.retime),
     reason: num(r.reason),
   }));
 }

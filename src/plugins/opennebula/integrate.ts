@@ -1,10 +1,13 @@
 import { HOUR_MS } from '../../domain/time';
+import { badValue, registerProblem } from './checks';
 
 /** One row of `registers`: a period a VM ran on a host (seed 004); times in epoch seconds. */
 export interface Register {
   vmId: number;
   seq: number;
-  hostname: string;
+  /** Null when the column is NULL (the register then fails the hours it may have run in). */
+  hostname: string | null;
+  /** NaN when NULL or text, as every number read. */
   rstime: number;
   /** 0 while it still runs there. */
   retime: number;
@@ -78,12 +81,18 @@ export function registerEnd(register: Register, etime: number, now: number): num
 }
 
 /**
+ * The registers that say when and where the VM ran: a register with rstime 0 never ran, and one
+ * that cannot be read (registerProblem) fails its hours instead of counting in them.
+ */
+export const ranRegisters = (registers: readonly Register[]) =>
+  registers.filter((r) => r.rstime > 0 && registerProblem(r) === undefined);
+
+/**
  * The union of the registers' [rstime, retime) in ms, an open retime (0) running to the VM's etime
  * or `now` (registerEnd); sorted, disjoint.
  */
 export function runningIntervals(registers: readonly Register[], now: number, etime = 0): Interval[] {
-  const periods = registers
-    .filter((r) => r.rstime > 0)
+  const periods = ranRegisters(registers)
     .map((r): Interval => [r.rstime * 1000, registerEnd(r, etime, now)])
     .filter(([from, to]) => to > from)
     .sort((a, b) => a[0] - b[0]);
@@ -132,16 +141,11 @@ function deltaShare(delta: Delta, window: Interval): number {
   return span[1] >= window[0] && span[1] < window[1] ? 1 : 0;
 }
 
-/** Why a column's value cannot be a measurement (NULL and text are read as NaN), or undefined. */
-function badValue(column: string, value: number): string | undefined {
-  if (Number.isNaN(value)) return `${column} is not a number (NULL or text)`;
-  return Number.isFinite(value) && value >= 0 ? undefined : `${column} ${value} is not a finite number ≥ 0`;
-}
-
 /**
  * OpenNebula's `cpu` is percent of one CPU (its monitoring reports 200 for two CPUs fully busy), so a
  * VM cannot use more than vcpu × 100; the tolerance allows for a monitor's rounding and a sample
- * taken over a slightly longer interval than it is divided by. A VM with no vcpu counts as one.
+ * taken over a slightly longer interval than it is divided by. A VM's vcpu below 1 fails its hours
+ * (checks.ts vmProblem), so the bound of one is only a floor for the arithmetic.
  */
 const CPU_TOLERANCE = 1.05;
 
@@ -172,9 +176,10 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
   const etime = vm.etime ?? 0;
   const running = runningIntervals(vm.registers, now, etime);
   const held = heldSamples(vm.samples, running);
-  const hosts = vm.registers
-    .filter((r) => r.rstime > 0)
-    .map((r): [Interval, string] => [[r.rstime * 1000, registerEnd(r, etime, now)], r.hostname]);
+  const hosts = ranRegisters(vm.registers).map((r): [Interval, string] => [
+    [r.rstime * 1000, registerEnd(r, etime, now)],
+    r.hostname ?? '',
+  ]);
   const hours: VmHour[] = [];
   for (let hour = fromHour; hour < toHour; hour += HOUR_MS) {
     const window: Interval = [hour, hour + HOUR_MS];

@@ -11,7 +11,8 @@ import type { HostPeriodRecord, InstanceHostHistory } from '../../store/host-his
 import type { CpuSecondsSource, SourceHour } from '../../ingest/ports';
 import { deltasOf, registersOf, samplesOf, VM_GROUP, vmIdsRunningIn, vmsOf, type VmRow } from './accounting';
 import { openAccountingDb, type AccountingDb } from './database';
-import { integrateVm, reasonName, type Register, type VmHour } from './integrate';
+import { hoursMeeting, registerProblem, registerSpan, vmProblem } from './checks';
+import { integrateVm, ranRegisters, reasonName, registerEnd, type Register, type VmHour } from './integrate';
 
 export const OPENNEBULA_SOURCE = 'opennebula';
 
@@ -39,20 +40,45 @@ function keysOf(config: OpenNebulaConfig, vm: VmRow) {
   };
 }
 
-/** The VM's periods on hosts; a register left open by a VM that is DONE ends at its etime. */
+/**
+ * The VM's periods on hosts; a register left open by a VM that is DONE ends at its etime. A register
+ * that cannot be read (registerProblem) is no period: its hours fail instead.
+ */
 function hostPeriods(registers: readonly Register[], etime: number): HostPeriodRecord[] {
-  return registers
-    .filter((r) => r.rstime > 0)
-    .map((r) => {
-      const open = r.retime === 0 && etime === 0;
-      return {
-        host: r.hostname,
-        from: r.rstime * 1000,
-        to: open ? null : r.retime === 0 ? etime * 1000 : r.retime * 1000,
-        // The reason says why it left the host, so a period still open has none yet.
-        reason: open ? null : reasonName(r.reason),
-      };
-    });
+  return ranRegisters(registers).map((r) => {
+    const open = r.retime === 0 && etime === 0;
+    return {
+      host: r.hostname ?? '',
+      from: r.rstime * 1000,
+      to: open ? null : r.retime === 0 ? etime * 1000 : r.retime * 1000,
+      // The reason says why it left the host, so a period still open has none yet.
+      reason: open ? null : reasonName(r.reason),
+    };
+  });
+}
+
+/**
+ * The hours of [fromHour, toHour) a VM's registers fail, each with the first reason: a register
+ * that cannot be read fails the hours it may have run in, and every register of a VM with no `vms`
+ * row (`orphan`) the hours it ran in, since they cannot be charged to anyone.
+ */
+function registerProblems(
+  vmId: number,
+  registers: readonly Register[],
+  orphan: boolean,
+  range: { fromHour: number; toHour: number; now: number },
+): Map<number, string> {
+  const problems = new Map<number, string>();
+  for (const r of registers) {
+    const bad = registerProblem(r);
+    if (bad === undefined && (!orphan || r.rstime <= 0)) continue;
+    const span: [number, number] =
+      bad === undefined ? [r.rstime * 1000, registerEnd(r, 0, range.now)] : registerSpan(r);
+    const why = bad ?? `registers (vm_id ${vmId}, seq ${r.seq}) has no vms row`;
+    for (const hour of hoursMeeting(span, range.fromHour, range.toHour))
+      if (!problems.has(hour)) problems.set(hour, `${instanceOf(vmId)} ${why}`);
+  }
+  return problems;
 }
 
 /** The catalogue's measured figures of a VM's hour, as Prometheus's source gives them. */
@@ -116,9 +142,19 @@ async function readHours(
       await samplesOf(db, group, from, to, config.batchRows),
       await deltasOf(db, group, from, to, config.batchRows),
     ];
+    const note = (found: ReadonlyMap<number, string>) => {
+      for (const [hour, problem] of found) if (!problems.has(hour)) problems.set(hour, problem);
+    };
+    const known = new Set(vms.map((vm) => vm.id));
+    for (const id of group.filter((vmId) => !known.has(vmId))) {
+      const own = registers.filter((r) => r.vmId === id);
+      note(registerProblems(id, own, true, { fromHour, toHour, now }));
+    }
     for (const vm of vms) {
       const own = registers.filter((r) => r.vmId === vm.id);
       const instance = instanceOf(vm.id);
+      note(registerProblems(vm.id, own, false, { fromHour, toHour, now }));
+      const bad = vmProblem(vm);
       // etime is when the VM entered DONE (seed 004).
       histories.set(instance, {
         periods: hostPeriods(own, vm.etime),
@@ -134,8 +170,9 @@ async function readHours(
       };
       for (const hour of integrateVm(history, fromHour, toHour, now)) {
         rows.push({ instance, labels: {}, ...measured(hour), attribution: { ...keys, host: hour.host } });
-        if (hour.problem !== undefined && !problems.has(hour.hour))
-          problems.set(hour.hour, `${instance} ${hour.problem}`);
+        const problem = bad ?? hour.problem;
+        if (problem !== undefined && !problems.has(hour.hour))
+          problems.set(hour.hour, `${instance} ${problem}`);
       }
     }
   }
