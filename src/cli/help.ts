@@ -125,8 +125,9 @@ environment: none.`,
        carbonledger sinks status [--config FILE]
 
 run: delivers every complete day (all 24 hours ok) of [--from, --to] (both days included; by
-default the last sinks.perseus.lookbackDays) to PERSEUS: each entry never accepted, or whose
-figures changed since, is sent with the same match key, so PERSEUS overwrites it.
+default the last sinks.perseus.lookbackDays and every earlier day not yet accepted) to PERSEUS:
+each entry is sent with the same match key, so PERSEUS overwrites it, unless its latest post was
+accepted with the same figures.
 status: lists each entry sent: day, project, user/partition, answer, HTTP status, when, attempts.
 
 flags:

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config';
 import { DAY_MS, utcDate } from '../domain/time';
 import { jsonLogger, type Logger } from '../log';
-import { deliverDays, PERSEUS_SINK } from '../plugins/perseus/sink';
+import { daysToDeliver, deliverDays, PERSEUS_SINK } from '../plugins/perseus/sink';
 import { capabilitiesOf } from '../store/capabilities';
 import type { Delivery } from '../store/deliveries';
 import { openStore, type OpenedStore } from '../store/open';
@@ -22,18 +22,13 @@ function parseDay(name: string, value: string): number {
   return ms;
 }
 
-/** The days of `--from`/`--to` (both included); by default the days of the last `lookbackDays`. */
-function daysOf(
-  from: string | undefined,
-  to: string | undefined,
-  now: number,
-  lookbackDays: number,
-): string[] {
+/** The days of `--from`/`--to`, both included; null for neither. */
+function daysOf(from: string | undefined, to: string | undefined, now: number): string[] | null {
   if ((from === undefined) !== (to === undefined))
     throw new UsageError('give both --from and --to, or neither');
-  const today = Math.floor(now / DAY_MS) * DAY_MS;
-  const first = from === undefined ? today - lookbackDays * DAY_MS : parseDay('from', from);
-  const last = to === undefined ? today - DAY_MS : parseDay('to', to);
+  if (from === undefined || to === undefined) return null;
+  const first = parseDay('from', from);
+  const last = parseDay('to', to);
   if (first > last) throw new UsageError('--from must not be after --to');
   if ((last - first) / DAY_MS + 1 > MAX_DAYS)
     throw new UsageError(`--from/--to: at most ${MAX_DAYS} days at once`);
@@ -69,11 +64,16 @@ async function runCommand(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const perseus = perseusConfig(config);
   const now = Date.now();
-  const days = daysOf(values.from, values.to, now, perseus.lookbackDays);
+  const asked = daysOf(values.from, values.to, now);
   const log = jsonLogger();
   const store = await openExisting(config, log, 'nothing to send');
   try {
-    const report = await deliverDays({ store, log, now }, perseus, capabilitiesOf(config.store, store), days);
+    const capabilities = capabilitiesOf(config.store, store);
+    // By default the scheduled run's days: the lookback and every day not yet accepted, so exit 0
+    // means what `sinks status` shows.
+    const days =
+      asked ?? daysToDeliver(now, perseus.lookbackDays, await capabilities.deliveries.read(PERSEUS_SINK));
+    const report = await deliverDays({ store, log, now }, perseus, capabilities, days);
     const lines = [
       `${PERSEUS_SINK}: ${report.completeDays.length} complete day(s), ${report.sent} sent, ${report.accepted} accepted, ` +
         `${report.unchanged} unchanged, ${report.notAccepted.length} not accepted`,
