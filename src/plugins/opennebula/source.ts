@@ -218,7 +218,7 @@ export function createOpenNebulaSource(
       const answers = new Map<number, SourceHour>();
       let read: ReadHours;
       try {
-        const db = await openAccountingDb(config.url, config.timeoutMs);
+        const db = await openAccountingDb(config.url, config.timeoutMs, signal);
         try {
           read = await readHours(db, config, fromHour, toHour, deps.now(), signal);
         } finally {
