@@ -42,7 +42,12 @@ export class InstanceRecord implements InstanceRecordView {
   @Field({ description: 'As labelled.' }) machineName!: string;
   @Field(() => String, { nullable: true, description: 'Null where the owner is unknown.' }) user!:
     string | null;
-  @Field(() => String, { nullable: true }) experiment!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Null where the experiment is unknown: its EXPERIMENT key `unknown` (every OpenNebula VM, or no label or registry record).',
+  })
+  experiment!: string | null;
   @Field(() => DateTimeScalar, { description: 'Start of the first hour with samples.' }) firstSeen!: number;
   @Field(() => DateTimeScalar, { description: 'Start of the last hour with samples.' }) lastSeen!: number;
   @Field({
