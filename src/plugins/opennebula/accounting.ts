@@ -76,7 +76,8 @@ export async function registersOf(db: AccountingDb, ids: readonly number[]): Pro
     hostname: r.hostname === null || r.hostname === undefined ? null : String(r.hostname),
     rstime: measure(r.rstime),
     retime: measure(r.retime),
-    reason: num(r.reason),
+    // NULL is no reason known (reasonName gives null), never NONE.
+    reason: measure(r.reason),
   }));
 }
 
@@ -121,7 +122,7 @@ export async function samplesOf(
 
 /**
  * The VMs' deltas whose [ptimestamp, timestamp) meets [from, to) (epoch seconds), or whose
- * timestamp falls in it, by VM; read `batchRows` rows at a time.
+ * timestamp falls in it (one with a NULL ptimestamp included), by VM; read `batchRows` rows at a time.
  */
 export async function deltasOf(
   db: AccountingDb,
@@ -134,14 +135,15 @@ export async function deltasOf(
   for (let after: [number, number] = [-1, 0]; ;) {
     const rows = await db.query<Record<string, unknown>>(
       `SELECT vm_id, timestamp, ptimestamp, net_rx, net_tx FROM vm_deltas WHERE vm_id IN (${placeholders(ids.length)}) ` +
-        'AND timestamp >= ? AND ptimestamp < ? AND (vm_id > ? OR (vm_id = ? AND timestamp > ?)) ' +
-        'ORDER BY vm_id, timestamp LIMIT ?',
-      [...ids, from, to, after[0], after[0], after[1], batchRows],
+        'AND timestamp >= ? AND (ptimestamp < ? OR (ptimestamp IS NULL AND timestamp < ?)) ' +
+        'AND (vm_id > ? OR (vm_id = ? AND timestamp > ?)) ORDER BY vm_id, timestamp LIMIT ?',
+      [...ids, from, to, to, after[0], after[0], after[1], batchRows],
     );
     for (const r of rows) {
       byVm.get(num(r.vm_id))?.push({
         timestamp: num(r.timestamp),
-        ptimestamp: num(r.ptimestamp),
+        // NULL (NaN) counts in the hour of its timestamp, and fails it there.
+        ptimestamp: measure(r.ptimestamp),
         netRx: measure(r.net_rx),
         netTx: measure(r.net_tx),
       });

@@ -205,7 +205,10 @@ export function integrateVm(vm: VmHistory, fromHour: number, toHour: number, now
     for (const delta of vm.deltas ?? []) {
       const share = deltaShare(delta, window);
       if (share === 0) continue;
-      problem ??= badValue('vm_deltas.net_rx', delta.netRx) ?? badValue('vm_deltas.net_tx', delta.netTx);
+      problem ??=
+        badValue('vm_deltas.ptimestamp', delta.ptimestamp) ??
+        badValue('vm_deltas.net_rx', delta.netRx) ??
+        badValue('vm_deltas.net_tx', delta.netTx);
       networkReceiveBytes += delta.netRx * share;
       networkTransmitBytes += delta.netTx * share;
     }

@@ -37,6 +37,9 @@ const hoursRun = (vmId: number) => EXPECTED.filter((e) => e.vmId === vmId).map((
 const at = (hour: number) => DAY + hour * HOUR_MS;
 const hoursBetween = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => at(from + i));
 const one3 = VMS[2].registers[0];
+/** VM 1's first delta ending after 10:00, and the hour it ends in. */
+const delta = VMS[0].deltas.find((d) => d.timestamp >= DAY / 1000 + 10 * 3600)!;
+const deltaHour = Math.floor((delta.timestamp * 1000) / HOUR_MS) * HOUR_MS;
 
 describe('the OpenNebula source given NULLs, orphans and inverted registers', () => {
   it.each([
@@ -55,6 +58,12 @@ describe('the OpenNebula source given NULLs, orphans and inverted registers', ()
       'UPDATE registers SET hostname = NULL WHERE vm_id = 3 AND seq = 0',
       hoursBetween(2, 9),
       'one-3 registers.hostname is NULL or empty (vm_id 3, seq 0)',
+    ],
+    // With no start its bytes cannot be spread: the hour it ends in fails, rather than it vanishing.
+    [
+      `UPDATE vm_deltas SET ptimestamp = NULL WHERE vm_id = 1 AND timestamp = ${delta.timestamp}`,
+      [deltaHour],
+      'one-1 vm_deltas.ptimestamp is not a number (NULL or text)',
     ],
   ])('fails the hours of %s, naming the column and the VM', async (edit, hours, error) => {
     const { report, history } = await ingestEdited([edit]);
@@ -75,6 +84,14 @@ describe('the OpenNebula source given NULLs, orphans and inverted registers', ()
     );
     expect(history!.periods.map((p) => p.host)).toEqual(['node-a']);
     expect(history!.periods.every((p) => p.to === null || p.to >= p.from)).toBe(true);
+  });
+
+  it('gives a register with a NULL reason no reason, not NONE', async () => {
+    const { report, history } = await ingestEdited([
+      'UPDATE registers SET reason = NULL WHERE vm_id = 3 AND seq = 0',
+    ]);
+    expect(report.failed).toEqual([]);
+    expect(history!.periods.map((p) => p.reason)).toEqual([null, null]);
   });
 
   it('fails the hours registers ran in when their VM has no vms row, rather than dropping them', async () => {
