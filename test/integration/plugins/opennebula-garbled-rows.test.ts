@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { createConnection } from 'mysql2/promise';
 import { join } from 'node:path';
 import { DAY_MS, HOUR_MS } from '../../../src/domain/time';
 import { ingestRange } from '../../../src/ingest/run';
@@ -7,7 +8,7 @@ import { silentLogger } from '../../../src/log';
 import { capabilitiesOf } from '../../../src/store/capabilities';
 import { openJsonStore } from '../../../src/store/json';
 import { tempDirs } from '../../support/fake-ingest';
-import { sqliteFleet } from '../../support/opennebula-fleet';
+import { mariaDbFleet, sqliteFleet } from '../../support/opennebula-fleet';
 import { config, DAY, EXPECTED, NOW, VMS } from '../../support/opennebula-checks';
 
 const dirs = tempDirs('cl-one-garbled-');
@@ -21,7 +22,11 @@ async function ingestEdited(edit: string[]) {
   const db = new Database(file);
   for (const statement of edit) db.exec(statement);
   db.close();
-  const cfg = config(join(dir, 'store'), `sqlite:${file}`);
+  return ingestFrom(dir, `sqlite:${file}`);
+}
+
+async function ingestFrom(dir: string, url: string) {
+  const cfg = config(join(dir, 'store'), url);
   const store = await openJsonStore({ dataDir: join(dir, 'store') });
   try {
     const deps = await ingestDeps(cfg, store, silentLogger, { now: () => NOW });
@@ -84,6 +89,24 @@ describe('the OpenNebula source given NULLs, orphans and inverted registers', ()
     );
     expect(history!.periods.map((p) => p.host)).toEqual(['node-a']);
     expect(history!.periods.every((p) => p.to === null || p.to >= p.from)).toBe(true);
+  });
+
+  it('reads NULL registers and orphans from MariaDB the same way', async () => {
+    const db = await mariaDbFleet(VMS);
+    try {
+      const conn = await createConnection({ uri: db.url });
+      await conn.query('UPDATE registers SET rstime = NULL WHERE vm_id = 3 AND seq = 0');
+      await conn.query('DELETE FROM vms WHERE id = 2');
+      await conn.end();
+      const { report } = await ingestFrom(dirs.make(), db.url);
+      const failed = new Set([...hoursBetween(0, 9), ...hoursRun(2)]);
+      expect(report.failed.map((f) => f.hour)).toEqual([...failed].sort((a, b) => a - b));
+      expect(report.failed[0].error).toBe(
+        'OpenNebula accounting database: one-3 registers.rstime is not a number (NULL or text) (vm_id 3, seq 0)',
+      );
+    } finally {
+      await db.drop();
+    }
   });
 
   it('gives a register with a NULL reason no reason, not NONE', async () => {
