@@ -11,8 +11,6 @@ import { silentLogger } from '../../../src/log';
 import { deliverDays, PERSEUS_SINK } from '../../../src/plugins/perseus/sink';
 import { buildAppSchema, createRequestContext } from '../../../src/app-schema';
 import { capabilitiesOf } from '../../../src/store/capabilities';
-import { openJsonStore } from '../../../src/store/json';
-import { openPostgresStore } from '../../../src/store/postgres';
 import type { Store } from '../../../src/store/store';
 import { runCli } from '../../support/cli';
 import { tempDirs } from '../../support/fake-ingest';
@@ -27,33 +25,12 @@ import {
 } from '../../support/opennebula-checks';
 import { mariaDbFleet } from '../../support/opennebula-fleet';
 import { startFakePerseus, type FakePerseus } from '../../support/perseus-server';
-import { createTestDatabase } from '../../support/postgres';
+import { bothStores } from '../../support/both-stores';
 
 const TOKEN = 'one-perseus-token-4e1b';
 
 /** A store of each kind, opened from the config section that names it. */
-const STORES: Array<
-  [string, () => Promise<{ section: Record<string, unknown>; store: Store; drop(): Promise<void> }>]
-> = [
-  [
-    'JSON',
-    async () => {
-      const dataDir = dirs.make();
-      return { section: { dataDir }, store: await openJsonStore({ dataDir }), drop: async () => undefined };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const database = await createTestDatabase();
-      return {
-        section: { kind: 'postgres', url: database.url },
-        store: await openPostgresStore({ url: database.url }),
-        drop: () => database.drop(),
-      };
-    },
-  ],
-];
+const STORES = bothStores(() => dirs.make());
 
 const dirs = tempDirs('cl-one-stores-');
 let cleanups: Array<() => Promise<void>> = [];

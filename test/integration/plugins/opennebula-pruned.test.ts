@@ -4,37 +4,13 @@ import { DAY_MS, HOUR_MS, hourLabel } from '../../../src/domain/time';
 import { ingestRange } from '../../../src/ingest/run';
 import { ingestDeps } from '../../../src/ingest/wiring';
 import { silentLogger } from '../../../src/log';
-import { openJsonStore } from '../../../src/store/json';
-import { openPostgresStore } from '../../../src/store/postgres';
-import type { Store } from '../../../src/store/store';
 import { ledgerBetween, tempDirs } from '../../support/fake-ingest';
 import { config, DAY, EXPECTED, expectEveryLevelMatches, NOW, VMS } from '../../support/opennebula-checks';
 import { mariaDbFleet } from '../../support/opennebula-fleet';
-import { createTestDatabase } from '../../support/postgres';
+import { bothStores } from '../../support/both-stores';
 
 /** A store of each kind: both plan their batches through the same rule. */
-const STORES: Array<
-  [string, () => Promise<{ section: Record<string, unknown>; store: Store; drop(): Promise<void> }>]
-> = [
-  [
-    'JSON',
-    async () => {
-      const dataDir = dirs.make();
-      return { section: { dataDir }, store: await openJsonStore({ dataDir }), drop: async () => undefined };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const database = await createTestDatabase();
-      return {
-        section: { kind: 'postgres', url: database.url },
-        store: await openPostgresStore({ url: database.url }),
-        drop: () => database.drop(),
-      };
-    },
-  ],
-];
+const STORES = bothStores(() => dirs.make());
 
 const dirs = tempDirs('cl-one-pruned-');
 let cleanups: Array<() => Promise<void>> = [];
