@@ -1,6 +1,7 @@
 import type { LedgerHour } from '../../domain/usage';
 import { mapLimit } from '../../fs/files';
-import { FileReader, toFileText } from './codec';
+import { toFileText } from './codec';
+import { FileReader } from './file-parse';
 import type { JsonLayout } from './layout';
 import { readStoreTextIfPresent } from './read';
 import { CONCURRENCY } from './refs';

@@ -8,14 +8,8 @@ import type { Logger } from '../../log';
 import { monthRollup, yearRollup } from '../rules/merge';
 import { visibleDay } from '../rules/visible';
 import { PartialReadError, UnreadableDataError } from '../store';
-import {
-  parseDayFile,
-  parseInstanceProjects,
-  parseJournal,
-  parseMonthFile,
-  parseYearFile,
-  type MonthRef,
-} from './codec';
+import { parseInstanceProjects, parseJournal, type MonthRef } from './codec';
+import { parseDayFile, parseMonthFile, parseYearFile } from './file-parse';
 import type { DamageReporter } from './damage';
 import { CorruptFileError } from './errors';
 import {

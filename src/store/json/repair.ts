@@ -13,7 +13,8 @@ import {
 import type { Logger } from '../../log';
 import { mergeDay, monthRollup, yearRollup, type DayChange } from '../rules/merge';
 import { withVisibleTotals } from '../rules/visible';
-import { dayFileText, parseDayFile, type MonthRef } from './codec';
+import { dayFileText, type MonthRef } from './codec';
+import { parseDayFile } from './file-parse';
 import { CorruptFileError } from './errors';
 import type { Journal } from './journal';
 import type { JsonLayout } from './layout';

@@ -1,7 +1,8 @@
 import type { Level } from '../../domain/levels';
 import type { MonthRollup, YearRollup } from '../../domain/usage';
 import { listNames, mapLimit, putFile, removeDirIfEmpty } from '../../fs/files';
-import { monthFileText, parseMonthFile, parseYearFile, yearFileText, type MonthRef } from './codec';
+import { monthFileText, yearFileText, type MonthRef } from './codec';
+import { parseMonthFile, parseYearFile } from './file-parse';
 import { DAY_FILE, MONTH_FILE, type JsonLayout } from './layout';
 import { readStoreText } from './read';
 import { CONCURRENCY, type YearRef } from './refs';

@@ -3,12 +3,10 @@ import {
   dayFileText,
   journalText,
   monthFileText,
-  parseDayFile,
   parseJournal,
-  parseMonthFile,
-  parseYearFile,
   yearFileText,
 } from '../../../../src/store/json/codec';
+import { parseDayFile, parseMonthFile, parseYearFile } from '../../../../src/store/json/file-parse';
 import { CorruptFileError } from '../../../../src/store/json/errors';
 import { NO_USAGE, allFigures, figures, usage } from '../../../support/describe-store';
 
