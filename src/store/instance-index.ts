@@ -49,17 +49,12 @@ export function withoutHours(
   kept: ReadonlySet<number>,
 ): InstanceObservation[] {
   if (kept.size === 0) return [...observations];
+  const from = Math.min(...kept);
+  const to = Math.max(...kept) + HOUR_MS;
   return observations.flatMap((seen) => {
-    const spans = seen.spans.flatMap((span) => {
-      const parts: HostSpan[] = [];
-      for (let hour = span.from; hour < span.to; hour += HOUR_MS) {
-        const last = parts[parts.length - 1];
-        if (kept.has(hour)) continue;
-        if (last !== undefined && last.to === hour) last.to = hour + HOUR_MS;
-        else parts.push({ host: span.host, from: hour, to: hour + HOUR_MS });
-      }
-      return parts;
-    });
+    const spans = seen.spans.flatMap((span) =>
+      span.to <= from || span.from >= to ? [span] : spanWithout(span, kept, from, to),
+    );
     return spans.length === 0 ? [] : [{ ...seen, spans }];
   });
 }
@@ -118,14 +113,12 @@ export function dropUnobservedHours(
   for (const [identity, life] of lives) {
     const seenHours = observed.get(identity);
     const drop = new Set(replaced.filter((hour) => seenHours?.has(hour) !== true));
-    const spans = life.spans.flatMap((span) =>
-      span.to <= from || span.from >= to ? [span] : spanWithout(span, drop, from, to),
-    );
-    if (spans.length === life.spans.length && spans.every((span, i) => span === life.spans[i])) continue;
-    if (spans.length === 0) {
+    const [left] = withoutHours([life], drop);
+    if (left !== undefined) lives.set(identity, left);
+    else {
       lives.delete(identity);
       removed.push(identity);
-    } else lives.set(identity, { ...life, spans });
+    }
   }
   return removed;
 }
