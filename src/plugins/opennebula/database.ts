@@ -1,5 +1,4 @@
-import Database from 'better-sqlite3';
-import { createConnection, type Connection } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 
 /** The accounting database, whichever engine holds it; SQL uses `?` placeholders in both. */
 export interface AccountingDb {
@@ -24,6 +23,7 @@ function abortion(signal: AbortSignal | undefined): Promise<never> {
  */
 async function openMysql(url: string, timeoutMs: number, signal?: AbortSignal): Promise<AccountingDb> {
   const aborted = abortion(signal);
+  const { createConnection } = await import('mysql2/promise');
   const connecting = createConnection({ uri: url, connectTimeout: timeoutMs, supportBigNumbers: true });
   // A connection made after the fetch was given up on is nobody's to close.
   connecting.then(
@@ -68,7 +68,9 @@ export async function openAccountingDb(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<AccountingDb> {
+  // Each driver is loaded when its engine is used: a process without the source does not hold them.
   if (url.startsWith('sqlite:')) {
+    const { default: Database } = await import('better-sqlite3');
     const db = new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
     return {
       query: async <T>(sql: string, params: readonly unknown[]) => db.prepare(sql).all(...params) as T[],
