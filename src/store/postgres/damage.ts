@@ -1,13 +1,10 @@
 import type pg from 'pg';
 import type { Level } from '../../domain/levels';
-import { DAY_MS, hourLabel, periodStart, utcDate, utcMonth } from '../../domain/time';
-import { FAILED, type DayEntry, type LedgerHour } from '../../domain/usage';
+import { utcDate } from '../../domain/time';
+import type { LedgerHour } from '../../domain/usage';
 import type { Logger } from '../../log';
-import { sumHours } from '../rules/merge';
-import { copyRow, decodeBreakdown, encodeBreakdown, type StoredBreakdown } from './codec';
-import { copyRows } from './connect';
-import { iso, sharedTextArrays } from './reads';
-import { settleRollups, type Candidate } from './rollups';
+import { iso } from './reads';
+import { rewriteDays, settleRollups, type Candidate } from './rollups';
 
 /**
  * An ok hour row whose figures codec.ts cannot decode: not a whole, non-zero number of parts of
@@ -60,7 +57,10 @@ export async function takeOutDamage(tx: pg.ClientBase, log: Logger): Promise<num
      RETURNING k.id, k.level, k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour`,
     [hours.map(iso), ...range],
   );
-  const changedMonths = await rewriteDayTotals(tx, failed);
+  const changedMonths = await rewriteDays(
+    tx,
+    failed.map(({ id, hour }) => ({ id, date: utcDate(hour) })),
+  );
   const keys = [...new Map(failed.map(({ id, level, key }) => [id, { id, level, key }])).values()];
   await settleRollups(tx, keys, changedMonths);
   await failInLedger(tx, reasons);
@@ -88,45 +88,6 @@ function reasonsByHour(damaged: readonly Damaged[]): Map<number, string> {
     );
   }
   return reasons;
-}
-
-/** Rewrites the day totals of each (key, date) that had an hour failed; returns their `keyId/YYYY-MM`. */
-async function rewriteDayTotals(
-  tx: pg.ClientBase,
-  failed: ReadonlyArray<{ id: number; hour: number }>,
-): Promise<Set<string>> {
-  const wanted = new Set(failed.map(({ id, hour }) => `${id}/${utcDate(hour)}`));
-  const dates = [...new Set(failed.map(({ hour }) => utcDate(hour)))].sort();
-  const { rows } = await tx.query<{ key_id: number; hour: number; failed: boolean } & StoredBreakdown>({
-    text: `SELECT key_id, extract(epoch FROM hour)::float8 * 1000 AS hour, failed, machines, figures
-     FROM usage_hour WHERE key_id = ANY($1::int[]) AND hour >= $2 AND hour < $3`,
-    values: [
-      [...new Set(failed.map(({ id }) => id))],
-      iso(periodStart(dates[0])),
-      iso(periodStart(dates.at(-1)!) + DAY_MS),
-    ],
-    types: sharedTextArrays(),
-  });
-  const days = new Map<string, DayEntry['hours']>();
-  for (const row of rows) {
-    const id = `${row.key_id}/${utcDate(row.hour)}`;
-    if (!wanted.has(id)) continue;
-    const hours = days.get(id) ?? {};
-    days.set(id, hours);
-    hours[hourLabel(row.hour)] = row.failed ? FAILED : decodeBreakdown(row);
-  }
-  const ids = [...days.keys()].map((id) => id.split('/'));
-  await tx.query(
-    'DELETE FROM usage_day WHERE (key_id, day) IN (SELECT * FROM unnest($1::int[], $2::date[]))',
-    [ids.map(([keyId]) => Number(keyId)), ids.map(([, date]) => date)],
-  );
-  const dayRows = [...days].map(([id, hours]) => {
-    const [keyId, date] = id.split('/');
-    const { machines, figures } = encodeBreakdown(sumHours(hours));
-    return copyRow([Number(keyId), date, machines, figures]);
-  });
-  await copyRows(tx, 'usage_day (key_id, day, machines, figures)', dayRows);
-  return new Set(ids.map(([keyId, date]) => `${keyId}/${utcMonth(periodStart(date))}`));
 }
 
 /** Fails each hour in the ledger with its reason, unless the ledger already holds it as failed. */

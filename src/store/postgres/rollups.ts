@@ -1,9 +1,12 @@
 import type pg from 'pg';
 import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
-import { monthRollup, yearRollup } from '../rules/merge';
+import { DAY_MS, hourLabel, periodStart, utcDate } from '../../domain/time';
+import { FAILED, type DayEntry } from '../../domain/usage';
+import { monthRollup, sumHours, yearRollup } from '../rules/merge';
 import { copyRows } from './connect';
 import { copyRow, decodeBreakdown, encodeBreakdown, type StoredBreakdown } from './codec';
+import { iso, sharedTextArrays } from './reads';
 
 /** A key the writer names by its id. */
 export interface Candidate {
@@ -12,20 +15,32 @@ export interface Candidate {
   key: string;
 }
 
-/** Rebuilds the month roll-ups of the changed months from their days, then their years from their months. */
+/**
+ * Rebuilds the month roll-ups of the changed months (`keyId/YYYY-MM`) from their days, then the
+ * years of those months and of `changedYears` (`keyId/YYYY`) from their months.
+ */
 export async function settleRollups(
   tx: pg.ClientBase,
   keys: readonly Candidate[],
   changedMonths: ReadonlySet<string>,
+  changedYears: ReadonlySet<string> = new Set(),
 ): Promise<void> {
-  if (changedMonths.size === 0) return;
   const byId = new Map(keys.map((key) => [key.id, key]));
-  const monthsOf = groupPeriods(changedMonths);
+  if (changedMonths.size > 0) await settleMonths(tx, byId, changedMonths);
+  const years = new Set([...changedYears, ...[...changedMonths].map((id) => id.slice(0, -3))]);
+  if (years.size > 0) await settleYears(tx, byId, years);
+}
+
+async function settleMonths(
+  tx: pg.ClientBase,
+  byId: ReadonlyMap<number, Candidate>,
+  changedMonths: ReadonlySet<string>,
+): Promise<void> {
   const months = [...new Set([...changedMonths].map((id) => id.split('/')[1]))].sort();
   const { rows: dayRows } = await tx.query<{ key_id: number; period: string } & StoredBreakdown>(
     `SELECT key_id, day::text AS period, machines, figures FROM usage_day
      WHERE key_id = ANY($1::int[]) AND day >= $2::date AND day < $3::date + interval '1 month'`,
-    [[...monthsOf.keys()], months[0] + '-01', months.at(-1)! + '-01'],
+    [[...groupPeriods(changedMonths).keys()], months[0] + '-01', months.at(-1)! + '-01'],
   );
   const monthTotals = rebuild(
     dayRows,
@@ -37,13 +52,18 @@ export async function settleRollups(
     },
   );
   await replaceRollups(tx, 'usage_month', 'month', monthTotals, (month) => `${month}-01`);
+}
 
-  const changedYears = new Set([...changedMonths].map((id) => id.slice(0, -3)));
+async function settleYears(
+  tx: pg.ClientBase,
+  byId: ReadonlyMap<number, Candidate>,
+  changedYears: ReadonlySet<string>,
+): Promise<void> {
   const years = [...new Set([...changedYears].map((id) => id.split('/')[1]))].sort();
   const { rows: monthRows } = await tx.query<{ key_id: number; period: string } & StoredBreakdown>(
     `SELECT key_id, to_char(month, 'YYYY-MM') AS period, machines, figures FROM usage_month
      WHERE key_id = ANY($1::int[]) AND month >= make_date($2, 1, 1) AND month < make_date($3, 1, 1)`,
-    [[...monthsOf.keys()], Number(years[0]), Number(years.at(-1)) + 1],
+    [[...groupPeriods(changedYears).keys()], Number(years[0]), Number(years.at(-1)) + 1],
   );
   const yearTotals = rebuild(
     monthRows,
@@ -55,6 +75,49 @@ export async function settleRollups(
     },
   );
   await replaceRollups(tx, 'usage_year', 'year', yearTotals, (year) => year);
+}
+
+/**
+ * Rewrites the day totals of each (key id, date) from its hours, failed ones included (a day with
+ * no hour left has none); returns the `keyId/YYYY-MM` of their months, to settle.
+ */
+export async function rewriteDays(
+  tx: pg.ClientBase,
+  keyDays: ReadonlyArray<{ id: number; date: string }>,
+): Promise<Set<string>> {
+  if (keyDays.length === 0) return new Set();
+  const wanted = new Set(keyDays.map(({ id, date }) => `${id}/${date}`));
+  const dates = [...new Set(keyDays.map(({ date }) => date))].sort();
+  const { rows } = await tx.query<{ key_id: number; hour: number; failed: boolean } & StoredBreakdown>({
+    text: `SELECT key_id, extract(epoch FROM hour)::float8 * 1000 AS hour, failed, machines, figures
+     FROM usage_hour WHERE key_id = ANY($1::int[]) AND hour >= $2 AND hour < $3`,
+    values: [
+      [...new Set(keyDays.map(({ id }) => id))],
+      iso(periodStart(dates[0])),
+      iso(periodStart(dates.at(-1)!) + DAY_MS),
+    ],
+    types: sharedTextArrays(),
+  });
+  const days = new Map<string, DayEntry['hours']>();
+  for (const row of rows) {
+    const id = `${row.key_id}/${utcDate(row.hour)}`;
+    if (!wanted.has(id)) continue;
+    const hours = days.get(id) ?? {};
+    days.set(id, hours);
+    hours[hourLabel(row.hour)] = row.failed ? FAILED : decodeBreakdown(row);
+  }
+  const ids = [...wanted].map((id) => id.split('/'));
+  await tx.query(
+    'DELETE FROM usage_day WHERE (key_id, day) IN (SELECT * FROM unnest($1::int[], $2::date[]))',
+    [ids.map(([keyId]) => Number(keyId)), ids.map(([, date]) => date)],
+  );
+  const dayRows = [...days].map(([id, hours]) => {
+    const [keyId, date] = id.split('/');
+    const { machines, figures } = encodeBreakdown(sumHours(hours));
+    return copyRow([Number(keyId), date, machines, figures]);
+  });
+  await copyRows(tx, 'usage_day (key_id, day, machines, figures)', dayRows);
+  return new Set(ids.map(([keyId, date]) => `${keyId}/${date.slice(0, 7)}`));
 }
 
 function groupPeriods(ids: ReadonlySet<string>): Map<number, string[]> {
