@@ -9,11 +9,10 @@ import {
   type LedgerHour,
 } from '../../src/domain/usage';
 import { nextBucketStart, periodStart } from '../../src/domain/time';
+import { describeStoreDamage } from './describe-store-damage';
 import {
   InvalidBatchError,
-  PartialReadError,
   StoreLockedError,
-  UnreadableDataError,
   withWriter,
   type ApplyOptions,
   type ApplyResult,
@@ -126,7 +125,12 @@ function sum(parts: Breakdown[]): Breakdown {
 }
 
 /** Every month roll-up of `year` holds exactly its days' totals and their sum; the year holds the months'. */
-async function expectRollupsEqualDays(store: Store, level: Level, key: string, year: string): Promise<void> {
+export async function expectRollupsEqualDays(
+  store: Store,
+  level: Level,
+  key: string,
+  year: string,
+): Promise<void> {
   const [yearRollup] = await store.readYears(level, year, [key]);
   const monthTotals: Record<string, Breakdown> = {};
   for (let m = 1; m <= 12; m++) {
@@ -161,6 +165,10 @@ export interface StoreFixture {
   openAnother(): Promise<Store>;
   /** Makes the stored day entry of (level, key, date) unreadable, as a damaged file or row is. */
   damageDay?(level: Level, key: string, date: string): Promise<void>;
+  /** Makes the stored month (`YYYY-MM`) or year (`YYYY`) roll-up of (level, key) unreadable. */
+  damageRollup?(level: Level, key: string, period: string): Promise<void>;
+  /** The damaged roll-ups the store's writer set aside for an operator: `kind level key period` each. */
+  rollupsSetAside?(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
@@ -971,52 +979,7 @@ export function describeStore(name: string, makeFixture: () => Promise<StoreFixt
       );
     });
 
-    const day = (key: string, hours: DayEntry['hours'], totals: Breakdown): DayEntry => ({
-      level: 'PROJECT',
-      key,
-      date: '2025-09-21',
-      hours,
-      totals,
-    });
-    const damagedHours = [okHour('2025-09-21T03:00Z'), okHour('2025-09-21T04:00Z')];
-    const damagedEntries = [
-      day('alpha', { '03:00': usage(1), '04:00': usage(2) }, usage(3)),
-      day('beta', { '04:00': usage(4) }, usage(4)),
-    ];
-
-    /** Stores alpha's and beta's day, damages alpha's, and checks a read gets beta and names alpha. */
-    const damageAndReadAround = async () => {
-      await apply(store, batch(damagedHours, damagedEntries));
-      await fixture.damageDay!('PROJECT', 'alpha', '2025-09-21');
-      const partial = await store
-        .readDays('PROJECT', '2025-09-21', ['beta', 'alpha'])
-        .catch((err: unknown) => err);
-      expect(partial).toBeInstanceOf(PartialReadError);
-      const [beta, alpha] = (partial as PartialReadError<DayEntry>).results;
-      expect(beta).toEqual(damagedEntries[1]);
-      expect(alpha).toBeInstanceOf(UnreadableDataError);
-      expect(alpha).toMatchObject({ level: 'PROJECT', key: 'alpha', period: '2025-09-21' });
-    };
-
-    it('reads the keys it can when a record is damaged, and a batch moves it aside, failing its hours', async () => {
-      const hours = damagedHours;
-      const entries = damagedEntries;
-      await damageAndReadAround();
-
-      // Any batch deals with it: the day's hours are failed, and no reader sees a figure of them.
-      await apply(store, batch([okHour('2025-09-22T00:00Z')], []));
-      const ledger = await store.readLedger(at('2025-09-21T03:00Z'), at('2025-09-21T05:00Z'));
-      expect([...ledger.values()].map((record) => record.status)).toEqual(['failed', 'failed']);
-      const [betaAfter, alphaAfter] = await store.readDays('PROJECT', '2025-09-21', ['beta', 'alpha']);
-      expect(betaAfter).toEqual(day('beta', { '04:00': FAILED }, NO_USAGE));
-      expect(alphaAfter === null || alphaAfter.totals.all.busyKwh === 0).toBe(true);
-      for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
-
-      // Ingesting the day again restores it.
-      await apply(store, batch(hours, entries));
-      expect(await store.readDays('PROJECT', '2025-09-21', ['alpha', 'beta'])).toEqual(entries);
-      for (const key of ['alpha', 'beta']) await expectRollupsEqualDays(store, 'PROJECT', key, '2025');
-    });
+    describeStoreDamage(() => ({ store, fixture }));
 
     it('is readable and closes', async () => {
       await expect(store.checkReadable()).resolves.toBeUndefined();

@@ -8,6 +8,7 @@ import type { ApplyOptions, ApplyResult } from '../store';
 import { mergeDay, type DayChange } from '../rules/merge';
 import { copyRows, isTransient, transactionOn } from './connect';
 import { takeOutDamage } from './damage';
+import { rebuildSetAside, setAsideDamagedRollups } from './rollup-damage';
 import { settleRollups, type Candidate } from './rollups';
 import { recordInstances } from './instance-index';
 import { newestOkHour, replacedOkHours, withoutHours } from '../instance-index';
@@ -69,8 +70,12 @@ export async function applyBatch(
   );
   return transactionOn(client, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.batch]);
-    // Before the ledger is read: a damaged hour is failed there, and planned as failed hours are.
+    // Damaged roll-ups go first, as the hours' repair rebuilds roll-ups; they are rebuilt once no
+    // damaged hour is left. Before the ledger is read: a damaged hour is failed there, and planned
+    // as failed hours are.
+    const setAside = await setAsideDamagedRollups(tx, options.log ?? silentLogger);
     await takeOutDamage(tx, options.log ?? silentLogger);
+    await rebuildSetAside(tx, setAside);
     const hours = batch.outcomes.map((outcome) => iso(outcome.hour));
     const { rows: ledgerRows } = await tx.query<{ hour: number; record: LedgerHour }>(
       `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, record

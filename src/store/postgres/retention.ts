@@ -53,6 +53,8 @@ export async function pruneBefore(pool: pg.Pool, month: string): Promise<PruneRe
     ]);
     await tx.query('DELETE FROM carbon_intensity WHERE hour < $1::timestamptz', [cutoffInstant]);
     await tx.query('DELETE FROM usage_hour_set_aside WHERE hour < $1::timestamptz', [cutoffInstant]);
+    // Periods as text (`YYYY-MM-DD`, `YYYY-MM`) sort as they fall; a year is rebuilt, not forgotten.
+    await tx.query("DELETE FROM usage_rollup_set_aside WHERE kind <> 'year' AND period < $1", [month]);
     await tx.query('UPDATE store_version SET version = version + 1');
     return {
       months: dropped.map((name) => `${name.slice(12, 16)}-${name.slice(17, 19)}`),

@@ -17,6 +17,22 @@ describeStore('postgres', async () => {
         [level, key, date],
       );
     },
+    damageRollup: async (level, key, period) => {
+      const [table, column, value] =
+        period.length === 4 ? ['usage_year', 'year', period] : ['usage_month', 'month', `${period}-01`];
+      await database.query(
+        `UPDATE ${table} r SET figures = '\\x0102'::bytea FROM usage_key k
+           WHERE r.key_id = k.id AND k.level = $1 AND k.key = $2 AND r.${column}::text = $3`,
+        [level, key, value],
+      );
+    },
+    rollupsSetAside: async () => {
+      const rows = await database.query<{ kept: string }>(
+        `SELECT s.kind || ' ' || k.level || ' ' || k.key || ' ' || s.period AS kept
+         FROM usage_rollup_set_aside s JOIN usage_key k ON k.id = s.key_id`,
+      );
+      return rows.map(({ kept }) => kept);
+    },
     cleanup: () => database.drop(),
   };
 });
