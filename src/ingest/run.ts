@@ -75,11 +75,17 @@ export function hourRanges(hours: readonly number[], limit = LISTED_RANGES): str
  */
 export const STEP_INSTANCE_HOURS = 8_000;
 
+/** The fleet a step is sized for before the first answer tells the real one. */
+export const FIRST_STEP_FLEET = 1_000;
+
 /**
  * The end of the step that starts at `start`: at most `maxHours`, and at most `budget` instance-hours
- * for a fleet of `instances` (unknown before the first answer: a day, then, which holds the budget
- * for a fleet of up to 1,000).
- * A step of a day or more ends on a UTC midnight, so each day entry is written by one step only.
+ * for a fleet of `instances` (before the first answer, a fleet of FIRST_STEP_FLEET: a guess of a
+ * day, whatever the budget, held a day of a thousand VMs, three budgets, and set the peak memory
+ * of a whole backfill).
+ * A step of a day or more ends on a UTC midnight, so each day entry is written by one step only;
+ * a shorter one never crosses a midnight, so the steps of a day tile it and the next day starts
+ * afresh (a day entry written by two steps is read back and merged by the second).
  */
 export function stepEnd(
   start: number,
@@ -88,11 +94,13 @@ export function stepEnd(
   instances: number | undefined,
   budget: number,
 ): number {
-  const byBudget = instances === undefined ? 24 : Math.floor(budget / Math.max(1, instances));
+  const byBudget = Math.floor(budget / Math.max(1, instances ?? FIRST_STEP_FLEET));
   const hours = Math.max(1, Math.min(maxHours, byBudget));
   const end = start + hours * HOUR_MS;
   const midnight = Math.floor(end / DAY_MS) * DAY_MS;
-  return Math.min(toHour, hours >= 24 && midnight > start ? midnight : end);
+  const nextMidnight = Math.floor(start / DAY_MS) * DAY_MS + DAY_MS;
+  const aligned = hours >= 24 ? (midnight > start ? midnight : end) : Math.min(end, nextMidnight);
+  return Math.min(toHour, aligned);
 }
 
 /** The most instances with data in any ok hour of a step's answer. */

@@ -109,7 +109,13 @@ describe('the hourly ingest plugin', () => {
     expect(source.hoursAsked()).toEqual(missing);
     // Chunked, never more than chunkHours at once.
     expect(source.calls.every(([from, to]) => to - from <= 24 * HOUR_MS)).toBe(true);
-    expect(source.calls).toHaveLength(3);
+    // A first step sized for a thousand VMs (8 h), the rest of that day, a day, then today so far.
+    expect(source.calls).toEqual([
+      [at('2025-09-20T10:00Z'), at('2025-09-20T18:00Z')],
+      [at('2025-09-20T18:00Z'), at('2025-09-21T00:00Z')],
+      [at('2025-09-21T00:00Z'), at('2025-09-22T00:00Z')],
+      [at('2025-09-22T00:00Z'), at('2025-09-22T13:00Z')],
+    ]);
     expect(await okHours(store, at('2025-09-20T00:00Z'), at('2025-09-23T00:00Z'))).toEqual([
       at('2025-09-20T08:00Z'),
       at('2025-09-20T09:00Z'),

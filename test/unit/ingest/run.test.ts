@@ -27,10 +27,17 @@ describe('stepEnd', () => {
   const start = at('2025-03-10T00:00:00Z');
   const far = at('2026-01-01T00:00:00Z');
 
-  it('goes a day while the fleet is unknown, ending on the next UTC midnight', () => {
+  it('holds the budget for a thousand instances while the fleet is unknown', () => {
     expect(stepEnd(start, far, 168, undefined, budget)).toBe(start + DAY_MS);
-    expect(stepEnd(at('2025-03-10T17:00:00Z'), far, 168, undefined, budget)).toBe(at('2025-03-11T00:00:00Z'));
+    expect(stepEnd(start, far, 168, undefined, 8_000)).toBe(start + 8 * HOUR_MS);
+    expect(stepEnd(start, far, 168, undefined, 500)).toBe(start + HOUR_MS);
     expect(stepEnd(start, far, 2, undefined, budget)).toBe(start + 2 * HOUR_MS);
+  });
+
+  it('never crosses a UTC midnight with a step shorter than a day', () => {
+    expect(stepEnd(at('2025-03-10T17:00:00Z'), far, 168, undefined, 8_000)).toBe(at('2025-03-11T00:00:00Z'));
+    expect(stepEnd(at('2025-03-10T20:00:00Z'), far, 168, 2000, 8_000)).toBe(at('2025-03-11T00:00:00Z'));
+    expect(stepEnd(at('2025-03-10T19:00:00Z'), far, 168, 2000, 8_000)).toBe(at('2025-03-10T23:00:00Z'));
   });
 
   it('ends a step of a day or more on a UTC midnight', () => {
@@ -189,10 +196,11 @@ describe('ingestRange', () => {
   it('sizes its steps by the instances the last answer had, in whole days', async () => {
     const store = await openJsonStore({ dataDir: dirs.make(), log: silentLogger });
     const source = fleetSource(10);
-    // A day to learn the fleet; then 10 instances and 720 instance-hours a step: 72 h, three days.
+    // An hour (720 instance-hours for a thousand VMs) to learn the fleet; then 10 instances and 720
+    // instance-hours a step: 72 h, to the third midnight, then three days at a time.
     await ingestRange(await deps(store, source, { stepInstanceHours: 720 }), from, to);
     const hours = (ms: number) => ms / HOUR_MS;
-    expect(source.calls.map(([start, end]) => hours(end - start))).toEqual([24, 72, 72, 72, 72, 53]);
+    expect(source.calls.map(([start, end]) => hours(end - start))).toEqual([1, 71, 72, 72, 72, 72, 5]);
     expect(source.calls[0][0]).toBe(from);
     expect(source.calls.at(-1)![1]).toBe(to);
     await store.close();
