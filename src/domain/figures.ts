@@ -59,36 +59,3 @@ export function addBreakdownInto(a: Breakdown, b: Breakdown): Breakdown {
   }
   return a;
 }
-
-/**
- * A breakdown as one typed array: the figures of `all`, then those of each of `machines`, in
- * order. A fraction of the object form's memory, most of it outside the JS heap, for figures that
- * wait a while (a month of day totals for every key).
- */
-export interface PackedBreakdown {
-  machines: readonly string[];
-  figures: Float64Array;
-}
-
-export function packBreakdown(breakdown: Breakdown): PackedBreakdown {
-  const machines = Object.keys(breakdown.byMachine);
-  const width = FIGURE_FIELDS.length;
-  const figures = new Float64Array(width * (1 + machines.length));
-  [breakdown.all, ...machines.map((machine) => breakdown.byMachine[machine])].forEach((part, i) => {
-    FIGURE_FIELDS.forEach((field, j) => (figures[i * width + j] = part[field]));
-  });
-  return { machines, figures };
-}
-
-export function unpackBreakdown({ machines, figures }: PackedBreakdown): Breakdown {
-  const width = FIGURE_FIELDS.length;
-  const part = (i: number): Figures => {
-    const unpacked = {} as Figures;
-    FIGURE_FIELDS.forEach((field, j) => (unpacked[field] = figures[i * width + j]));
-    return unpacked;
-  };
-  return {
-    all: part(0),
-    byMachine: Object.fromEntries(machines.map((machine, i) => [machine, part(i + 1)])),
-  };
-}

@@ -124,7 +124,7 @@ export class BatchWriter {
     if (merged === null && before === null) return null;
     const after = merged === null ? null : withVisibleTotals(merged, recordOf);
     const text = after === null ? null : dayFileText(after);
-    return { level, key, date, text: text === before ? undefined : text, totals: after?.totals ?? null };
+    return { level, key, date, text: text === before ? undefined : text, gone: after === null };
   }
 
   /**
@@ -146,7 +146,7 @@ export class BatchWriter {
       const planned = (
         await mapLimit(slice, CONCURRENCY, (candidate) => this.planDay(candidate, incoming, recordOf))
       ).filter((plan): plan is DayPlan => plan !== null);
-      touched.push(...planned.map(({ level, key, date, totals }) => ({ level, key, date, totals })));
+      touched.push(...planned.map(({ level, key, date, gone }) => ({ level, key, date, gone })));
       const writes = planned.filter(
         (plan): plan is DayPlan & { text: string | null } => plan.text !== undefined,
       );

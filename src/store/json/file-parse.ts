@@ -101,6 +101,13 @@ export function parseDayFile(text: string, path: string, level: Level, key: stri
   };
 }
 
+/** Only the totals of a day file (what its month roll-up holds of it). */
+export function parseDayTotals(text: string, path: string): Breakdown {
+  const reader = new FileReader(path);
+  const { totals } = reader.object(reader.object(reader.parse(text), 'file').timeseries, 'timeseries');
+  return reader.breakdown(totals, 'timeseries.totals');
+}
+
 export function parseMonthFile(
   text: string,
   path: string,

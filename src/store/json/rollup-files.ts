@@ -1,8 +1,9 @@
+import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
 import type { MonthRollup, YearRollup } from '../../domain/usage';
 import { listNames, mapLimit, putFile, removeDirIfEmpty } from '../../fs/files';
 import { monthFileText, yearFileText, type MonthRef } from './codec';
-import { parseMonthFile, parseYearFile } from './file-parse';
+import { parseDayTotals, parseMonthFile, parseYearFile } from './file-parse';
 import { DAY_FILE, MONTH_FILE, type JsonLayout } from './layout';
 import { readStoreText } from './read';
 import { CONCURRENCY, type YearRef } from './refs';
@@ -20,6 +21,17 @@ export class RollupFiles {
     const path = this.layout.monthFile(ref.level, ref.key, ref.month);
     const text = await read(path);
     return text === null ? null : { rollup: parseMonthFile(text, path, ref.level, ref.key, ref.month), text };
+  }
+
+  /** The totals of a key's day entry as written; null when it has none that day. */
+  async readDayTotals(
+    ref: MonthRef,
+    date: string,
+    read: ReadText = readStoreText,
+  ): Promise<Breakdown | null> {
+    const path = this.layout.dayFile(ref.level, ref.key, date);
+    const text = await read(path);
+    return text === null ? null : parseDayTotals(text, path);
   }
 
   async readYear(

@@ -1,4 +1,4 @@
-import { packBreakdown, unpackBreakdown, type Breakdown, type PackedBreakdown } from '../../domain/figures';
+import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
 import { mapLimit, putFiles, syncDirs } from '../../fs/files';
 import { monthRollup, withUpdates, yearRollup } from '../rules/merge';
@@ -17,8 +17,15 @@ export interface DayChanged {
   level: Level;
   key: string;
   date: string;
-  /** Null when the day went. */
-  totals: Breakdown | null;
+  /** The day entry went. */
+  gone: boolean;
+}
+
+/** A month whose days changed since it was settled. */
+interface PendingMonth {
+  ref: MonthRef;
+  dates: Set<string>;
+  lostDay: boolean;
 }
 
 interface MonthUpdate {
@@ -38,10 +45,11 @@ interface Write {
  * settled once the batches have moved past it, or when the writer is released, rather than after
  * every batch: rewriting each month and year once per batch of a backfill would cost more than the
  * days. The journal names the pending months meanwhile, so readers roll them up from their days.
+ * Only which days changed is held; their totals are read back from the day files when the month
+ * settles (holding a month of a thousand instances' totals took some 30 MB by its end).
  */
 export class RollupSettler {
-  /** Months whose days changed, with those days' new totals (null: the day went). */
-  private readonly pending = new Map<string, { ref: MonthRef; days: Map<string, PackedBreakdown | null> }>();
+  private readonly pending = new Map<string, PendingMonth>();
 
   constructor(
     private readonly files: RollupFiles,
@@ -53,14 +61,15 @@ export class RollupSettler {
     return this.pending.size > 0;
   }
 
-  /** Holds the days' new totals until their months are settled. */
+  /** Notes the days as changed until their months are settled. */
   record(days: readonly DayChanged[]): void {
     for (const day of days) {
       const ref = monthOf(day, day.date);
       const id = monthId(ref);
-      const month = this.pending.get(id) ?? { ref, days: new Map<string, PackedBreakdown | null>() };
+      const month = this.pending.get(id) ?? { ref, dates: new Set<string>(), lostDay: false };
       this.pending.set(id, month);
-      month.days.set(day.date, day.totals === null ? null : packBreakdown(day.totals));
+      month.dates.add(day.date);
+      month.lostDay ||= day.gone;
     }
   }
 
@@ -92,21 +101,13 @@ export class RollupSettler {
   /** Brings the roll-ups of the pending months that are due level with their days. */
   async settle(isDue: (ref: MonthRef) => boolean): Promise<void> {
     // A month that lost a day is settled at once: its key may have gone, and must not stay listed.
-    const due = [...this.pending].filter(
-      ([, { ref, days }]) => isDue(ref) || [...days.values()].includes(null),
-    );
+    const due = [...this.pending].filter(([, { ref, lostDay }]) => isDue(ref) || lostDay);
     if (due.length === 0) return;
     const dirs = new Set<string>();
     const monthUpdates = await this.updateRollups(
       dirs,
-      due.map(([, { ref, days }]) => [ref, [days]] as const),
-      (ref, [days]) =>
-        this.updatedMonth(
-          ref,
-          new Map(
-            [...days].map(([date, totals]) => [date, totals === null ? null : unpackBreakdown(totals)]),
-          ),
-        ),
+      due.map(([, { ref, dates }]) => [ref, [...dates]] as const),
+      (ref, dates) => this.updatedMonth(ref, dates),
     );
     // A month whose file did not change has the totals its year already holds.
     const changedMonths = monthUpdates.filter((update) => update.changed);
@@ -148,9 +149,13 @@ export class RollupSettler {
 
   private async updatedMonth(
     ref: MonthRef,
-    dayTotals: ReadonlyMap<string, Breakdown | null>,
+    dates: readonly string[],
   ): Promise<{ update: MonthUpdate; write: Write }> {
     const before = await this.files.readMonth(ref, readStoreTextIfPresent);
+    const dayTotals = new Map<string, Breakdown | null>();
+    for (const date of dates) {
+      dayTotals.set(date, await this.files.readDayTotals(ref, date, readStoreTextIfPresent));
+    }
     const days = withUpdates(before?.rollup.days ?? {}, dayTotals);
     const after = monthRollup(ref.level, ref.key, ref.month, days);
     const text = after === null ? null : monthFileText(after);
