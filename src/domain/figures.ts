@@ -7,7 +7,7 @@ export type Figures = Record<MetricName, number>;
 export const FIGURE_FIELDS: readonly MetricName[] = METRIC_NAMES;
 
 /*
- * The three functions below run for every figure set of an ingestion or a year's read: they are
+ * The functions below run for every figure set of an ingestion or a year's read: they are
  * compiled once from the catalogue's names as straight-line code (one object shape, no loop over
  * keys), which keeps them as fast as the hand-written six-field versions they replace. The names
  * are identifiers from the catalogue, never input.
@@ -27,6 +27,12 @@ export const sameFigures = new Function(
   'b',
   `return ${fields.map((field) => `a.${field} === b.${field}`).join(' && ')};`,
 ) as (a: Figures, b: Figures) => boolean;
+
+/** Sets every figure of `a` to 0 in place: a scratch sum reused bucket after bucket. */
+export const clearFigures = new Function(
+  'a',
+  `${fields.map((field) => `a.${field} = 0;`).join(' ')} return a;`,
+) as (a: Figures) => Figures;
 
 /** Adds `b` into `a` in place and returns `a`: callers sum thousands of buckets, so no copies. */
 export const addInto = new Function(

@@ -7,6 +7,7 @@ import { UsageColumns, UsageSeries } from '../schema/usage';
 import {
   readUsageSeries,
   readUsageSeriesMany,
+  type SeriesDetail,
   toColumns,
   type UsageColumnsView,
   type UsageSeriesView,
@@ -15,8 +16,16 @@ import { MAX_KEYS_PER_QUERY, validateKeys, validateRange } from '../services/val
 import type { AppContext } from './context';
 import { mayRead } from './selection';
 
-/** Machines are summed only for an operation that may read them: most of a long series' cost. */
-const detailFor = (info: GraphQLResolveInfo) => ({ byMachine: mayRead(info, ['buckets', 'byMachine']) });
+/**
+ * What the operation may read of a series: machines, resources and bucket objects are built only
+ * then, and columns asked alone are summed with no bucket objects. Most of a long series' cost.
+ */
+const detailFor = (info: GraphQLResolveInfo): SeriesDetail => ({
+  byMachine: mayRead(info, ['buckets', 'byMachine']),
+  resources: mayRead(info, ['buckets', 'resources']),
+  buckets: mayRead(info, ['buckets']),
+  columns: mayRead(info, ['columns']),
+});
 
 @Resolver(() => UsageSeries)
 export class UsageSeriesResolver {
@@ -65,6 +74,6 @@ export class UsageSeriesResolver {
     description: 'The buckets as parallel lists: the cheap way to fetch a long hourly series.',
   })
   columns(@Root() series: UsageSeriesView): UsageColumnsView {
-    return toColumns(series.buckets);
+    return series.columns ?? toColumns(series.buckets);
   }
 }

@@ -1,4 +1,11 @@
-import { addInto, type Breakdown, type Figures, zeroBreakdown, zeroFigures } from '../domain/figures';
+import {
+  addInto,
+  type Breakdown,
+  clearFigures,
+  type Figures,
+  zeroBreakdown,
+  zeroFigures,
+} from '../domain/figures';
 import type { Level } from '../domain/levels';
 import { machineKey } from '../domain/machine-key';
 import {
@@ -9,50 +16,37 @@ import {
   HOUR_MS,
   monthsOverlapping,
 } from '../domain/time';
-import type { CpuName } from '../domain/metrics';
 import { usageBucketId, usageBucketIdPrefix, usageSeriesId } from './ids';
-import { presented } from './precision';
 import { resourcesView, type ResourceFiguresView } from './resource-figures';
 import { filesToRead, type FilesToRead, planReads, type ReadPiece } from './read-plan';
-import { addStoredFigures, loadEach, loadStoredFiles } from './stored-figures';
+import { addStoredFigures, loadEach, loadStoredFiles, type StoredFiles } from './stored-figures';
 import type { LedgerMonth, UsageReader } from './usage-reader';
+import {
+  type BucketSink,
+  type BucketStatus,
+  byMachineView,
+  figuresView,
+  SummedColumns,
+  type UsageBucketView,
+  type UsageColumnsView,
+  type UsageFiguresView,
+} from './usage-views';
 
-export type BucketStatus = 'OK' | 'PARTIAL' | 'FAILED' | 'MISSING';
+export {
+  type BucketStatus,
+  figuresView,
+  type MachineUsageView,
+  toColumns,
+  type UsageBucketView,
+  type UsageColumnsView,
+  type UsageFiguresView,
+} from './usage-views';
 
 /** A validated range: epoch ms, `from` < `to`, within the granularity's limit. */
 export interface SeriesRange {
   granularity: Granularity;
   from: number;
   to: number;
-}
-
-/** The seed's figures: CPU time and its energy and carbon. */
-export interface UsageFiguresView extends Pick<Figures, CpuName> {
-  totalKwh: number;
-  totalGco2eq: number;
-}
-
-export interface MachineUsageView {
-  /** The machine type as the MACHINE level keys it, e.g. `Artemis (Matlab)`. */
-  machineName: string;
-  /** The per-machine key of the stored day entry, e.g. `ARTEMIS_MATLAB`. */
-  machineKey: string;
-  usage: UsageFiguresView;
-}
-
-export interface UsageBucketView {
-  id: string;
-  start: number;
-  end: number;
-  /** The bucket's hours that overlap the series' [from, to): the hours its figures and status count. */
-  countedFrom: number;
-  countedTo: number;
-  status: BucketStatus;
-  failedHours: number;
-  usage: UsageFiguresView | null;
-  /** Null exactly when `usage` is. */
-  resources: ResourceFiguresView | null;
-  byMachine: MachineUsageView[];
 }
 
 export interface UsageSeriesView {
@@ -63,24 +57,10 @@ export interface UsageSeriesView {
   from: number;
   to: number;
   buckets: UsageBucketView[];
+  /** The columns summed without bucket objects, when only they were asked for (see SeriesDetail). */
+  columns?: UsageColumnsView;
   total: UsageFiguresView;
   resourcesTotal: ResourceFiguresView;
-}
-
-/** The series as parallel arrays, one entry per bucket: far cheaper to execute than 8,760 objects. */
-export interface UsageColumnsView {
-  start: number[];
-  end: number[];
-  status: BucketStatus[];
-  failedHours: number[];
-  busyCpuSeconds: Array<number | null>;
-  idleCpuSeconds: Array<number | null>;
-  busyKwh: Array<number | null>;
-  idleKwh: Array<number | null>;
-  busyGco2eq: Array<number | null>;
-  idleGco2eq: Array<number | null>;
-  totalKwh: Array<number | null>;
-  totalGco2eq: Array<number | null>;
 }
 
 interface PlannedBucket {
@@ -133,9 +113,18 @@ export interface SeriesDetail {
    * asks for `buckets { byMachine }`).
    */
   byMachine: boolean;
+  /** Each bucket's `resources`; when false it is null in every bucket. */
+  resources: boolean;
+  /** The buckets as objects; when false `buckets` is empty. */
+  buckets: boolean;
+  /**
+   * The buckets as `columns`. Asked without `buckets`, they are summed straight into the series'
+   * `columns` with no bucket objects at all (a year of hours is 8,760 of them).
+   */
+  columns: boolean;
 }
 
-const FULL_DETAIL: SeriesDetail = { byMachine: true };
+const FULL_DETAIL: SeriesDetail = { byMachine: true, resources: true, buckets: true, columns: true };
 
 export function readUsageSeries(
   reader: UsageReader,
@@ -174,28 +163,13 @@ async function readPlannedSeries(
     loadStoredFiles(reader, level, key, plan.files),
     detail.byMachine ? machineNamesByKey(reader) : new Map<string, string>(),
   ]);
-  const idPrefix = usageBucketIdPrefix(level, key, plan.granularity);
+  const sink = detail.buckets
+    ? new BucketObjects(usageBucketIdPrefix(level, key, plan.granularity), detail, machineNames)
+    : detail.columns
+      ? new SummedColumns(plan.buckets.length)
+      : undefined;
   // A key the store has never held is not known to have had "no usage": its buckets are MISSING.
-  const known = keyIndex.known.has(key);
-  const total = zeroFigures();
-  const buckets = plan.buckets.map(({ start, end, countedFrom, countedTo, pieces }): UsageBucketView => {
-    const id = usageBucketId(idPrefix, start, end, countedFrom, countedTo);
-    const { okHours, failedHours } = known
-      ? countLedgerHours(pieces, ledger)
-      : { okHours: 0, failedHours: 0 };
-    const status = statusOf((countedTo - countedFrom) / HOUR_MS, okHours, failedHours);
-    const bounds = { id, start, end, countedFrom, countedTo, status, failedHours };
-    if (okHours === 0) return { ...bounds, usage: null, resources: null, byMachine: [] };
-    const sum = zeroBreakdown();
-    for (const piece of pieces) addStoredFigures(sum, piece, stored, detail.byMachine);
-    addInto(total, sum.all);
-    return {
-      ...bounds,
-      usage: figuresView(sum.all),
-      resources: resourcesView(sum.all),
-      byMachine: detail.byMachine ? byMachineView(sum, machineNames) : [],
-    };
-  });
+  const total = sumBuckets(plan, keyIndex.known.has(key), ledger, stored, detail.byMachine, sink);
   return {
     id: usageSeriesId(level, key, plan.granularity, plan.from, plan.to),
     level,
@@ -203,10 +177,76 @@ async function readPlannedSeries(
     granularity: plan.granularity,
     from: plan.from,
     to: plan.to,
-    buckets,
+    buckets: sink instanceof BucketObjects ? sink.buckets : [],
+    ...(sink instanceof SummedColumns ? { columns: sink } : {}),
     total: figuresView(total),
     resourcesTotal: resourcesView(total),
   };
+}
+
+/**
+ * Sums every bucket's ok hours, hands each bucket to `sink`, and returns the series' total (the
+ * buckets' sums added in order). Without machines one scratch sum serves every bucket: a sink
+ * copies what it keeps.
+ */
+function sumBuckets(
+  plan: SeriesPlan,
+  known: boolean,
+  ledger: Map<string, LedgerMonth>,
+  stored: StoredFiles,
+  byMachine: boolean,
+  sink: BucketSink | undefined,
+): Figures {
+  const total = zeroFigures();
+  const scratch = byMachine ? undefined : zeroBreakdown();
+  for (const bucket of plan.buckets) {
+    const { okHours, failedHours } = known ? countLedgerHours(bucket.pieces, ledger) : NO_HOURS;
+    const status = statusOf((bucket.countedTo - bucket.countedFrom) / HOUR_MS, okHours, failedHours);
+    if (okHours === 0) {
+      sink?.add(bucket, status, failedHours, null);
+      continue;
+    }
+    const sum = scratch ? clearBreakdown(scratch) : zeroBreakdown();
+    for (const piece of bucket.pieces) addStoredFigures(sum, piece, stored, byMachine);
+    addInto(total, sum.all);
+    sink?.add(bucket, status, failedHours, sum);
+  }
+  return total;
+}
+
+const NO_HOURS = { okHours: 0, failedHours: 0 };
+
+/** The scratch sum of a series without machines (whose `byMachine` stays empty), zeroed. */
+function clearBreakdown(scratch: Breakdown): Breakdown {
+  clearFigures(scratch.all);
+  return scratch;
+}
+
+/** The buckets as objects, each with what the detail asks of it. */
+class BucketObjects implements BucketSink {
+  readonly buckets: UsageBucketView[] = [];
+
+  constructor(
+    private readonly idPrefix: string,
+    private readonly detail: SeriesDetail,
+    private readonly machineNames: ReadonlyMap<string, string>,
+  ) {}
+
+  add(bucket: PlannedBucket, status: BucketStatus, failedHours: number, sum: Breakdown | null): void {
+    const { start, end, countedFrom, countedTo } = bucket;
+    const id = usageBucketId(this.idPrefix, start, end, countedFrom, countedTo);
+    const bounds = { id, start, end, countedFrom, countedTo, status, failedHours };
+    this.buckets.push(
+      sum === null
+        ? { ...bounds, usage: null, resources: null, byMachine: [] }
+        : {
+            ...bounds,
+            usage: figuresView(sum.all),
+            resources: this.detail.resources ? resourcesView(sum.all) : null,
+            byMachine: this.detail.byMachine ? byMachineView(sum, this.machineNames) : [],
+          },
+    );
+  }
 }
 
 /**
@@ -252,24 +292,6 @@ function countLedgerHours(pieces: readonly ReadPiece[], ledger: Map<string, Ledg
 }
 
 /**
- * The figures as answered, rounded to the stated precision (services/precision.ts); sums are taken
- * before rounding. Spelt out rather than spread: a literal of fixed shape is several times faster,
- * per bucket.
- */
-export function figuresView(figures: Figures): UsageFiguresView {
-  return {
-    busyCpuSeconds: presented(figures.busyCpuSeconds),
-    idleCpuSeconds: presented(figures.idleCpuSeconds),
-    busyKwh: presented(figures.busyKwh),
-    idleKwh: presented(figures.idleKwh),
-    busyGco2eq: presented(figures.busyGco2eq),
-    idleGco2eq: presented(figures.idleGco2eq),
-    totalKwh: presented(figures.busyKwh + figures.idleKwh),
-    totalGco2eq: presented(figures.busyGco2eq + figures.idleGco2eq),
-  };
-}
-
-/**
  * Day entries split by machine key (`ARTEMIS_MATLAB`), but the API names a machine type as the
  * MACHINE level keys it (`Artemis (Matlab)`), so that a name read here works as a key there. The
  * MACHINE keys are the names as labelled; when two names share a machine key, the first sorted
@@ -282,33 +304,4 @@ async function machineNamesByKey(reader: UsageReader): Promise<Map<string, strin
     if (!names.has(key)) names.set(key, name);
   }
   return names;
-}
-
-function byMachineView(usage: Breakdown, names: ReadonlyMap<string, string>): MachineUsageView[] {
-  return Object.keys(usage.byMachine)
-    .map((key) => ({
-      machineName: names.get(key) ?? key,
-      machineKey: key,
-      usage: figuresView(usage.byMachine[key]),
-    }))
-    .sort((a, b) => (a.machineName < b.machineName ? -1 : a.machineName > b.machineName ? 1 : 0));
-}
-
-export function toColumns(buckets: readonly UsageBucketView[]): UsageColumnsView {
-  const figure = (pick: (usage: UsageFiguresView) => number) =>
-    buckets.map((bucket) => (bucket.usage ? pick(bucket.usage) : null));
-  return {
-    start: buckets.map((bucket) => bucket.start),
-    end: buckets.map((bucket) => bucket.end),
-    status: buckets.map((bucket) => bucket.status),
-    failedHours: buckets.map((bucket) => bucket.failedHours),
-    busyCpuSeconds: figure((usage) => usage.busyCpuSeconds),
-    idleCpuSeconds: figure((usage) => usage.idleCpuSeconds),
-    busyKwh: figure((usage) => usage.busyKwh),
-    idleKwh: figure((usage) => usage.idleKwh),
-    busyGco2eq: figure((usage) => usage.busyGco2eq),
-    idleGco2eq: figure((usage) => usage.idleGco2eq),
-    totalKwh: figure((usage) => usage.totalKwh),
-    totalGco2eq: figure((usage) => usage.totalGco2eq),
-  };
 }

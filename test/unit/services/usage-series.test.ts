@@ -455,3 +455,34 @@ describe('toColumns', () => {
     });
   });
 });
+
+describe('what the caller will read', () => {
+  const asked = range('HOUR', '2024-12-31T21:30:00Z', '2025-01-06T12:00:00Z');
+  const read = (detail?: Parameters<typeof readUsageSeries>[4]) =>
+    readUsageSeries(createUsageReader(fixture()), 'PROJECT', 'IDAaaS', asked, detail);
+
+  it('columns asked alone are summed without bucket objects, to the same numbers', async () => {
+    const full = await read();
+    const columnsOnly = await read({ byMachine: false, resources: false, buckets: false, columns: true });
+    expect(columnsOnly.buckets).toEqual([]);
+    const columns = columnsOnly.columns!;
+    const expected = toColumns(full.buckets);
+    for (const name of Object.keys(expected) as Array<keyof typeof expected>) {
+      expect([name, columns[name]]).toEqual([name, expected[name]]);
+    }
+    expect(columnsOnly.total).toEqual(full.total);
+    expect(columnsOnly.resourcesTotal).toEqual(full.resourcesTotal);
+    expect(full.columns).toBeUndefined();
+  });
+
+  it('leaves out the resources and machines nobody reads, and bucket objects when only totals are read', async () => {
+    const full = await read();
+    const lean = await read({ byMachine: false, resources: false, buckets: true, columns: false });
+    expect(
+      lean.buckets.map((b) => [b.id, b.status, b.failedHours, b.usage, b.resources, b.byMachine]),
+    ).toEqual(full.buckets.map((b) => [b.id, b.status, b.failedHours, b.usage, null, []]));
+    const totalsOnly = await read({ byMachine: false, resources: false, buckets: false, columns: false });
+    expect([totalsOnly.buckets, totalsOnly.columns]).toEqual([[], undefined]);
+    expect([totalsOnly.total, totalsOnly.resourcesTotal]).toEqual([full.total, full.resourcesTotal]);
+  });
+});
