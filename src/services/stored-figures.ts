@@ -12,17 +12,21 @@ export interface StoredFiles {
   days: Map<string, DayEntry | null>;
 }
 
-/** Issues every load before awaiting any, so the reader's loaders batch it with concurrent reads. */
+/**
+ * Issues every load before awaiting any, so the reader's loaders batch it with concurrent reads.
+ * With `byMachine` false the day entries may hold their `all` figures alone.
+ */
 export async function loadStoredFiles(
   reader: UsageReader,
   level: Level,
   key: string,
   files: FilesToRead,
+  byMachine = true,
 ): Promise<StoredFiles> {
   const [years, months, days] = await Promise.all([
     loadEach(files.years, (year) => reader.year(level, year, key)),
     loadEach(files.months, (month) => reader.month(level, month, key)),
-    loadEach(files.days, (date) => reader.day(level, date, key)),
+    loadEach(files.days, (date) => reader.day(level, date, key, byMachine)),
   ]);
   return { years, months, days };
 }

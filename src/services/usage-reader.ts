@@ -27,7 +27,8 @@ export interface LedgerMonth {
  */
 export interface UsageReader {
   keys(level: Level): Promise<KeyIndex>;
-  day(level: Level, date: string, key: string): Promise<DayEntry | null>;
+  /** With `byMachine` false, the entry may hold the `all` figures alone (see `Store.readDays`). */
+  day(level: Level, date: string, key: string, byMachine?: boolean): Promise<DayEntry | null>;
   month(level: Level, month: string, key: string): Promise<MonthRollup | null>;
   year(level: Level, year: string, key: string): Promise<YearRollup | null>;
   ledgerMonth(month: string): Promise<LedgerMonth>;
@@ -40,6 +41,9 @@ export interface UsageReader {
 export function createUsageReader(store: Store, signal?: AbortSignal): UsageReader {
   const guard = abortable(signal);
   const days = periodLoader((level, date, keys) => guard(() => store.readDays(level, date, keys)));
+  const dayAlls = periodLoader((level, date, keys) =>
+    guard(() => store.readDays(level, date, keys, { byMachine: false })),
+  );
   const months = periodLoader((level, month, keys) => guard(() => store.readMonths(level, month, keys)));
   const years = periodLoader((level, year, keys) => guard(() => store.readYears(level, year, keys)));
   const keys = new DataLoader<Level, KeyIndex>((levels) =>
@@ -56,7 +60,8 @@ export function createUsageReader(store: Store, signal?: AbortSignal): UsageRead
   );
   return {
     keys: (level) => keys.load(level),
-    day: (level, date, key) => days.load({ level, period: date, key }),
+    day: (level, date, key, byMachine = true) =>
+      (byMachine ? days : dayAlls).load({ level, period: date, key }),
     month: (level, month, key) => months.load({ level, period: month, key }),
     year: (level, year, key) => years.load({ level, period: year, key }),
     ledgerMonth: (month) => ledger.load(month),

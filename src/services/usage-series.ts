@@ -160,7 +160,7 @@ async function readPlannedSeries(
   const [keyIndex, ledger, stored, machineNames] = await Promise.all([
     reader.keys(level),
     loadEach(plan.ledgerMonths, (month) => reader.ledgerMonth(month)),
-    loadStoredFiles(reader, level, key, plan.files),
+    loadStoredFiles(reader, level, key, plan.files, detail.byMachine),
     detail.byMachine ? machineNamesByKey(reader) : new Map<string, string>(),
   ]);
   const sink = detail.buckets

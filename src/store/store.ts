@@ -4,6 +4,11 @@ import type { KeptHour } from './kept-figures';
 import type { DayEntry, IngestBatch, LedgerHour, MonthRollup, YearRollup } from '../domain/usage';
 import type { InstanceIndex } from './instance-index';
 
+/** What a read needs of each breakdown (see `Store.readDays`). */
+export interface ReadParts {
+  byMachine: boolean;
+}
+
 /**
  * The narrow interface between ingestion, the read side and a storage backend. What it stores and
  * how a batch changes it are the rules of src/store/rules (ledger, failed hours, roll-ups), which
@@ -27,9 +32,16 @@ export interface Store {
   /**
    * Day entries of `keys` on `date` (`YYYY-MM-DD`), in the order of `keys`; null where none. When
    * some keys' records are unreadable, rejects with a PartialReadError holding the others (the
-   * same holds for `readMonths` and `readYears`).
+   * same holds for `readMonths` and `readYears`). With `parts.byMachine` false the caller reads
+   * only the `all` figures: a store may then leave every `byMachine` empty (the totals too), which
+   * saves decoding most of a year of hours. A store that ignores it answers correctly.
    */
-  readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>>;
+  readDays(
+    level: Level,
+    date: string,
+    keys: readonly string[],
+    parts?: ReadParts,
+  ): Promise<Array<DayEntry | null>>;
 
   /** Month roll-ups of `keys` for `month` (`YYYY-MM`), in the order of `keys`; null where none. */
   readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>>;

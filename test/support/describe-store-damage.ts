@@ -55,6 +55,13 @@ export function describeStoreDamage(current: () => { store: Store; fixture: Stor
       '2025-09-21',
     );
     expect(beta).toEqual(damagedEntries[1]);
+    // Asked for `all` alone, the damaged record is just as unreadable.
+    const betaAll = await expectReadAround(
+      store.readDays('PROJECT', '2025-09-21', ['beta', 'alpha'], { byMachine: false }),
+      'PROJECT',
+      '2025-09-21',
+    );
+    expect(betaAll.totals.all).toEqual(damagedEntries[1].totals.all);
 
     // Any batch deals with it: the day's hours are failed, and no reader sees a figure of them.
     await apply(store, batch([okHour('2025-09-22T00:00Z')], []));

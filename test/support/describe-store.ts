@@ -254,6 +254,19 @@ export function describeStore(name: string, makeFixture: () => Promise<StoreFixt
       expect(await store.readDays('USER', '2025-09-21', ['alice', 'alpha'])).toEqual([alice, null]);
       expect(await store.readDays('MACHINE', '2025-09-21', ['Artemis (Matlab)'])).toEqual([artemis]);
       expect(await store.readDays('EXPERIMENT', '2025-09-21', ['alpha'])).toEqual([null]);
+      // Asked for `all` alone, the same `all` figures (a store may leave the machines out).
+      const allOf = (entry: DayEntry | null) =>
+        entry && {
+          hours: Object.entries(entry.hours).map(([label, hour]) => [
+            label,
+            hour === FAILED ? hour : hour.all,
+          ]),
+          totals: entry.totals.all,
+        };
+      const asked = ['beta', 'nobody', 'alpha'];
+      const full = await store.readDays('PROJECT', '2025-09-21', asked);
+      const lean = await store.readDays('PROJECT', '2025-09-21', asked, { byMachine: false });
+      expect(lean.map(allOf)).toEqual(full.map(allOf));
 
       const alphaSeptember = { all: figures(12), byMachine: { SMALL: figures(10), LARGE: figures(2) } };
       expect(await store.readMonths('PROJECT', '2025-09', ['nobody', 'alpha', 'beta'])).toEqual([

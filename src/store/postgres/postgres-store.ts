@@ -8,7 +8,7 @@ import type { JobClaims } from '../job-claims';
 import type { IntensityCache } from '../../domain/intensity-cache';
 import { wellFormed } from '../rules/keys';
 import type { KeepsCapabilities, StoreCapabilities, SummaryStores } from '../capabilities';
-import type { Store, StoreWriter, WriterOptions } from '../store';
+import type { ReadParts, Store, StoreWriter, WriterOptions } from '../store';
 import { postgresDeliveryLog } from './deliveries';
 import { postgresHostHistory } from './host-history';
 import { postgresProjectUsers } from './project-users';
@@ -151,8 +151,13 @@ export class PostgresStore implements Store, KeepsCapabilities {
     return new Map(rows.map(({ hour, record }) => [hour, record]));
   }
 
-  readDays(level: Level, date: string, keys: readonly string[]): Promise<Array<DayEntry | null>> {
-    return this.reads.read<DayEntry>('days', level, date, keys);
+  readDays(
+    level: Level,
+    date: string,
+    keys: readonly string[],
+    parts?: ReadParts,
+  ): Promise<Array<DayEntry | null>> {
+    return this.reads.read<DayEntry>(parts?.byMachine === false ? 'dayAlls' : 'days', level, date, keys);
   }
 
   readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {

@@ -6,9 +6,10 @@ import { DAY_MS, HOUR_MS, hourLabel, nextBucketStart, periodStart, utcDate } fro
 import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../domain/usage';
 import { sumHours } from '../rules/merge';
 import { PartialReadError, UnreadableDataError } from '../store';
-import { decodeBreakdown, type StoredBreakdown } from './codec';
+import { decodeBreakdown, type StoredBreakdown, UndecodableRowError } from './codec';
 
-type Kind = 'days' | 'months' | 'years';
+/** `dayAlls`: days whose breakdowns hold `all` alone (Store.readDays with `byMachine` false). */
+type Kind = 'days' | 'dayAlls' | 'months' | 'years';
 type Found = DayEntry | MonthRollup | YearRollup;
 
 interface Request {
@@ -61,8 +62,8 @@ export class CoalescedReads {
     let found: FoundByKey;
     try {
       found =
-        kind === 'days'
-          ? await this.days(level, keys, periods)
+        kind === 'days' || kind === 'dayAlls'
+          ? await this.days(level, keys, periods, kind === 'days')
           : kind === 'months'
             ? await this.months(level, keys, periods)
             : await this.years(level, keys, periods);
@@ -80,13 +81,13 @@ export class CoalescedReads {
     }
   }
 
-  private async days(level: Level, keys: string[], dates: string[]): Promise<FoundByKey> {
+  private async days(level: Level, keys: string[], dates: string[], byMachine: boolean): Promise<FoundByKey> {
     const hours = new Map<string, Map<string, DayEntry['hours']>>();
     const broken = new Map<string, Map<string, UnreadableDataError>>();
     await Promise.all(
       consecutiveDayRuns(dates).map(async ([from, to]) => {
-        const { rows } = await this.db.query<{ key: string; hour: number; failed: boolean } & StoredRow>({
-          text: `SELECT k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour, h.failed, h.machines, h.figures
+        const { rows } = await this.db.query<HourRow>({
+          text: `SELECT k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour, h.failed, ${byMachine ? HOUR_PARTS : HOUR_ALL}
            FROM usage_key k JOIN usage_hour h ON h.key_id = k.id
            WHERE k.level = $1 AND k.key = ANY($2::text[]) AND h.hour >= $3 AND h.hour < $4`,
           values: [level, keys, iso(from), iso(to)],
@@ -102,7 +103,7 @@ export class CoalescedReads {
           const day = byDate.get(date) ?? {};
           byDate.set(date, day);
           try {
-            day[HOUR_LABELS[(row.hour - dayStart) / HOUR_MS]] = row.failed ? FAILED : decodeBreakdown(row);
+            day[HOUR_LABELS[(row.hour - dayStart) / HOUR_MS]] = row.failed ? FAILED : decodeHour(row);
           } catch (cause) {
             const unreadable = new UnreadableDataError(level, row.key, date, { cause });
             broken.set(row.key, (broken.get(row.key) ?? new Map()).set(date, unreadable));
@@ -195,6 +196,28 @@ export class CoalescedReads {
 }
 
 type StoredRow = StoredBreakdown;
+
+/** An hour row: its parts, or with `whole` its `all` part alone (HOUR_ALL). */
+type HourRow = { key: string; hour: number; failed: boolean; whole?: boolean } & StoredRow;
+
+const HOUR_PARTS = 'h.machines, h.figures';
+
+/*
+ * The `all` part of an hour's figures alone: the first of its machines + 1 equal parts. The
+ * database then sends a fifth of the hex, and only `all` is decoded. `whole` says the row
+ * splits into such parts at all, as decodeBreakdown checks of a full row, so a damaged row is
+ * still found damaged (a NULL anywhere makes it false).
+ */
+const HOUR_ALL = `substring(h.figures FROM 1 FOR length(h.figures) / (cardinality(h.machines) + 1)) AS figures,
+  coalesce(length(h.figures) > 0 AND length(h.figures) % (8 * (cardinality(h.machines) + 1)) = 0, false) AS whole`;
+
+const NO_MACHINES: string[] = [];
+
+function decodeHour(row: HourRow): Breakdown {
+  if (row.whole === undefined) return decodeBreakdown(row);
+  if (!row.whole) throw new UndecodableRowError(`hour figures do not split into their machines' parts`);
+  return decodeBreakdown({ machines: NO_MACHINES, figures: row.figures });
+}
 
 /** `00:00` … `23:00`, by hour of the day: formatting a label a row shows up in profiles. */
 const HOUR_LABELS = Array.from({ length: 24 }, (_, hour) => hourLabel(hour * HOUR_MS));
