@@ -155,7 +155,9 @@ async function holderOf(client: pg.ClientBase): Promise<WriterHolder | undefined
   const { rows } = await client.query<{ pid: number; name: string; started: string; host: string | null }>(
     `SELECT a.pid, a.application_name AS name, a.backend_start::text AS started, a.client_hostname AS host
      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-     WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted`,
+     WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted
+       -- An advisory lock is the database's own: another store on the server holds its own.
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [LOCK_NAMESPACE, LOCKS.writer],
   );
   const row = rows[0];
