@@ -26,9 +26,31 @@ export async function settleRollups(
   changedYears: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const byId = new Map(keys.map((key) => [key.id, key]));
-  if (changedMonths.size > 0) await settleMonths(tx, byId, changedMonths);
+  for (const months of inKeyChunks(changedMonths)) await settleMonths(tx, byId, months);
   const years = new Set([...changedYears, ...[...changedMonths].map((id) => id.slice(0, -3))]);
-  if (years.size > 0) await settleYears(tx, byId, years);
+  for (const chunk of inKeyChunks(years)) await settleYears(tx, byId, chunk);
+}
+
+/**
+ * Keys whose roll-ups are summed at a time. Their parts' rows are held meanwhile: by the end of a
+ * month, a batch of a thousand instances' keys would otherwise read some 40,000 day rows at once.
+ */
+const SETTLE_KEYS = 200;
+
+/** `keyId/period` ids in groups of at most SETTLE_KEYS keys. */
+function inKeyChunks(ids: ReadonlySet<string>): Array<Set<string>> {
+  const byKey = [...groupPeriods(ids)];
+  const chunks: Array<Set<string>> = [];
+  for (let start = 0; start < byKey.length; start += SETTLE_KEYS) {
+    chunks.push(
+      new Set(
+        byKey
+          .slice(start, start + SETTLE_KEYS)
+          .flatMap(([keyId, periods]) => periods.map((period) => `${keyId}/${period}`)),
+      ),
+    );
+  }
+  return chunks;
 }
 
 async function settleMonths(
@@ -124,7 +146,9 @@ function groupPeriods(ids: ReadonlySet<string>): Map<number, string[]> {
   const grouped = new Map<number, string[]>();
   for (const id of ids) {
     const [keyId, period] = id.split('/');
-    grouped.set(Number(keyId), [...(grouped.get(Number(keyId)) ?? []), period]);
+    const periods = grouped.get(Number(keyId)) ?? [];
+    grouped.set(Number(keyId), periods);
+    periods.push(period);
   }
   return grouped;
 }

@@ -60,6 +60,50 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('rolls up the months and years of more keys than it sums at a time, every one equal to its days', async () => {
+    // 450 keys: three groups of keys summed apart (200 at a time), the last one short.
+    const keys = Array.from({ length: 450 }, (_, i) => `p${String(i).padStart(3, '0')}`);
+    const day = (key: string, date: string, n: number): DayEntry => ({
+      level: 'PROJECT',
+      key,
+      date,
+      hours: { '05:00': usage(n) },
+      totals: usage(n),
+    });
+    await apply(
+      store,
+      batch(
+        [okHour('2025-09-29T05:00Z')],
+        keys.map((key, i) => day(key, '2025-09-29', i + 1)),
+      ),
+      batch(
+        [okHour('2025-09-30T05:00Z')],
+        keys.map((key, i) => day(key, '2025-09-30', 2 * (i + 1))),
+      ),
+    );
+    const months = await store.readMonths('PROJECT', '2025-09', keys);
+    expect(months.map((month) => month?.totals)).toEqual(keys.map((_, i) => usage(3 * (i + 1))));
+    const years = await store.readYears('PROJECT', '2025', keys);
+    expect(years.map((year) => year?.totals)).toEqual(keys.map((_, i) => usage(3 * (i + 1))));
+  });
+
+  it('names the writer of its own database when another store on the server holds its writer too', async () => {
+    const neighbour = await createTestDatabase();
+    const neighbourStore = await openPostgresStore({ url: neighbour.url });
+    try {
+      const theirs = await neighbourStore.openWriter({ purpose: 'the neighbour' });
+      const ours = await store.openWriter({ purpose: 'our writer' });
+      const refused = store.openWriter({ purpose: 'a second writer' });
+      await expect(refused).rejects.toThrow('our writer');
+      await expect(refused).rejects.not.toThrow('the neighbour');
+      await ours.release();
+      await theirs.release();
+    } finally {
+      await neighbourStore.close();
+      await neighbour.drop();
+    }
+  });
+
   it('keeps hours in monthly partitions, so a month of old hours goes with DROP TABLE', async () => {
     const { outcomes, entries } = yearOfHours('alpha');
     await apply(store, batch(outcomes, entries));
