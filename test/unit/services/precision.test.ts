@@ -74,3 +74,34 @@ describe('figures are answered to a stated precision, the store keeping full pre
     expect(day!.totals.all.busyKwh).toBe(0.1 + 0.2);
   });
 });
+
+describe('presented without formatting', () => {
+  const byString = (value: number) =>
+    Number.isFinite(value) && value !== 0 ? Number(value.toPrecision(FIGURE_SIGNIFICANT_DIGITS)) : value;
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  let seed = 20251203;
+  const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+
+  it('gives the very double that formatting to 12 digits and parsing gives', () => {
+    const values: number[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      [words[0], words[1]] = [next(), next()];
+      values.push(bits[0]);
+      values.push(
+        ((next() / 2 ** 32 - 0.5) * 10) ** Math.floor(next() / 2 ** 27) * 10 ** ((next() % 40) - 20),
+      );
+      // Ties at the 12th digit: 123456789012.5 × a power of ten.
+      values.push(((next() % 900_000) * 1_000_000 + 100_000_000_000 + 0.5) * 10 ** ((next() % 30) - 20));
+    }
+    for (let e = -324; e <= 308; e++) {
+      for (const digits of [1, 9.99999999999, 9.999999999995, 1.0000000000005]) {
+        const value = digits * 10 ** e;
+        values.push(value, -value, value * (1 + Number.EPSILON), value * (1 - Number.EPSILON));
+      }
+    }
+    values.push(Number.MIN_VALUE, Number.MAX_VALUE, -0, NaN, Infinity, -Infinity);
+    const differing = values.filter((value) => !Object.is(presented(value), byString(value)));
+    expect(differing).toEqual([]);
+  });
+});
