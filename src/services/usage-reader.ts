@@ -20,6 +20,14 @@ export interface LedgerMonth {
   failedHours: number;
 }
 
+/** One month of the ledger's statuses alone: what a series' buckets count. */
+export interface LedgerStatuses {
+  /** The status of the hour starting at `hour` (epoch ms); undefined when it was never ingested. */
+  statusOf(hour: number): LedgerHour['status'] | undefined;
+  okHours: number;
+  failedHours: number;
+}
+
 /**
  * The read side's view of the store for one request. Every read goes through a DataLoader, so
  * concurrent resolvers share reads: one store call per (level, period) for usage, one per month
@@ -32,6 +40,7 @@ export interface UsageReader {
   month(level: Level, month: string, key: string): Promise<MonthRollup | null>;
   year(level: Level, year: string, key: string): Promise<YearRollup | null>;
   ledgerMonth(month: string): Promise<LedgerMonth>;
+  ledgerStatuses(month: string): Promise<LedgerStatuses>;
 }
 
 /**
@@ -52,10 +61,21 @@ export function createUsageReader(store: Store, signal?: AbortSignal): UsageRead
   const ledger = new DataLoader<string, LedgerMonth>((monthsToRead) =>
     Promise.all(
       monthsToRead.map((month) =>
-        guard(() => store.readLedger(periodStart(month), nextBucketStart('MONTH', periodStart(month)))).then(
-          summariseLedgerMonth,
-        ),
+        guard(() => store.readLedger(...monthSpan(month))).then(summariseLedgerMonth),
       ),
+    ),
+  );
+  // A store that can read the statuses alone spares parsing a year of records; else the records.
+  const readStatuses = store.readLedgerStatuses?.bind(store);
+  const statuses = new DataLoader<string, LedgerStatuses>((monthsToRead) =>
+    Promise.all(
+      monthsToRead.map(async (month) => {
+        if (readStatuses === undefined) {
+          const { hours, okHours, failedHours } = await ledger.load(month);
+          return { statusOf: (hour: number) => hours.get(hour)?.status, okHours, failedHours };
+        }
+        return countStatuses(await guard(() => readStatuses(...monthSpan(month))));
+      }),
     ),
   );
   return {
@@ -65,7 +85,19 @@ export function createUsageReader(store: Store, signal?: AbortSignal): UsageRead
     month: (level, month, key) => months.load({ level, period: month, key }),
     year: (level, year, key) => years.load({ level, period: year, key }),
     ledgerMonth: (month) => ledger.load(month),
+    ledgerStatuses: (month) => statuses.load(month),
   };
+}
+
+const monthSpan = (month: string): [number, number] => [
+  periodStart(month),
+  nextBucketStart('MONTH', periodStart(month)),
+];
+
+function countStatuses(statuses: ReadonlyMap<number, LedgerHour['status']>): LedgerStatuses {
+  let okHours = 0;
+  for (const status of statuses.values()) if (status === 'ok') okHours++;
+  return { statusOf: (hour) => statuses.get(hour), okHours, failedHours: statuses.size - okHours };
 }
 
 function indexKeys(keys: string[]): KeyIndex {

@@ -20,7 +20,7 @@ import { usageBucketId, usageBucketIdPrefix, usageSeriesId } from './ids';
 import { resourcesView, type ResourceFiguresView } from './resource-figures';
 import { filesToRead, type FilesToRead, planReads, type ReadPiece } from './read-plan';
 import { addStoredFigures, loadEach, loadStoredFiles, type StoredFiles } from './stored-figures';
-import type { LedgerMonth, UsageReader } from './usage-reader';
+import type { LedgerStatuses, UsageReader } from './usage-reader';
 import {
   type BucketSink,
   type BucketStatus,
@@ -159,7 +159,7 @@ async function readPlannedSeries(
   // Every load is issued before the first await, so the loaders batch all concurrent series together.
   const [keyIndex, ledger, stored, machineNames] = await Promise.all([
     reader.keys(level),
-    loadEach(plan.ledgerMonths, (month) => reader.ledgerMonth(month)),
+    loadEach(plan.ledgerMonths, (month) => reader.ledgerStatuses(month)),
     loadStoredFiles(reader, level, key, plan.files, detail.byMachine),
     detail.byMachine ? machineNamesByKey(reader) : new Map<string, string>(),
   ]);
@@ -192,7 +192,7 @@ async function readPlannedSeries(
 function sumBuckets(
   plan: SeriesPlan,
   known: boolean,
-  ledger: Map<string, LedgerMonth>,
+  ledger: Map<string, LedgerStatuses>,
   stored: StoredFiles,
   byMachine: boolean,
   sink: BucketSink | undefined,
@@ -267,10 +267,10 @@ function statusOf(hours: number, okHours: number, failedHours: number): BucketSt
 }
 
 /** Whole months and years use the ledger month's counts; days and hours look each hour up. */
-function countLedgerHours(pieces: readonly ReadPiece[], ledger: Map<string, LedgerMonth>) {
+function countLedgerHours(pieces: readonly ReadPiece[], ledger: Map<string, LedgerStatuses>) {
   let okHours = 0;
   let failedHours = 0;
-  const countMonth = (month: LedgerMonth | undefined) => {
+  const countMonth = (month: LedgerStatuses | undefined) => {
     okHours += month?.okHours ?? 0;
     failedHours += month?.failedHours ?? 0;
   };
@@ -282,9 +282,9 @@ function countLedgerHours(pieces: readonly ReadPiece[], ledger: Map<string, Ledg
     } else {
       const month = ledger.get(piece.period.slice(0, 7));
       for (let hour = piece.start; hour < piece.end; hour += HOUR_MS) {
-        const record = month?.hours.get(hour);
-        if (record?.status === 'ok') okHours++;
-        else if (record?.status === 'failed') failedHours++;
+        const status = month?.statusOf(hour);
+        if (status === 'ok') okHours++;
+        else if (status === 'failed') failedHours++;
       }
     }
   }

@@ -30,6 +30,12 @@ export interface Store {
   readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>>;
 
   /**
+   * The status alone of each of those records: what a series' buckets count, without parsing a
+   * year of records. Optional: where a store has none, readers take the statuses of `readLedger`.
+   */
+  readLedgerStatuses?(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>>;
+
+  /**
    * Day entries of `keys` on `date` (`YYYY-MM-DD`), in the order of `keys`; null where none. When
    * some keys' records are unreadable, rejects with a PartialReadError holding the others (the
    * same holds for `readMonths` and `readYears`). With `parts.byMachine` false the caller reads

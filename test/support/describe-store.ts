@@ -862,6 +862,15 @@ export function describeStore(name: string, makeFixture: () => Promise<StoreFixt
       expect(await store.readLedger(at('2025-10-01T01:00Z'), at('2025-11-01T00:00Z'))).toEqual(new Map());
     });
 
+    it('reads the statuses alone as the records hold them, where it can', async () => {
+      await apply(store, batch([okHour('2025-09-30T23:00Z'), failedHour('2025-10-01T00:00Z', 'down')], []));
+      const [from, to] = [at('2025-09-30T22:00Z'), at('2025-10-01T02:00Z')];
+      const records = await store.readLedger(from, to);
+      const statuses = new Map([...records].map(([hour, record]) => [hour, record.status]));
+      expect([...statuses.values()]).toEqual(['ok', 'failed']);
+      if (store.readLedgerStatuses) expect(await store.readLedgerStatuses(from, to)).toEqual(statuses);
+    });
+
     it('rejects a batch that contradicts itself, writing nothing', async () => {
       const before = await store.version();
       const contradiction = batch(

@@ -151,6 +151,15 @@ export class PostgresStore implements Store, KeepsCapabilities {
     return new Map(rows.map(({ hour, record }) => [hour, record]));
   }
 
+  async readLedgerStatuses(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>> {
+    const { rows } = await this.readPool.query<{ hour: number; status: LedgerHour['status'] }>(
+      `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, status FROM ledger_hour
+       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
+      [iso(fromHour), iso(toHour)],
+    );
+    return new Map(rows.map(({ hour, status }) => [hour, status]));
+  }
+
   readDays(
     level: Level,
     date: string,

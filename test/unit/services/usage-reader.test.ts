@@ -36,6 +36,25 @@ describe('the per-request usage reader', () => {
     expect(store.calls.readYears).toEqual([]);
   });
 
+  it("reads a store's ledger statuses alone when it can, one read a month, and the same buckets", async () => {
+    const plain = fiftyProjects();
+    const statusReads: number[] = [];
+    const store = Object.assign(fiftyProjects(), {
+      readLedgerStatuses: async (from: number, to: number) => {
+        statusReads.push(from);
+        return new Map(
+          [...(await plain.readLedger(from, to))].map(([hour, record]) => [hour, record.status]),
+        );
+      },
+    });
+    const read = (of: typeof store | typeof plain) =>
+      readUsageSeriesMany(createUsageReader(of), 'PROJECT', keys.slice(0, 3), twoDaysHourly);
+    const [withStatuses, withRecords] = [await read(store), await read(plain)];
+    expect(withStatuses).toEqual(withRecords);
+    expect(statusReads).toEqual([at('2025-09-01T00:00:00Z')]);
+    expect(store.calls.readLedger).toEqual([]);
+  });
+
   it('batches separate series that run concurrently, as aliased fields of one query do', async () => {
     const store = fiftyProjects();
     const reader = createUsageReader(store);
