@@ -9,6 +9,8 @@ import { statSync, type BigIntStats } from 'node:fs';
  */
 export class ReadCache {
   private readonly entries = new Map<string, { stamp: string; value: unknown; chars: number }>();
+  /** Reads under way, by path and stamp: concurrent requests for a file share one read and parse. */
+  private readonly reading = new Map<string, Promise<{ value: unknown; chars: number } | null>>();
   private chars = 0;
 
   /** @param maxChars bound on the summed file lengths held (a parsed file takes a few times its text). */
@@ -33,7 +35,7 @@ export class ReadCache {
       this.entries.set(path, cached);
       return cached.value as T;
     }
-    const fresh = await read();
+    const fresh = await this.readOnce(`${path}\u0000${stamp}`, read);
     if (fresh === null) {
       this.drop(path);
       return null;
@@ -50,6 +52,22 @@ export class ReadCache {
       }
     }
     return fresh.value;
+  }
+
+  /**
+   * A burst of requests after a start or an ingestion all miss at once: without this, each parsed
+   * the same files (ten concurrent years of hours, ten times 39 MB of JSON, and no answer for seconds).
+   */
+  private readOnce<T>(
+    id: string,
+    read: () => Promise<{ value: T; chars: number } | null>,
+  ): Promise<{ value: T; chars: number } | null> {
+    let pending = this.reading.get(id) as Promise<{ value: T; chars: number } | null> | undefined;
+    if (pending === undefined) {
+      pending = read().finally(() => this.reading.delete(id));
+      this.reading.set(id, pending);
+    }
+    return pending;
   }
 
   private drop(path: string): void {

@@ -23,6 +23,21 @@ describe('ReadCache', () => {
     return { read, reads: () => reads };
   };
 
+  it('shares one read among requests that miss the same file at once, and reads a replaced file afresh', async () => {
+    const path = join(dir, 'a.json');
+    await writeFile(path, '{"n":1}');
+    const cache = new ReadCache(1 << 20);
+    const file = counting(path);
+    const burst = await Promise.all(Array.from({ length: 10 }, () => cache.get(path, file.read)));
+    expect(burst).toEqual(Array.from({ length: 10 }, () => ({ n: 1 })));
+    expect(file.reads()).toBe(1);
+
+    await writeFile(join(dir, '.a.tmp'), '{"n":2}');
+    await rename(join(dir, '.a.tmp'), path);
+    const [a, b] = await Promise.all([cache.get(path, file.read), cache.get(path, file.read)]);
+    expect([a, b, file.reads()]).toEqual([{ n: 2 }, { n: 2 }, 2]);
+  });
+
   it('reads a file once while it stays the same file, and again once it is replaced', async () => {
     const path = join(dir, 'a.json');
     await writeFile(path, '{"n":1}');
