@@ -3,6 +3,7 @@ import type { Level } from '../../domain/levels';
 import { utcDate } from '../../domain/time';
 import type { LedgerHour } from '../../domain/usage';
 import type { Logger } from '../../log';
+import { withIndexScans } from './connect';
 import { iso } from './reads';
 import { rewriteDays, settleRollups, type Candidate } from './rollups';
 
@@ -13,6 +14,12 @@ import { rewriteDays, settleRollups, type Candidate } from './rollups';
  */
 const UNDECODABLE = `NOT h.failed AND (octet_length(h.figures) = 0
   OR octet_length(h.figures) % (8 * (cardinality(h.machines) + 1)) <> 0)`;
+
+/** Every undecodable ok hour row, with its key, by hour. */
+export const DAMAGED_HOURS = `SELECT h.key_id, k.level, k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour,
+    octet_length(h.figures) AS bytes, cardinality(h.machines) + 1 AS parts
+  FROM usage_hour h JOIN usage_key k ON k.id = h.key_id
+  WHERE ${UNDECODABLE} ORDER BY h.hour, k.level, k.key`;
 
 interface Damaged {
   key_id: number;
@@ -33,12 +40,7 @@ interface Damaged {
  * stay in usage_hour_set_aside. Hours that are not damaged are never touched. Returns the hours failed.
  */
 export async function takeOutDamage(tx: pg.ClientBase, log: Logger): Promise<number[]> {
-  const { rows: damaged } = await tx.query<Damaged>(
-    `SELECT h.key_id, k.level, k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour,
-       octet_length(h.figures) AS bytes, cardinality(h.machines) + 1 AS parts
-     FROM usage_hour h JOIN usage_key k ON k.id = h.key_id
-     WHERE ${UNDECODABLE} ORDER BY h.hour, k.level, k.key`,
-  );
+  const { rows: damaged } = await withIndexScans(tx, () => tx.query<Damaged>(DAMAGED_HOURS));
   if (damaged.length === 0) return [];
   const reasons = reasonsByHour(damaged);
   const hours = [...reasons.keys()];

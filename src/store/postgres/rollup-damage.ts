@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Level } from '../../domain/levels';
 import type { Logger } from '../../log';
+import { withIndexScans } from './connect';
 import { rewriteDays, settleRollups, type Candidate } from './rollups';
 
 type Kind = 'day' | 'month' | 'year';
@@ -39,6 +40,15 @@ const TABLES: Record<Kind, Table> = {
 const UNDECODABLE = `(octet_length(r.figures) = 0
   OR octet_length(r.figures) % (8 * (cardinality(r.machines) + 1)) <> 0)`;
 
+/** Every undecodable roll-up row, of every kind, with its key. */
+export const DAMAGED_ROLLUPS = (Object.keys(TABLES) as Kind[])
+  .map(
+    (kind) => `SELECT '${kind}' AS kind, r.key_id, k.level, k.key, ${TABLES[kind].period} AS period,
+      octet_length(r.figures) AS bytes, cardinality(r.machines) + 1 AS parts
+    FROM ${TABLES[kind].table} r JOIN usage_key k ON k.id = r.key_id WHERE ${UNDECODABLE}`,
+  )
+  .join(' UNION ALL ');
+
 /** A damaged roll-up row, taken out of its table and kept in usage_rollup_set_aside. */
 export interface SetAsideRollup {
   kind: Kind;
@@ -61,15 +71,7 @@ interface Damaged extends SetAsideRollup {
  */
 export async function setAsideDamagedRollups(tx: pg.ClientBase, log: Logger): Promise<SetAsideRollup[]> {
   const kinds = Object.keys(TABLES) as Kind[];
-  const { rows: damaged } = await tx.query<Damaged>(
-    kinds
-      .map(
-        (kind) => `SELECT '${kind}' AS kind, r.key_id, k.level, k.key, ${TABLES[kind].period} AS period,
-          octet_length(r.figures) AS bytes, cardinality(r.machines) + 1 AS parts
-        FROM ${TABLES[kind].table} r JOIN usage_key k ON k.id = r.key_id WHERE ${UNDECODABLE}`,
-      )
-      .join(' UNION ALL '),
-  );
+  const { rows: damaged } = await withIndexScans(tx, () => tx.query<Damaged>(DAMAGED_ROLLUPS));
   for (const kind of kinds) {
     const rows = damaged.filter((row) => row.kind === kind);
     if (rows.length === 0) continue;
