@@ -83,10 +83,7 @@ export class FileReader {
 
 export function parseDayFile(text: string, path: string, level: Level, key: string, date: string): DayEntry {
   const reader = new FileReader(path);
-  const { totals, ...hours } = reader.object(
-    reader.object(reader.parse(text), 'file').timeseries,
-    'timeseries',
-  );
+  const { totals, ...hours } = timeseriesOf(reader, text);
   for (const label of Object.keys(hours)) {
     if (!HOUR_LABEL.test(label)) reader.fail(`timeseries has an unexpected field ${JSON.stringify(label)}`);
   }
@@ -104,8 +101,12 @@ export function parseDayFile(text: string, path: string, level: Level, key: stri
 /** Only the totals of a day file (what its month roll-up holds of it). */
 export function parseDayTotals(text: string, path: string): Breakdown {
   const reader = new FileReader(path);
-  const { totals } = reader.object(reader.object(reader.parse(text), 'file').timeseries, 'timeseries');
-  return reader.breakdown(totals, 'timeseries.totals');
+  return reader.breakdown(timeseriesOf(reader, text).totals, 'timeseries.totals');
+}
+
+/** A day file's `timeseries` object: its totals and its hours, by label. */
+function timeseriesOf(reader: FileReader, text: string): Record<string, unknown> {
+  return reader.object(reader.object(reader.parse(text), 'file').timeseries, 'timeseries');
 }
 
 export function parseMonthFile(
