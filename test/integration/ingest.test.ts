@@ -228,8 +228,9 @@ describe('ingest from a real Prometheus', () => {
       },
     };
     try {
+      // A budget that lets the first step go the whole 12 hours of prometheus.chunkHours.
       const report = await ingestRange(
-        { ...deps, source: stopAfterFirstStep },
+        { ...deps, source: stopAfterFirstStep, stepInstanceHours: 24_000 },
         Date.parse(fromIso),
         Date.parse(toIso),
       );

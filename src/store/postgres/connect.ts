@@ -82,17 +82,17 @@ export async function transactionOn<T>(
  * Runs `fn` in the client's transaction with sequential scans off, then puts the setting back.
  * For the scans for damaged rows: a partial index answers them (empty in a sound store), but the
  * planner cannot tell how few rows its predicate keeps, and on a large or unvacuumed table chose
- * to read every row of every batch (21 s for a year of roll-ups without autovacuum).
+ * to read every row of every batch (21 s for a year of roll-ups without autovacuum). When `fn`
+ * fails the transaction is rolled back, and the setting, local to it, with it: nothing is put
+ * back then, for an aborted transaction would refuse it and hide `fn`'s error.
  */
 export async function withIndexScans<T>(tx: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
   const { rows } = await tx.query<{ before: string }>(
     "SELECT current_setting('enable_seqscan') AS before, set_config('enable_seqscan', 'off', true)",
   );
-  try {
-    return await fn();
-  } finally {
-    await tx.query("SELECT set_config('enable_seqscan', $1, true)", [rows[0].before]);
-  }
+  const result = await fn();
+  await tx.query("SELECT set_config('enable_seqscan', $1, true)", [rows[0].before]);
+  return result;
 }
 
 export async function copyRows(client: pg.ClientBase, table: string, rows: readonly string[]): Promise<void> {
