@@ -56,6 +56,16 @@ export class UndecodableRowError extends Error {
   override readonly name = 'UndecodableRowError';
 }
 
+/**
+ * SQL true for a row of table alias `alias` whose figures decodeBreakdown refuses: not a whole,
+ * non-zero number of parts of eight-byte figures. Written as the partial indexes of migrations 9
+ * and 11 are, so the planner answers it from them.
+ */
+export function undecodableFigures(alias: string): string {
+  return `(octet_length(${alias}.figures) = 0
+  OR octet_length(${alias}.figures) % (8 * (cardinality(${alias}.machines) + 1)) <> 0)`;
+}
+
 export function decodeBreakdown({ machines, figures }: StoredBreakdown): Breakdown {
   const parts = machines.length + 1;
   const stride = figures.length / 8 / parts;

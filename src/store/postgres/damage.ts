@@ -4,6 +4,7 @@ import { utcDate } from '../../domain/time';
 import type { LedgerHour } from '../../domain/usage';
 import type { Logger } from '../../log';
 import { withIndexScans } from './connect';
+import { undecodableFigures } from './codec';
 import { iso } from './reads';
 import { rewriteDays, settleRollups, type Candidate } from './rollups';
 
@@ -12,8 +13,7 @@ import { rewriteDays, settleRollups, type Candidate } from './rollups';
  * eight-byte figures. Written exactly as migration 9's partial index usage_hour_undecodable is, so
  * the planner answers it from that index, empty in a sound store, instead of reading every row.
  */
-const UNDECODABLE = `NOT h.failed AND (octet_length(h.figures) = 0
-  OR octet_length(h.figures) % (8 * (cardinality(h.machines) + 1)) <> 0)`;
+const UNDECODABLE = `NOT h.failed AND ${undecodableFigures('h')}`;
 
 /** Every undecodable ok hour row, with its key, by hour. */
 export const DAMAGED_HOURS = `SELECT h.key_id, k.level, k.key, extract(epoch FROM h.hour)::float8 * 1000 AS hour,

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Level } from '../../domain/levels';
 import type { Logger } from '../../log';
 import { withIndexScans } from './connect';
+import { undecodableFigures } from './codec';
 import { rewriteDays, settleRollups, type Candidate } from './rollups';
 
 type Kind = 'day' | 'month' | 'year';
@@ -37,8 +38,7 @@ const TABLES: Record<Kind, Table> = {
  * indexes usage_{day,month,year}_undecodable are, so the planner answers from those, empty in a
  * sound store, instead of reading every row.
  */
-const UNDECODABLE = `(octet_length(r.figures) = 0
-  OR octet_length(r.figures) % (8 * (cardinality(r.machines) + 1)) <> 0)`;
+const UNDECODABLE = undecodableFigures('r');
 
 /** Every undecodable roll-up row, of every kind, with its key. */
 export const DAMAGED_ROLLUPS = (Object.keys(TABLES) as Kind[])
