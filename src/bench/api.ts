@@ -125,6 +125,22 @@ async function cannon(url: string, body: string, duration: number): Promise<Meas
   };
 }
 
+/**
+ * What rendering an answer's JSON alone costs, median of 21 runs, in ms: `JSON.stringify` of the
+ * parsed body, the one step every answer built per request must take. The bench's connections
+ * are served in turn by one core, so no executed answer's p50 can be below connections × this.
+ */
+function stringifyMs(body: string): number {
+  const value: unknown = JSON.parse(body);
+  const runs: number[] = [];
+  for (let run = 0; run < 21; run++) {
+    const started = process.hrtime.bigint();
+    JSON.stringify(value);
+    runs.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return runs.sort((a, b) => a - b)[10];
+}
+
 const fmt = (m: Measured) =>
   `${m.rps.toFixed(0).padStart(7)} req/s  p50 ${String(m.p50).padStart(5)} ms  p99 ${String(m.p99).padStart(5)} ms` +
   (m.timeouts > 0 ? `  (${m.timeouts} timed out)` : '');
@@ -213,6 +229,12 @@ export async function runApiBench({
           `(${uncachedHours <= 3 ? 'met' : 'MISSED'})`,
       );
       console.log(`    30-day dashboard, uncached, p50: ${uncachedDashboard.toFixed(1)}× the HTTP floor's`);
+      const rendering = stringifyMs(bodies['year-hours-columns']);
+      console.log(
+        `    bound: rendering the year of hours' JSON alone takes ${rendering.toFixed(1)} ms; ${CONNECTIONS} connections ` +
+          `served in turn by one core wait ≥ ${(CONNECTIONS * rendering).toFixed(0)} ms, ` +
+          `${((CONNECTIONS * rendering) / Math.max(1, hours.floor.p50)).toFixed(1)}× the HTTP floor's p50, for any answer built per request`,
+      );
     }
   } finally {
     await uncached?.stop();

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { DAY_MS, HOUR_MS } from '../domain/time';
 import { benchFleet, benchVm, fleetToMs, type BenchFleetSpec } from './fleet';
-import { ingestFleet, type IngestFigures } from './ingest';
+import { ingestFleet, type IngestFigures, type QueryRangeForm } from './ingest';
 import { backfillFleet, startBenchPrometheus } from './prometheus';
+import { ratio, seconds as s } from './format';
 
 /** The server the PostgreSQL bench uses (a database of its own on it): BENCH_DATABASE_URL, else the machine's. */
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -120,31 +121,39 @@ export async function promqlYearOfHours(
   }
 }
 
-const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
-const s = (seconds: number): string => `${seconds.toFixed(1)} s`;
+export interface PostgresIngest {
+  url: string;
+  ingest: IngestFigures & { asked: QueryRangeForm[] };
+  stored: { megabytes: number; hourRows: number };
+}
 
-/**
- * The fleet's ingestion into a fresh PostgreSQL database, beside the JSON store's figure and the
- * Prometheus floor measured in the same run. Returns the database's URL for the API bench.
- */
-export async function postgresIngestBench(options: {
+/** The fleet's ingestion from Prometheus into a fresh PostgreSQL database. */
+export async function ingestIntoFreshDatabase(options: {
   prometheusUrl: string;
   spec: BenchFleetSpec;
   dir: string;
   registryFile: string;
-  floorSeconds: number;
-  json: IngestFigures;
-}): Promise<string> {
-  const { spec, floorSeconds, json } = options;
-  const url = await freshBenchDatabase(spec);
+}): Promise<PostgresIngest> {
+  const url = await freshBenchDatabase(options.spec);
   const ingest = await ingestFleet(
     options.prometheusUrl,
-    spec,
+    options.spec,
     join(options.dir, 'pg-data'),
     options.registryFile,
     url,
   );
-  const stored = await databaseFigures(url);
+  return { url, ingest, stored: await databaseFigures(url) };
+}
+
+/**
+ * That ingestion beside the Prometheus floor measured in the same run and, where it ran, the JSON
+ * store's figure.
+ */
+export function printPostgresIngest(
+  { ingest, stored }: PostgresIngest,
+  floorSeconds: number,
+  json: IngestFigures | undefined,
+): void {
   console.log('\nIngestion of the whole fleet into a fresh PostgreSQL database (same Prometheus, same run)');
   console.log(
     `  PostgreSQL store   ${s(ingest.seconds).padStart(9)}  peak RSS ${ingest.maxRssMb!.toFixed(0)} MB, ` +
@@ -152,17 +161,18 @@ export async function postgresIngestBench(options: {
       `database ${stored.megabytes.toFixed(0)} MB, ${stored.hourRows.toLocaleString('en')} hour rows`,
   );
   console.log(
-    `  JSON store         ${s(json.seconds).padStart(9)}  peak RSS ${json.maxRssMb!.toFixed(0)} MB`,
+    json === undefined
+      ? '  JSON store         not run (--no-json)'
+      : `  JSON store         ${s(json.seconds).padStart(9)}  peak RSS ${json.maxRssMb!.toFixed(0)} MB`,
   );
   const vsFloor = ingest.seconds / floorSeconds;
   console.log(
-    `  PostgreSQL / floor ${ratio(ingest.seconds, floorSeconds)}  (target ≤ 2×: ${vsFloor <= 2 ? 'met' : 'MISSED'}); ` +
-      `JSON / floor ${ratio(json.seconds, floorSeconds)}`,
+    `  PostgreSQL / floor ${ratio(ingest.seconds, floorSeconds)}  (target ≤ 2×: ${vsFloor <= 2 ? 'met' : 'MISSED'})` +
+      (json === undefined ? '' : `; JSON / floor ${ratio(json.seconds, floorSeconds)}`),
   );
   console.log(
     `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB: ${ingest.maxRssMb! < 300 ? 'met' : 'MISSED'})`,
   );
-  return url;
 }
 
 /** Prometheus asked the year-of-hours question itself, beside what carbonledger answers it from. */

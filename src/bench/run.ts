@@ -5,26 +5,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDebianPackage } from './debian';
 import { benchFleet, writeBenchRegistry, type BenchFleetSpec } from './fleet';
-import {
-  asksResources,
-  ingestFleet,
-  prometheusFloor,
-  seedMethod,
-  warmUpRequests,
-  type IngestFigures,
-} from './ingest';
+import { ingestFleet, prometheusFloor, warmUpRequests } from './ingest';
+import { printJsonIngest } from './ingest-report';
 import { backfillFleet, BENCH_ROOT, startBenchPrometheus } from './prometheus';
 import { runApiBench } from './api';
 import { runDashboardBench } from './dashboard';
-import { existingBenchDatabase, postgresIngestBench, promqlBench } from './postgres';
+import { existingBenchDatabase, ingestIntoFreshDatabase, printPostgresIngest, promqlBench } from './postgres';
 import { syntheticIngestBench } from './synthetic';
+import { seconds as s } from './format';
 
 /**
  * `npm run bench`: builds (or reuses) the fleet's Prometheus data, measures ingestion against
  * Prometheus's own time and the seed's method, then the API against an HTTP floor and a framework
  * floor. Every target is a ratio to a floor measured in the same run on the same machine.
  */
-const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--synthetic] [--only ingest|api|dashboard] [--duration S] [--seed-hours H] [--store json|postgres] [--promql-days D]
+const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--synthetic] [--only ingest|api|dashboard] [--duration S] [--seed-hours H] [--store json|postgres [--no-json]] [--promql-days D]
   --instances  VMs in the fleet (default 100; BENCH_INSTANCES)
   --days       days of data from 2025-01-01 (default 365; BENCH_DAYS)
   --full       the full fleet: 1,000 VMs × 365 days
@@ -35,14 +30,8 @@ const USAGE = `usage: npm run bench -- [--instances N] [--days D] [--full] [--sy
   --seed-hours hours sampled to time the seed's one-request-per-project-per-hour method (default 24)
   --store      postgres: also ingest into a fresh database on BENCH_DATABASE_URL's server (default the
                machine's), run the API bench over it, and ask Prometheus the year-of-hours question
-  --promql-days days of the realistic-density fleet Prometheus is asked about (default 365)`;
-
-const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
-const s = (seconds: number): string => `${seconds.toFixed(1)} s`;
-
-function verdict(ok: boolean): string {
-  return ok ? 'met' : 'MISSED';
-}
+  --promql-days days of the realistic-density fleet Prometheus is asked about (default 365)
+  --no-json    with --store postgres: skip the JSON store's ingestion (the floor replays PostgreSQL's requests)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -56,6 +45,7 @@ async function main(): Promise<void> {
       'seed-hours': { type: 'string', default: '24' },
       store: { type: 'string', default: 'json' },
       'promql-days': { type: 'string', default: '365' },
+      'no-json': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -75,6 +65,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const postgres = values.store === 'postgres';
+  const noJson = values['no-json'];
+  if (noJson && !postgres) {
+    console.error(`--no-json needs --store postgres\n${USAGE}`);
+    process.exit(2);
+  }
   let databaseUrl: string | undefined;
   if (only === 'dashboard') return runDashboardBench();
   const spec: BenchFleetSpec = benchFleet(instances, days);
@@ -101,58 +96,28 @@ async function main(): Promise<void> {
       await writeBenchRegistry(spec, registryFile);
       // Warm Prometheus (page cache, chunk decoding) so no measurement pays for a cold start.
       await prometheusFloor(prometheus.url, warmUpRequests(spec));
-      const ingest = await ingestFleet(prometheus.url, spec, join(dir, 'data'), registryFile);
-      const floor1 = await prometheusFloor(prometheus.url, ingest.asked);
-      const floor2 = await prometheusFloor(prometheus.url, ingest.asked);
-      const floor: IngestFigures = floor1.seconds <= floor2.seconds ? floor1 : floor2;
-      if (only !== 'api') {
-        const seed = await seedMethod(prometheus.url, spec, Number(values['seed-hours']));
-        console.log('\nIngestion of the whole fleet (all levels, into a fresh JSON store)');
-        console.log(
-          `  Prometheus floor   ${s(floor.seconds).padStart(9)}  ${String(floor.requests).padStart(8)} requests  (best of ${s(floor1.seconds)}, ${s(floor2.seconds)})`,
-        );
-        console.log(
-          `  carbonledger       ${s(ingest.seconds).padStart(9)}  ${String(ingest.requests).padStart(8)} requests  ` +
-            `peak RSS ${ingest.maxRssMb!.toFixed(0)} MB, CPU ${s(ingest.cpuSeconds!)}, ` +
-            `${ingest.instanceHours!.toLocaleString('en')} instance-hours, ${ingest.failedHours} failed hours`,
-        );
-        console.log(
-          `  seed method        ${s(seed.seconds).padStart(9)}  ${String(seed.requests).padStart(8)} requests  ` +
-            `(extrapolated from ${seed.sampledRequests} requests over ${seed.sampledHours} sampled hours, ${s(seed.sampledSeconds)})`,
-        );
-        const vsFloor = ingest.seconds / floor.seconds;
-        const vsSeed = seed.seconds / ingest.seconds;
-        console.log(
-          `  ingestion / floor  ${ratio(ingest.seconds, floor.seconds)}  (target ≤ 1.5×: ${verdict(vsFloor <= 1.5)})`,
-        );
-        console.log(
-          `  seed / ingestion   ${ratio(seed.seconds, ingest.seconds)}  (target ≥ 50×: ${verdict(vsSeed >= 50)})`,
-        );
-        // The seed's figure is its fetching alone: this sets its requests against ours, store aside.
-        console.log(
-          `  seed / floor       ${ratio(seed.seconds, floor.seconds)}  (fetching alone, for reference)`,
-        );
-        // The resource series (memory, disk, network, upHours) beside CPU: what Prometheus spends
-        // answering them alone, replayed as the ingestion asked them.
-        const resources = await prometheusFloor(prometheus.url, ingest.asked.filter(asksResources));
-        console.log(
-          `  resource series    ${s(resources.seconds).padStart(9)}  ${String(resources.requests).padStart(8)} requests  ` +
-            `(their floor: ${ratio(resources.seconds, floor.seconds)} of the whole floor; ` +
-            `the ingestion / floor ratio above includes them)`,
-        );
-        console.log(
-          `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB at 1,000 × 365: ${instances >= 1000 ? verdict(ingest.maxRssMb! < 300) : 'not the full fleet'})`,
-        );
-      }
-      if (postgres) {
-        databaseUrl = await postgresIngestBench({
+      const freshDatabase = () =>
+        ingestIntoFreshDatabase({ prometheusUrl: prometheus.url, spec, dir, registryFile });
+      const json = noJson
+        ? undefined
+        : await ingestFleet(prometheus.url, spec, join(dir, 'data'), registryFile);
+      const early = json === undefined ? await freshDatabase() : undefined;
+      const asked = (json ?? early!.ingest).asked;
+      const floor1 = await prometheusFloor(prometheus.url, asked);
+      const floor2 = await prometheusFloor(prometheus.url, asked);
+      if (json !== undefined && only !== 'api') {
+        await printJsonIngest({
           prometheusUrl: prometheus.url,
           spec,
-          dir,
-          registryFile,
-          floorSeconds: floor.seconds,
-          json: ingest,
+          ingest: json,
+          floors: [floor1, floor2],
+          seedHours: Number(values['seed-hours']),
         });
+      }
+      if (postgres) {
+        const ingested = early ?? (await freshDatabase());
+        printPostgresIngest(ingested, Math.min(floor1.seconds, floor2.seconds), json);
+        databaseUrl = ingested.url;
       }
       await rm(storeDir, { recursive: true, force: true });
       await rename(dir, storeDir);
