@@ -1,8 +1,8 @@
-import type { Breakdown } from '../../src/domain/figures';
-import type { Level } from '../../src/domain/levels';
-import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../src/domain/usage';
-import { sumHours } from '../../src/store/rules/merge';
-import { PartialReadError, UnreadableDataError, type Store } from '../../src/store/store';
+import type { Breakdown } from '../../../src/domain/figures';
+import type { Level } from '../../../src/domain/levels';
+import { FAILED, type DayEntry, type MonthRollup, type YearRollup } from '../../../src/domain/usage';
+import { sumHours } from '../../../src/store/rules/merge';
+import { PartialReadError, UnreadableDataError } from '../../../src/store/store';
 import {
   NO_USAGE,
   apply,
@@ -11,8 +11,8 @@ import {
   expectRollupsEqualDays,
   okHour,
   usage,
-  type StoreFixture,
-} from './describe-store';
+  type StoreContext,
+} from './fixtures';
 
 const day = (key: string, hours: DayEntry['hours'], totals: Breakdown, date = '2025-09-21'): DayEntry => ({
   level: 'PROJECT',
@@ -36,7 +36,7 @@ async function expectReadAround<T>(read: Promise<Array<T | null>>, level: Level,
  * The shared suite's cases of damaged records (describeStore): read around, never fatal to a
  * batch, and set aside by the writer. `current` gives the test's store and fixture.
  */
-export function describeStoreDamage(current: () => { store: Store; fixture: StoreFixture }): void {
+export function describeStoreDamage(current: () => StoreContext): void {
   const damagedHours = [okHour('2025-09-21T03:00Z'), okHour('2025-09-21T04:00Z')];
   const damagedEntries = [
     day('alpha', { '03:00': usage(1), '04:00': usage(2) }, usage(3)),
