@@ -28,7 +28,7 @@ import {
   type ApiSeries,
 } from './lab';
 
-/** usageKeys, usageSeries and usageSeriesMany against the generator: the lab's days, September, the outage. */
+/** usageKeys, usageSeries and usageSeriesMany against the generator: lab days, September, the outage. */
 export function describeUsageSeries(): void {
   it.each(LEVELS)('usageKeys(%s) lists every key the generator expects, sorted', async (level) => {
     const data = await query<{ usageKeys: string[] }>(
