@@ -12,10 +12,15 @@ export const FIGURE_FIELDS: readonly MetricName[] = METRIC_NAMES;
  * keys), which keeps them as fast as the hand-written six-field versions they replace. The names
  * are identifiers from the catalogue, never input.
  */
-const fields = FIGURE_FIELDS.map((field) => {
-  if (!/^[a-zA-Z]\w*$/.test(field)) throw new Error(`figure name ${field} is not an identifier`);
-  return field;
-});
+/** `names`, checked to be identifiers, for code compiled from them. */
+export function identifiers<T extends string>(names: readonly T[]): readonly T[] {
+  for (const name of names) {
+    if (!/^[a-zA-Z]\w*$/.test(name)) throw new Error(`figure name ${name} is not an identifier`);
+  }
+  return names;
+}
+
+const fields = identifiers(FIGURE_FIELDS);
 
 export const zeroFigures = new Function(
   `return { ${fields.map((field) => `${field}: 0`).join(', ')} };`,
