@@ -6,13 +6,14 @@ import { FAILED, type DayEntry, type IngestBatch, type LedgerHour } from '../../
 import { planBatch, validateBatch } from '../rules/batch';
 import type { ApplyOptions, ApplyResult } from '../store';
 import { mergeDay, type DayChange } from '../rules/merge';
-import { copyRows, isTransient, transactionOn } from './connect';
+import { isTransient, transactionOn } from './connect';
+import { copyRows, hourRows, periodRows } from './copy-rows';
 import { takeOutDamage } from './damage';
 import { rebuildSetAside, setAsideDamagedRollups } from './rollup-damage';
 import { settleRollups, type Candidate } from './rollups';
 import { recordInstances } from './instance-index';
 import { newestOkHour, replacedOkHours, withoutHours } from '../instance-index';
-import { copyRow, decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
+import { decodeBreakdown, encodeBreakdown, sameStored, type StoredBreakdown } from './codec';
 import { LOCK_NAMESPACE, LOCKS } from './locks';
 import { ensureHourPartitions } from './partitions';
 import { iso, sharedTextArrays } from './reads';
@@ -207,9 +208,9 @@ async function existingHours(
 /** The rows a batch changes, gathered, then written with one DELETE and one COPY a table. */
 class Writes {
   private readonly hourGone: Array<[number, string]> = [];
-  private readonly hourRows: string[] = [];
+  private readonly hourRows = hourRows();
   private readonly dayGone: Array<[number, string]> = [];
-  private readonly dayRows: string[] = [];
+  private readonly dayRows = periodRows('usage_day');
   /** `keyId/YYYY-MM` of every month whose days changed. */
   readonly changedMonths = new Set<string>();
 
@@ -223,10 +224,10 @@ class Writes {
       changed = true;
       const hour = iso(hourOfDay(date, label));
       if (old !== undefined) this.hourGone.push([keyId, hour]);
-      if (now === FAILED) this.hourRows.push(copyRow([keyId, hour, true, [], null]));
+      if (now === FAILED) this.hourRows.push([keyId, hour, true, [], null]);
       else if (now !== undefined) {
         const { machines, figures } = encodeBreakdown(now);
-        this.hourRows.push(copyRow([keyId, hour, false, machines, figures]));
+        this.hourRows.push([keyId, hour, false, machines, figures]);
       }
     }
     if (!changed) return;
@@ -234,7 +235,7 @@ class Writes {
     if (before !== null) this.dayGone.push([keyId, date]);
     if (after !== null) {
       const { machines, figures } = encodeBreakdown(after.totals);
-      this.dayRows.push(copyRow([keyId, date, machines, figures]));
+      this.dayRows.push([keyId, date, machines, figures]);
     }
   }
 
@@ -249,14 +250,14 @@ class Writes {
         [this.hourGone.map(([id]) => id), this.hourGone.map(([, hour]) => hour), hours[0], hours.at(-1)],
       );
     }
-    await copyRows(tx, 'usage_hour (key_id, hour, failed, machines, figures)', this.hourRows);
+    await copyRows(tx, this.hourRows);
     if (this.dayGone.length > 0) {
       await tx.query(
         'DELETE FROM usage_day WHERE (key_id, day) IN (SELECT * FROM unnest($1::int[], $2::date[]))',
         [this.dayGone.map(([id]) => id), this.dayGone.map(([, date]) => date)],
       );
     }
-    await copyRows(tx, 'usage_day (key_id, day, machines, figures)', this.dayRows);
+    await copyRows(tx, this.dayRows);
   }
 }
 

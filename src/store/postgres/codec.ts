@@ -1,4 +1,4 @@
-import { FIGURE_FIELDS, type Breakdown, type Figures } from '../../domain/figures';
+import { FIGURE_FIELDS, identifiers, type Breakdown, type Figures } from '../../domain/figures';
 
 /**
  * How a breakdown sits in a row: `machines` (text[]) names the machine types, `figures` (bytea)
@@ -21,10 +21,7 @@ const WIDTH = FIGURE_FIELDS.length;
  * come out with the shape zeroFigures and addInto expect. The names are identifiers from the
  * catalogue, never input.
  */
-const NAMES = FIGURE_FIELDS.map((field) => {
-  if (!/^[a-zA-Z]\w*$/.test(field)) throw new Error(`figure name ${field} is not an identifier`);
-  return field;
-});
+const NAMES = identifiers(FIGURE_FIELDS);
 
 /** The figures of the part that starts at byte `offset` of a full-width row. */
 const readPart = new Function(
@@ -108,28 +105,4 @@ export function sameStored(a: Breakdown, b: Breakdown): boolean {
   return machines.every(
     (machine, i) => machine === others[i] && sameParts(a.byMachine[machine], b.byMachine[machine]),
   );
-}
-
-// COPY's text format (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format"):
-// backslash, newline, carriage return and tab are escaped; `\N` is null.
-function copyEscape(text: string): string {
-  return text.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
-}
-
-/** One field of a COPY text row. */
-export function copyField(value: string | number | boolean | Buffer | string[] | null): string {
-  if (value === null) return '\\N';
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  if (typeof value === 'number') return String(value);
-  if (Buffer.isBuffer(value)) return `\\\\x${value.toString('hex')}`;
-  if (Array.isArray(value)) {
-    // An array literal with every element quoted (https://www.postgresql.org/docs/current/arrays.html).
-    const elements = value.map((element) => `"${element.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
-    return copyEscape(`{${elements.join(',')}}`);
-  }
-  return copyEscape(value);
-}
-
-export function copyRow(fields: ReadonlyArray<Parameters<typeof copyField>[0]>): string {
-  return fields.map(copyField).join('\t') + '\n';
 }

@@ -1,7 +1,4 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from '../../log';
 
 /** A pool, or one client of it inside a transaction: what a query runs on. */
@@ -77,7 +74,6 @@ export async function transactionOn<T>(
   }
 }
 
-/** Streams rows in COPY's text format (see codec.ts) into `table` on `client`, in chunks. */
 /**
  * Runs `fn` in the client's transaction with sequential scans off, then puts the setting back.
  * For the scans for damaged rows: a partial index answers them (empty in a sound store), but the
@@ -93,15 +89,6 @@ export async function withIndexScans<T>(tx: pg.ClientBase, fn: () => Promise<T>)
   const result = await fn();
   await tx.query("SELECT set_config('enable_seqscan', $1, true)", [rows[0].before]);
   return result;
-}
-
-export async function copyRows(client: pg.ClientBase, table: string, rows: readonly string[]): Promise<void> {
-  if (rows.length === 0) return;
-  const CHUNK_ROWS = 2000;
-  const chunks = function* () {
-    for (let at = 0; at < rows.length; at += CHUNK_ROWS) yield rows.slice(at, at + CHUNK_ROWS).join('');
-  };
-  await pipeline(Readable.from(chunks()), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
 }
 
 /** `url` as it may be logged: the password replaced by `***`. */

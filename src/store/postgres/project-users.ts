@@ -8,8 +8,9 @@ import {
 } from '../../domain/figures';
 import { periodStart, DAY_MS } from '../../domain/time';
 import type { ProjectUserFigures } from '../project-users';
-import { copyRow, decodeBreakdown, encodeBreakdown } from './codec';
-import { copyRows, inTransaction } from './connect';
+import { decodeBreakdown, encodeBreakdown } from './codec';
+import { inTransaction } from './connect';
+import { CopyRows, copyRows } from './copy-rows';
 import { iso, sharedTextArrays } from './reads';
 
 /**
@@ -40,14 +41,18 @@ export function postgresProjectUsers(pool: pg.Pool): ProjectUserFigures {
         await tx.query('DELETE FROM project_user_hour WHERE hour = ANY($1::timestamptz[])', [
           [...replaced].map(iso),
         ]);
-        await copyRows(
-          tx,
-          'project_user_hour (hour, project, user_key, machines, figures)',
-          kept.map(({ hour, project, user, figures }) => {
-            const stored = encodeBreakdown(figures);
-            return copyRow([iso(hour), project, user, stored.machines, stored.figures]);
-          }),
-        );
+        const copied = new CopyRows('project_user_hour (hour, project, user_key, machines, figures)', [
+          'timestamptz',
+          'text',
+          'text',
+          'text[]',
+          'bytea',
+        ]);
+        for (const { hour, project, user, figures } of kept) {
+          const stored = encodeBreakdown(figures);
+          copied.push([hour, project, user, stored.machines, stored.figures]);
+        }
+        await copyRows(tx, copied);
       });
     },
     async days() {

@@ -4,8 +4,8 @@ import type { Level } from '../../domain/levels';
 import { DAY_MS, hourLabel, periodStart, utcDate } from '../../domain/time';
 import { FAILED, type DayEntry } from '../../domain/usage';
 import { monthRollup, sumHours, yearRollup } from '../rules/merge';
-import { copyRows } from './connect';
-import { copyRow, decodeBreakdown, encodeBreakdown, type StoredBreakdown } from './codec';
+import { copyRows, periodRows } from './copy-rows';
+import { decodeBreakdown, encodeBreakdown, type StoredBreakdown } from './codec';
 import { iso, sharedTextArrays } from './reads';
 
 /** A key the writer names by its id. */
@@ -133,12 +133,13 @@ export async function rewriteDays(
     'DELETE FROM usage_day WHERE (key_id, day) IN (SELECT * FROM unnest($1::int[], $2::date[]))',
     [ids.map(([keyId]) => Number(keyId)), ids.map(([, date]) => date)],
   );
-  const dayRows = [...days].map(([id, hours]) => {
+  const dayRows = periodRows('usage_day');
+  for (const [id, hours] of days) {
     const [keyId, date] = id.split('/');
     const { machines, figures } = encodeBreakdown(sumHours(hours));
-    return copyRow([Number(keyId), date, machines, figures]);
-  });
-  await copyRows(tx, 'usage_day (key_id, day, machines, figures)', dayRows);
+    dayRows.push([Number(keyId), date, machines, figures]);
+  }
+  await copyRows(tx, dayRows);
   return new Set(ids.map(([keyId, date]) => `${keyId}/${date.slice(0, 7)}`));
 }
 
@@ -191,12 +192,13 @@ async function replaceRollups(
        FROM unnest($1::int[], $2::text[]) AS t(key_id, period))`,
     [ids.map(([id]) => Number(id)), ids.map(([, period]) => toColumn(period))],
   );
-  const rows: string[] = [];
+  const rows = periodRows(table);
   for (const [id, breakdown] of totals) {
     if (breakdown === null) continue;
     const [keyId, period] = id.split('/');
     const { machines, figures } = encodeBreakdown(breakdown);
-    rows.push(copyRow([Number(keyId), toColumn(period), machines, figures]));
+    const value = toColumn(period);
+    rows.push([Number(keyId), table === 'usage_year' ? Number(value) : value, machines, figures]);
   }
-  await copyRows(tx, `${table} (key_id, ${column}, machines, figures)`, rows);
+  await copyRows(tx, rows);
 }

@@ -1,7 +1,5 @@
 import { FIGURE_FIELDS } from '../../../../src/domain/figures';
 import {
-  copyField,
-  copyRow,
   decodeBreakdown,
   encodeBreakdown,
   sameStored,
@@ -50,15 +48,6 @@ describe('postgres codec', () => {
       UndecodableRowError,
     );
     expect(() => decodeBreakdown({ machines: [], figures: Buffer.alloc(0) })).toThrow(UndecodableRowError);
-  });
-
-  it('escapes COPY text fields: tabs, newlines, backslashes, quotes in arrays, null, bytea', () => {
-    expect(copyField(null)).toBe('\\N');
-    expect(copyField(true)).toBe('t');
-    expect(copyField('a\tb\nc\\d')).toBe('a\\tb\\nc\\\\d');
-    expect(copyField(['A', 'b "q"', 'c\\d'])).toBe('{"A","b \\\\"q\\\\"","c\\\\\\\\d"}');
-    expect(copyField(Buffer.from([1, 255]))).toBe('\\\\x01ff');
-    expect(copyRow([1, 'x', null])).toBe('1\tx\t\\N\n');
   });
 
   it('never shows a password in a URL it logs', () => {
