@@ -54,6 +54,9 @@ export function checkListenSafety(config: Pick<Config, 'auth' | 'server'>): void
 }
 
 /** `carbonledger serve`: the store, the schedule and the HTTP server, wired from config. */
+/** How long `serve --demo` waits for another process's writer (as long as `ingest --lock-wait`'s default). */
+const DEMO_WRITER_WAIT_MS = 600_000;
+
 export async function startService(options: ServeOptions): Promise<RunningService> {
   const { config, log } = options;
   const clock = options.clock ?? systemClock;
@@ -87,8 +90,10 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   try {
     if (options.demo) {
       releasePort = await holdPort(config.server.host, config.server.port);
-      // The demo writes through the ingestion path, so it takes the writer as any ingestion does.
-      const seeded = await withWriter(store, { purpose: 'serve --demo' }, (writer) =>
+      // The demo writes through the ingestion path, so it takes the writer as any ingestion does;
+      // a replica started beside another waits for that one's fill, then finds the store filled.
+      const writing = { purpose: 'serve --demo', waitMs: DEMO_WRITER_WAIT_MS };
+      const seeded = await withWriter(store, writing, (writer) =>
         seedDemo({ store, writer, energy: config.energy, log, now: clock.now(), days: options.demoDays }),
       );
       if (seeded !== undefined) {

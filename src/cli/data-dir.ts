@@ -77,8 +77,12 @@ async function makeDirectories(path: string): Promise<void> {
   }
 }
 
-/** A process that writes the store needs to write `dataDir`; one that only reads, to read it. */
+/**
+ * A process that writes a JSON store needs to write `dataDir`; one that only reads, to read it.
+ * The PostgreSQL store keeps everything in its database, so no directory is made for it.
+ */
 export async function checkDataDir(config: Config, readsOnly = false): Promise<void> {
+  if (config.store.kind !== 'json') return;
   const problem = await (readsOnly ? dataDirReadProblem : dataDirProblem)(config.store.dataDir);
   if (problem !== null) {
     throw new UsageError(

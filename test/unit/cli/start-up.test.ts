@@ -6,7 +6,10 @@ import { promisify } from 'node:util';
 import { main } from '../../../src/cli';
 import { parseConfig } from '../../../src/config';
 import type { Logger } from '../../../src/log';
+import { silentLogger } from '../../../src/log';
 import { startService } from '../../../src/serve';
+import { openStore } from '../../../src/store/open';
+import { createTestDatabase } from '../../support/postgres';
 import { tempDirs } from '../../support/fake-ingest';
 
 const CLI = resolve(__dirname, '../../../dist/cli.js');
@@ -137,6 +140,58 @@ describe('start-up checks', () => {
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     } finally {
       await service.close();
+    }
+  });
+
+  it('serve --demo: waits while another process holds the writer, then starts on the store it filled', async () => {
+    const config = parseConfig({ store: { dataDir: join(dirs.make(), 'data') }, server: { port: 0 } });
+    const store = await openStore(config.store, silentLogger);
+    const held = await store.openWriter({ purpose: 'another replica filling the demo' });
+    let released = false;
+    const release = new Promise<void>((done) =>
+      setTimeout(() => void held.release().then(() => ((released = true), done())), 500),
+    );
+    try {
+      const service = await startService({
+        config,
+        log: silentLogger,
+        schedule: false,
+        demo: true,
+        demoDays: 1,
+      });
+      try {
+        expect(released).toBe(true);
+        expect((await fetch(`http://127.0.0.1:${service.port}/healthz`)).status).toBe(200);
+      } finally {
+        await service.close();
+      }
+    } finally {
+      await release;
+      await store.close();
+    }
+  });
+
+  it('serve and ingest on PostgreSQL make no data directory: the database holds everything', async () => {
+    const database = await createTestDatabase('cl_start_up');
+    const dataDir = join(dirs.make(), 'never-made');
+    try {
+      const config = parseConfig({
+        store: { kind: 'postgres', url: database.url, dataDir },
+        server: { port: 0 },
+      });
+      const service = await startService({
+        config,
+        log: silentLogger,
+        schedule: false,
+        demo: true,
+        demoDays: 1,
+      });
+      await service.close();
+      const { code } = await run(['ingest', ...HOUR], { DATABASE_URL: database.url, DATA_DIR: dataDir });
+      expect(code).not.toBe(2);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await database.drop();
     }
   });
 });
