@@ -245,7 +245,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
       return err.addressUnknown ? EXIT_BAD_INPUT : 1;
     }
-    if (err instanceof StoreLockedError) {
+    // Matched by name: the PostgreSQL store's refusal of a schema newer than this build is a
+    // condition to act on, not a crash, and importing its class would load the database driver.
+    if (err instanceof StoreLockedError || (err instanceof Error && err.name === 'SchemaTooNewError')) {
       process.stderr.write(`carbonledger ${name}: ${err.message}\n`);
       return 1;
     }
