@@ -13,7 +13,6 @@ import { costInstanceHour } from '../domain/energy';
 import { cpuSecondsProblem, figuresProblem, intensityProblem } from '../domain/plausible';
 import { DAY_MS, HOUR_MS } from '../domain/time';
 import type {
-  AttributedInstanceHour,
   CostedInstanceHour,
   HourIntensity,
   HourOutcome,
@@ -26,6 +25,7 @@ import type { CarbonIntensitySource, CpuSecondsSource, SourceHour } from './port
 import type { WorkspaceRegistry } from '../domain/attribution';
 import type { ProjectUserFigures } from '../store/project-users';
 import type { Store, StoreWriter } from '../store/store';
+import { withStoredKeys } from '../store/rules/keys';
 import { contiguousRanges } from './ledger-hours';
 import { emptyReport, type IngestReport } from './report';
 
@@ -281,7 +281,7 @@ function costHour(
         };
       }
     }
-    const attributed = withStoredKeys(attribute(row, deps.labels, deps.registry), deps.store);
+    const attributed = withStoredKeys(attribute(row, deps.labels, deps.registry));
     const hour = costInstanceHour(attributed, deps.energy, intensity.gPerKwh);
     const problem = figuresProblem(hour);
     if (problem !== undefined) {
@@ -370,21 +370,4 @@ function costStep(
     projectInstanceHours: costed.filter((hour) => hour.project !== UNKNOWN).length,
     noDataHours,
   };
-}
-
-/**
- * An attributed hour with each key as the store keeps it (see `Store.storedKey`): a key one backend
- * cannot keep as it is (a JSON store's file names are at most 255 bytes) is its limit, not every
- * backend's.
- */
-function withStoredKeys(
-  hour: AttributedInstanceHour,
-  store: Pick<Store, 'storedKey'>,
-): AttributedInstanceHour {
-  hour.instance = store.storedKey(hour.instance);
-  hour.project = store.storedKey(hour.project);
-  hour.machineName = store.storedKey(hour.machineName);
-  hour.user = store.storedKey(hour.user);
-  hour.experiment = store.storedKey(hour.experiment);
-  return hour;
 }

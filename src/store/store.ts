@@ -74,13 +74,6 @@ export interface Store {
    */
   version(): Promise<string | undefined>;
 
-  /**
-   * The key the store keeps `value` under: `value` itself when it can be stored as it is, else a
-   * stable stand-in distinct for distinct values (the JSON store shortens a key too long to
-   * name a directory). Ingestion counts usage under it; readers ask for it.
-   */
-  storedKey(value: string): string;
-
   /** Carbon intensities of settled hours, kept between runs. */
   readonly intensityCache: IntensityCache;
 

@@ -44,7 +44,6 @@ export function plainStore(store: JsonStore): Store {
     openWriter: (options) => store.openWriter(options),
     readLedger: (from, to) => store.readLedger(from, to),
     version: () => store.version(),
-    storedKey: (value) => store.storedKey(value),
     intensityCache: store.intensityCache,
     readDays: (level, date, keys) => store.readDays(level, date, keys),
     readMonths: (level, month, keys) => store.readMonths(level, month, keys),

@@ -145,7 +145,6 @@ export function memoryUsageStore(fixture: {
       );
     },
     version: async () => undefined,
-    storedKey: (value) => value,
     intensityCache: { get: async () => new Map(), put: async () => undefined },
     readDays: async (level, date, keys) => {
       calls.readDays.push({ level, date, keys: [...keys] });

@@ -8,6 +8,7 @@ import type { HourIntensity } from '../../domain/usage';
 import type { ActiveWorkspaceRecord } from '../../services/active-workspaces';
 import { MAX_REQUEST_RANGE_MS } from '../carbon/carbon-intensity-api';
 import type { VectorSample } from '../prometheus/client';
+import { withStoredKeys } from '../../store/rules/keys';
 
 /** One running series as Prometheus sees it now: its labels, its boot and its CPU seconds since. */
 export interface LiveReading {
@@ -182,16 +183,20 @@ export function liveUsage(
   const workspaces: ActiveWorkspaceRecord[] = [];
   const tallies = new Map<string, RunTally>();
   for (const reading of readings) {
-    const attributed = attribute(
-      {
-        hour,
-        instance: reading.instance,
-        labels: reading.labels,
-        busyCpuSeconds: reading.busyCpuSeconds,
-        idleCpuSeconds: reading.idleCpuSeconds,
-      },
-      inputs.labels,
-      inputs.registry,
+    // Keys as the stores count them (README, Attribution), so energy.machines and token scopes
+    // match a long label's shortened key here as they do in the hourly figures.
+    const attributed = withStoredKeys(
+      attribute(
+        {
+          hour,
+          instance: reading.instance,
+          labels: reading.labels,
+          busyCpuSeconds: reading.busyCpuSeconds,
+          idleCpuSeconds: reading.idleCpuSeconds,
+        },
+        inputs.labels,
+        inputs.registry,
+      ),
     );
     const tally = previous.get(reading.key);
     const counted = continues(reading, tally) ? tally.figures : undefined;

@@ -2,7 +2,6 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Level } from '../../domain/levels';
 import type { IntensityCache } from '../../domain/intensity-cache';
-import { usageKey } from './usage-key';
 import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { hasCode } from '../../fs/files';
 import { silentLogger, type Logger } from '../../log';
@@ -79,10 +78,6 @@ export class JsonStore implements Store {
         }
       },
     };
-  }
-
-  storedKey(value: string): string {
-    return usageKey(value);
   }
 
   version(): Promise<string | undefined> {

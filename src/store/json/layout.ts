@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { LEVELS, type Level } from '../../domain/levels';
 import { isDate, periodStart, utcMonth } from '../../domain/time';
-import { MAX_ENCODED_KEY_BYTES } from './usage-key';
+import { MAX_ENCODED_KEY_BYTES } from '../rules/keys';
 import { InvalidKeyError } from './errors';
 
 /**

@@ -6,7 +6,6 @@ import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain
 import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
 import type { IntensityCache } from '../../domain/intensity-cache';
-import { wellFormed } from '../rules/keys';
 import type { KeepsCapabilities, StoreCapabilities, SummaryStores } from '../capabilities';
 import type { ReadParts, Store, StoreWriter, WriterOptions } from '../store';
 import { postgresDeliveryLog } from './deliveries';
@@ -136,10 +135,6 @@ export class PostgresStore implements Store, KeepsCapabilities {
         await writer.release();
       },
     };
-  }
-
-  storedKey(value: string): string {
-    return wellFormed(value);
   }
 
   async readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
