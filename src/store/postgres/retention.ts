@@ -15,7 +15,10 @@ export interface PruneReport {
  * holds together: the hours' monthly partitions are dropped (no long DELETE), and with them their
  * day totals, their month roll-ups and their ledger records (so those hours read as never
  * ingested, not as zeros); each year roll-up left is rebuilt from the months it still has, so
- * roll-ups keep equalling their hours. The batch lock keeps every writer out meanwhile, and the
+ * roll-ups keep equalling their hours. What was made of those hours goes with them: the daily
+ * summaries of their days (which then read as never summarised, so no job summarises them again)
+ * and their usage by project and user. The summary emails' records stay: a day is still never
+ * sent twice. The batch lock keeps every writer out meanwhile, and the
  * store's version moves on, so every replica drops its cached answers.
  */
 export async function pruneBefore(pool: pg.Pool, month: string): Promise<PruneReport> {
@@ -52,6 +55,9 @@ export async function pruneBefore(pool: pg.Pool, month: string): Promise<PruneRe
       cutoffInstant,
     ]);
     await tx.query('DELETE FROM carbon_intensity WHERE hour < $1::timestamptz', [cutoffInstant]);
+    await tx.query('DELETE FROM daily_summary WHERE day < $1::date', [cutoff]);
+    await tx.query('DELETE FROM summary_day WHERE day < $1::date', [cutoff]);
+    await tx.query('DELETE FROM project_user_hour WHERE hour < $1::timestamptz', [cutoffInstant]);
     await tx.query('DELETE FROM usage_hour_set_aside WHERE hour < $1::timestamptz', [cutoffInstant]);
     // Periods as text (`YYYY-MM-DD`, `YYYY-MM`) sort as they fall; a year is rebuilt, not forgotten.
     await tx.query("DELETE FROM usage_rollup_set_aside WHERE kind <> 'year' AND period < $1", [month]);
