@@ -60,7 +60,7 @@ Ingests the whole UTC hours in [from, to) from Prometheus: idempotent, the same 
 the same store. An hour Prometheus could not answer is stored as failed (never as zero) and
 retried by serve's schedule. An ok hour keeps its stored figures when the source now answers it
 with fewer series (a Prometheus that lost its data) or, from OpenNebula, with the same VMs measured
-from fewer samples (pruned ones): logged, and counted in the summary as keptHours. A progress bar on stderr when it is a terminal; a summary line last.
+from fewer samples (pruned ones): logged, and counted as kept, not ok, in the summary line (keptHours in the log). A progress bar on stderr when it is a terminal; a summary line last.
 
 flags:
   --from ISO            first instant, e.g. 2025-09-21T00:00Z (rounded up to a whole hour)

@@ -156,17 +156,26 @@ function reportIngest(
   return requireData && report.noDataHours.length > 0 ? EXIT_NO_DATA : 0;
 }
 
-/** One line a person reads: what was ingested, and whether some hours held no data at all. */
+/**
+ * One line a person reads: what was ingested, and whether some hours held no data at all. An ok
+ * answer whose hour kept its stored figures wrote nothing: it is counted as kept, not as ok.
+ */
 function ingestSummaryLine(report: IngestReport, query: string | undefined): string {
+  const kept =
+    report.kept.length > 0
+      ? `, ${report.kept.length} kept (answered with fewer series or samples than stored: the stored ` +
+        'figures stay, nothing written; see the log, --replace takes the answer)'
+      : '';
   const failed =
     report.failed.length > 0
       ? `, ${report.failed.length} failed (stored as failed; an hour an earlier run stored ok keeps its figures)`
       : '';
-  const line = `carbonledger ingest: ${report.hours} hours, ${report.okHours} ok${failed}`;
+  const ok = report.okHours - report.kept.length;
+  const line = `carbonledger ingest: ${report.hours} hours, ${ok} ok${kept}${failed}`;
   if (report.noDataHours.length === 0) return `${line}.`;
   const [first] = hourRanges(report.noDataHours, 1);
   return (
-    `${line}; no data: in ${report.noDataHours.length} of the ok hours (from ${first}) no instance had ` +
+    `${line}; no data: in ${report.noDataHours.length} of the hours answered ok (from ${first}) no instance had ` +
     `samples of ${query ?? 'the source'}: check prometheus.selector and that Prometheus scraped then.`
   );
 }

@@ -138,7 +138,7 @@ describe('hours in which no instance had samples', () => {
       const { code, stderr, dataDir } = await ingest([]);
       expect(code).toBe(0);
       expect(stderr).toContain(
-        'carbonledger ingest: 3 hours, 3 ok; no data: in 3 of the ok hours ' +
+        'carbonledger ingest: 3 hours, 3 ok; no data: in 3 of the hours answered ok ' +
           '(from 2025-09-21T00:00:00.000Z/2025-09-21T03:00:00.000Z) no instance had samples of ' +
           'node_cpu_seconds_total{}',
       );
