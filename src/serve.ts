@@ -17,7 +17,7 @@ import { buildAppSchema, createRequestContext } from './app-schema';
 import { holdPort, startServer } from './server';
 import { capabilitiesOf, summaryStoresFor } from './store/capabilities';
 import { openStore } from './store/open';
-import { withWriter } from './store/store';
+import { answersOf, withWriter } from './store/store';
 
 export interface ServeOptions {
   config: Config;
@@ -82,10 +82,13 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     intensityCache: store.intensityCache,
   });
   const summaries = summaryStoresFor(store, config.store);
-  const { hostHistory } = capabilitiesOf(config.store, store);
-  const storeVersion = () => store.version();
+  // The API's reads may come from a hot standby (`store.readUrl`) while it is current; the jobs
+  // above (ingest, reconcile, summaries, sinks) read and write the primary only.
+  const answers = answersOf(store);
+  const { hostHistory } = capabilitiesOf(config.store, answers);
+  const storeVersion = () => answers.version();
   // The access index and the answer cache follow one version, so a change reaches both at once.
-  const scopeIndex = storeScopeIndex(store, storeVersion);
+  const scopeIndex = storeScopeIndex(answers, storeVersion);
   let releasePort: (() => Promise<void>) | undefined;
   try {
     if (options.demo) {
@@ -106,6 +109,9 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       }
     }
     await primeLastOkHour(metrics, store, clock.now());
+    // The first look at a standby: one that cannot be read is warned of now (the API then reads
+    // from the primary until it can), not at the first request.
+    if (answers !== store) await storeVersion();
     if (options.schedule && config.prometheus.enabled) {
       // Only Prometheus's 400 at the first ingest would say so otherwise; the service still starts.
       const badSelector = await selectorProblem(config.prometheus);
@@ -128,7 +134,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
       schema: await buildAppSchema(),
       context: ({ principal, signal }) =>
         createRequestContext({
-          store,
+          store: answers,
           clock,
           log,
           principal,
@@ -139,7 +145,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
           hostHistory,
         }),
       auth: config.auth,
-      store,
+      store: answers,
       log,
       host: config.server.host,
       port: config.server.port,

@@ -80,6 +80,13 @@ export interface Store {
   /** Resolves when the store can be read (for /readyz); rejects with the reason otherwise. */
   checkReadable(): Promise<void>;
 
+  /**
+   * The store the API answers from, where it differs: the PostgreSQL store with `readUrl` reads
+   * from a hot standby while the standby is current. Jobs (and whatever writes or decides what to
+   * write) use the store itself. See `answersOf`.
+   */
+  answers?(): Store;
+
   /** Finishes what a writer of this handle left pending, releases it, and closes. */
   close(): Promise<void>;
 }
@@ -130,6 +137,11 @@ export interface ApplyOptions {
 export interface ApplyResult {
   /** Ok hours whose stored figures were kept because the batch held fewer series or samples than they. */
   keptHours: KeptHour[];
+}
+
+/** The store the API's answers read: `store.answers()`, or `store` itself. */
+export function answersOf(store: Store): Store {
+  return store.answers?.() ?? store;
 }
 
 /** Runs `fn` with the store's writer and releases it afterwards, whatever happens. */

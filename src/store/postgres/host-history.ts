@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import type { HostHistoryStore, InstanceHostHistory } from '../host-history';
+import type { ReadDb } from './read-routing';
 
 /**
  * Each instance's host history in `instance_host_history` (migration 6), one row an instance,
  * rewritten only when it changed (an hourly run reports the same periods again and again). Reads
- * go to `readPool` (a standby serving the API), writes to the primary.
+ * go to `readDb` (the primary, or the API's reads routed to a current standby), writes to the primary.
  */
-export function postgresHostHistory(pool: pg.Pool, readPool: pg.Pool): HostHistoryStore {
+export function postgresHostHistory(pool: pg.Pool, readDb: ReadDb): HostHistoryStore {
   return {
     async write(histories) {
       if (histories.size === 0) return;
@@ -20,16 +21,16 @@ export function postgresHostHistory(pool: pg.Pool, readPool: pg.Pool): HostHisto
     },
     async read(instances) {
       if (instances.length === 0) return new Map();
-      const { rows } = await readPool.query<{ instance: string; history: InstanceHostHistory }>(
-        'SELECT instance, history FROM instance_host_history WHERE instance = ANY($1::text[])',
-        [[...instances]],
-      );
+      const { rows } = await readDb.query<{ instance: string; history: InstanceHostHistory }>({
+        text: 'SELECT instance, history FROM instance_host_history WHERE instance = ANY($1::text[])',
+        values: [[...instances]],
+      });
       return new Map(rows.map((row) => [row.instance, row.history]));
     },
     async list() {
-      const { rows } = await readPool.query<{ instance: string }>(
-        'SELECT instance FROM instance_host_history',
-      );
+      const { rows } = await readDb.query<{ instance: string }>({
+        text: 'SELECT instance FROM instance_host_history',
+      });
       return rows.map((row) => row.instance).sort();
     },
   };

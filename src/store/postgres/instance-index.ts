@@ -8,12 +8,14 @@ import {
 } from '../instance-index';
 import { inTransaction, type Queryable } from './connect';
 import { iso } from './reads';
+import type { ReadDb } from './read-routing';
 
 /** The instance index in `instance_life` (one row a life) and `instance_index` (how far it goes). */
 export class PostgresInstanceIndex implements InstanceIndex {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly readPool: pg.Pool,
+    /** Where `list` reads: the primary, or the API's routed reads. */
+    private readonly readDb: ReadDb,
   ) {}
 
   record(
@@ -26,13 +28,13 @@ export class PostgresInstanceIndex implements InstanceIndex {
 
   async list(from: number, to: number): Promise<InstanceIndexView> {
     const [{ rows: lives }, { rows: index }] = await Promise.all([
-      this.readPool.query<{ life: InstanceLife }>(
-        `SELECT life FROM instance_life WHERE first_hour < $2 AND last_hour_end > $1`,
-        [iso(from), iso(to)],
-      ),
-      this.readPool.query<{ through: number | null }>(
-        'SELECT extract(epoch FROM through_hour)::float8 * 1000 AS through FROM instance_index',
-      ),
+      this.readDb.query<{ life: InstanceLife }>({
+        text: `SELECT life FROM instance_life WHERE first_hour < $2 AND last_hour_end > $1`,
+        values: [iso(from), iso(to)],
+      }),
+      this.readDb.query<{ through: number | null }>({
+        text: 'SELECT extract(epoch FROM through_hour)::float8 * 1000 AS through FROM instance_index',
+      }),
     ]);
     return {
       lives: lives

@@ -19,11 +19,15 @@ import { PostgresJobLeases } from './job-leases';
 import { openPool, redactUrl } from './connect';
 import { migrate } from './migrations';
 import { CoalescedReads, iso } from './reads';
+import { ReadRouter, VERSION_TTL_MS, type ReadDb } from './read-routing';
 
 export interface PostgresStoreOptions {
   /** The primary: every write, and every read when there is no `readUrl`. */
   url: string;
-  /** A hot standby (or any replica) that serves the API's reads. */
+  /**
+   * A hot standby that serves the API's reads (`PostgresStore.answers`) while it has replayed the
+   * primary's latest commit; jobs never read it.
+   */
   readUrl?: string;
   /** Connections a pool at most. */
   poolSize?: number;
@@ -45,9 +49,6 @@ interface StoreSettings {
   batchRetryMs: number;
 }
 
-/** How long the store's version is trusted before it is read again: answers lag a commit by no more. */
-const VERSION_TTL_MS = 1000;
-
 /** The Store over PostgreSQL: hours, roll-ups and ledger in tables (see migrations.ts). */
 export class PostgresStore implements Store, KeepsCapabilities {
   readonly instances: PostgresInstanceIndex;
@@ -57,23 +58,26 @@ export class PostgresStore implements Store, KeepsCapabilities {
   private readonly writers = new Set<StoreWriter>();
   private closed = false;
   private knownVersion: { at: number; value: Promise<string | undefined> } | undefined;
+  private answerView: PostgresAnswerStore | undefined;
 
   private readonly log: Logger;
 
   constructor(
-    /** The primary. */
+    /** The primary: every write, and every read of this handle. */
     readonly pool: pg.Pool,
-    /** Where reads go: the standby, or the primary itself. */
-    readonly readPool: pg.Pool,
+    /** Where this handle's reads go: the primary itself, unless a test counts them. */
+    private readonly readDb: ReadDb = pool,
     private readonly settings: StoreSettings = {
       log: silentLogger,
       jobLeaseMs: 60_000,
       batchRetryMs: 60_000,
     },
+    /** The router of the API's reads to a hot standby (`readUrl`), if there is one. */
+    private readonly router?: ReadRouter,
   ) {
     this.log = settings.log;
-    this.reads = new CoalescedReads(readPool);
-    this.instances = new PostgresInstanceIndex(pool, readPool);
+    this.reads = new CoalescedReads(readDb);
+    this.instances = new PostgresInstanceIndex(pool, readDb);
     this.intensityCache = postgresIntensityCache(pool);
     const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
     this.jobClaims = new PostgresJobLeases(pool, holder, settings.jobLeaseMs, settings.log);
@@ -82,7 +86,7 @@ export class PostgresStore implements Store, KeepsCapabilities {
   capabilities(): StoreCapabilities {
     return {
       deliveries: postgresDeliveryLog(this.pool),
-      hostHistory: postgresHostHistory(this.pool, this.readPool),
+      hostHistory: postgresHostHistory(this.pool, this.readDb),
       projectUsers: postgresProjectUsers(this.pool),
     };
   }
@@ -96,17 +100,27 @@ export class PostgresStore implements Store, KeepsCapabilities {
   }
 
   /**
-   * The count of committed batches, as the database that serves the reads has it (a standby's
-   * own, so an answer is never cached under a version newer than the rows it was read from).
-   * Read at most once a second: a replica's cached answers lag a commit by about that. A version
-   * row rather than LISTEN/NOTIFY: a hot standby delivers no notifications, and a row read needs
-   * no connection held open per replica.
+   * The store the API answers from: its reads go to the hot standby (`readUrl`) while it has
+   * replayed the primary's latest commit, else to the primary (see ReadRouter). Without `readUrl`,
+   * this store itself. Everything else (jobs, the writer, the summaries) reads the primary.
+   */
+  answers(): Store {
+    if (this.router === undefined) return this;
+    this.answerView ??= new PostgresAnswerStore(this, this.router);
+    return this.answerView;
+  }
+
+  /**
+   * The count of committed batches, as the primary has it. Read at most once a second: a
+   * replica's cached answers lag a commit by about that. A version row rather than LISTEN/NOTIFY:
+   * a hot standby delivers no notifications, and a row read needs no connection held open per
+   * replica.
    */
   version(): Promise<string | undefined> {
     const now = Date.now();
     if (this.knownVersion === undefined || now - this.knownVersion.at >= VERSION_TTL_MS) {
-      const value = this.readPool
-        .query<{ version: string }>('SELECT version::text AS version FROM store_version')
+      const value = this.readDb
+        .query<{ version: string }>({ text: 'SELECT version::text AS version FROM store_version' })
         .then(
           ({ rows }) => rows[0]?.version,
           () => undefined,
@@ -128,6 +142,7 @@ export class PostgresStore implements Store, KeepsCapabilities {
         const result = await writer.applyBatch(batch, applyOptions);
         // This handle's readers see the commit's version at once; others within VERSION_TTL_MS.
         this.knownVersion = undefined;
+        this.router?.forget();
         return result;
       },
       release: async () => {
@@ -137,22 +152,12 @@ export class PostgresStore implements Store, KeepsCapabilities {
     };
   }
 
-  async readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
-    const { rows } = await this.readPool.query<{ hour: number; record: LedgerHour }>(
-      `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, record FROM ledger_hour
-       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
-      [iso(fromHour), iso(toHour)],
-    );
-    return new Map(rows.map(({ hour, record }) => [hour, record]));
+  readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
+    return readLedger(this.readDb, fromHour, toHour);
   }
 
-  async readLedgerStatuses(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>> {
-    const { rows } = await this.readPool.query<{ hour: number; status: LedgerHour['status'] }>(
-      `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, status FROM ledger_hour
-       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
-      [iso(fromHour), iso(toHour)],
-    );
-    return new Map(rows.map(({ hour, status }) => [hour, status]));
+  readLedgerStatuses(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>> {
+    return readLedgerStatuses(this.readDb, fromHour, toHour);
   }
 
   readDays(
@@ -172,29 +177,16 @@ export class PostgresStore implements Store, KeepsCapabilities {
     return this.reads.read<YearRollup>('years', level, year, keys);
   }
 
-  async readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
-    const { rows } = await this.readPool.query<{ instance: string; project: string }>(
-      'SELECT instance, project FROM instance_project',
-    );
-    const projects = new Map<string, Set<string>>();
-    for (const { instance, project } of rows) {
-      projects.set(instance, (projects.get(instance) ?? new Set()).add(project));
-    }
-    return projects;
+  readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
+    return readInstanceProjects(this.readDb);
   }
 
-  async listKeys(level: Level): Promise<string[]> {
-    const { rows } = await this.readPool.query<{ key: string }>(
-      `SELECT key FROM usage_key k
-       WHERE level = $1 AND EXISTS (SELECT 1 FROM usage_day d WHERE d.key_id = k.id)`,
-      [level],
-    );
-    // Sorted by UTF-16 code units, as the JSON store sorts, whatever the database's collation.
-    return rows.map((row) => row.key).sort();
+  listKeys(level: Level): Promise<string[]> {
+    return listKeys(this.readDb, level);
   }
 
   async checkReadable(): Promise<void> {
-    await this.readPool.query('SELECT 1 FROM store_version');
+    await checkReadable(this.readDb);
   }
 
   /** Safe to call twice. */
@@ -203,7 +195,7 @@ export class PostgresStore implements Store, KeepsCapabilities {
     this.closed = true;
     for (const writer of [...this.writers]) await writer.release();
     this.writers.clear();
-    await endPools(this.pool, this.readPool);
+    await Promise.all([this.pool.end(), this.router?.end()]);
     this.log.info('store closed');
   }
 }
@@ -217,24 +209,164 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connectionTimeoutMs: options.connectionTimeoutMs,
   };
   const primary = openPool(options.url, pool, log);
-  const reads = options.readUrl ? openPool(options.readUrl, pool, log) : primary;
+  // Nothing connects to the standby until the API's first answer: a job never does.
+  const router = options.readUrl
+    ? new ReadRouter({
+        primary,
+        standby: openPool(options.readUrl, pool, log),
+        standbyUrl: redactUrl(options.readUrl),
+        log,
+      })
+    : undefined;
   try {
     if (options.migrate !== false) await migrate(primary, log);
     log.info('store opened', {
       url: redactUrl(options.url),
       ...(options.readUrl && { readUrl: redactUrl(options.readUrl) }),
     });
-    return new PostgresStore(primary, reads, {
-      log,
-      jobLeaseMs: options.jobLeaseMs ?? 60_000,
-      batchRetryMs: options.batchRetryMs ?? 60_000,
-    });
+    return new PostgresStore(
+      primary,
+      primary,
+      {
+        log,
+        jobLeaseMs: options.jobLeaseMs ?? 60_000,
+        batchRetryMs: options.batchRetryMs ?? 60_000,
+      },
+      router,
+    );
   } catch (err) {
-    await endPools(primary, reads);
+    await Promise.all([primary.end(), router?.end()]);
     throw err;
   }
 }
 
-async function endPools(primary: pg.Pool, reads: pg.Pool): Promise<void> {
-  await Promise.all([primary.end(), reads === primary ? undefined : reads.end()]);
+export async function readLedger(
+  db: ReadDb,
+  fromHour: number,
+  toHour: number,
+): Promise<Map<number, LedgerHour>> {
+  const { rows } = await db.query<{ hour: number; record: LedgerHour }>({
+    text: `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, record FROM ledger_hour
+       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
+    values: [iso(fromHour), iso(toHour)],
+  });
+  return new Map(rows.map(({ hour, record }) => [hour, record]));
+}
+
+export async function readLedgerStatuses(
+  db: ReadDb,
+  fromHour: number,
+  toHour: number,
+): Promise<Map<number, LedgerHour['status']>> {
+  const { rows } = await db.query<{ hour: number; status: LedgerHour['status'] }>({
+    text: `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, status FROM ledger_hour
+       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
+    values: [iso(fromHour), iso(toHour)],
+  });
+  return new Map(rows.map(({ hour, status }) => [hour, status]));
+}
+
+export async function readInstanceProjects(db: ReadDb): Promise<Map<string, ReadonlySet<string>>> {
+  const { rows } = await db.query<{ instance: string; project: string }>({
+    text: 'SELECT instance, project FROM instance_project',
+  });
+  const projects = new Map<string, Set<string>>();
+  for (const { instance, project } of rows) {
+    projects.set(instance, (projects.get(instance) ?? new Set()).add(project));
+  }
+  return projects;
+}
+
+export async function listKeys(db: ReadDb, level: Level): Promise<string[]> {
+  const { rows } = await db.query<{ key: string }>({
+    text: `SELECT key FROM usage_key k
+       WHERE level = $1 AND EXISTS (SELECT 1 FROM usage_day d WHERE d.key_id = k.id)`,
+    values: [level],
+  });
+  // Sorted by UTF-16 code units, as the JSON store sorts, whatever the database's collation.
+  return rows.map((row) => row.key).sort();
+}
+
+export async function checkReadable(db: ReadDb): Promise<void> {
+  await db.query({ text: 'SELECT 1 FROM store_version' });
+}
+
+/**
+ * The store the API answers from when there is a standby: its reads go where the router sends
+ * them, its version is the router's; the writer, the capabilities' writes and closing are the
+ * store's own.
+ */
+class PostgresAnswerStore implements Store, KeepsCapabilities {
+  readonly instances: PostgresInstanceIndex;
+  private readonly reads: CoalescedReads;
+
+  constructor(
+    private readonly store: PostgresStore,
+    private readonly router: ReadRouter,
+  ) {
+    this.reads = new CoalescedReads(router);
+    this.instances = new PostgresInstanceIndex(store.pool, router);
+  }
+
+  get intensityCache(): IntensityCache {
+    return this.store.intensityCache;
+  }
+
+  capabilities(): StoreCapabilities {
+    return { ...this.store.capabilities(), hostHistory: postgresHostHistory(this.store.pool, this.router) };
+  }
+
+  summaryStores(): SummaryStores {
+    return this.store.summaryStores();
+  }
+
+  openWriter(options: WriterOptions): Promise<StoreWriter> {
+    return this.store.openWriter(options);
+  }
+
+  version(): Promise<string | undefined> {
+    return this.router.version();
+  }
+
+  readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
+    return readLedger(this.router, fromHour, toHour);
+  }
+
+  readLedgerStatuses(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>> {
+    return readLedgerStatuses(this.router, fromHour, toHour);
+  }
+
+  readDays(
+    level: Level,
+    date: string,
+    keys: readonly string[],
+    parts?: ReadParts,
+  ): Promise<Array<DayEntry | null>> {
+    return this.reads.read<DayEntry>(parts?.byMachine === false ? 'dayAlls' : 'days', level, date, keys);
+  }
+
+  readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
+    return this.reads.read<MonthRollup>('months', level, month, keys);
+  }
+
+  readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
+    return this.reads.read<YearRollup>('years', level, year, keys);
+  }
+
+  readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
+    return readInstanceProjects(this.router);
+  }
+
+  listKeys(level: Level): Promise<string[]> {
+    return listKeys(this.router, level);
+  }
+
+  /** Ready when the reads can be answered: by the standby, or else the primary. */
+  checkReadable(): Promise<void> {
+    return checkReadable(this.router);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
 }

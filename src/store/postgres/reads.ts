@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Queryable } from './connect';
+import type { ReadDb } from './read-routing';
 import type { Breakdown } from '../../domain/figures';
 import type { Level } from '../../domain/levels';
 import { DAY_MS, HOUR_MS, hourLabel, nextBucketStart, periodStart, utcDate } from '../../domain/time';
@@ -32,7 +32,7 @@ type FoundByKey = Map<string, Map<string, Found | UnreadableDataError>>;
 export class CoalescedReads {
   private queue: Request[] = [];
 
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: ReadDb) {}
 
   read<T extends Found>(
     kind: Kind,

@@ -1,0 +1,212 @@
+import type pg from 'pg';
+import type { Logger } from '../../log';
+
+/** What a read runs on: a pool, or the API's reads routed between a standby and the primary. */
+export interface ReadDb {
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
+/** How long the store's version is trusted before it is read again: answers lag a commit by no more. */
+export const VERSION_TTL_MS = 1000;
+
+/** How long a look at the standby may take before it counts as failed (the reads then go to the primary). */
+const PROBE_TIMEOUT_MS = 1000;
+
+/** query_canceled: a statement timeout, which the primary would take as long to reach. */
+const STATEMENT_TIMEOUT = '57014';
+
+export interface ReadRouterOptions {
+  primary: pg.Pool;
+  standby: pg.Pool;
+  /** The standby's URL as it may be logged (no password). */
+  standbyUrl: string;
+  log: Logger;
+  versionTtlMs?: number;
+  probeTimeoutMs?: number;
+}
+
+/**
+ * Routes the API's reads to a hot standby (`store.readUrl`) only while it is current, else to the
+ * primary (contract section 9: after an ingestion commits, no replica serves an older answer for
+ * longer than 5 seconds). At most once a `versionTtlMs` it reads the store's version on the
+ * primary, then on the standby: the standby serves the reads until the next look only when it has
+ * replayed that version. A standby that lags (replay paused, a slow link), fails or is down sends
+ * the reads to the primary, with a warning; once it answers and has caught up, they go back.
+ *
+ * The version given to answer caches is always the primary's, read before the standby's: a
+ * standby that serves has replayed at least it, and the primary holds it, so an answer is never
+ * cached under a version newer than the rows it was read from.
+ */
+export class ReadRouter implements ReadDb {
+  private route: 'primary' | 'standby' = 'primary';
+  private standbyUp = true;
+  /** Looks in a row that found the standby behind; warned of once it stays behind. */
+  private behind = 0;
+  private warnedBehind = false;
+  private known: { at: number; value: Promise<string | undefined>; settled: boolean } | undefined;
+  /** The look at a standby that failed: one at a time, never a pile of hanging connections. */
+  private probing: Promise<unknown> | undefined;
+  private readonly ttlMs: number;
+  private readonly probeTimeoutMs: number;
+
+  constructor(private readonly options: ReadRouterOptions) {
+    this.ttlMs = options.versionTtlMs ?? VERSION_TTL_MS;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
+  }
+
+  /** Where the reads go now. */
+  get serving(): 'primary' | 'standby' {
+    return this.route;
+  }
+
+  /**
+   * The primary's committed version (undefined when the primary cannot be read), and where the
+   * reads go until the next look. Looks never overlap: a slow look's answer cannot undo a newer.
+   */
+  version(): Promise<string | undefined> {
+    const known = this.known;
+    if (known === undefined || (known.settled && Date.now() - known.at >= this.ttlMs)) {
+      const entry = { at: Date.now(), value: Promise.resolve<string | undefined>(undefined), settled: false };
+      entry.value = this.look().finally(() => {
+        entry.settled = true;
+        entry.at = Date.now();
+      });
+      this.known = entry;
+      return entry.value;
+    }
+    return known.value;
+  }
+
+  /** Looks again at the next `version()` (this process committed). */
+  forget(): void {
+    if (this.known?.settled) this.known = undefined;
+    else if (this.known) this.known.at = -Infinity;
+  }
+
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    const { primary, standby } = this.options;
+    if (this.route === 'primary') return primary.query<R>(config);
+    return standby.query<R>(config).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === STATEMENT_TIMEOUT) throw error;
+      this.standbyFailed(error);
+      return primary.query<R>(config);
+    });
+  }
+
+  /** Closes the standby's pool (the primary's is the store's). */
+  async end(): Promise<void> {
+    await this.options.standby.end();
+  }
+
+  private async look(): Promise<string | undefined> {
+    let primaryVersion: string | undefined;
+    try {
+      primaryVersion = await readVersion(this.options.primary);
+    } catch {
+      // The primary cannot tell what is current: the reads stay where they were.
+      return undefined;
+    }
+    if (primaryVersion === undefined) return undefined;
+    if (!this.standbyUp) {
+      this.route = 'primary';
+      this.probeAgain();
+      return primaryVersion;
+    }
+    let standbyVersion: string | undefined;
+    try {
+      const read = readVersion(this.options.standby);
+      this.track(read);
+      standbyVersion = await withTimeout(read, this.probeTimeoutMs);
+    } catch (error) {
+      this.standbyFailed(error);
+      return primaryVersion;
+    }
+    const current = standbyVersion !== undefined && BigInt(standbyVersion) >= BigInt(primaryVersion);
+    this.route = current ? 'standby' : 'primary';
+    this.noteLag(current, primaryVersion, standbyVersion);
+    return primaryVersion;
+  }
+
+  /** A commit lands between the two reads now and then: only a standby behind twice in a row is news. */
+  private noteLag(current: boolean, primaryVersion: string, standbyVersion: string | undefined): void {
+    const { log, standbyUrl } = this.options;
+    if (current) {
+      if (this.warnedBehind)
+        log.info('store.readUrl: the standby has caught up; the API reads from it again', {
+          readUrl: standbyUrl,
+        });
+      this.behind = 0;
+      this.warnedBehind = false;
+      return;
+    }
+    this.behind += 1;
+    if (this.behind >= 2 && !this.warnedBehind) {
+      this.warnedBehind = true;
+      log.warn(
+        'store.readUrl: the standby has not replayed the latest commit; the API reads from the primary until it has',
+        {
+          readUrl: standbyUrl,
+          primaryVersion,
+          standbyVersion,
+        },
+      );
+    }
+  }
+
+  private standbyFailed(error: unknown): void {
+    this.route = 'primary';
+    if (!this.standbyUp) return;
+    this.standbyUp = false;
+    this.behind = 0;
+    this.warnedBehind = false;
+    this.options.log.warn(
+      'store.readUrl: the standby cannot be read; the API reads from the primary until it can',
+      {
+        readUrl: this.options.standbyUrl,
+        error: error instanceof Error ? error.message : String(error),
+      },
+    );
+  }
+
+  /** In the background: the reads wait for no standby that is down. */
+  private probeAgain(): void {
+    if (this.probing !== undefined) return;
+    const { standby, log, standbyUrl } = this.options;
+    const read = readVersion(standby);
+    this.track(read);
+    read.then(
+      () => {
+        this.standbyUp = true;
+        log.info('store.readUrl: the standby answers again; the API reads from it once it has caught up', {
+          readUrl: standbyUrl,
+        });
+      },
+      () => undefined,
+    );
+  }
+
+  /** Holds off further looks at the standby until this one has its answer (or its error). */
+  private track(read: Promise<unknown>): void {
+    const settled = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.probing = settled;
+    void settled.then(() => {
+      if (this.probing === settled) this.probing = undefined;
+    });
+  }
+}
+
+async function readVersion(db: pg.Pool): Promise<string | undefined> {
+  const { rows } = await db.query<{ version: string }>('SELECT version::text AS version FROM store_version');
+  return rows[0]?.version;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
