@@ -29,16 +29,19 @@ export async function queryOnce<T extends pg.QueryResultRow>(
   }
 }
 
-/** A new database with a random name, so tests (and engineers) never share one. */
-export async function createTestDatabase(prefix = 'cl_test'): Promise<TestDatabase> {
+/**
+ * A new database with a random name, so tests (and engineers) never share one: on the machine's
+ * server, or on `server` (a URL of any database of another, e.g. a test's own cluster).
+ */
+export async function createTestDatabase(prefix = 'cl_test', server = SERVER_URL): Promise<TestDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await queryOnce(SERVER_URL, `CREATE DATABASE ${name}`);
-  const url = new URL(SERVER_URL);
+  await queryOnce(server, `CREATE DATABASE ${name}`);
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     name,
     query: (text, values) => queryOnce(url.toString(), text, values),
-    drop: async () => void (await queryOnce(SERVER_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    drop: async () => void (await queryOnce(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
   };
 }
