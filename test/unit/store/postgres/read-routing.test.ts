@@ -1,0 +1,145 @@
+import { createServer, type Socket } from 'node:net';
+import { once } from 'node:events';
+import pg from 'pg';
+import { freePort } from '../../../../src/bench/watched-process';
+import { jsonLogger } from '../../../../src/log';
+import { ReadRouter } from '../../../../src/store/postgres/read-routing';
+import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
+
+/**
+ * The routing of the API's reads, over two databases of the machine's server standing for a
+ * primary and its standby: each holds the store's version row and says which it is.
+ */
+describe('ReadRouter', () => {
+  let primaryDb: TestDatabase;
+  let standbyDb: TestDatabase;
+  const pools: pg.Pool[] = [];
+  const logged: string[] = [];
+
+  beforeAll(async () => {
+    [primaryDb, standbyDb] = await Promise.all([
+      createTestDatabase('cl_route'),
+      createTestDatabase('cl_route'),
+    ]);
+    for (const [db, name] of [
+      [primaryDb, 'primary'],
+      [standbyDb, 'standby'],
+    ] as const) {
+      await db.query('CREATE TABLE store_version (version bigint NOT NULL)');
+      await db.query('INSERT INTO store_version VALUES (7)');
+      await db.query(`CREATE TABLE which AS SELECT '${name}'::text AS name`);
+    }
+  });
+
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.end()));
+    logged.length = 0;
+    await Promise.all([
+      primaryDb.query('UPDATE store_version SET version = 7'),
+      standbyDb.query('UPDATE store_version SET version = 7'),
+    ]);
+  });
+
+  afterAll(async () => {
+    await primaryDb?.drop();
+    await standbyDb?.drop();
+  });
+
+  function router(standbyUrl = standbyDb.url, probeTimeoutMs?: number): ReadRouter {
+    const pool = (url: string) => {
+      const opened = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2000 });
+      opened.on('error', () => undefined);
+      pools.push(opened);
+      return opened;
+    };
+    return new ReadRouter({
+      primary: pool(primaryDb.url),
+      standby: pool(standbyUrl),
+      standbyUrl: 'postgres://standby/',
+      log: jsonLogger((line) => logged.push(line)),
+      versionTtlMs: 0,
+      probeTimeoutMs,
+    });
+  }
+
+  async function answeredBy(reads: ReadRouter): Promise<string> {
+    const { rows } = await reads.query<{ name: string }>({ text: 'SELECT name FROM which' });
+    return rows[0].name;
+  }
+
+  it('reads the primary until it has looked at the standby', async () => {
+    const reads = router();
+    expect(await answeredBy(reads)).toBe('primary');
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('standby');
+  });
+
+  it('reads the primary while the standby has not the primary version, and the standby again once it has', async () => {
+    const reads = router();
+    await primaryDb.query('UPDATE store_version SET version = 8');
+    expect(await reads.version()).toBe('8');
+    expect(await answeredBy(reads)).toBe('primary');
+    expect(await reads.version()).toBe('8');
+    expect(logged.join('\n')).toMatch(/"level":"warn","msg":"store.readUrl: the standby has not replayed/);
+    await standbyDb.query('UPDATE store_version SET version = 8');
+    expect(await reads.version()).toBe('8');
+    expect(await answeredBy(reads)).toBe('standby');
+    expect(logged.join('\n')).toMatch(/the standby has caught up/);
+  });
+
+  it('reads the primary when the standby cannot be reached, with a warning naming store.readUrl', async () => {
+    const reads = router(`postgres://postgres@127.0.0.1:${await freePort()}/nowhere`);
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('primary');
+    expect(logged.join('\n')).toMatch(
+      /"level":"warn","msg":"store.readUrl: the standby cannot be read.*"readUrl":"postgres:\/\/standby\/".*ECONNREFUSED/,
+    );
+  });
+
+  it('answers a read the standby fails from the primary, and returns to the standby once it answers', async () => {
+    const reads = router();
+    await reads.version();
+    expect(await answeredBy(reads)).toBe('standby');
+    await standbyDb.query('ALTER TABLE which RENAME TO which_gone');
+    try {
+      expect(await answeredBy(reads)).toBe('primary');
+      expect(logged.join('\n')).toMatch(/store.readUrl: the standby cannot be read.*which/);
+    } finally {
+      await standbyDb.query('ALTER TABLE which_gone RENAME TO which');
+    }
+    await reads.version(); // the standby answers again (looked at in the background)
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await reads.version();
+    expect(await answeredBy(reads)).toBe('standby');
+  });
+
+  it('gives the primary version, never the standby one, even when the standby is ahead', async () => {
+    const reads = router();
+    await standbyDb.query('UPDATE store_version SET version = 9');
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('standby');
+  });
+
+  it('waits for a standby that never answers no longer than the probe timeout, once', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket)).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as { port: number };
+    try {
+      const reads = router(`postgres://postgres@127.0.0.1:${port}/silent`, 300);
+      let started = Date.now();
+      expect(await reads.version()).toBe('7');
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(logged.join('\n')).toMatch(/store.readUrl: the standby cannot be read.*no answer within 300 ms/);
+      expect(await answeredBy(reads)).toBe('primary');
+      // Later looks do not wait for it: it is looked at in the background.
+      started = Date.now();
+      await reads.version();
+      expect(Date.now() - started).toBeLessThan(250);
+      expect(await answeredBy(reads)).toBe('primary');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});
