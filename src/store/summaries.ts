@@ -14,6 +14,16 @@ export interface DailySummaryStore {
   read(user: string, fromDate: string, toDate: string): Promise<DailySummaryRecord[]>;
   /** Whether `date` was ever summarised (a day with no user's usage included). */
   isSummarised(date: string): Promise<boolean>;
+  /** Every day summarised, in date order (for copying a store). */
+  days(): Promise<string[]>;
+  /** What `replaceDay` last wrote for `date`, users in order; null when it was never summarised. */
+  readDay(date: string): Promise<SummaryDay | null>;
+}
+
+/** One day's summaries as stored. */
+export interface SummaryDay {
+  complete: boolean;
+  records: DailySummaryRecord[];
 }
 
 /** One user's claim on sending one day's summary; `attempt` tells this claim from a later one. */

@@ -52,6 +52,21 @@ export function jsonDailySummaries(dataDir: string): DailySummaryStore {
     async isSummarised(date) {
       return (await readDay(date)) !== null;
     },
+    async days() {
+      const names = await listNames(join(root, 'days'), 'file');
+      return names.flatMap((name) => DAY_FILE.exec(name)?.[1] ?? []).sort();
+    },
+    async readDay(date) {
+      const day = await readDay(date);
+      if (day === null) return null;
+      const records = await mapLimit(day.users, CONCURRENCY, async (user) => {
+        const file = userFile(user, date);
+        const text = await readTextIfExists(file);
+        if (text === null) throw new Error(`${file} is missing: ${dayFile(date)} names it`);
+        return recordOf(text, file);
+      });
+      return { complete: day.complete, records };
+    },
   };
 }
 
@@ -76,9 +91,13 @@ async function readUserDays(dir: string, fromDate: string, toDate: string): Prom
   return mapLimit(files, CONCURRENCY, async (file) => {
     const text = await readTextIfExists(file);
     if (text === null) throw new Error(`${file} went while it was read`);
-    const record = parsed(RecordSchema, text, file);
-    return { ...record, figures: pickFigures(record.figures) };
+    return recordOf(text, file);
   });
+}
+
+function recordOf(text: string, file: string): DailySummaryRecord {
+  const record = parsed(RecordSchema, text, file);
+  return { ...record, figures: pickFigures(record.figures) };
 }
 
 /** Self-listed users in one small file, `<dataDir>/summaries/subscribers.json`, serialised in-process. */

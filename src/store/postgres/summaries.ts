@@ -35,6 +35,29 @@ export function postgresDailySummaries(pool: pg.Pool): DailySummaryStore {
       const { rowCount } = await pool.query('SELECT 1 FROM summary_day WHERE day = $1', [date]);
       return rowCount === 1;
     },
+    async days() {
+      const { rows } = await pool.query<{ day: string }>(
+        `SELECT to_char(day, 'YYYY-MM-DD') AS day FROM summary_day ORDER BY day`,
+      );
+      return rows.map(({ day }) => day);
+    },
+    async readDay(date) {
+      const { rows } = await pool.query<{ complete: boolean; records: DailySummaryRecord[] }>(
+        `SELECT d.complete, coalesce(
+           (SELECT jsonb_agg(s.record) FROM daily_summary s WHERE s.day = d.day),
+           '[]'::jsonb) AS records
+         FROM summary_day d WHERE d.day = $1`,
+        [date],
+      );
+      if (rows.length === 0) return null;
+      const { complete, records } = rows[0];
+      return {
+        complete,
+        records: records
+          .map((record) => ({ ...record, figures: pickFigures(record.figures) }))
+          .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0)),
+      };
+    },
   };
 }
 
