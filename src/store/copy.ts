@@ -51,9 +51,9 @@ export async function copyStore(
 ): Promise<CopyReport> {
   const ledger = await source.readLedger(LEDGER_FROM, ledgerTo());
   const dates = [...new Set([...ledger.keys()].map(utcDate))].sort();
-  const resumeAt = await resumePoint(ledger, target);
   const keys = new Map<Level, string[]>();
   for (const level of LEVELS) keys.set(level, await source.listKeys(level));
+  const resumeAt = await resumePoint(source, target, ledger, keys);
   const instanceProjects = Object.fromEntries(
     [...(await source.readInstanceProjects())].map(([instance, projects]) => [
       instance,
@@ -83,24 +83,86 @@ export async function copyStore(
 }
 
 /**
- * The day to start at: null for an empty target; the newest day the target holds when every
- * hour it holds is the source's with the same status (a copy cut short); else NotACopyError.
+ * The day to start at: null for an empty target; the newest day the target holds when it is
+ * proven an earlier copy of the source cut short; else NotACopyError, before anything is written.
+ * Proven: every key it holds is the source's, every hour it holds is the source's with the same
+ * status, and every day it holds has the source's figures, hour by hour, at every level (a copy
+ * writes whole days, so a day it wrote equals the source's). A store of other figures over the
+ * same hours (another energy model, a demo) is refused, not mixed with the source.
  */
-async function resumePoint(ledger: ReadonlyMap<number, LedgerHour>, target: Store): Promise<string | null> {
+async function resumePoint(
+  source: Store,
+  target: Store,
+  ledger: ReadonlyMap<number, LedgerHour>,
+  keys: ReadonlyMap<Level, string[]>,
+): Promise<string | null> {
+  const notACopy = (what: string) =>
+    new NotACopyError(
+      `${what}: copy-store writes only into an empty store or an earlier copy of the same source`,
+    );
+  for (const level of LEVELS) {
+    const known = new Set(keys.get(level));
+    const foreign = (await target.listKeys(level)).find((key) => !known.has(key));
+    if (foreign !== undefined) {
+      throw notACopy(`the target holds ${level} ${JSON.stringify(foreign)}, which the source does not`);
+    }
+  }
   const held = await target.readLedger(LEDGER_FROM, ledgerTo());
   if (held.size === 0) return null;
   for (const [hour, record] of held) {
     if (ledger.get(hour)?.status !== record.status) {
-      throw new NotACopyError(
+      throw notACopy(
         `the target holds the hour ${new Date(hour).toISOString()} ${
           ledger.has(hour)
             ? `as ${record.status}, the source as ${ledger.get(hour)!.status}`
             : 'that the source does not'
-        }: copy-store writes only into an empty store or an earlier copy of the same source`,
+        }`,
       );
     }
   }
+  const days = [...new Set([...held.keys()].map(utcDate))].sort();
+  for (const date of days) {
+    for (const level of LEVELS) {
+      const wanted = keys.get(level)!;
+      const [theirs, ours] = await Promise.all([
+        source.readDays(level, date, wanted, { byMachine: false }),
+        target.readDays(level, date, wanted, { byMachine: false }),
+      ]);
+      wanted.forEach((key, i) => {
+        const differs = dayDiffers(theirs[i], ours[i], ledger);
+        if (differs !== null) {
+          throw notACopy(
+            `the target's figures of ${level} ${JSON.stringify(key)} ${differs} differ from the source's`,
+          );
+        }
+      });
+    }
+  }
   return utcDate(Math.max(...held.keys()));
+}
+
+/**
+ * Where a day entry the target holds differs from the source's (its ok hours: the target marks
+ * failed hours itself): `on YYYY-MM-DD` or `at <hour>`; null when they agree.
+ */
+function dayDiffers(
+  source: DayEntry | null,
+  target: DayEntry | null,
+  ledger: ReadonlyMap<number, LedgerHour>,
+): string | null {
+  const wanted = source === null ? null : okHoursOf(source, ledger);
+  const held = target === null ? null : okHoursOf(target, ledger);
+  if (wanted === null && held === null) return null;
+  const date = (wanted ?? held)!.date;
+  if (wanted === null || held === null) return `on ${date}`;
+  const labels = new Set([...Object.keys(wanted.hours), ...Object.keys(held.hours)]);
+  for (const label of [...labels].sort()) {
+    const [a, b] = [wanted.hours[label], held.hours[label]];
+    if (a === undefined || b === undefined || a === FAILED || b === FAILED || !closeFigures(a.all, b.all)) {
+      return `at ${new Date(periodStart(date) + Number(label.slice(0, 2)) * HOUR_MS).toISOString()}`;
+    }
+  }
+  return null;
 }
 
 /** One day of the source as a batch: its ledger hours as outcomes, its day entries' ok hours. */
