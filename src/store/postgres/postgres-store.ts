@@ -100,6 +100,22 @@ export class PostgresStore implements Store, KeepsCapabilities {
   }
 
   /**
+   * Which database this is, however a URL names it (another host name, address or port for the
+   * same server): the cluster's system identifier and the database's name. Null when the role
+   * may not read the cluster's control data.
+   */
+  async identity(): Promise<string | null> {
+    try {
+      const { rows } = await this.pool.query<{ id: string }>(
+        `SELECT system_identifier::text || '/' || current_database() AS id FROM pg_control_system()`,
+      );
+      return rows[0]?.id ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * The store the API answers from: its reads go to the hot standby (`readUrl`) while it has
    * replayed the primary's latest commit, else to the primary (see ReadRouter). Without `readUrl`,
    * this store itself. Everything else (jobs, the writer, the summaries) reads the primary.
