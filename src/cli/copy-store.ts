@@ -1,14 +1,20 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, StoreSchema, type StoreConfig } from '../config';
 import { LEVELS } from '../domain/levels';
 import { jsonLogger } from '../log';
-import { capabilitiesOf } from '../store/capabilities';
+import { capabilitiesOf, summaryStoresFor } from '../store/capabilities';
 import { copyStore, CopyMismatchError, NotACopyError, type CopyReport } from '../store/copy';
-import { copyCapabilities, type CapabilitiesCopied } from '../store/copy-capabilities';
+import {
+  checkSummariesCopy,
+  copyCapabilities,
+  copySummaries,
+  type CapabilitiesCopied,
+  type SummariesCopied,
+} from '../store/copy-capabilities';
 import { openStore } from '../store/open';
-import { withWriter } from '../store/store';
+import { withWriter, type Store } from '../store/store';
 import { dataDirProblem } from './data-dir';
 import { UsageError } from './usage-error';
 
@@ -25,21 +31,30 @@ export async function copyStoreCommand(argv: string[]): Promise<number> {
   const lockWaitMs = lockWait(values['lock-wait']);
   const from = await storeOf('from', values.from, { mustExist: true });
   const to = await storeOf('to', values.to, { mustExist: false });
-  if (sameStore(from, to)) throw new UsageError('--from and --to name the same store');
+  if (await sameStore(from, to)) throw new UsageError(SAME_STORE);
   const log = jsonLogger();
   const source = await openStore(from, log);
   try {
     const target = await openStore(to, log);
     try {
+      // Before either writer is taken: the same database twice would wait on its own lock.
+      if (await sameDatabase(source, target)) throw new UsageError(SAME_STORE);
       const lock = { purpose: 'carbonledger copy-store', waitMs: lockWaitMs };
+      const summaries = [summaryStoresFor(source, from), summaryStoresFor(target, to)] as const;
       // Both writers held: nothing ingests into the source while it is read, nor into the target.
-      const [report, copied] = await withWriter(source, lock, () =>
-        withWriter(target, lock, async (writer) => [
-          await copyStore(source, target, writer, { log }),
-          await copyCapabilities(capabilitiesOf(from, source), capabilitiesOf(to, target)),
-        ]),
+      const [report, copied, summarised] = await withWriter(source, lock, () =>
+        withWriter(target, lock, async (writer) => {
+          // Proven an earlier copy of this source (or empty) before anything is written.
+          await checkSummariesCopy(...summaries);
+          const usage = await copyStore(source, target, writer, { log });
+          return [
+            usage,
+            await copyCapabilities(capabilitiesOf(from, source), capabilitiesOf(to, target)),
+            await copySummaries(...summaries),
+          ] as const;
+        }),
       );
-      process.stdout.write(summary(report) + alsoCopied(copied));
+      process.stdout.write(summary(report) + alsoCopied(copied, summarised));
       return 0;
     } finally {
       await target.close();
@@ -55,6 +70,8 @@ export async function copyStoreCommand(argv: string[]): Promise<number> {
     await source.close();
   }
 }
+
+const SAME_STORE = '--from and --to name the same store (however named, source and target are one store)';
 
 function lockWait(value: string | undefined): number {
   if (value === undefined) return DEFAULT_LOCK_WAIT_SECONDS * 1000;
@@ -81,19 +98,54 @@ async function storeOf(
     return parsed.data;
   }
   const found = await stat(value).catch(() => undefined);
-  if (found?.isFile()) return loadConfig(value, {}).store;
+  if (found?.isFile()) {
+    const store = loadConfig(value, {}).store;
+    if (store.kind === 'json' && !options.mustExist) await refuseForeignDirectory(flag, store.dataDir);
+    return store;
+  }
   if (found === undefined && options.mustExist) throw new UsageError(`--${flag}: ${value} does not exist`);
   if (found !== undefined && !found.isDirectory())
     throw new UsageError(`--${flag}: ${value} is neither a directory nor a file`);
   if (!options.mustExist) {
+    await refuseForeignDirectory(flag, value);
     const problem = await dataDirProblem(value);
     if (problem !== null) throw new UsageError(`--${flag}: ${value} cannot hold a store: ${problem}`);
   }
   return StoreSchema.parse({ kind: 'json', dataDir: value });
 }
 
-function sameStore(a: StoreConfig, b: StoreConfig): boolean {
-  if (a.kind === 'json' && b.kind === 'json') return resolve(a.dataDir) === resolve(b.dataDir);
+/** Refuses a target directory that holds files but no store: someone else's, not ours to fill. */
+async function refuseForeignDirectory(flag: string, dir: string): Promise<void> {
+  // One that cannot be listed (missing, a file, no permission) is left to the checks that name why.
+  const names = await readdir(dir).catch(() => []);
+  if (names.length === 0 || names.some((name) => STORE_NAMES.has(name))) return;
+  throw new UsageError(
+    `--${flag}: ${dir} is not empty and holds no store (it holds ${JSON.stringify(names.sort()[0])}): ` +
+      'copy-store writes a JSON store only into a new or empty directory, or one holding a store',
+  );
+}
+
+/** What the JSON store keeps at the top of its data directory (see JsonLayout and the capabilities). */
+const STORE_NAMES = new Set([
+  'usage',
+  'ledger',
+  'journal.json',
+  'index',
+  'version',
+  'carbon',
+  'sinks',
+  'instances',
+  'project-users',
+  'quarantine',
+  'summaries',
+  'ingest.lock',
+  'ingest.lock.takeover',
+]);
+
+/** Two JSON stores in one directory, however named (`.`, `..`, symbolic links). */
+async function sameStore(a: StoreConfig, b: StoreConfig): Promise<boolean> {
+  if (a.kind === 'json' && b.kind === 'json')
+    return (await canonical(a.dataDir)) === (await canonical(b.dataDir));
   if (a.kind === 'postgres' && b.kind === 'postgres') {
     const [x, y] = [new URL(a.url), new URL(b.url)];
     return (
@@ -101,6 +153,32 @@ function sameStore(a: StoreConfig, b: StoreConfig): boolean {
     );
   }
   return false;
+}
+
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest. */
+async function canonical(path: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    return await realpath(absolute);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(absolute) === absolute) return absolute;
+    return join(await canonical(dirname(absolute)), basename(absolute));
+  }
+}
+
+/** Two opened PostgreSQL stores in one database, however their URLs name it. */
+async function sameDatabase(a: Store, b: Store): Promise<boolean> {
+  const identityOf = (store: Store): Promise<string | null> => {
+    const candidate = store as Partial<Identified>;
+    return typeof candidate.identity === 'function' ? candidate.identity() : Promise.resolve(null);
+  };
+  const [x, y] = await Promise.all([identityOf(a), identityOf(b)]);
+  return x !== null && x === y;
+}
+
+/** A store that can say which database it is (the PostgreSQL store). */
+interface Identified {
+  identity(): Promise<string | null>;
 }
 
 function summary(report: CopyReport): string {
@@ -115,10 +193,11 @@ function summary(report: CopyReport): string {
   );
 }
 
-function alsoCopied(copied: CapabilitiesCopied): string {
+function alsoCopied(copied: CapabilitiesCopied, summarised: SummariesCopied): string {
   return (
     `also copied: ${copied.hostHistories} instance host histories, ${copied.deliveries} sink deliveries, ` +
-    `${copied.projectUserDays} days of usage by project and user\n`
+    `${copied.projectUserDays} days of usage by project and user, ${summarised.summaryDays} days of daily ` +
+    `summaries, ${summarised.subscribers} users' summary email choices\n`
   );
 }
 

@@ -1,16 +1,21 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseConfig } from '../../src/config';
 import type { Figures } from '../../src/domain/figures';
 import { LEVELS, type Level } from '../../src/domain/levels';
 import { DAY_MS, HOUR_MS, utcDate } from '../../src/domain/time';
 import { ingestRange } from '../../src/ingest/run';
 import type { CpuSecondsSource, SourceHour } from '../../src/ingest/ports';
+import { silentLogger } from '../../src/log';
+import { summariseDate } from '../../src/plugins/summaries/summarise';
+import { summaryStoresFor } from '../../src/store/capabilities';
+import { copyStore } from '../../src/store/copy';
 import { openJsonStore } from '../../src/store/json';
 import { openPostgresStore } from '../../src/store/postgres';
-import type { Store } from '../../src/store/store';
+import { withWriter, type Store } from '../../src/store/store';
 import { runCli } from '../support/cli';
 import { directIngestDeps, hoursIn } from '../support/fake-ingest';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -49,8 +54,21 @@ function fleetSource(): CpuSecondsSource {
   };
 }
 
-/** What a reader of the store sees: every day, month and year of every key, the ledger's statuses, the indexes. */
-async function contents(store: Store) {
+/** The summary stores of an opened store, as copy-store picks them. */
+function summariesOf(store: Store, name: string) {
+  return summaryStoresFor(
+    store,
+    name.startsWith('postgres') ? { kind: 'postgres', dataDir: '' } : { kind: 'json', dataDir: name },
+  );
+}
+
+/**
+ * What a reader of the store sees: every day, month and year of every key, the ledger's statuses,
+ * the indexes, the daily summaries and the users' summary email choices.
+ */
+async function contents(store: Store, name: string) {
+  const summaries = summariesOf(store, name);
+  const summaryDays = await summaries.summaries.days();
   const dates = Array.from({ length: DAYS }, (_, i) => utcDate(FROM + i * DAY_MS));
   const levels: Array<[Level, unknown]> = [];
   for (const level of LEVELS) {
@@ -75,11 +93,21 @@ async function contents(store: Store) {
     ledger,
     projects: [...(await store.readInstanceProjects())].map(([i, p]) => [i, [...p].sort()]).sort(),
     instances: await store.instances.list(FROM, TO),
+    summaries: await Promise.all(summaryDays.map((date) => summaries.summaries.readDay(date))),
+    subscribers: [...(await summaries.subscribers.list())].sort(),
   };
 }
 
-function copyCli(from: string, to: string) {
-  return runCli(['copy-store', '--from', from, '--to', to]);
+/** Summarises every day of the store, and lists a user's own summary email choice. */
+async function summarise(store: Store, name: string): Promise<void> {
+  const summaries = summariesOf(store, name);
+  for (let i = 0; i < DAYS; i++) await summariseDate(store, summaries.summaries, utcDate(FROM + i * DAY_MS));
+  const [user] = await store.listKeys('USER');
+  await summaries.subscribers.set(user, 'someone@example.org');
+}
+
+function copyCli(from: string, to: string, ...flags: string[]) {
+  return runCli(['copy-store', '--from', from, '--to', to, ...flags]);
 }
 
 describe('carbonledger copy-store', () => {
@@ -94,11 +122,14 @@ describe('carbonledger copy-store', () => {
     const json = await openJsonStore({ dataDir: source });
     try {
       await ingestRange(directIngestDeps(json, fleetSource(), { stepHours: 24 }), FROM, TO);
-      reference = await contents(json);
+      await summarise(json, source);
+      reference = await contents(json, source);
     } finally {
       await json.close();
     }
     expect(reference.ledger.filter(([, status]) => status === 'failed')).toHaveLength(FAILING.size);
+    expect(reference.summaries).toHaveLength(DAYS);
+    expect(reference.subscribers).toHaveLength(1);
   }, 120_000);
 
   afterAll(async () => {
@@ -117,7 +148,7 @@ describe('carbonledger copy-store', () => {
       ? await openPostgresStore({ url: store })
       : await openJsonStore({ dataDir: store });
     try {
-      return await contents(opened);
+      return await contents(opened, store);
     } finally {
       await opened.close();
     }
@@ -143,7 +174,10 @@ describe('carbonledger copy-store', () => {
     expect(Number(kwh?.[1])).toBeCloseTo(sourceKwh, 6);
     // What plugins keep beside the figures goes too (test/unit/store/capabilities.test.ts copies each).
     expect(toPostgres.stdout).toMatch(
-      /\nalso copied: 0 instance host histories, 0 sink deliveries, \d+ days of usage by project and user\n/,
+      new RegExp(
+        '\nalso copied: 0 instance host histories, 0 sink deliveries, \\d+ days of usage by project and user, ' +
+          `${DAYS} days of daily summaries, 1 users' summary email choices\n`,
+      ),
     );
     expect(await contentsOf(db.url)).toEqual(reference);
 
@@ -204,4 +238,121 @@ describe('carbonledger copy-store', () => {
     const missing = await copyCli(join(dir, 'nothing'), other);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('does not exist') });
   }, 120_000);
+
+  /** A JSON store of the source's first `days` days ingested with other figures (another energy model). */
+  async function otherFigures(name: string, days: number): Promise<string> {
+    const dataDir = join(dir, name);
+    const json = await openJsonStore({ dataDir });
+    try {
+      const energy = parseConfig({ energy: { default: { busyWattsPerCore: 20 } } }).energy;
+      await ingestRange(
+        directIngestDeps(json, fleetSource(), { stepHours: 24, energy }),
+        FROM,
+        FROM + days * DAY_MS,
+      );
+    } finally {
+      await json.close();
+    }
+    return dataDir;
+  }
+
+  it('refuses, writing nothing, a target holding other figures over the same hours (JSON and PostgreSQL)', async () => {
+    const other = await otherFigures('other-figures', 2);
+    const before = await contentsOf(other);
+    const refused = await copyCli(source, other);
+    expect(refused).toMatchObject({ code: 2, stdout: '' });
+    expect(refused.stderr).toContain(
+      '--to: the target\'s figures of PROJECT "alpha" at 2025-03-01T00:00:00.000Z differ from the source\'s',
+    );
+    expect(await contentsOf(other)).toEqual(before);
+
+    const db = await database();
+    expect(await copyCli(other, db.url)).toMatchObject({ code: 0 });
+    const held = await contentsOf(db.url);
+    const refusedByDb = await copyCli(source, db.url);
+    expect(refusedByDb).toMatchObject({ code: 2 });
+    expect(refusedByDb.stderr).toContain("differ from the source's");
+    expect(await contentsOf(db.url)).toEqual(held);
+  }, 240_000);
+
+  it("refuses a target whose daily summaries are not the source's, writing nothing", async () => {
+    const target = join(dir, 'other-summaries');
+    // An earlier copy of the source, but with a day summarised from other figures.
+    expect(await copyCli(source, target)).toMatchObject({ code: 0 });
+    const json = await openJsonStore({ dataDir: target });
+    try {
+      const [first] = reference.summaries as Array<{ records: Array<{ figures: Figures }> }>;
+      const record = { ...first.records[0], figures: { ...first.records[0].figures, busyKwh: 1 } };
+      await summariesOf(json, target).summaries.replaceDay('2025-03-01', true, [record] as never);
+    } finally {
+      await json.close();
+    }
+    const before = await contentsOf(target);
+    const refused = await copyCli(source, target);
+    expect(refused).toMatchObject({ code: 2 });
+    expect(refused.stderr).toContain(
+      "--to: the target's daily summaries of 2025-03-01 differ from the source's",
+    );
+    expect(await contentsOf(target)).toEqual(before);
+  }, 240_000);
+
+  it('resumes a copy from PostgreSQL into JSON stopped part-way', async () => {
+    const db = await database();
+    expect(await copyCli(source, db.url)).toMatchObject({ code: 0 });
+    const target = join(dir, 'partial-json');
+    const pg = await openPostgresStore({ url: db.url });
+    const json = await openJsonStore({ dataDir: target });
+    try {
+      const stop = new AbortController();
+      let days = 0;
+      const log = {
+        ...silentLogger,
+        info(msg: string) {
+          if (msg === 'copied day' && ++days === 4) stop.abort();
+        },
+      };
+      await expect(
+        withWriter(json, { purpose: 'test' }, (writer) =>
+          copyStore(pg, json, writer, { log, signal: stop.signal }),
+        ),
+      ).rejects.toThrow();
+    } finally {
+      await json.close();
+      await pg.close();
+    }
+    const resumed = await copyCli(db.url, target);
+    expect(resumed).toMatchObject({ code: 0 });
+    expect(resumed.stdout).toContain(`in ${DAYS - 3} days (resumed at 2025-03-04)`);
+    expect(await contentsOf(target)).toEqual(reference);
+  }, 240_000);
+
+  it('knows the same store named two ways (a symbolic link; localhost for 127.0.0.1), exit 2', async () => {
+    const link = join(dir, 'link-to-source');
+    await symlink(source, link);
+    const viaLink = await copyCli(source, link, '--lock-wait', '1');
+    expect(viaLink).toMatchObject({ code: 2, stderr: expect.stringContaining('name the same store') });
+
+    const db = await database();
+    expect(await copyCli(source, db.url)).toMatchObject({ code: 0 });
+    const url = new URL(db.url);
+    expect(url.hostname).toBe('127.0.0.1');
+    url.hostname = 'localhost';
+    url.port = '';
+    const same = await copyCli(db.url, url.toString(), '--lock-wait', '1');
+    expect(same).toMatchObject({ code: 2, stderr: expect.stringContaining('name the same store') });
+  }, 240_000);
+
+  it('refuses a non-empty directory that holds no store, writing nothing into it', async () => {
+    const workdir = join(dir, 'someone-elses');
+    await mkdir(workdir);
+    await writeFile(join(workdir, 'notes.txt'), 'mine\n');
+    const refused = await copyCli(source, workdir);
+    expect(refused).toMatchObject({ code: 2 });
+    expect(refused.stderr).toContain(`--to: ${workdir} is not empty and holds no store`);
+    expect(await readdir(workdir)).toEqual(['notes.txt']);
+    // An empty directory is a new store.
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    expect(await copyCli(source, empty)).toMatchObject({ code: 0 });
+  }, 240_000);
 });
