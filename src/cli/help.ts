@@ -162,16 +162,20 @@ ${CONFIG_ENV}`,
 
 Copies a whole store into another, of either kind (JSON to PostgreSQL, PostgreSQL to JSON, or
 the same kind): every hour's figures at every level, day totals and roll-ups (the target's own,
-equal to its hours), the ledger, the access and instance indexes and the carbon intensity cache.
-One day at a time, each written whole or not at all, holding both stores' writers (stop serve's
-schedule on them, or let --lock-wait wait for it). Then compares the two: the ledger's hours and
-statuses, every level's keys, and every key's yearly totals; prints what it copied and the totals.
+equal to its hours), the ledger, the access and instance indexes, the carbon intensity cache,
+instances' host history, usage by project and user, the sinks' delivery log, the daily summaries
+and users' own summary email choices. Usage one day at a time, each written whole or not at all,
+holding both stores' writers (stop serve's schedule on them, or let --lock-wait wait for it).
+Then compares the two: the ledger's hours and statuses, every level's keys, every key's yearly
+totals and every day's summaries; prints what it copied and the totals.
 
-The target must be empty, or an earlier copy of the same source: a copy that was stopped (even
-killed) resumes at the last day it wrote, not from the start. Failed hours keep their error; the
-count of attempts starts again at one. The sinks' delivery log, host history, usage by project
-and user, and the daily summaries with their email claims and self-listed users are not copied:
-they stay in the source store (\`summarize --date\` makes the summaries again).
+The target must be empty (a new or empty directory, an empty database), or an earlier copy of the
+same source: a copy that was stopped (even killed) resumes at the last day it wrote, not from the
+start. Before writing anything it checks that what the target holds is the source's (its keys,
+every hour's status, every day's figures at every level, its summaries); a store of other data,
+even over the same hours, is refused. Failed hours keep their error; the count of attempts starts
+again at one. Not copied: the log of summary emails sent (so a day's email may be sent again from
+the target).
 
 flags:
   --from STORE          a JSON store's data directory, a postgres:// URL, or a config file whose
@@ -182,8 +186,9 @@ flags:
 exit codes:
   0  copied, and the copy answers as the source does
   1  an unexpected error: a store could not be reached, or a writer stayed held past --lock-wait
-  2  bad arguments: a source that does not exist, both naming the same store, or a target that
-     holds other data than an earlier copy of this source
+  2  bad arguments, nothing written: a source that does not exist, both naming the same store
+     (however named: a symbolic link, another URL of the same database), a non-empty directory
+     that holds no store, or a target that holds other data than an earlier copy of this source
   3  copied, but the comparison found a difference (named)
 
 environment: none.`,
