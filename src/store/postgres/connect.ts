@@ -13,10 +13,45 @@ export interface PoolOptions {
   connectionTimeoutMs?: number;
 }
 
+/**
+ * The settings every connection of the store starts its session with, whatever the server, the
+ * database or the role sets (`ALTER DATABASE … SET datestyle …`): dates and times are written and
+ * read as ISO text in UTC (`day::text` is `2025-09-21`, not `21/09/2025`), intervals in PostgreSQL's
+ * own style, and floats in full (the default since PostgreSQL 12, but a database may lower it).
+ */
+export const SESSION_SETTINGS = {
+  DateStyle: 'ISO,YMD',
+  TimeZone: 'UTC',
+  IntervalStyle: 'postgres',
+  extra_float_digits: '1',
+} as const;
+
+/**
+ * How to connect to `url`: the URL itself, and SESSION_SETTINGS as the connection's startup
+ * `options` (`-c name=value` each, applied before the first statement, at no round trip). Options
+ * the URL (`?options=…`) or PGOPTIONS give are kept, before ours: a later `-c` of a setting wins.
+ * The URL's are moved out of it, for node-postgres lets a URL's parameters replace the config's.
+ */
+export function connectionConfig(url: string): Pick<pg.ClientConfig, 'connectionString' | 'options'> {
+  let connectionString = url;
+  let given = process.env.PGOPTIONS;
+  // Not through `new URL`: node-postgres reads URLs it cannot parse (`postgres://user@/db`).
+  let found: RegExpExecArray | null;
+  while ((found = /([?&])options=([^&#]*)/.exec(connectionString)) !== null) {
+    // Decoded as node-postgres decodes it, and the last one given, as it keeps.
+    given = new URLSearchParams(`options=${found[2]}`).get('options') ?? undefined;
+    const before = connectionString.slice(0, found.index);
+    const after = connectionString.slice(found.index + found[0].length);
+    connectionString = after.startsWith('&') ? `${before}${found[1]}${after.slice(1)}` : `${before}${after}`;
+  }
+  const ours = Object.entries(SESSION_SETTINGS).map(([name, value]) => `-c ${name}=${value}`);
+  return { connectionString, options: [given?.trim(), ...ours].filter(Boolean).join(' ') };
+}
+
 /** A pool over `url`. Nothing connects until the first query. */
 export function openPool(url: string, options: PoolOptions, log: Logger): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: url,
+    ...connectionConfig(url),
     max: options.max,
     statement_timeout: options.statementTimeoutMs,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,

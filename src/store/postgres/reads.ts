@@ -131,7 +131,7 @@ export class CoalescedReads {
     const to = iso(nextBucketStart('MONTH', periodStart(months.at(-1)!))).slice(0, 10);
     const [parts, totals] = await Promise.all([
       this.periodRows(
-        `SELECT k.key, d.day::text AS period, d.machines, d.figures
+        `SELECT k.key, to_char(d.day, 'YYYY-MM-DD') AS period, d.machines, d.figures
          FROM usage_key k JOIN usage_day d ON d.key_id = k.id
          WHERE k.level = $1 AND k.key = ANY($2::text[]) AND d.day >= $3::date AND d.day < $4::date`,
         [level, keys, from, to],

@@ -18,7 +18,12 @@ interface Table {
 }
 
 const TABLES: Record<Kind, Table> = {
-  day: { table: 'usage_day', period: 'r.day::text', matches: 'r.day = t.period::date', from: 'hours' },
+  day: {
+    table: 'usage_day',
+    period: "to_char(r.day, 'YYYY-MM-DD')",
+    matches: 'r.day = t.period::date',
+    from: 'hours',
+  },
   month: {
     table: 'usage_month',
     period: "to_char(r.month, 'YYYY-MM')",

@@ -60,7 +60,7 @@ async function settleMonths(
 ): Promise<void> {
   const months = [...new Set([...changedMonths].map((id) => id.split('/')[1]))].sort();
   const { rows: dayRows } = await tx.query<{ key_id: number; period: string } & StoredBreakdown>(
-    `SELECT key_id, day::text AS period, machines, figures FROM usage_day
+    `SELECT key_id, to_char(day, 'YYYY-MM-DD') AS period, machines, figures FROM usage_day
      WHERE key_id = ANY($1::int[]) AND day >= $2::date AND day < $3::date + interval '1 month'`,
     [[...groupPeriods(changedMonths).keys()], months[0] + '-01', months.at(-1)! + '-01'],
   );

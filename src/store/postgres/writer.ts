@@ -152,8 +152,9 @@ async function tryLock(client: pg.ClientBase): Promise<boolean> {
 }
 
 async function holderOf(client: pg.ClientBase): Promise<WriterHolder | undefined> {
-  const { rows } = await client.query<{ pid: number; name: string; started: string; host: string | null }>(
-    `SELECT a.pid, a.application_name AS name, a.backend_start::text AS started, a.client_hostname AS host
+  const { rows } = await client.query<{ pid: number; name: string; started: number; host: string | null }>(
+    `SELECT a.pid, a.application_name AS name, extract(epoch FROM a.backend_start)::float8 * 1000 AS started,
+       a.client_hostname AS host
      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted
        -- An advisory lock is the database's own: another store on the server holds its own.
@@ -165,7 +166,8 @@ async function holderOf(client: pg.ClientBase): Promise<WriterHolder | undefined
   return {
     pid: row.pid,
     hostname: row.host ?? 'the database server',
-    startedAt: row.started,
+    // An ISO instant, as the JSON store's lock says it.
+    startedAt: new Date(Math.floor(row.started)).toISOString(),
     purpose: row.name.startsWith(NAME_PREFIX) ? row.name.slice(NAME_PREFIX.length) : row.name,
   };
 }
