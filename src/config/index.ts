@@ -40,11 +40,26 @@ export class ConfigError extends Error {
 /** Config paths an environment variable set, by path: an error there names the variable too. */
 type EnvSources = ReadonlyMap<string, string>;
 
+/** Why a key an environment variable set is unknown where it landed. */
+const ENV_KEY_HINTS: ReadonlyMap<string, string> = new Map([
+  [
+    'store.url',
+    'the config\'s store is "json", which has no url: unset DATABASE_URL, or set store.kind to "postgres" to use that database',
+  ],
+]);
+
 function formatIssue(issue: z.core.$ZodIssue, envSources: EnvSources): string {
   const path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = path === '' ? '' : `${path}.`;
-    return issue.keys.map((key) => `${where}${key}: unknown key`).join('\n  ');
+    return issue.keys
+      .map((key) => {
+        const variable = envSources.get(`${where}${key}`);
+        if (variable === undefined) return `${where}${key}: unknown key`;
+        const hint = ENV_KEY_HINTS.get(`${where}${key}`);
+        return `${where}${key} (from ${variable}): unknown key${hint === undefined ? '' : ` (${hint})`}`;
+      })
+      .join('\n  ');
   }
   const variable = envSources.get(path);
   const where = path === '' ? '(root)' : variable === undefined ? path : `${path} (from ${variable})`;
@@ -54,8 +69,9 @@ function formatIssue(issue: z.core.$ZodIssue, envSources: EnvSources): string {
 /** Validates an already-parsed config object. */
 export function parseConfig(raw: unknown, envSources: EnvSources = new Map()): Config {
   const result = ConfigSchema.safeParse(raw);
+  // A value may miss several checks of one message (0 for a whole number from 1000): said once.
   if (!result.success)
-    throw new ConfigError(result.error.issues.map((issue) => formatIssue(issue, envSources)));
+    throw new ConfigError([...new Set(result.error.issues.map((issue) => formatIssue(issue, envSources)))]);
   return result.data;
 }
 

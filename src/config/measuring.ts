@@ -9,6 +9,7 @@ import {
   positiveNumber,
   promqlRegex,
   wattsPerCore,
+  wholeNumberIn,
 } from './primitives';
 
 export const MachinePowerSchema = z
@@ -91,9 +92,9 @@ export const PrometheusSchema = z
     /** Network devices whose name matches (RE2, whole value) are not counted as traffic. */
     excludeDevices: promqlRegex.default('lo'),
     /** Hours asked for in one query_range request (Prometheus caps a range at 11,000 points). */
-    chunkHours: positiveInt.max(10_000).default(24 * 7),
+    chunkHours: wholeNumberIn(1, 10_000).default(24 * 7),
     /** Tries per request before its hours are stored as failed. */
-    attempts: positiveInt.max(10).default(3),
+    attempts: wholeNumberIn(1, 10).default(3),
     /** False when every instance comes from another source (e.g. `sources.opennebula`). */
     enabled: z.boolean({ error: 'expected true or false' }).default(true),
   })

@@ -1,7 +1,7 @@
 /** Config sections of the plugins: sources, sinks, workspaces, carbon intensity and summaries (contract sections 5, 10, 11). */
 import { z } from 'zod';
 import { emailAddressProblem } from '../domain/email-address';
-import { gramsPerKwh, httpUrl, nonNegativeNumber, positiveInt } from './primitives';
+import { gramsPerKwh, httpUrl, nonNegativeNumber, positiveInt, wholeNumberIn } from './primitives';
 
 export const nameMap = (what: string) =>
   z.record(
@@ -40,7 +40,7 @@ export const OpenNebulaSchema = z
     /** Longest one fetch of a range may take before its hours are stored as failed. */
     timeoutMs: positiveInt.default(60_000),
     /** Most rows read from a table in one query. */
-    batchRows: positiveInt.max(1_000_000).default(10_000),
+    batchRows: wholeNumberIn(1, 1_000_000).default(10_000),
   })
   .strict();
 export type OpenNebulaConfig = z.infer<typeof OpenNebulaSchema>;
@@ -68,7 +68,7 @@ export const PerseusSchema = z
     contingentFactor: nonNegativeNumber.default(1),
     timeoutMs: positiveInt.default(30_000),
     /** Days back (before today) each run checks for complete days not yet accepted. */
-    lookbackDays: positiveInt.max(366).default(7),
+    lookbackDays: wholeNumberIn(1, 366).default(7),
   })
   .strict();
 export type PerseusConfig = z.infer<typeof PerseusSchema>;
@@ -131,7 +131,7 @@ export type SummaryEmailConfig = z.infer<typeof SummaryEmailSchema>;
 export const SummariesSchema = z
   .object({
     /** Days before yesterday that each daily run summarises again (their hours may have changed). */
-    lookbackDays: positiveInt.max(366).default(7),
+    lookbackDays: wholeNumberIn(1, 366).default(7),
     email: SummaryEmailSchema.optional(),
   })
   .strict();

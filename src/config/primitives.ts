@@ -24,8 +24,16 @@ export const gramsPerKwh = nonNegativeNumber.max(MAX_G_PER_KWH, {
 });
 export const positiveInt = z
   .number({ error: 'expected a positive whole number' })
-  .int({ error: 'expected a positive whole number' })
+  .int({ error: 'expected a positive whole number', abort: true })
   .positive({ error: 'expected a positive whole number' });
+/**
+ * A whole number from `min` to `max`, with one message that says both, however it is missed (`of`
+ * names the unit: `a whole number of milliseconds from 1000 to 3600000`).
+ */
+export function wholeNumberIn(min: number, max: number, of = '', why = ''): z.ZodNumber {
+  const error = `expected a whole number${of && ` of ${of}`} from ${min} to ${max}${why && ` (${why})`}`;
+  return z.number({ error }).int({ error, abort: true }).min(min, { error }).max(max, { error });
+}
 export const labelName = z
   .string({ error: 'expected a Prometheus label name' })
   .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a Prometheus label name' });

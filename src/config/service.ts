@@ -1,6 +1,6 @@
 /** Config sections of the service itself: store, server, schedule and auth. */
 import { z } from 'zod';
-import { cron, positiveInt } from './primitives';
+import { cron, positiveInt, wholeNumberIn } from './primitives';
 
 export const postgresUrl = z.url({
   protocol: /^postgres(ql)?$/,
@@ -14,6 +14,9 @@ export const JsonStoreSchema = z
   })
   .strict();
 
+/** The largest statement_timeout PostgreSQL takes (INT_MAX milliseconds, some 24.8 days). */
+export const MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647;
+
 export const PostgresStoreSchema = z
   .object({
     kind: z.literal('postgres'),
@@ -22,14 +25,19 @@ export const PostgresStoreSchema = z
     /** A hot standby that serves the API's reads. */
     readUrl: postgresUrl.optional(),
     /** Connections per pool (one pool for the primary, one for `readUrl`). */
-    poolSize: positiveInt.max(1000).default(10),
-    /** PostgreSQL's statement_timeout for every statement the store sends. */
-    statementTimeoutMs: positiveInt.default(30_000),
+    poolSize: wholeNumberIn(1, 1000).default(10),
+    /** PostgreSQL's statement_timeout for every statement the store sends (an int4 of milliseconds there). */
+    statementTimeoutMs: wholeNumberIn(
+      1,
+      MAX_STATEMENT_TIMEOUT_MS,
+      'milliseconds',
+      "PostgreSQL's limit for statement_timeout",
+    ).default(30_000),
     /**
      * How long a replica's claim on a scheduled job's tick outlives its last renewal: a replica
      * that dies mid-run hands the job on after at most this long.
      */
-    jobLeaseMs: positiveInt.min(1000).max(3_600_000).default(60_000),
+    jobLeaseMs: wholeNumberIn(1000, 3_600_000, 'milliseconds').default(60_000),
     /** Files of what is not yet in the database (the sinks' delivery log, host history, usage by project and user). */
     dataDir: z.string().min(1).default('./data'),
   })

@@ -240,7 +240,7 @@ describe('config', () => {
     expect(problems).toEqual([
       'store.url: expected a postgres:// URL',
       'store.readUrl: expected a postgres:// URL',
-      'store.poolSize: expected a positive whole number',
+      'store.poolSize: expected a whole number from 1 to 1000',
     ]);
     expect(problems.join('\n')).not.toContain('secret');
     expect(problemsOf(() => parseConfig({ store: { kind: 'sqlite' } }))).toEqual([
@@ -250,6 +250,44 @@ describe('config', () => {
       'store.url (from DATABASE_URL): expected a postgres:// URL',
     ]);
   });
+  it("says the PostgreSQL store's limits, each problem once, and names DATABASE_URL where it lands", () => {
+    const store = (fields: Record<string, unknown>) =>
+      problemsOf(() => parseConfig({ store: { kind: 'postgres', url: 'postgres://db/ledger', ...fields } }));
+    expect(store({ poolSize: 1001 })).toEqual(['store.poolSize: expected a whole number from 1 to 1000']);
+    expect(store({ poolSize: 2.5 })).toEqual(['store.poolSize: expected a whole number from 1 to 1000']);
+    const lease = 'store.jobLeaseMs: expected a whole number of milliseconds from 1000 to 3600000';
+    expect(store({ jobLeaseMs: 500 })).toEqual([lease]);
+    expect(store({ jobLeaseMs: 99_999_999 })).toEqual([lease]);
+    expect(store({ jobLeaseMs: 0 })).toEqual([lease]);
+    expect(store({ jobLeaseMs: -0.5 })).toEqual([lease]);
+    // PostgreSQL's statement_timeout is an int4 of milliseconds: more would fail every connection.
+    expect(store({ statementTimeoutMs: 1e12 })).toEqual([
+      "store.statementTimeoutMs: expected a whole number of milliseconds from 1 to 2147483647 (PostgreSQL's limit for statement_timeout)",
+    ]);
+    expect(
+      parseConfig({
+        store: { kind: 'postgres', url: 'postgres://db/ledger', statementTimeoutMs: 2_147_483_647 },
+      }).store,
+    ).toMatchObject({ statementTimeoutMs: 2_147_483_647 });
+    expect(problemsOf(() => parseConfig({ prometheus: { attempts: 11 } }))).toEqual([
+      'prometheus.attempts: expected a whole number from 1 to 10',
+    ]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'carbonledger-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ store: { kind: 'json', dataDir: join(dir, 'data') } }));
+    expect(problemsOf(() => loadConfig(file, { DATABASE_URL: 'postgres://db/ledger' }))).toEqual([
+      'store.url (from DATABASE_URL): unknown key (the config\'s store is "json", which has no url: ' +
+        'unset DATABASE_URL, or set store.kind to "postgres" to use that database)',
+    ]);
+    // A store section that names no kind takes DATABASE_URL's database.
+    writeFileSync(file, JSON.stringify({ store: { dataDir: join(dir, 'data') } }));
+    expect(loadConfig(file, { DATABASE_URL: 'postgres://db/ledger' }).store).toMatchObject({
+      kind: 'postgres',
+      url: 'postgres://db/ledger',
+    });
+  });
+
   it('names the path of a bad summaries.email setting', () => {
     expect(() =>
       parseConfig({
