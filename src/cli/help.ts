@@ -144,9 +144,10 @@ environment:
 ${CONFIG_ENV}`,
   migrate: `usage: carbonledger migrate [--config FILE]
 
-Brings the schema of a PostgreSQL store (store.kind "postgres") to this build's version, each
-pending step in a transaction of its own, and says which it applied. serve and ingest do the same
-as they start; this lets an operator upgrade the schema first, on its own.
+Brings the schema of a PostgreSQL store (store.kind "postgres") to this build's version, every
+pending step in one transaction (if one fails, none is applied: the schema stays as it was), and
+says which it applied. serve and ingest do the same as they start; this lets an operator upgrade
+the schema first, on its own.
 
 flags:
 ${CONFIG_FLAG}

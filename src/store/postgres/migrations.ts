@@ -5,7 +5,8 @@ import { LOCK_NAMESPACE, LOCKS } from './locks';
 
 /**
  * The schema, one numbered step at a time. A step is never edited once released: a change is a new
- * step. Each runs in the transaction that records it, so a database is at one version or the next.
+ * step. The steps a database lacks run together in one transaction with their records (`migrate`),
+ * so a database is at the version it was or at the newest, never between.
  */
 export interface Migration {
   version: number;
@@ -276,10 +277,12 @@ export class SchemaTooNewError extends Error {
 
 /**
  * Brings the database to the newest version, under an advisory lock so that replicas starting
- * together migrate once. Returns the versions applied (none when it was up to date).
+ * together migrate once. Every pending step runs in one transaction: if one fails, none of them is
+ * applied and the schema stays as it was. Each applied step is logged once that transaction has
+ * committed. Returns the versions applied (none when it was up to date).
  */
 export async function migrate(pool: pg.Pool, log: Logger, migrations = MIGRATIONS): Promise<number[]> {
-  return inTransaction(pool, async (client) => {
+  const applied = await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.migration]);
     await client.query(`
       CREATE TABLE IF NOT EXISTS schema_migration (
@@ -304,8 +307,11 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations = MIGRATION
         migration.version,
         migration.name,
       ]);
-      log.info('database migrated', { version: migration.version, name: migration.name });
     }
-    return pending.map((migration) => migration.version);
+    return pending;
   });
+  for (const migration of applied) {
+    log.info('database migrated', { version: migration.version, name: migration.name });
+  }
+  return applied.map((migration) => migration.version);
 }

@@ -1,4 +1,4 @@
-import { silentLogger } from '../../../../src/log';
+import { jsonLogger, silentLogger } from '../../../../src/log';
 import { migrate, MIGRATIONS, openPostgresStore, SchemaTooNewError } from '../../../../src/store/postgres';
 import { zeroFigures, type Breakdown } from '../../../../src/domain/figures';
 import { openPool } from '../../../../src/store/postgres/connect';
@@ -31,7 +31,7 @@ describe('postgres migrations', () => {
     }
   });
 
-  it('apply a new step on the next start, in its own transaction: a failing step leaves the version', async () => {
+  it('apply a new step on the next start: a failing step leaves the version', async () => {
     const pool = openPool(database.url, { max: 1, statementTimeoutMs: 30_000 }, silentLogger);
     try {
       await migrate(pool, silentLogger);
@@ -44,6 +44,54 @@ describe('postgres migrations', () => {
       expect(await database.query("SELECT to_regclass('x') AS x")).toEqual([{ x: null }]);
       const good = [...MIGRATIONS, { version: next, name: 'more', sql: 'CREATE TABLE x (a int)' }];
       expect(await migrate(pool, silentLogger, good)).toEqual([next]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('apply every pending step in one transaction: one that fails leaves none applied', async () => {
+    const pool = openPool(database.url, { max: 1, statementTimeoutMs: 30_000 }, silentLogger);
+    try {
+      const older = MIGRATIONS.slice(0, -2);
+      await migrate(pool, silentLogger, older);
+      const next = MIGRATIONS.at(-1)!.version + 1;
+      const logged: string[] = [];
+      const log = jsonLogger((line) => logged.push(line));
+      const broken = [...MIGRATIONS, { version: next, name: 'broken', sql: 'SELECT 1/0' }];
+      await expect(migrate(pool, log, broken)).rejects.toThrow('division by zero');
+      const versions = async () =>
+        (await database.query<{ version: number }>('SELECT version FROM schema_migration ORDER BY 1')).map(
+          (row) => row.version,
+        );
+      expect(await versions()).toEqual(older.map((migration) => migration.version));
+      expect(logged.filter((line) => line.includes('database migrated'))).toEqual([]);
+      // The steps that would have come before the broken one apply with it, or not at all.
+      expect(await migrate(pool, log)).toEqual(MIGRATIONS.slice(-2).map((migration) => migration.version));
+      expect(await versions()).toEqual(MIGRATIONS.map((migration) => migration.version));
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('log each applied step once its transaction has committed', async () => {
+    const pool = openPool(database.url, { max: 1, statementTimeoutMs: 30_000 }, silentLogger);
+    const events: string[] = [];
+    // Each statement of the migrating client, and each log line, in the order they happen.
+    pool.on('acquire', (client) => {
+      const query = client.query.bind(client) as (text: unknown, ...rest: unknown[]) => unknown;
+      client.query = ((text: unknown, ...rest: unknown[]) => {
+        if (typeof text === 'string') events.push(text.trim().split(/\s+/)[0]);
+        return query(text, ...rest);
+      }) as typeof client.query;
+    });
+    const log = jsonLogger((line) => events.push(JSON.parse(line).msg));
+    try {
+      const applied = await migrate(pool, log, MIGRATIONS.slice(0, 2));
+      expect(applied).toEqual([1, 2]);
+      const commit = events.indexOf('COMMIT');
+      expect(commit).toBeGreaterThan(0);
+      expect(events.slice(commit)).toEqual(['COMMIT', 'database migrated', 'database migrated']);
+      expect(events.filter((event) => event === 'BEGIN')).toHaveLength(1);
     } finally {
       await pool.end();
     }
