@@ -178,10 +178,11 @@ async function migrateCommand(argv: string[]): Promise<number> {
   if (config.store.kind !== 'postgres') {
     throw new UsageError(`store.kind: "${config.store.kind}" has no schema to migrate (only "postgres" has)`);
   }
-  const { migrate, openPostgresStore } = await import('./store/postgres');
-  const store = await openPostgresStore({ url: config.store.url, log: jsonLogger(), migrate: false });
+  const { migrate, openPostgresStore, postgresStoreOptions } = await import('./store/postgres');
+  const log = jsonLogger();
+  const store = await openPostgresStore({ ...postgresStoreOptions(config.store), log, migrate: false });
   try {
-    const applied = await migrate(store.pool, jsonLogger());
+    const applied = await migrate(store.pool, log);
     process.stdout.write(
       applied.length === 0
         ? 'carbonledger migrate: the schema is up to date\n'

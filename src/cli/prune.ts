@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { jsonLogger } from '../log';
-import { openPostgresStore, pruneBefore } from '../store/postgres';
+import { openPostgresStore, postgresStoreOptions, pruneBefore } from '../store/postgres';
 import { withWriter } from '../store/store';
 import { UsageError } from './usage-error';
 
@@ -23,7 +23,7 @@ export async function pruneCommand(argv: string[]): Promise<number> {
     );
   }
   const log = jsonLogger();
-  const store = await openPostgresStore({ url: config.store.url, log });
+  const store = await openPostgresStore({ ...postgresStoreOptions(config.store), log });
   try {
     // The writer: no ingestion is part-way while the months go.
     const report = await withWriter(store, { purpose: 'carbonledger prune', waitMs: 600_000 }, () =>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import type { StoreConfig } from '../../config';
 import type { Level } from '../../domain/levels';
 import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
@@ -214,6 +215,19 @@ export class PostgresStore implements Store, KeepsCapabilities {
     await Promise.all([this.pool.end(), this.router?.end()]);
     this.log.info('store closed');
   }
+}
+
+/** What a config's `store` section of kind "postgres" says of how to open it. */
+export function postgresStoreOptions(
+  config: Extract<StoreConfig, { kind: 'postgres' }>,
+): Pick<PostgresStoreOptions, 'url' | 'readUrl' | 'poolSize' | 'statementTimeoutMs' | 'jobLeaseMs'> {
+  return {
+    url: config.url,
+    readUrl: config.readUrl,
+    poolSize: config.poolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
+    jobLeaseMs: config.jobLeaseMs,
+  };
 }
 
 /** Connects, migrates the primary (unless told not to) and returns the store. */
