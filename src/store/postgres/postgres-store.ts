@@ -249,7 +249,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       })
     : undefined;
   try {
+    // Either connects: a database that is missing or refuses connections fails the open here.
     if (options.migrate !== false) await migrate(primary, log);
+    else await primary.query('SELECT 1');
+    // Once the primary answered; a standby (readUrl) is connected to when first read.
     log.info('store opened', {
       url: redactUrl(options.url),
       ...(options.readUrl && { readUrl: redactUrl(options.readUrl) }),

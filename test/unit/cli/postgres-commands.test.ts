@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../../../src/config';
+import { jsonLogger } from '../../../src/log';
 import { openPostgresStore, postgresStoreOptions } from '../../../src/store/postgres';
 import { LOCK_NAMESPACE, LOCKS } from '../../../src/store/postgres/locks';
 import { runCli } from '../../support/cli';
@@ -67,5 +68,27 @@ describe('the PostgreSQL commands', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(code).toBe(1);
     expect(stderr).toContain('canceling statement due to statement timeout');
+  });
+});
+
+describe('opening a PostgreSQL store', () => {
+  it('says "store opened" only once the database answered', async () => {
+    const database = await createTestDatabase();
+    const url = database.url;
+    await database.drop();
+    // A database that does not exist, and a server that refuses connections (nothing listens on port 1).
+    const refused = 'postgres://postgres@127.0.0.1:1/ledger';
+    for (const [target, error] of [
+      [url, /does not exist/],
+      [refused, /ECONNREFUSED/],
+    ] as const) {
+      for (const migrate of [true, false]) {
+        const logged: string[] = [];
+        await expect(
+          openPostgresStore({ url: target, migrate, log: jsonLogger((line) => logged.push(line)) }),
+        ).rejects.toThrow(error);
+        expect(logged.filter((line) => line.includes('store opened'))).toEqual([]);
+      }
+    }
   });
 });
