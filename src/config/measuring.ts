@@ -5,11 +5,11 @@ import {
   httpUrl,
   labelName,
   nonNegativeNumber,
-  positiveInt,
   positiveNumber,
   promqlRegex,
   wattsPerCore,
   wholeNumberIn,
+  timeoutMs,
 } from './primitives';
 
 export const MachinePowerSchema = z
@@ -84,7 +84,7 @@ export const PrometheusSchema = z
       .array(z.string().min(1), { error: 'expected a list of mode names' })
       .min(1)
       .default(['idle']),
-    timeoutMs: positiveInt.default(60_000),
+    timeoutMs: timeoutMs.default(60_000),
     /** Extra PromQL matchers for every node_exporter series asked for, e.g. `job="node"`. */
     selector: z.string().default(''),
     /** Filesystems whose `fstype` matches (RE2, whole value) are not counted as disk in use. */

@@ -1,7 +1,7 @@
 /** Config sections of the plugins: sources, sinks, workspaces, carbon intensity and summaries (contract sections 5, 10, 11). */
 import { z } from 'zod';
 import { emailAddressProblem } from '../domain/email-address';
-import { gramsPerKwh, httpUrl, nonNegativeNumber, positiveInt, wholeNumberIn } from './primitives';
+import { gramsPerKwh, httpUrl, nonNegativeNumber, wholeNumberIn, timeoutMs } from './primitives';
 
 export const nameMap = (what: string) =>
   z.record(
@@ -38,7 +38,7 @@ export const OpenNebulaSchema = z
     /** Machine type by VM name prefix (up to the first "-"); an unmapped prefix is itself. */
     machines: nameMap('a machine type').default({}),
     /** Longest one fetch of a range may take before its hours are stored as failed. */
-    timeoutMs: positiveInt.default(60_000),
+    timeoutMs: timeoutMs.default(60_000),
     /** Most rows read from a table in one query. */
     batchRows: wholeNumberIn(1, 1_000_000).default(10_000),
   })
@@ -66,7 +66,7 @@ export const PerseusSchema = z
     partition: z.literal('machine', { error: 'expected "machine" or null' }).nullable().default(null),
     priority: z.string().min(1, { error: 'expected a priority name or null' }).nullable().default(null),
     contingentFactor: nonNegativeNumber.default(1),
-    timeoutMs: positiveInt.default(30_000),
+    timeoutMs: timeoutMs.default(30_000),
     /** Days back (before today) each run checks for complete days not yet accepted. */
     lookbackDays: wholeNumberIn(1, 366).default(7),
   })
@@ -92,7 +92,7 @@ export const CarbonSchema = z.discriminatedUnion(
         source: z.literal('carbon-intensity-api'),
         url: httpUrl.default('https://api.carbonintensity.org.uk'),
         fallbackGPerKwh: gramsPerKwh.default(200),
-        timeoutMs: positiveInt.default(30_000),
+        timeoutMs: timeoutMs.default(30_000),
       })
       .strict(),
     z
@@ -123,7 +123,7 @@ export const SummaryEmailSchema = z
     /** Where the message's link points: the dashboard's base URL as users reach it. */
     dashboardUrl: httpUrl.default('http://127.0.0.1:4000/'),
     /** How long one message may take to send (connecting included). */
-    timeoutMs: positiveInt.default(60_000),
+    timeoutMs: timeoutMs.default(60_000),
   })
   .strict();
 export type SummaryEmailConfig = z.infer<typeof SummaryEmailSchema>;

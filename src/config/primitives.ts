@@ -34,6 +34,11 @@ export function wholeNumberIn(min: number, max: number, of = '', why = ''): z.Zo
   const error = `expected a whole number${of && ` of ${of}`} from ${min} to ${max}${why && ` (${why})`}`;
   return z.number({ error }).int({ error, abort: true }).min(min, { error }).max(max, { error });
 }
+/**
+ * A timeout in milliseconds: Node runs a timer longer than 2^31 − 1 ms after 1 ms, so a longer one
+ * would time everything out at once.
+ */
+export const timeoutMs = wholeNumberIn(1, 2_147_483_647, 'milliseconds', "Node's longest timer");
 export const labelName = z
   .string({ error: 'expected a Prometheus label name' })
   .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'expected a Prometheus label name' });

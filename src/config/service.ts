@@ -1,6 +1,6 @@
 /** Config sections of the service itself: store, server, schedule and auth. */
 import { z } from 'zod';
-import { cron, positiveInt, wholeNumberIn } from './primitives';
+import { cron, positiveInt, wholeNumberIn, timeoutMs } from './primitives';
 
 export const postgresUrl = z.url({
   protocol: /^postgres(ql)?$/,
@@ -22,7 +22,7 @@ export const PostgresStoreSchema = z
     kind: z.literal('postgres'),
     /** The primary: every write (and every read without `readUrl`). */
     url: postgresUrl,
-    /** A hot standby that serves the API's reads. */
+    /** A hot standby that serves the API's reads while it has replayed the primary's latest commit. */
     readUrl: postgresUrl.optional(),
     /** Connections per pool (one pool for the primary, one for `readUrl`). */
     poolSize: wholeNumberIn(1, 1000).default(10),
@@ -38,7 +38,7 @@ export const PostgresStoreSchema = z
      * that dies mid-run hands the job on after at most this long.
      */
     jobLeaseMs: wholeNumberIn(1000, 3_600_000, 'milliseconds').default(60_000),
-    /** Files of what is not yet in the database (the sinks' delivery log, host history, usage by project and user). */
+    /** Unused by this store, which keeps everything in its database: accepted so a config can switch kinds. */
     dataDir: z.string().min(1).default('./data'),
   })
   .strict();
@@ -84,7 +84,7 @@ export const ServerSchema = z
       .max(65535, { error: 'expected a port number' })
       .default(4000),
     maxAnswerCostInFlight: positiveInt.default(DEFAULT_MAX_ANSWER_COST_IN_FLIGHT),
-    sendTimeoutMs: positiveInt.default(DEFAULT_SEND_TIMEOUT_MS),
+    sendTimeoutMs: timeoutMs.default(DEFAULT_SEND_TIMEOUT_MS),
   })
   .strict();
 

@@ -272,6 +272,13 @@ describe('config', () => {
     expect(problemsOf(() => parseConfig({ prometheus: { attempts: 11 } }))).toEqual([
       'prometheus.attempts: expected a whole number from 1 to 10',
     ]);
+    // Node runs a longer timer after 1 ms: every request would time out at once.
+    const timer = "expected a whole number of milliseconds from 1 to 2147483647 (Node's longest timer)";
+    expect(
+      problemsOf(() =>
+        parseConfig({ prometheus: { timeoutMs: 3e9 }, server: { sendTimeoutMs: 2 ** 31 } }),
+      ).sort(),
+    ).toEqual([`prometheus.timeoutMs: ${timer}`, `server.sendTimeoutMs: ${timer}`]);
 
     const dir = mkdtempSync(join(tmpdir(), 'carbonledger-config-'));
     const file = join(dir, 'config.json');
