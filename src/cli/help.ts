@@ -220,8 +220,8 @@ ${CONFIG_ENV}`,
   prune: `usage: carbonledger prune --before YYYY-MM [--config FILE]
 
 Forgets every hour of a PostgreSQL store before the month given, in one transaction: the hours'
-monthly partitions are dropped, with their day totals, month roll-ups, ledger records and carbon
-intensities; each year roll-up left is rebuilt from its remaining months, so every roll-up still
+monthly partitions are dropped, with their day totals, month roll-ups, ledger records, carbon
+intensities, daily summaries and usage by project and user; each year roll-up left is rebuilt from its remaining months, so every roll-up still
 equals its hours, and the forgotten hours read as never ingested (MISSING), not as zeros. Holds
 the store's writer meanwhile (waiting for a running ingest); every replica's cached answers go.
 Keep a backup first: what is forgotten comes back only from Prometheus, while it still has it.

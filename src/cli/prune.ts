@@ -19,7 +19,7 @@ export async function pruneCommand(argv: string[]): Promise<number> {
   if (config.store.kind !== 'postgres') {
     throw new UsageError(
       `store.kind: "${config.store.kind}" keeps no partitions to drop (only "postgres" does); ` +
-        'a JSON store is pruned by copying what to keep (docs/OPERATIONS.md)',
+        'a JSON store keeps every hour it holds: copy-store it into PostgreSQL to prune there',
     );
   }
   const log = jsonLogger();
