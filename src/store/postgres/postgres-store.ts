@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { StoreConfig } from '../../config';
-import type { Level } from '../../domain/levels';
-import type { DayEntry, LedgerHour, MonthRollup, YearRollup } from '../../domain/usage';
 import { silentLogger, type Logger } from '../../log';
 import type { JobClaims } from '../job-claims';
 import type { IntensityCache } from '../../domain/intensity-cache';
 import type { KeepsCapabilities, StoreCapabilities, SummaryStores } from '../capabilities';
-import type { ReadParts, Store, StoreWriter, WriterOptions } from '../store';
+import type { Store, StoreWriter, WriterOptions } from '../store';
 import { postgresDeliveryLog } from './deliveries';
 import { postgresHostHistory } from './host-history';
 import { postgresProjectUsers } from './project-users';
@@ -19,7 +17,7 @@ import { PostgresInstanceIndex } from './instance-index';
 import { PostgresJobLeases } from './job-leases';
 import { openPool, redactUrl } from './connect';
 import { migrate } from './migrations';
-import { CoalescedReads, iso } from './reads';
+import { DatabaseReads } from './database-reads';
 import { ReadRouter, VERSION_TTL_MS, type ReadDb } from './read-routing';
 
 export interface PostgresStoreOptions {
@@ -51,9 +49,8 @@ interface StoreSettings {
 }
 
 /** The Store over PostgreSQL: hours, roll-ups and ledger in tables (see migrations.ts). */
-export class PostgresStore implements Store, KeepsCapabilities {
+export class PostgresStore extends DatabaseReads implements Store, KeepsCapabilities {
   readonly instances: PostgresInstanceIndex;
-  private readonly reads: CoalescedReads;
   readonly jobClaims: JobClaims;
   readonly intensityCache: IntensityCache;
   private readonly writers = new Set<StoreWriter>();
@@ -67,7 +64,7 @@ export class PostgresStore implements Store, KeepsCapabilities {
     /** The primary: every write, and every read of this handle. */
     readonly pool: pg.Pool,
     /** Where this handle's reads go: the primary itself, unless a test counts them. */
-    private readonly readDb: ReadDb = pool,
+    readDb: ReadDb = pool,
     private readonly settings: StoreSettings = {
       log: silentLogger,
       jobLeaseMs: 60_000,
@@ -76,8 +73,8 @@ export class PostgresStore implements Store, KeepsCapabilities {
     /** The router of the API's reads to a hot standby (`readUrl`), if there is one. */
     private readonly router?: ReadRouter,
   ) {
+    super(readDb);
     this.log = settings.log;
-    this.reads = new CoalescedReads(readDb);
     this.instances = new PostgresInstanceIndex(pool, readDb);
     this.intensityCache = postgresIntensityCache(pool);
     const holder = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
@@ -169,43 +166,6 @@ export class PostgresStore implements Store, KeepsCapabilities {
     };
   }
 
-  readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
-    return readLedger(this.readDb, fromHour, toHour);
-  }
-
-  readLedgerStatuses(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>> {
-    return readLedgerStatuses(this.readDb, fromHour, toHour);
-  }
-
-  readDays(
-    level: Level,
-    date: string,
-    keys: readonly string[],
-    parts?: ReadParts,
-  ): Promise<Array<DayEntry | null>> {
-    return this.reads.read<DayEntry>(parts?.byMachine === false ? 'dayAlls' : 'days', level, date, keys);
-  }
-
-  readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
-    return this.reads.read<MonthRollup>('months', level, month, keys);
-  }
-
-  readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
-    return this.reads.read<YearRollup>('years', level, year, keys);
-  }
-
-  readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
-    return readInstanceProjects(this.readDb);
-  }
-
-  listKeys(level: Level): Promise<string[]> {
-    return listKeys(this.readDb, level);
-  }
-
-  async checkReadable(): Promise<void> {
-    await checkReadable(this.readDb);
-  }
-
   /** Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -273,71 +233,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 }
 
-export async function readLedger(
-  db: ReadDb,
-  fromHour: number,
-  toHour: number,
-): Promise<Map<number, LedgerHour>> {
-  const { rows } = await db.query<{ hour: number; record: LedgerHour }>({
-    text: `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, record FROM ledger_hour
-       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
-    values: [iso(fromHour), iso(toHour)],
-  });
-  return new Map(rows.map(({ hour, record }) => [hour, record]));
-}
-
-export async function readLedgerStatuses(
-  db: ReadDb,
-  fromHour: number,
-  toHour: number,
-): Promise<Map<number, LedgerHour['status']>> {
-  const { rows } = await db.query<{ hour: number; status: LedgerHour['status'] }>({
-    text: `SELECT extract(epoch FROM hour)::float8 * 1000 AS hour, status FROM ledger_hour
-       WHERE hour >= $1 AND hour < $2 ORDER BY hour`,
-    values: [iso(fromHour), iso(toHour)],
-  });
-  return new Map(rows.map(({ hour, status }) => [hour, status]));
-}
-
-export async function readInstanceProjects(db: ReadDb): Promise<Map<string, ReadonlySet<string>>> {
-  const { rows } = await db.query<{ instance: string; project: string }>({
-    text: 'SELECT instance, project FROM instance_project',
-  });
-  const projects = new Map<string, Set<string>>();
-  for (const { instance, project } of rows) {
-    projects.set(instance, (projects.get(instance) ?? new Set()).add(project));
-  }
-  return projects;
-}
-
-export async function listKeys(db: ReadDb, level: Level): Promise<string[]> {
-  const { rows } = await db.query<{ key: string }>({
-    text: `SELECT key FROM usage_key k
-       WHERE level = $1 AND EXISTS (SELECT 1 FROM usage_day d WHERE d.key_id = k.id)`,
-    values: [level],
-  });
-  // Sorted by UTF-16 code units, as the JSON store sorts, whatever the database's collation.
-  return rows.map((row) => row.key).sort();
-}
-
-export async function checkReadable(db: ReadDb): Promise<void> {
-  await db.query({ text: 'SELECT 1 FROM store_version' });
-}
-
 /**
  * The store the API answers from when there is a standby: its reads go where the router sends
  * them, its version is the router's; the writer, the capabilities' writes and closing are the
  * store's own.
  */
-class PostgresAnswerStore implements Store, KeepsCapabilities {
+class PostgresAnswerStore extends DatabaseReads implements Store, KeepsCapabilities {
   readonly instances: PostgresInstanceIndex;
-  private readonly reads: CoalescedReads;
 
   constructor(
     private readonly store: PostgresStore,
     private readonly router: ReadRouter,
   ) {
-    this.reads = new CoalescedReads(router);
+    super(router);
     this.instances = new PostgresInstanceIndex(store.pool, router);
   }
 
@@ -359,44 +267,6 @@ class PostgresAnswerStore implements Store, KeepsCapabilities {
 
   version(): Promise<string | undefined> {
     return this.router.version();
-  }
-
-  readLedger(fromHour: number, toHour: number): Promise<Map<number, LedgerHour>> {
-    return readLedger(this.router, fromHour, toHour);
-  }
-
-  readLedgerStatuses(fromHour: number, toHour: number): Promise<Map<number, LedgerHour['status']>> {
-    return readLedgerStatuses(this.router, fromHour, toHour);
-  }
-
-  readDays(
-    level: Level,
-    date: string,
-    keys: readonly string[],
-    parts?: ReadParts,
-  ): Promise<Array<DayEntry | null>> {
-    return this.reads.read<DayEntry>(parts?.byMachine === false ? 'dayAlls' : 'days', level, date, keys);
-  }
-
-  readMonths(level: Level, month: string, keys: readonly string[]): Promise<Array<MonthRollup | null>> {
-    return this.reads.read<MonthRollup>('months', level, month, keys);
-  }
-
-  readYears(level: Level, year: string, keys: readonly string[]): Promise<Array<YearRollup | null>> {
-    return this.reads.read<YearRollup>('years', level, year, keys);
-  }
-
-  readInstanceProjects(): Promise<Map<string, ReadonlySet<string>>> {
-    return readInstanceProjects(this.router);
-  }
-
-  listKeys(level: Level): Promise<string[]> {
-    return listKeys(this.router, level);
-  }
-
-  /** Ready when the reads can be answered: by the standby, or else the primary. */
-  checkReadable(): Promise<void> {
-    return checkReadable(this.router);
   }
 
   close(): Promise<void> {
