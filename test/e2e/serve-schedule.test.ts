@@ -6,8 +6,7 @@ import { parseConfig } from '../../src/config';
 import { fixedClock } from '../../src/domain/clock';
 import { acquireIngestLock } from '../../src/store/json/lock';
 import { silentLogger } from '../../src/log';
-import { startService } from '../../src/serve';
-import { StoreLockedError } from '../../src/store/store';
+import { startService, type RunningService } from '../../src/serve';
 
 const NOW = Date.parse('2026-11-27T10:20:00Z');
 
@@ -44,17 +43,29 @@ describe('serve with its schedule', () => {
     }
   });
 
-  it('does not seed the demo while another ingestion holds the dataDir lock', async () => {
+  it('does not seed the demo while another ingestion holds the dataDir lock: it waits, then seeds', async () => {
     const held = await acquireIngestLock(dataDir, silentLogger, { purpose: 'a test holding the lock' });
+    let started: Promise<RunningService> | undefined;
     try {
       const config = parseConfig({ store: { dataDir }, server: { port: 0 } });
-      await expect(
-        startService({ config, log: silentLogger, schedule: false, demo: true, demoDays: 1 }),
-      ).rejects.toThrow(StoreLockedError);
+      started = startService({ config, log: silentLogger, schedule: false, demo: true, demoDays: 1 });
+      let settled = false;
+      void started.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(settled).toBe(false);
+      expect(existsSync(join(dataDir, 'usage'))).toBe(false);
     } finally {
       await held.release();
     }
-    expect(existsSync(join(dataDir, 'usage'))).toBe(false);
+    const service = await started;
+    try {
+      expect(existsSync(join(dataDir, 'usage'))).toBe(true);
+    } finally {
+      await service.close();
+    }
   });
 
   it('refuses a bad cron at start-up, naming it: in the config, and in the service should one get past it', async () => {
