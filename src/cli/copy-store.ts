@@ -183,15 +183,25 @@ interface Identified {
 
 function summary(report: CopyReport): string {
   const keys = LEVELS.map((level) => `${level} ${report.keys[level]}`).join(', ');
-  const resumed = report.resumedAt === null ? '' : ` (resumed at ${report.resumedAt})`;
   const totals = report.totals;
+  const run =
+    report.daysCopied === 0
+      ? report.hours === 0
+        ? 'nothing to copy: the source holds no hours'
+        : `nothing to copy: the target held all ${plural(report.heldBefore, 'hour')} already`
+      : `copied ${plural(report.hoursCopied, 'hour')} in ${plural(report.daysCopied, 'day')}` +
+        (report.resumedAt === null
+          ? ''
+          : ` (resumed at ${report.resumedAt}; the target held ${plural(report.heldBefore, 'hour')} before)`);
   return (
-    `carbonledger copy-store: copied ${report.hours} hours (${report.okHours} ok, ${report.failedHours} failed) ` +
-    `in ${report.daysCopied} days${resumed}; keys: ${keys}\n` +
+    `carbonledger copy-store: ${run}; the target holds ${plural(report.hours, 'hour')} ` +
+    `(${report.okHours} ok, ${report.failedHours} failed); keys: ${keys}\n` +
     `verified: hours, keys and every year's totals equal; all projects: ` +
     `${round(totals.busyKwh + totals.idleKwh)} kWh CPU, ${round(totals.busyGco2eq + totals.idleGco2eq)} gCO2eq CPU\n`
   );
 }
+
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 function alsoCopied(copied: CapabilitiesCopied, summarised: SummariesCopied): string {
   return (

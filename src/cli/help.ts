@@ -171,12 +171,13 @@ Then compares the two: the ledger's hours and statuses, every level's keys, ever
 totals and every day's summaries; prints what it copied and the totals.
 
 The target must be empty (a new or empty directory, an empty database), or an earlier copy of the
-same source: a copy that was stopped (even killed) resumes at the last day it wrote, not from the
-start. Before writing anything it checks that what the target holds is the source's (its keys,
-every hour's status, every day's figures at every level, its summaries); a store of other data,
-even over the same hours, is refused. Failed hours keep their error; the count of attempts starts
-again at one. Not copied: the log of summary emails sent (so a day's email may be sent again from
-the target).
+same source: a copy that was stopped (even killed), or whose source has gained hours since (newer,
+older, or filling a gap), resumes at the earliest day the target lacks an hour of, not from the
+start, and writes every day from there. Before writing anything it checks that what the target
+holds is the source's (its keys, every hour's status, every day's figures at every level, its
+summaries); a store of other data, even over the same hours, is refused. Failed hours keep their
+error; the count of attempts starts again at one. Not copied: the log of summary emails sent (so
+a day's email may be sent again from the target).
 
 flags:
   --from STORE          a JSON store's data directory, a postgres:// URL, or a config file whose

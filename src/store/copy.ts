@@ -17,9 +17,13 @@ export interface CopyReport {
   failedHours: number;
   /** Keys with usage at each level. */
   keys: Record<Level, number>;
-  /** Days written by this run; fewer than the source's when it resumed. */
+  /** Days written by this run; fewer than the source's when it resumed, none when nothing was lacking. */
   daysCopied: number;
-  /** The day this run began at when an earlier, interrupted copy had already written the days before it. */
+  /** Ledger hours of the days this run wrote (the days written again in whole, with those lacking). */
+  hoursCopied: number;
+  /** Hours the target's ledger held before this run (an earlier copy's). */
+  heldBefore: number;
+  /** The day this run began at when the target held hours already: the earliest day it lacked an hour of. */
   resumedAt: string | null;
   /** Every year's totals of every PROJECT, summed: the figures the verification compared, in short. */
   totals: Figures;
@@ -40,7 +44,8 @@ export class CopyMismatchError extends Error {
  * access index, the instance index, the carbon intensity cache) from `source` into `target`, one
  * day a batch, through the target's writer: each day is applied whole or not at all, and roll-ups
  * are the target's own, so they equal its hours. The target must be empty or an earlier copy of
- * the source: an interrupted copy resumes at the last day it wrote (written again, the same).
+ * the source: a copy resumes at the earliest day the target lacks an hour of (an interrupted copy's
+ * last day, or days the source gained since, older ones included) and writes every day from it.
  * The caller holds both writers, so neither store changes meanwhile. Verifies at the end.
  */
 export async function copyStore(
@@ -53,21 +58,23 @@ export async function copyStore(
   const dates = [...new Set([...ledger.keys()].map(utcDate))].sort();
   const keys = new Map<Level, string[]>();
   for (const level of LEVELS) keys.set(level, await source.listKeys(level));
-  const resumeAt = await resumePoint(source, target, ledger, keys);
+  const { heldHours, from } = await resumePoint(source, target, ledger, keys);
   const instanceProjects = Object.fromEntries(
     [...(await source.readInstanceProjects())].map(([instance, projects]) => [
       instance,
       [...projects].sort(),
     ]),
   );
-  const todo = dates.filter((date) => resumeAt === null || date >= resumeAt);
+  const todo = from === null ? [] : dates.filter((date) => date >= from);
   if (todo.length === 0) {
     // Nothing of the usage to write: the access index still goes across.
     await writer.applyBatch({ outcomes: [], entries: [], attemptedAt: Date.now(), instanceProjects });
   }
+  let hoursCopied = 0;
   for (const [i, date] of todo.entries()) {
     options.signal?.throwIfAborted();
     const batch = await dayBatch(source, ledger, keys, date);
+    hoursCopied += batch.outcomes.length;
     // The access index is a union: handing it over with the first batch of each run is enough.
     if (i === 0) batch.instanceProjects = instanceProjects;
     await writer.applyBatch(batch, { replace: true });
@@ -78,13 +85,15 @@ export async function copyStore(
   return {
     ...report,
     daysCopied: todo.length,
-    resumedAt: resumeAt !== null && todo.length < dates.length ? resumeAt : null,
+    hoursCopied,
+    heldBefore: heldHours,
+    resumedAt: heldHours > 0 && from !== null ? from : null,
   };
 }
 
 /**
- * The day to start at: null for an empty target; the newest day the target holds when it is
- * proven an earlier copy of the source cut short; else NotACopyError, before anything is written.
+ * Where to start: the earliest day the target lacks an hour of (null: none), once the target is
+ * proven empty or an earlier copy of the source; else NotACopyError, before anything is written.
  * Proven: every key it holds is the source's, every hour it holds is the source's with the same
  * status, and every day it holds has the source's figures, hour by hour, at every level (a copy
  * writes whole days, so a day it wrote equals the source's). A store of other figures over the
@@ -95,7 +104,7 @@ async function resumePoint(
   target: Store,
   ledger: ReadonlyMap<number, LedgerHour>,
   keys: ReadonlyMap<Level, string[]>,
-): Promise<string | null> {
+): Promise<{ heldHours: number; from: string | null }> {
   const notACopy = (what: string) =>
     new NotACopyError(
       `${what}: copy-store writes only into an empty store or an earlier copy of the same source`,
@@ -108,7 +117,7 @@ async function resumePoint(
     }
   }
   const held = await target.readLedger(LEDGER_FROM, ledgerTo());
-  if (held.size === 0) return null;
+  if (held.size === 0) return { heldHours: 0, from: firstLacking(ledger, held) };
   for (const [hour, record] of held) {
     if (ledger.get(hour)?.status !== record.status) {
       throw notACopy(
@@ -121,6 +130,8 @@ async function resumePoint(
     }
   }
   const days = [...new Set([...held.keys()].map(utcDate))].sort();
+  // Over the hours the target holds: the source may have gained others since (older or newer).
+  const heldHours = new Set(held.keys());
   for (const date of days) {
     for (const level of LEVELS) {
       const wanted = keys.get(level)!;
@@ -129,7 +140,7 @@ async function resumePoint(
         target.readDays(level, date, wanted, { byMachine: false }),
       ]);
       wanted.forEach((key, i) => {
-        const differs = dayDiffers(theirs[i], ours[i], ledger);
+        const differs = dayDiffers(theirs[i], ours[i], ledger, heldHours);
         if (differs !== null) {
           throw notACopy(
             `the target's figures of ${level} ${JSON.stringify(key)} ${differs} differ from the source's`,
@@ -138,7 +149,21 @@ async function resumePoint(
       });
     }
   }
-  return utcDate(Math.max(...held.keys()));
+  return { heldHours: held.size, from: firstLacking(ledger, held) };
+}
+
+/**
+ * The earliest day with an hour of the source the target lacks: before the target's first day
+ * (hours the source gained since the copy), in a gap, or the day a copy was stopped at; null when
+ * it lacks none. The days before it the target holds whole, proven the source's.
+ */
+function firstLacking(
+  ledger: ReadonlyMap<number, LedgerHour>,
+  held: ReadonlyMap<number, LedgerHour>,
+): string | null {
+  let earliest = Infinity;
+  for (const hour of ledger.keys()) if (hour < earliest && !held.has(hour)) earliest = hour;
+  return earliest === Infinity ? null : utcDate(earliest);
 }
 
 /**
@@ -149,9 +174,10 @@ function dayDiffers(
   source: DayEntry | null,
   target: DayEntry | null,
   ledger: ReadonlyMap<number, LedgerHour>,
+  heldHours: ReadonlySet<number>,
 ): string | null {
-  const wanted = source === null ? null : okHoursOf(source, ledger);
-  const held = target === null ? null : okHoursOf(target, ledger);
+  const wanted = source === null ? null : okHoursOf(source, ledger, heldHours);
+  const held = target === null ? null : okHoursOf(target, ledger, heldHours);
   if (wanted === null && held === null) return null;
   const date = (wanted ?? held)!.date;
   if (wanted === null || held === null) return `on ${date}`;
@@ -197,11 +223,16 @@ async function dayBatch(
 }
 
 /** The entry with only the hours the ledger holds ok (the target marks failed hours itself); null if none. */
-function okHoursOf(entry: DayEntry, ledger: ReadonlyMap<number, LedgerHour>): DayEntry | null {
+function okHoursOf(
+  entry: DayEntry,
+  ledger: ReadonlyMap<number, LedgerHour>,
+  within?: ReadonlySet<number>,
+): DayEntry | null {
   const start = periodStart(entry.date);
   const hours: DayEntry['hours'] = {};
   for (const [label, figures] of Object.entries(entry.hours)) {
     const hour = start + Number(label.slice(0, 2)) * HOUR_MS;
+    if (within !== undefined && !within.has(hour)) continue;
     if (figures !== FAILED && ledger.get(hour)?.status === 'ok') hours[label] = figures;
   }
   if (Object.keys(hours).length === 0) return null;
@@ -229,7 +260,7 @@ async function verify(
   target: Store,
   ledger: ReadonlyMap<number, LedgerHour>,
   keys: ReadonlyMap<Level, string[]>,
-): Promise<Omit<CopyReport, 'daysCopied' | 'resumedAt'>> {
+): Promise<Omit<CopyReport, 'daysCopied' | 'hoursCopied' | 'heldBefore' | 'resumedAt'>> {
   const copied = await target.readLedger(LEDGER_FROM, ledgerTo());
   const differs = [...ledger].find(([hour, record]) => copied.get(hour)?.status !== record.status);
   if (differs !== undefined || copied.size !== ledger.size) {

@@ -160,8 +160,8 @@ describe('carbonledger copy-store', () => {
     expect(toPostgres).toMatchObject({ code: 0 });
     const hours = DAYS * 24;
     expect(toPostgres.stdout).toContain(
-      `copied ${hours} hours (${hours - FAILING.size} ok, ${FAILING.size} failed) in ${DAYS} days; ` +
-        'keys: PROJECT 3, EXPERIMENT 1, MACHINE 2, USER 1, INSTANCE 4',
+      `copied ${hours} hours in ${DAYS} days; the target holds ${hours} hours ` +
+        `(${hours - FAILING.size} ok, ${FAILING.size} failed); keys: PROJECT 3, EXPERIMENT 1, MACHINE 2, USER 1, INSTANCE 4`,
     );
     const kwh = /verified: hours, keys and every year's totals equal; all projects: ([\d.]+) kWh CPU/.exec(
       toPostgres.stdout,
@@ -187,7 +187,7 @@ describe('carbonledger copy-store', () => {
     expect(await contentsOf(back)).toEqual(reference);
   }, 240_000);
 
-  it('resumes a copy killed part-way at the last day it wrote, and leaves only whole days meanwhile', async () => {
+  it('resumes a copy killed part-way at the first day it had not written, and leaves only whole days meanwhile', async () => {
     const db = await database();
     const child = spawn(
       process.execPath,
@@ -211,8 +211,10 @@ describe('carbonledger copy-store', () => {
 
     const resumed = await copyCli(source, db.url);
     expect(resumed).toMatchObject({ code: 0 });
-    const lastDay = utcDate(FROM + (partial[0].days - 1) * DAY_MS);
-    expect(resumed.stdout).toContain(`in ${DAYS - partial[0].days + 1} days (resumed at ${lastDay})`);
+    const firstLacking = utcDate(FROM + partial[0].days * DAY_MS);
+    expect(resumed.stdout).toContain(
+      `in ${DAYS - partial[0].days} days (resumed at ${firstLacking}; the target held ${partial[0].hours} hours before)`,
+    );
     expect(await contentsOf(db.url)).toEqual(reference);
   }, 240_000);
 
@@ -322,8 +324,16 @@ describe('carbonledger copy-store', () => {
     }
     const resumed = await copyCli(db.url, target);
     expect(resumed).toMatchObject({ code: 0 });
-    expect(resumed.stdout).toContain(`in ${DAYS - 3} days (resumed at 2025-03-04)`);
+    expect(resumed.stdout).toContain(
+      `in ${DAYS - 4} days (resumed at 2025-03-05; the target held 96 hours before)`,
+    );
     expect(await contentsOf(target)).toEqual(reference);
+    // Run again: nothing lacking, nothing written, said so.
+    const again = await copyCli(db.url, target);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stdout).toContain(
+      `nothing to copy: the target held all ${DAYS * 24} hours already; the target holds ${DAYS * 24} hours`,
+    );
   }, 240_000);
 
   it('knows the same store named two ways (a symbolic link; localhost for 127.0.0.1), exit 2', async () => {
@@ -354,5 +364,35 @@ describe('carbonledger copy-store', () => {
     const empty = join(dir, 'empty');
     await mkdir(empty);
     expect(await copyCli(source, empty)).toMatchObject({ code: 0 });
+  }, 240_000);
+
+  it('completes a copy whose source gained older hours and filled a gap since (exit 0, equal stores)', async () => {
+    const grown = join(dir, 'grown');
+    const ingest = async (fromDay: number, toDay: number): Promise<void> => {
+      const json = await openJsonStore({ dataDir: grown });
+      try {
+        const deps = directIngestDeps(json, fleetSource(), { stepHours: 24 });
+        await ingestRange(deps, FROM + fromDay * DAY_MS, FROM + toDay * DAY_MS);
+      } finally {
+        await json.close();
+      }
+    };
+    // Days 10–11 and 13–14 copied; then days 5–6 (older than any copied) and 12 (a gap) backfilled.
+    await ingest(10, 12);
+    await ingest(13, 15);
+    const db = await database();
+    expect(await copyCli(grown, db.url)).toMatchObject({ code: 0 });
+    await ingest(5, 7);
+    await ingest(12, 13);
+    const resumed = await copyCli(grown, db.url);
+    expect(resumed).toMatchObject({ code: 0, stderr: expect.not.stringContaining('differ') });
+    // From the earliest day lacking: days 5–6 and 10–14, written again whole.
+    expect(resumed.stdout).toContain(
+      'copied 168 hours in 7 days (resumed at 2025-03-06; the target held 96 hours before)',
+    );
+    expect(await contentsOf(db.url)).toEqual(await contentsOf(grown));
+    const again = await copyCli(grown, db.url);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stdout).toContain('nothing to copy: the target held all 168 hours already');
   }, 240_000);
 });
