@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type pg from 'pg';
 import { loadConfig, StoreSchema, type StoreConfig } from '../config';
 import { LEVELS } from '../domain/levels';
 import { jsonLogger } from '../log';
@@ -30,10 +31,15 @@ export async function copyStoreCommand(argv: string[]): Promise<number> {
   });
   const lockWaitMs = lockWait(values['lock-wait']);
   const from = await storeOf('from', values.from, { mustExist: true });
+  // The source first, and nothing written anywhere until it is proven a store: not even `--to`'s
+  // directory created, nor tables in a source database that holds none.
+  const sourceSchema = from.kind === 'postgres' ? await postgresSource(from.url) : 'current';
   const to = await storeOf('to', values.to, { mustExist: false });
   if (await sameStore(from, to)) throw new UsageError(SAME_STORE);
+  if (to.kind === 'postgres') await refuseForeignDatabase(to.url);
   const log = jsonLogger();
-  const source = await openStore(from, log);
+  // Read as it is; only a store of an older schema is brought to this build's, as every command does.
+  const source = await openStore(from, log, { migrate: sourceSchema === 'older' });
   try {
     const target = await openStore(to, log);
     try {
@@ -113,6 +119,78 @@ async function storeOf(
   }
   return StoreSchema.parse({ kind: 'json', dataDir: value });
 }
+
+/** What `--from`'s database holds: a store of this build's schema or an older one; else refused. */
+async function postgresSource(url: string): Promise<'current' | 'older'> {
+  const { MIGRATIONS, SchemaTooNewError } = await import('../store/postgres');
+  const version = await onDatabase('from', url, async (client) => {
+    const { rows } = await client.query<{ store: boolean }>(
+      "SELECT to_regclass('schema_migration') IS NOT NULL AS store",
+    );
+    if (!rows[0].store) return null;
+    const versions = await client.query<{ newest: number | null }>(
+      'SELECT max(version) AS newest FROM schema_migration',
+    );
+    return versions.rows[0].newest;
+  });
+  if (version === null)
+    throw new UsageError(
+      `--from: the database ${databaseName(url)} holds no store (no schema_migration table)`,
+    );
+  const newest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (version > newest) {
+    throw new SchemaTooNewError(
+      `--from: the database's schema is at version ${version}, newer than this carbonledger knows ` +
+        `(${newest}): run the newer carbonledger`,
+    );
+  }
+  return version < newest ? 'older' : 'current';
+}
+
+/**
+ * Refuses a target database that holds tables but no store: someone else's, not ours to fill. One
+ * that does not exist is left to the open, which says it cannot be reached.
+ */
+async function refuseForeignDatabase(url: string): Promise<void> {
+  const foreign = await onDatabase('to', url, async (client) => {
+    const { rows } = await client.query<{ store: boolean; table: string | null }>(
+      `SELECT to_regclass('schema_migration') IS NOT NULL AS store,
+              (SELECT min(tablename) FROM pg_tables WHERE schemaname = current_schema()) AS table`,
+    );
+    return rows[0].store ? null : rows[0].table;
+  }).catch((err: unknown) => {
+    if (err instanceof UsageError) return null;
+    throw err;
+  });
+  if (foreign === null) return;
+  throw new UsageError(
+    `--to: the database ${databaseName(url)} is not empty and holds no store (it holds the table ` +
+      `${JSON.stringify(foreign)}): copy-store writes into a PostgreSQL database only when it is empty or holds a store`,
+  );
+}
+
+/** Runs `work` on a connection of its own to `url`; a database that does not exist is `--flag`'s usage error. */
+async function onDatabase<T>(flag: string, url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const { default: pgModule } = await import('pg');
+  const { connectionConfig } = await import('../store/postgres/connect');
+  const client = new pgModule.Client(connectionConfig(url));
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    if ((err as { code?: string }).code === '3D000')
+      throw new UsageError(`--${flag}: the database ${databaseName(url)} does not exist`);
+    throw err;
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const databaseName = (url: string): string =>
+  JSON.stringify(decodeURIComponent(new URL(url).pathname.slice(1)) || '(the default)');
 
 /** Refuses a target directory that holds files but no store: someone else's, not ours to fill. */
 async function refuseForeignDirectory(flag: string, dir: string): Promise<void> {

@@ -173,11 +173,13 @@ totals and every day's summaries; prints what it copied and the totals.
 The target must be empty (a new or empty directory, an empty database), or an earlier copy of the
 same source: a copy that was stopped (even killed), or whose source has gained hours since (newer,
 older, or filling a gap), resumes at the earliest day the target lacks an hour of, not from the
-start, and writes every day from there. Before writing anything it checks that what the target
-holds is the source's (its keys, every hour's status, every day's figures at every level, its
-summaries); a store of other data, even over the same hours, is refused. Failed hours keep their
-error; the count of attempts starts again at one. Not copied: the log of summary emails sent (so
-a day's email may be sent again from the target).
+start, and writes every day from there. The source is checked before anything is created: a
+source database that does not exist or holds no store is refused, and is never migrated unless
+it holds an older schema. Before writing anything it checks that what the target holds is the
+source's (its keys, every hour's status, every day's figures at every level, its summaries); a
+store of other data, even over the same hours, is refused. Failed hours keep their error; the
+count of attempts starts again at one. Not copied: the log of summary emails sent (so a day's
+email may be sent again from the target).
 
 flags:
   --from STORE          a JSON store's data directory, a postgres:// URL, or a config file whose
@@ -187,10 +189,12 @@ flags:
 
 exit codes:
   0  copied, and the copy answers as the source does
-  1  an unexpected error: a store could not be reached, or a writer stayed held past --lock-wait
-  2  bad arguments, nothing written: a source that does not exist, both naming the same store
-     (however named: a symbolic link, another URL of the same database), a non-empty directory
-     that holds no store, or a target that holds other data than an earlier copy of this source
+  1  an unexpected error: a store could not be reached, or a writer stayed held past --lock-wait;
+     or a store's schema is newer than this carbonledger knows (nothing written)
+  2  bad arguments, nothing written: a source that does not exist (a directory or a database)
+     or a source database that holds no store, both naming the same store (however named: a
+     symbolic link, another URL of the same database), a non-empty directory or database that
+     holds no store, or a target that holds other data than an earlier copy of this source
   3  copied, but the comparison found a difference (named)
 
 environment: none.`,

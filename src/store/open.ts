@@ -7,8 +7,15 @@ import type { Store } from './store';
 /** A store and what only some backends provide. */
 export type OpenedStore = Store & { jobClaims?: JobClaims };
 
-/** The store the config names, opened for reading (repaired when no writer holds it, or migrated). */
-export async function openStore(config: StoreConfig, log: Logger): Promise<OpenedStore> {
+/**
+ * The store the config names, opened for reading (repaired when no writer holds it, or migrated
+ * unless `migrate: false`).
+ */
+export async function openStore(
+  config: StoreConfig,
+  log: Logger,
+  options: { migrate?: boolean } = {},
+): Promise<OpenedStore> {
   switch (config.kind) {
     case 'json':
       return openJsonStore({ dataDir: config.dataDir, log });
@@ -22,6 +29,7 @@ export async function openStore(config: StoreConfig, log: Logger): Promise<Opene
         statementTimeoutMs: config.statementTimeoutMs,
         jobLeaseMs: config.jobLeaseMs,
         log,
+        migrate: options.migrate,
       });
     }
   }

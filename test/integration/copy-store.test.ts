@@ -395,4 +395,41 @@ describe('carbonledger copy-store', () => {
     expect(again).toMatchObject({ code: 0 });
     expect(again.stdout).toContain('nothing to copy: the target held all 168 hours already');
   }, 240_000);
+
+  it('refuses a database holding tables but no store, writing nothing (exit 2)', async () => {
+    const db = await database();
+    await db.query('CREATE TABLE invoices (id integer PRIMARY KEY)');
+    const refused = await copyCli(source, db.url);
+    expect(refused).toMatchObject({ code: 2, stdout: '' });
+    expect(refused.stderr).toContain(`--to: the database "${db.name}" is not empty and holds no store`);
+    const tables = await db.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+    );
+    expect(tables.map((row) => row.tablename)).toEqual(['invoices']);
+  }, 120_000);
+
+  it('refuses a source database that does not exist or holds no store, creating nothing anywhere (exit 2)', async () => {
+    const to = join(dir, 'never-created');
+    const url = new URL((await database()).url);
+    url.pathname = '/cl_copy_nosuch_database';
+    const missing = await copyCli(url.toString(), to);
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+    expect(missing.stderr).toBe(
+      'carbonledger copy-store: --from: the database "cl_copy_nosuch_database" does not exist\n',
+    );
+    const empty = await database();
+    const nothing = await copyCli(empty.url, to);
+    expect(nothing).toMatchObject({ code: 2, stdout: '' });
+    expect(nothing.stderr).toContain(`--from: the database "${empty.name}" holds no store`);
+    expect(await empty.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).toEqual([]);
+    await expect(readdir(to)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const newer = await database();
+    expect(await copyCli(source, newer.url)).toMatchObject({ code: 0 });
+    await newer.query("INSERT INTO schema_migration (version, name) VALUES (100000, 'from the future')");
+    const tooNew = await copyCli(newer.url, to);
+    expect(tooNew.code).toBe(1);
+    expect(tooNew.stderr).toContain("--from: the database's schema is at version 100000, newer than");
+    await expect(readdir(to)).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 240_000);
 });
