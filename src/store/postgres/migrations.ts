@@ -280,8 +280,14 @@ export class SchemaTooNewError extends Error {
  * together migrate once. Every pending step runs in one transaction: if one fails, none of them is
  * applied and the schema stays as it was. Each applied step is logged once that transaction has
  * committed. Returns the versions applied (none when it was up to date).
+ *
+ * It first only reads which versions are applied: a current database is written nothing (no lock,
+ * no DDL), so a hot standby, a read-only role or a session with default_transaction_read_only
+ * opens a current store. Only when steps are pending does it take the lock and read again.
  */
 export async function migrate(pool: pg.Pool, log: Logger, migrations = MIGRATIONS): Promise<number[]> {
+  const seen = await appliedVersions(pool);
+  if (seen !== undefined && pendingOf(seen, migrations).length === 0) return [];
   const applied = await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.migration]);
     await client.query(`
@@ -290,17 +296,7 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations = MIGRATION
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migration');
-    const applied = new Set(rows.map((row) => row.version));
-    const newest = migrations.at(-1)?.version ?? 0;
-    const unknown = [...applied].filter((version) => version > newest);
-    if (unknown.length > 0) {
-      throw new SchemaTooNewError(
-        `the database's schema is at version ${Math.max(...unknown)}, newer than this carbonledger ` +
-          `knows (${newest}): run the newer carbonledger, or restore a backup taken before its upgrade`,
-      );
-    }
-    const pending = migrations.filter((migration) => !applied.has(migration.version));
+    const pending = pendingOf((await appliedVersions(client)) ?? new Set(), migrations);
     for (const migration of pending) {
       await client.query(migration.sql);
       await client.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [
@@ -314,4 +310,27 @@ export async function migrate(pool: pg.Pool, log: Logger, migrations = MIGRATION
     log.info('database migrated', { version: migration.version, name: migration.name });
   }
   return applied.map((migration) => migration.version);
+}
+
+/** The versions the database records as applied; undefined when it has no schema_migration yet. */
+async function appliedVersions(db: pg.Pool | pg.ClientBase): Promise<Set<number> | undefined> {
+  const { rows: table } = await db.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migration') IS NOT NULL AS exists",
+  );
+  if (!table[0]?.exists) return undefined;
+  const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migration');
+  return new Set(rows.map((row) => row.version));
+}
+
+/** The steps not applied; throws when the database holds a version newer than any of them. */
+function pendingOf(applied: Set<number>, migrations: readonly Migration[]): Migration[] {
+  const newest = migrations.at(-1)?.version ?? 0;
+  const unknown = [...applied].filter((version) => version > newest);
+  if (unknown.length > 0) {
+    throw new SchemaTooNewError(
+      `the database's schema is at version ${Math.max(...unknown)}, newer than this carbonledger ` +
+        `knows (${newest}): run the newer carbonledger, or restore a backup taken before its upgrade`,
+    );
+  }
+  return migrations.filter((migration) => !applied.has(migration.version));
 }

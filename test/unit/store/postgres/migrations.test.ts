@@ -3,7 +3,7 @@ import { migrate, MIGRATIONS, openPostgresStore, SchemaTooNewError } from '../..
 import { zeroFigures, type Breakdown } from '../../../../src/domain/figures';
 import { openPool } from '../../../../src/store/postgres/connect';
 import { postgresProjectUsers } from '../../../../src/store/postgres/project-users';
-import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
+import { createTestDatabase, queryOnce, SERVER_URL, type TestDatabase } from '../../../support/postgres';
 
 describe('postgres migrations', () => {
   let database: TestDatabase;
@@ -77,7 +77,11 @@ describe('postgres migrations', () => {
     const pool = openPool(database.url, { max: 1, statementTimeoutMs: 30_000 }, silentLogger);
     const events: string[] = [];
     // Each statement of the migrating client, and each log line, in the order they happen.
+    // (Wrapped once a client: migrate acquires it for its reads before the transaction.)
+    const wrapped = new WeakSet<object>();
     pool.on('acquire', (client) => {
+      if (wrapped.has(client)) return;
+      wrapped.add(client);
       const query = client.query.bind(client) as (text: unknown, ...rest: unknown[]) => unknown;
       client.query = ((text: unknown, ...rest: unknown[]) => {
         if (typeof text === 'string') events.push(text.trim().split(/\s+/)[0]);
@@ -103,6 +107,31 @@ describe('postgres migrations', () => {
     await database.query("INSERT INTO schema_migration (version, name) VALUES (999, 'from the future')");
     await expect(openPostgresStore({ url: database.url })).rejects.toThrow(SchemaTooNewError);
     await expect(openPostgresStore({ url: database.url })).rejects.toThrow(/version 999, newer than/);
+  });
+
+  it('write nothing to a current database: a read-only session opens it and reads, or refuses a newer schema', async () => {
+    const store = await openPostgresStore({ url: database.url });
+    await store.close();
+    // What a hot standby or a role with default_transaction_read_only=on gives every session.
+    await queryOnce(SERVER_URL, `ALTER DATABASE ${database.name} SET default_transaction_read_only = on`);
+    const pool = openPool(database.url, { max: 1, statementTimeoutMs: 30_000 }, silentLogger);
+    try {
+      expect(await migrate(pool, silentLogger)).toEqual([]);
+    } finally {
+      await pool.end();
+    }
+    const readOnly = await openPostgresStore({ url: database.url });
+    try {
+      expect(await readOnly.version()).toBe('0');
+      expect(await readOnly.listKeys('PROJECT')).toEqual([]);
+      expect((await readOnly.readLedger(0, Date.parse('2030-01-01T00:00Z'))).size).toBe(0);
+    } finally {
+      await readOnly.close();
+    }
+    await queryOnce(SERVER_URL, `ALTER DATABASE ${database.name} RESET default_transaction_read_only`);
+    await database.query("INSERT INTO schema_migration (version, name) VALUES (999, 'from the future')");
+    await queryOnce(SERVER_URL, `ALTER DATABASE ${database.name} SET default_transaction_read_only = on`);
+    await expect(openPostgresStore({ url: database.url })).rejects.toThrow(SchemaTooNewError);
   });
 
   it('keep usage by project and user written as jsonb readable beside rows in the figures layout', async () => {
