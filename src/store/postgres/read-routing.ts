@@ -23,6 +23,17 @@ export interface ReadRouterOptions {
   log: Logger;
   versionTtlMs?: number;
   probeTimeoutMs?: number;
+  /** Which database a pool reaches (tests stand a plain database in for a standby). */
+  inspect?: (db: pg.Pool) => Promise<DatabaseIdentity>;
+}
+
+/** What tells a standby of this primary from any other database. */
+export interface DatabaseIdentity {
+  /** pg_is_in_recovery(): a hot standby is, a primary (or a promoted standby) is not. */
+  recovery: boolean;
+  /** The cluster's system identifier (pg_control_system()), which its physical standbys share; null when the role may not read it. */
+  system: string | null;
+  database: string;
 }
 
 /**
@@ -32,6 +43,12 @@ export interface ReadRouterOptions {
  * primary, then on the standby: the standby serves the reads until the next look only when it has
  * replayed that version. A standby that lags (replay paused, a slow link), fails or is down sends
  * the reads to the primary, with a warning; once it answers and has caught up, they go back.
+ *
+ * The standby serves only while it is a standby of this primary: in recovery, of the same
+ * cluster (system identifier, when the roles may read it) and database, and never ahead of the
+ * primary for longer than a commit landing between the two reads. Else (`readUrl` names another
+ * database, a promoted standby, one left behind on an older history after the primary was
+ * restored) the reads go to the primary, with one warning saying why.
  *
  * The version given to answer caches is always the primary's, read before the standby's: a
  * standby that serves has replayed at least it, and the primary holds it, so an answer is never
@@ -43,6 +60,9 @@ export class ReadRouter implements ReadDb {
   /** Looks in a row that found the standby behind; warned of once it stays behind. */
   private behind = 0;
   private warnedBehind = false;
+  /** Why the standby is not one of this primary, as last warned of. */
+  private refused: string | undefined;
+  private primaryIdentity: DatabaseIdentity | undefined;
   private known: { at: number; value: Promise<string | undefined>; settled: boolean } | undefined;
   /** The look at a standby that failed: one at a time, never a pile of hanging connections. */
   private probing: Promise<unknown> | undefined;
@@ -102,6 +122,8 @@ export class ReadRouter implements ReadDb {
     let primaryVersion: string | undefined;
     try {
       primaryVersion = await readVersion(this.options.primary);
+      // The primary's identity does not change while it runs.
+      this.primaryIdentity ??= await (this.options.inspect ?? inspectDatabase)(this.options.primary);
     } catch {
       // The primary cannot tell what is current: the reads stay where they were.
       return undefined;
@@ -113,18 +135,71 @@ export class ReadRouter implements ReadDb {
       return primaryVersion;
     }
     let standbyVersion: string | undefined;
+    let refusal: string | undefined;
     try {
-      const read = readVersion(this.options.standby);
+      const read = this.readStandby();
       this.track(read);
-      standbyVersion = await withTimeout(read, this.probeTimeoutMs);
+      ({ standbyVersion, refusal } = await withTimeout(read, this.probeTimeoutMs));
     } catch (error) {
       this.standbyFailed(error);
       return primaryVersion;
+    }
+    if (
+      refusal === undefined &&
+      standbyVersion !== undefined &&
+      BigInt(standbyVersion) > BigInt(primaryVersion)
+    ) {
+      // Ahead: a commit landed between the two reads, or the standby replays another history
+      // (the primary was restored from a backup since). Only the first has reached the primary.
+      const now = await readVersion(this.options.primary).catch(() => undefined);
+      if (now === undefined || BigInt(now) < BigInt(standbyVersion))
+        refusal = `its store_version (${standbyVersion}) is ahead of the primary's (${now ?? primaryVersion}): it does not replay this primary`;
+    }
+    if (refusal !== undefined) {
+      this.route = 'primary';
+      this.behind = 0;
+      this.warnedBehind = false;
+      if (refusal !== this.refused)
+        this.options.log.warn(
+          `store.readUrl: not a standby of the primary (${refusal}); the API reads from the primary`,
+          { readUrl: this.options.standbyUrl, primaryVersion, standbyVersion },
+        );
+      this.refused = refusal;
+      return primaryVersion;
+    }
+    if (this.refused !== undefined) {
+      this.refused = undefined;
+      this.options.log.info(
+        'store.readUrl: now a standby of the primary; the API reads from it once it has caught up',
+        {
+          readUrl: this.options.standbyUrl,
+        },
+      );
     }
     const current = standbyVersion !== undefined && BigInt(standbyVersion) >= BigInt(primaryVersion);
     this.route = current ? 'standby' : 'primary';
     this.noteLag(current, primaryVersion, standbyVersion);
     return primaryVersion;
+  }
+
+  /** The standby's version, and why it is not a standby of the primary (undefined when it is). */
+  private async readStandby(): Promise<{ standbyVersion: string | undefined; refusal: string | undefined }> {
+    const inspect = this.options.inspect ?? inspectDatabase;
+    const standby = await inspect(this.options.standby);
+    const standbyVersion = await readVersion(this.options.standby);
+    if (!standby.recovery) return { standbyVersion, refusal: 'pg_is_in_recovery() is false on it' };
+    const primary = this.primaryIdentity!;
+    if (standby.system !== null && primary.system !== null && standby.system !== primary.system)
+      return {
+        standbyVersion,
+        refusal: `a standby of another cluster: system identifier ${standby.system}, the primary's ${primary.system}`,
+      };
+    if (standby.database !== primary.database)
+      return {
+        standbyVersion,
+        refusal: `another database: ${standby.database}, the primary's ${primary.database}`,
+      };
+    return { standbyVersion, refusal: undefined };
   }
 
   /** A commit lands between the two reads now and then: only a standby behind twice in a row is news. */
@@ -196,6 +271,23 @@ export class ReadRouter implements ReadDb {
       if (this.probing === settled) this.probing = undefined;
     });
   }
+}
+
+/** Whether `db` is in recovery, its cluster's system identifier (when readable) and its database. */
+export async function inspectDatabase(db: pg.Pool): Promise<DatabaseIdentity> {
+  const { rows } = await db.query<{ recovery: boolean; database: string }>(
+    'SELECT pg_is_in_recovery() AS recovery, current_database() AS database',
+  );
+  let system: string | null = null;
+  try {
+    const { rows: control } = await db.query<{ system: string }>(
+      'SELECT system_identifier::text AS system FROM pg_control_system()',
+    );
+    system = control[0]?.system ?? null;
+  } catch {
+    // The role may not read the cluster's control data: the recovery check alone decides.
+  }
+  return { recovery: rows[0].recovery, database: rows[0].database, system };
 }
 
 async function readVersion(db: pg.Pool): Promise<string | undefined> {

@@ -3,12 +3,14 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { freePort } from '../../../../src/bench/watched-process';
 import { jsonLogger } from '../../../../src/log';
-import { ReadRouter } from '../../../../src/store/postgres/read-routing';
+import { ReadRouter, type DatabaseIdentity } from '../../../../src/store/postgres/read-routing';
 import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
 
 /**
  * The routing of the API's reads, over two databases of the machine's server standing for a
- * primary and its standby: each holds the store's version row and says which it is.
+ * primary and its standby: each holds the store's version row and says which it is. Neither is in
+ * recovery, so unless a test says otherwise the router is told the "standby" is a standby of the
+ * primary's cluster and database.
  */
 describe('ReadRouter', () => {
   let primaryDb: TestDatabase;
@@ -45,7 +47,24 @@ describe('ReadRouter', () => {
     await standbyDb?.drop();
   });
 
-  function router(standbyUrl = standbyDb.url, probeTimeoutMs?: number): ReadRouter {
+  type Inspect = (db: pg.Pool) => Promise<DatabaseIdentity>;
+
+  const isPrimary = (db: pg.Pool) => db.options.connectionString === primaryDb.url;
+
+  /** Says the standby is one of the primary, in recovery, of its cluster and database. */
+  function standbyOfPrimary(standby: Partial<DatabaseIdentity> = {}): Inspect {
+    return async (db) =>
+      isPrimary(db)
+        ? { recovery: false, system: '7000000000000000001', database: 'carbon' }
+        : { recovery: true, system: '7000000000000000001', database: 'carbon', ...standby };
+  }
+
+  function router(
+    standbyUrl = standbyDb.url,
+    probeTimeoutMs?: number,
+    /** null: the router's own inspection of the databases. */
+    inspect: Inspect | null = standbyOfPrimary(),
+  ): ReadRouter {
     const pool = (url: string) => {
       const opened = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2000 });
       opened.on('error', () => undefined);
@@ -59,6 +78,7 @@ describe('ReadRouter', () => {
       log: jsonLogger((line) => logged.push(line)),
       versionTtlMs: 0,
       probeTimeoutMs,
+      inspect: inspect ?? undefined,
     });
   }
 
@@ -114,10 +134,69 @@ describe('ReadRouter', () => {
   });
 
   it('gives the primary version, never the standby one, even when the standby is ahead', async () => {
+    // A commit lands on the primary, and the standby replays it, between the router's two reads.
+    const inspect = standbyOfPrimary();
+    const reads = router(undefined, undefined, async (db) => {
+      if (!isPrimary(db)) {
+        await primaryDb.query('UPDATE store_version SET version = 9');
+        await standbyDb.query('UPDATE store_version SET version = 9');
+      }
+      return inspect(db);
+    });
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('standby');
+  });
+
+  it('reads the primary when the standby is not in recovery, with one warning naming store.readUrl', async () => {
+    // The inspection as a real router does it: the "standby" is a plain database, not a standby.
+    const reads = router(undefined, undefined, null);
+    await standbyDb.query('UPDATE store_version SET version = 9');
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('primary');
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('primary');
+    const warnings = logged.filter((line) => line.includes('"level":"warn"'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /store.readUrl: not a standby of the primary \(pg_is_in_recovery\(\) is false on it\).*"readUrl":"postgres:\/\/standby\/"/,
+    );
+  });
+
+  it('reads the primary when the standby is one of another cluster, or of another database', async () => {
+    const otherCluster = router(undefined, undefined, standbyOfPrimary({ system: '7000000000000000002' }));
+    expect(await otherCluster.version()).toBe('7');
+    expect(await answeredBy(otherCluster)).toBe('primary');
+    expect(logged.join('\n')).toMatch(/not a standby of the primary \(a standby of another cluster/);
+    logged.length = 0;
+    const otherDatabase = router(undefined, undefined, standbyOfPrimary({ database: 'other' }));
+    expect(await otherDatabase.version()).toBe('7');
+    expect(await answeredBy(otherDatabase)).toBe('primary');
+    expect(logged.join('\n')).toMatch(/not a standby of the primary \(another database: other/);
+  });
+
+  it('trusts the recovery check alone when the cluster identifier cannot be read', async () => {
+    const reads = router(undefined, undefined, async (db) =>
+      isPrimary(db)
+        ? { recovery: false, system: null, database: 'carbon' }
+        : { recovery: true, system: '7000000000000000002', database: 'carbon' },
+    );
+    expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('standby');
+  });
+
+  it('reads the primary while the standby stays ahead of it (it replays another history), and the standby once equal', async () => {
+    // The primary restored from a backup: its version went back; an old standby of it still has the newer.
     const reads = router();
     await standbyDb.query('UPDATE store_version SET version = 9');
     expect(await reads.version()).toBe('7');
+    expect(await answeredBy(reads)).toBe('primary');
+    expect(logged.join('\n')).toMatch(
+      /"level":"warn","msg":"store.readUrl: not a standby of the primary \(its store_version \(9\) is ahead of the primary's \(7\)/,
+    );
+    await standbyDb.query('UPDATE store_version SET version = 7');
+    expect(await reads.version()).toBe('7');
     expect(await answeredBy(reads)).toBe('standby');
+    expect(logged.join('\n')).toMatch(/now a standby of the primary/);
   });
 
   it('waits for a standby that never answers no longer than the probe timeout, once', async () => {

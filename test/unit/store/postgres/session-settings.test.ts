@@ -114,7 +114,8 @@ describe.each([
     'answers %s series as the JSON store does, every bucket equal to its hours',
     async (...range) => {
       for (const key of ['alpha', 'beta']) {
-        // What the API reads: through the standby (here the same database) while it is current.
+        // What the API reads: through the router (readUrl here is the primary itself, not in
+        // recovery, so the router reads the primary).
         const answer = await series(store.answers(), key, ...range);
         expect(shown(answer)).toEqual(shown(await series(reference, key, ...range)));
         expect(answer.total).toEqual((await series(store, key, 'HOUR', RANGES[0][1], RANGES[0][2])).total);
