@@ -63,7 +63,8 @@ export class ReadRouter implements ReadDb {
   /** Why the standby is not one of this primary, as last warned of. */
   private refused: string | undefined;
   private primaryIdentity: DatabaseIdentity | undefined;
-  private known: { at: number; value: Promise<string | undefined>; settled: boolean } | undefined;
+  private known:
+    { at: number; value: Promise<string | undefined>; settled: boolean; stale: boolean } | undefined;
   /** The look at a standby that failed: one at a time, never a pile of hanging connections. */
   private probing: Promise<unknown> | undefined;
   private readonly ttlMs: number;
@@ -85,8 +86,13 @@ export class ReadRouter implements ReadDb {
    */
   version(): Promise<string | undefined> {
     const known = this.known;
-    if (known === undefined || (known.settled && Date.now() - known.at >= this.ttlMs)) {
-      const entry = { at: Date.now(), value: Promise.resolve<string | undefined>(undefined), settled: false };
+    if (known === undefined || (known.settled && (known.stale || Date.now() - known.at >= this.ttlMs))) {
+      const entry = {
+        at: Date.now(),
+        value: Promise.resolve<string | undefined>(undefined),
+        settled: false,
+        stale: false,
+      };
       entry.value = this.look().finally(() => {
         entry.settled = true;
         entry.at = Date.now();
@@ -100,7 +106,9 @@ export class ReadRouter implements ReadDb {
   /** Looks again at the next `version()` (this process committed). */
   forget(): void {
     if (this.known?.settled) this.known = undefined;
-    else if (this.known) this.known.at = -Infinity;
+    // A look under way may have read the version before the commit: its answer serves the
+    // requests already waiting on it, and the next `version()` looks again.
+    else if (this.known) this.known.stale = true;
   }
 
   query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {

@@ -64,6 +64,7 @@ describe('ReadRouter', () => {
     probeTimeoutMs?: number,
     /** null: the router's own inspection of the databases. */
     inspect: Inspect | null = standbyOfPrimary(),
+    versionTtlMs = 0,
   ): ReadRouter {
     const pool = (url: string) => {
       const opened = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2000 });
@@ -76,7 +77,7 @@ describe('ReadRouter', () => {
       standby: pool(standbyUrl),
       standbyUrl: 'postgres://standby/',
       log: jsonLogger((line) => logged.push(line)),
-      versionTtlMs: 0,
+      versionTtlMs,
       probeTimeoutMs,
       inspect: inspect ?? undefined,
     });
@@ -86,6 +87,18 @@ describe('ReadRouter', () => {
     const { rows } = await reads.query<{ name: string }>({ text: 'SELECT name FROM which' });
     return rows[0].name;
   }
+
+  it('looks again after forget(), even when this process committed while a look was under way', async () => {
+    const reads = router(standbyDb.url, undefined, standbyOfPrimary(), 60_000);
+    const looking = reads.version();
+    reads.forget();
+    expect(await looking).toBe('7');
+    await Promise.all([
+      primaryDb.query('UPDATE store_version SET version = 9'),
+      standbyDb.query('UPDATE store_version SET version = 9'),
+    ]);
+    expect(await reads.version()).toBe('9');
+  });
 
   it('reads the primary until it has looked at the standby', async () => {
     const reads = router();
