@@ -1,7 +1,7 @@
 import { identifiers } from './figures';
 import { UNKNOWN } from './levels';
 import { MEASURED_NAMES } from './metrics';
-import type { AttributedInstanceHour, RawInstanceHour } from './usage';
+import { carrySampled, type AttributedInstanceHour, type RawInstanceHour } from './usage';
 
 /** Who held a host at a time, as the workspace registry says; null where the registry leaves it blank. */
 export interface Workspace {
@@ -60,7 +60,7 @@ export function attribute(
 ): AttributedInstanceHour {
   if (raw.attribution !== undefined) {
     const { host, project, machineName, user, experiment } = raw.attribution;
-    return withSampled(raw, attributedHour(raw, host, project, machineName, user, experiment));
+    return carrySampled(raw, attributedHour(raw, host, project, machineName, user, experiment));
   }
   const host = labelValue(raw.labels, labels.host) ?? hostOfInstance(raw.instance);
   const userLabel = labelValue(raw.labels, labels.user);
@@ -76,7 +76,7 @@ export function attribute(
     userLabel ?? (workspace?.owner || UNKNOWN),
     experimentLabel ?? (workspace?.experiment || UNKNOWN),
   );
-  return withSampled(raw, hour);
+  return carrySampled(raw, hour);
 }
 
 /**
@@ -105,9 +105,3 @@ const attributedHour = new Function(
   user: string,
   experiment: string,
 ) => AttributedInstanceHour;
-
-/** The row's sampled hours carried over, where its source counts them. */
-function withSampled(raw: RawInstanceHour, hour: AttributedInstanceHour): AttributedInstanceHour {
-  if (raw.sampledHours !== undefined) hour.sampledHours = raw.sampledHours;
-  return hour;
-}

@@ -1,7 +1,7 @@
 import { identifiers } from './figures';
 import { ownValue } from './own';
 import { ENERGY_METRICS, MEASURED_NAMES, type EnergyCoefficients, type MachineCoefficients } from './metrics';
-import type { AttributedInstanceHour, CostedInstanceHour } from './usage';
+import { carrySampled, type AttributedInstanceHour, type CostedInstanceHour } from './usage';
 
 /** Hours in a year of 365 days, the lifespan's unit (contract section 8). */
 const HOURS_PER_YEAR = 8760;
@@ -40,9 +40,10 @@ export function costInstanceHour(
   gPerKwh: number,
 ): CostedInstanceHour {
   const machine = machineCoefficients(energy, hour.machineName);
-  const costed = costedHour(hour, machine, energy, gPerKwh, embodiedGco2eq(machine, hour.upHours));
-  if (hour.sampledHours !== undefined) costed.sampledHours = hour.sampledHours;
-  return costed;
+  return carrySampled(
+    hour,
+    costedHour(hour, machine, energy, gPerKwh, embodiedGco2eq(machine, hour.upHours)),
+  );
 }
 
 /**

@@ -6,12 +6,6 @@ export type Figures = Record<MetricName, number>;
 /** Every figure's name, from the catalogue: the seed's six first, then the resources. */
 export const FIGURE_FIELDS: readonly MetricName[] = METRIC_NAMES;
 
-/*
- * The functions below run for every figure set of an ingestion or a year's read: they are
- * compiled once from the catalogue's names as straight-line code (one object shape, no loop over
- * keys), which keeps them as fast as the hand-written six-field versions they replace. The names
- * are identifiers from the catalogue, never input.
- */
 /** `names`, checked to be identifiers, for code compiled from them. */
 export function identifiers<T extends string>(names: readonly T[]): readonly T[] {
   for (const name of names) {
@@ -19,6 +13,13 @@ export function identifiers<T extends string>(names: readonly T[]): readonly T[]
   }
   return names;
 }
+
+/*
+ * The functions below run for every figure set of an ingestion or a year's read: they are
+ * compiled once from the catalogue's names as straight-line code (one object shape, no loop over
+ * keys), which keeps them as fast as the hand-written six-field versions they replace. The names
+ * are identifiers from the catalogue, never input.
+ */
 
 const fields = identifiers(FIGURE_FIELDS);
 

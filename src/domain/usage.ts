@@ -34,9 +34,11 @@ export interface Sampled {
   sampledHours?: number;
 }
 
-/** A row's sampled hours when its source counts them, else nothing. */
-export const sampled = ({ sampledHours }: Sampled): Sampled =>
-  sampledHours === undefined ? {} : { sampledHours };
+/** Carries `from`'s sampled hours over to `to`, where its source counts them; returns `to`. */
+export function carrySampled<T extends Sampled>(from: Sampled, to: T): T {
+  if (from.sampledHours !== undefined) to.sampledHours = from.sampledHours;
+  return to;
+}
 
 /** The keys of an instance-hour as a source that knows them says. */
 export interface SourceAttribution {
