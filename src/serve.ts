@@ -53,10 +53,10 @@ export function checkListenSafety(config: Pick<Config, 'auth' | 'server'>): void
   );
 }
 
-/** `carbonledger serve`: the store, the schedule and the HTTP server, wired from config. */
 /** How long `serve --demo` waits for another process's writer (as long as `ingest --lock-wait`'s default). */
 const DEMO_WRITER_WAIT_MS = 600_000;
 
+/** `carbonledger serve`: the store, the schedule and the HTTP server, wired from config. */
 export async function startService(options: ServeOptions): Promise<RunningService> {
   const { config, log } = options;
   const clock = options.clock ?? systemClock;
