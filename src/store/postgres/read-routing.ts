@@ -281,19 +281,29 @@ export class ReadRouter implements ReadDb {
   }
 }
 
+/**
+ * Pools whose role may not read pg_control_system(): asked once, not at every look, for each
+ * refusal is an ERROR in the server's log.
+ */
+const CONTROL_REFUSED = new WeakSet<pg.Pool>();
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 /** Whether `db` is in recovery, its cluster's system identifier (when readable) and its database. */
 export async function inspectDatabase(db: pg.Pool): Promise<DatabaseIdentity> {
   const { rows } = await db.query<{ recovery: boolean; database: string }>(
     'SELECT pg_is_in_recovery() AS recovery, current_database() AS database',
   );
   let system: string | null = null;
-  try {
-    const { rows: control } = await db.query<{ system: string }>(
-      'SELECT system_identifier::text AS system FROM pg_control_system()',
-    );
-    system = control[0]?.system ?? null;
-  } catch {
-    // The role may not read the cluster's control data: the recovery check alone decides.
+  if (!CONTROL_REFUSED.has(db)) {
+    try {
+      const { rows: control } = await db.query<{ system: string }>(
+        'SELECT system_identifier::text AS system FROM pg_control_system()',
+      );
+      system = control[0]?.system ?? null;
+    } catch (error) {
+      // The role may not read the cluster's control data: the recovery check alone decides.
+      if ((error as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE) CONTROL_REFUSED.add(db);
+    }
   }
   return { recovery: rows[0].recovery, database: rows[0].database, system };
 }

@@ -3,7 +3,11 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { freePort } from '../../../../src/bench/watched-process';
 import { jsonLogger } from '../../../../src/log';
-import { ReadRouter, type DatabaseIdentity } from '../../../../src/store/postgres/read-routing';
+import {
+  inspectDatabase,
+  ReadRouter,
+  type DatabaseIdentity,
+} from '../../../../src/store/postgres/read-routing';
 import { createTestDatabase, type TestDatabase } from '../../../support/postgres';
 
 /**
@@ -98,6 +102,23 @@ describe('ReadRouter', () => {
       standbyDb.query('UPDATE store_version SET version = 9'),
     ]);
     expect(await reads.version()).toBe('9');
+  });
+
+  it("asks a role refused the cluster's control data for it once, not at every look", async () => {
+    const asked: string[] = [];
+    const refusing = {
+      query: async (text: string) => {
+        asked.push(text);
+        if (text.includes('pg_control_system'))
+          throw Object.assign(new Error('permission denied'), { code: '42501' });
+        return { rows: [{ recovery: true, database: 'carbon' }] };
+      },
+    } as unknown as pg.Pool;
+    for (let look = 0; look < 3; look++) {
+      expect(await inspectDatabase(refusing)).toEqual({ recovery: true, database: 'carbon', system: null });
+    }
+    expect(asked.filter((text) => text.includes('pg_control_system'))).toHaveLength(1);
+    expect(asked.filter((text) => text.includes('pg_is_in_recovery'))).toHaveLength(3);
   });
 
   it('reads the primary until it has looked at the standby', async () => {
