@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DAY_MS } from '../domain/time';
 import { benchVm, fleetToMs, type BenchFleetSpec } from './fleet';
+import { verdict } from './format';
 
 /** Connections autocannon keeps open: enough to keep one server core busy, few enough to read latency. */
 const CONNECTIONS = 10;
@@ -213,10 +214,10 @@ export async function runApiBench({
     const hoursLatency = hours.app.rps > 0 ? hours.app.p50 / Math.max(1, hours.floor.p50) : Infinity;
     console.log('  targets');
     console.log(
-      `    dashboard req/s ≥ 0.5 × framework floor: ${dashboard.toFixed(2)} (${dashboard >= 0.5 ? 'met' : 'MISSED'})`,
+      `    dashboard req/s ≥ 0.5 × framework floor: ${dashboard.toFixed(2)} (${verdict(dashboard >= 0.5)})`,
     );
     console.log(
-      `    year of hours (columns) p50 ≤ 3 × HTTP floor's: ${hoursLatency.toFixed(1)}× (${hoursLatency <= 3 ? 'met' : 'MISSED'})`,
+      `    year of hours (columns) p50 ≤ 3 × HTTP floor's: ${hoursLatency.toFixed(1)}× (${verdict(hoursLatency <= 3)})`,
     );
     if (databaseUrl) {
       // Uncached: every request reads the database, which is what a replica does after a commit.
@@ -226,7 +227,7 @@ export async function runApiBench({
       const uncachedDashboard = results.dashboard.uncached.p50 / Math.max(1, results.dashboard.floor.p50);
       console.log(
         `    year of hours (columns), uncached, p50 ≤ 3 × HTTP floor's: ${uncachedHours.toFixed(1)}× ` +
-          `(${uncachedHours <= 3 ? 'met' : 'MISSED'})`,
+          `(${verdict(uncachedHours <= 3)})`,
       );
       console.log(`    30-day dashboard, uncached, p50: ${uncachedDashboard.toFixed(1)}× the HTTP floor's`);
       const rendering = stringifyMs(bodies['year-hours-columns']);

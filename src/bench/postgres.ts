@@ -4,7 +4,7 @@ import { DAY_MS, HOUR_MS } from '../domain/time';
 import { benchFleet, benchVm, fleetToMs, type BenchFleetSpec } from './fleet';
 import { ingestFleet, type IngestFigures, type QueryRangeForm } from './ingest';
 import { backfillFleet, startBenchPrometheus } from './prometheus';
-import { ratio, seconds as s } from './format';
+import { ratio, seconds as s, verdict } from './format';
 
 /** The server the PostgreSQL bench uses (a database of its own on it): BENCH_DATABASE_URL, else the machine's. */
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -167,11 +167,11 @@ export function printPostgresIngest(
   );
   const vsFloor = ingest.seconds / floorSeconds;
   console.log(
-    `  PostgreSQL / floor ${ratio(ingest.seconds, floorSeconds)}  (target ≤ 2×: ${vsFloor <= 2 ? 'met' : 'MISSED'})` +
+    `  PostgreSQL / floor ${ratio(ingest.seconds, floorSeconds)}  (target ≤ 2×: ${verdict(vsFloor <= 2)})` +
       (json === undefined ? '' : `; JSON / floor ${ratio(json.seconds, floorSeconds)}`),
   );
   console.log(
-    `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB: ${ingest.maxRssMb! < 300 ? 'met' : 'MISSED'})`,
+    `  peak RSS           ${ingest.maxRssMb!.toFixed(0)} MB  (target < 300 MB: ${verdict(ingest.maxRssMb! < 300)})`,
   );
 }
 

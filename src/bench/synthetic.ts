@@ -4,13 +4,14 @@ import { writeBenchRegistry, type BenchFleetSpec } from './fleet';
 import { ingestFleet, type IngestFigures } from './ingest';
 import { databaseFigures, freshBenchDatabase } from './postgres';
 import { BENCH_ROOT } from './prometheus';
+import { verdict } from './format';
 
 /** The config wants a Prometheus; the synthetic source never asks it (port 9 is discard). */
 const UNASKED_PROMETHEUS = 'http://127.0.0.1:9';
 
 const line = (name: string, figures: IngestFigures): string =>
   `  ${name.padEnd(17)}  ${figures.seconds.toFixed(1).padStart(8)} s  CPU ${figures.cpuSeconds!.toFixed(1)} s, ` +
-  `peak RSS ${figures.maxRssMb!.toFixed(0)} MB (target < 300 MB: ${figures.maxRssMb! < 300 ? 'met' : 'MISSED'}), ` +
+  `peak RSS ${figures.maxRssMb!.toFixed(0)} MB (target < 300 MB: ${verdict(figures.maxRssMb! < 300)}), ` +
   `${figures.instanceHours!.toLocaleString('en')} instance-hours, ${figures.failedHours} failed hours`;
 
 /**
