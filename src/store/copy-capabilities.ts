@@ -55,14 +55,10 @@ export interface SummariesCopied {
  * users, each as the source has it.
  */
 export async function checkSummariesCopy(from: SummaryStores, to: SummaryStores): Promise<void> {
-  const refuse = (what: string) =>
-    new NotACopyError(
-      `${what}: copy-store writes only into an empty store or an earlier copy of the same source`,
-    );
   for (const date of await to.summaries.days()) {
     const [theirs, ours] = await Promise.all([from.summaries.readDay(date), to.summaries.readDay(date)]);
     if (!sameJson(theirs, ours)) {
-      throw refuse(
+      throw new NotACopyError(
         `the target's daily summaries of ${date} ${theirs === null ? 'are not in the source' : "differ from the source's"}`,
       );
     }
@@ -70,7 +66,9 @@ export async function checkSummariesCopy(from: SummaryStores, to: SummaryStores)
   const theirs = await from.subscribers.list();
   for (const [user, address] of await to.subscribers.list()) {
     if (theirs.get(user) !== address) {
-      throw refuse(`the target's summary email choice of user ${JSON.stringify(user)} is not the source's`);
+      throw new NotACopyError(
+        `the target's summary email choice of user ${JSON.stringify(user)} is not the source's`,
+      );
     }
   }
 }

@@ -32,6 +32,11 @@ export interface CopyReport {
 /** The target holds hours the source does not (or with another status): not a copy of it. */
 export class NotACopyError extends Error {
   override readonly name = 'NotACopyError';
+
+  /** `what` is how the target differs from the source. */
+  constructor(what: string) {
+    super(`${what}: copy-store writes only into an empty store or an earlier copy of the same source`);
+  }
 }
 
 /** After the copy, the target answers differently from the source. */
@@ -105,22 +110,20 @@ async function resumePoint(
   ledger: ReadonlyMap<number, LedgerHour>,
   keys: ReadonlyMap<Level, string[]>,
 ): Promise<{ heldHours: number; from: string | null }> {
-  const notACopy = (what: string) =>
-    new NotACopyError(
-      `${what}: copy-store writes only into an empty store or an earlier copy of the same source`,
-    );
   for (const level of LEVELS) {
     const known = new Set(keys.get(level));
     const foreign = (await target.listKeys(level)).find((key) => !known.has(key));
     if (foreign !== undefined) {
-      throw notACopy(`the target holds ${level} ${JSON.stringify(foreign)}, which the source does not`);
+      throw new NotACopyError(
+        `the target holds ${level} ${JSON.stringify(foreign)}, which the source does not`,
+      );
     }
   }
   const held = await target.readLedger(LEDGER_FROM, ledgerTo());
   if (held.size === 0) return { heldHours: 0, from: firstLacking(ledger, held) };
   for (const [hour, record] of held) {
     if (ledger.get(hour)?.status !== record.status) {
-      throw notACopy(
+      throw new NotACopyError(
         `the target holds the hour ${new Date(hour).toISOString()} ${
           ledger.has(hour)
             ? `as ${record.status}, the source as ${ledger.get(hour)!.status}`
@@ -142,7 +145,7 @@ async function resumePoint(
       wanted.forEach((key, i) => {
         const differs = dayDiffers(theirs[i], ours[i], ledger, heldHours);
         if (differs !== null) {
-          throw notACopy(
+          throw new NotACopyError(
             `the target's figures of ${level} ${JSON.stringify(key)} ${differs} differ from the source's`,
           );
         }
